@@ -1,0 +1,56 @@
+# Seva Desk — the two commands: `make run` and `make test`.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test venv compile-translations extract-translations update-translations lint db-upgrade demo scheduler jobs bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+compile-translations: venv
+	$(BIN)/pybabel compile -q -d translations
+
+extract-translations: venv
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -o messages.pot .
+
+update-translations: extract-translations
+	$(BIN)/pybabel update -q -i messages.pot -d translations --no-fuzzy-matching
+	rm -f messages.pot
+
+db-upgrade: venv
+	$(FLASK) db upgrade
+
+## run: set up everything, load demo data when the database is empty, serve with the scheduler
+run: venv compile-translations db-upgrade
+	$(FLASK) demo-data --if-empty
+	$(FLASK) demo-logins
+	@echo ""
+	@echo "Seva Desk on http://$(HOST):$(PORT)  (scheduler running in its own process; Ctrl+C stops both)"
+	@$(FLASK) scheduler & sched=$$!; \
+	  trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host $(HOST) --port $(PORT) --no-reload --with-threads
+
+## test: the whole suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set)
+test: venv compile-translations
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check app tests bench
+
+scheduler: venv
+	$(FLASK) scheduler
+
+jobs: venv
+	$(FLASK) run-jobs
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

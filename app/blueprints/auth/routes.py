@@ -1,0 +1,76 @@
+"""Sign in, sign out, change password."""
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.blueprints.auth.forms import ChangePasswordForm, LoginForm
+from app.extensions import limiter
+from app.services import auth as auth_service
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a local path: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute; 200 per hour", methods=["POST"])
+def login():
+    """Sign in with Employee ID / Facility ID and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = auth_service.authenticate(form.login_id.data, form.password.data, datetime.utcnow(),
+                                         ip=request.remote_addr or "")
+        if user is not None:
+            lang = session.get("lang")
+            session.clear()  # a fresh session on sign-in
+            if lang:
+                session["lang"] = lang
+            login_user(user)
+            if user.must_change_password:
+                flash(_("Please choose a new password before you continue."), "info")
+                return redirect(url_for("auth.change_password"))
+            return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+        flash(_("Sign-in failed: the ID or password is wrong, or the account is locked."), "error")
+        status = 401
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out: this session and the remember cookie end."""
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password; other sessions are signed out."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if auth_service.change_password(current_user, form.current.data, form.new.data,
+                                        datetime.utcnow()):
+            login_user(current_user)  # the session token changed: re-issue this session
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("main.index"))
+        form.current.errors.append(_("The current password is wrong."))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/change_password.html", form=form), status

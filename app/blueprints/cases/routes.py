@@ -1,0 +1,164 @@
+"""The shared office-side case page: queue, detail with timeline, workflow actions and
+attachment downloads. Every front door's cases open here."""
+
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.blueprints.cases.forms import ActionForm, QueueFilterForm
+from app.domain import workflow as wf
+from app.domain.errors import ChangedMeanwhile, MissingInput, NotAllowed, WorkflowError
+from app.extensions import db
+from app.htmx import is_htmx, render_page_or_partial
+from app.i18n import KIND_LABELS, STATUS_LABELS, error_message
+from app.models import Attachment, OrgUnit, User
+from app.services import access, cases, queues, uploads
+
+bp = Blueprint("cases", __name__)
+
+def upload_error_message(code: str) -> str:
+    """Translated message for an UploadRejected code."""
+    from flask import current_app
+
+    messages = {
+        "empty": _("The file is empty."),
+        "too_large": _("The file is larger than %(kb)s KB.",
+                       kb=current_app.config["UPLOAD_MAX_BYTES"] // 1024),
+        "bad_type": _("Only JPEG images and PDF documents are accepted."),
+        "polyglot": _("This file is not a plain JPEG or PDF and was refused."),
+    }
+    return messages.get(code, messages["bad_type"])
+
+
+def _load(reference: str):
+    case = access.get_case_for(current_user, reference)
+    if case is None:
+        abort(404)
+    return case
+
+
+@bp.route("/")
+@login_required
+def queue():
+    """The signed-in office's queue: cases it holds, newest first, searchable."""
+    form = QueueFilterForm(request.args)
+    form.status.choices = [("", _("All statuses"))] + [(k, str(v)) for k, v in STATUS_LABELS.items()]
+    form.kind.choices = [("", _("All kinds"))] + [(k, str(v)) for k, v in KIND_LABELS.items()]
+    q = access.office_queue(current_user)
+    q = queues.apply_search(q, form.q.data)
+    status = form.status.data or None
+    if status is None and not form.q.data:
+        q = q.where(~queues.Case.status.in_([wf.CLOSED]))
+    q = queues.apply_filters(q, status=status, kind=form.kind.data or None)
+    page = queues.page(q, request.args.get("after"))
+    return render_page_or_partial("cases/queue.html", "cases/_case_rows.html", form=form, page=page)
+
+
+def _detail_context(case, form=None, error=None, open_action=None):
+    allowed = cases.available_actions(current_user, case)
+    ctx = {
+        "case": case,
+        "events": [e for e in case.events if e.public or access.sees_internal(current_user, case)],
+        "allowed": allowed,
+        "form": form,
+        "error": error,
+        "open_action": open_action,
+        "sees_internal": access.sees_internal(current_user, case),
+        "feedback": None,
+    }
+    needs = {t.needs for t in allowed}
+    if "office" in needs:
+        ctx["offices"] = db.session.scalars(access.transfer_targets(case)).all()
+    if "external" in needs:
+        ctx["externals"] = db.session.scalars(access.external_authorities()).all()
+    if "user" in needs:
+        ctx["colleagues"] = [u for u in db.session.scalars(access.colleagues(case))
+                             if u.id != case.assignee_id]
+    return ctx
+
+
+@bp.route("/<reference>")
+@login_required
+def detail(reference):
+    """A case with its timeline and the actions the signed-in user may take."""
+    case = _load(reference)
+    return render_page_or_partial("cases/detail.html", "cases/_case_panel.html",
+                                  **_detail_context(case))
+
+
+@bp.route("/<reference>/act", methods=["POST"])
+@login_required
+def act(reference):
+    """Take one workflow action. Errors re-render the page with the text kept."""
+    case = _load(reference)
+    form = ActionForm()
+    if not form.validate():
+        return _failed(case, form, MissingInput(), 422)
+    target_office = None
+    if form.office.data and form.office.data.isdigit():
+        target_office = db.session.get(OrgUnit, int(form.office.data))
+    target_user = None
+    if form.user.data and form.user.data.isdigit():
+        target_user = db.session.get(User, int(form.user.data))
+    upload = uploads.read_file_storage(request.files.get("attachment"))
+    if upload is not None:
+        try:
+            uploads.check_upload(upload[1])
+        except uploads.UploadRejected as exc:
+            form.attachment.errors = [upload_error_message(exc.code)]
+            return _failed(case, form, None, 422)
+    try:
+        cases.act(case, form.action.data, actor=current_user, now=datetime.utcnow(),
+                  expected_version=int(form.version.data) if form.version.data.isdigit() else None,
+                  text=form.text.data or "", target_office=target_office, target_user=target_user,
+                  uploads=[upload] if upload else [])
+    except ChangedMeanwhile as exc:
+        db.session.refresh(case)
+        return _failed(case, form, exc, 409)
+    except NotAllowed as exc:
+        return _failed(case, form, exc, 403)
+    except WorkflowError as exc:
+        return _failed(case, form, exc, 422)
+    flash(_("Done: %(action)s.", action=_action_name(form.action.data)), "success")
+    if is_htmx():
+        db.session.refresh(case)
+        if not access.can_view(current_user, case):
+            from app.htmx import hx_redirect
+
+            return hx_redirect(url_for("cases.queue"))
+        return render_page_or_partial("cases/detail.html", "cases/_case_panel.html",
+                                      **_detail_context(case))
+    if not access.can_view(current_user, case):
+        return redirect(url_for("cases.queue"), code=303)
+    return redirect(url_for("cases.detail", reference=case.reference), code=303)
+
+
+def _action_name(action: str) -> str:
+    from app.i18n import action_label
+
+    return action_label(action)
+
+
+def _failed(case, form, exc, status):
+    error = error_message(exc) if exc is not None else None
+    return render_page_or_partial("cases/detail.html", "cases/_case_panel.html", status=status,
+                                  **_detail_context(case, form=form, error=error,
+                                                    open_action=form.action.data))
+
+
+@bp.route("/<reference>/attachments/<int:attachment_id>")
+@login_required
+def attachment(reference, attachment_id):
+    """Download an attachment of a case the user may see (never served from static/)."""
+    case = _load(reference)
+    att = db.session.scalar(select(Attachment).where(Attachment.id == attachment_id,
+                                                     Attachment.case_id == case.id))
+    if att is None:
+        abort(404)
+    if att.event is not None and not att.event.public and not access.sees_internal(current_user, case):
+        abort(404)
+    return send_file(uploads.path_of(att), mimetype=att.content_type, as_attachment=True,
+                     download_name=att.original_name, max_age=0)

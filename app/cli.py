@@ -1,0 +1,146 @@
+"""`flask` commands: demo-data, create-user, run-jobs, scheduler, translate."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from app.extensions import db
+
+
+def register_cli(app) -> None:
+    app.cli.add_command(demo_data)
+    app.cli.add_command(create_user)
+    app.cli.add_command(run_jobs)
+    app.cli.add_command(scheduler)
+    app.cli.add_command(translate)
+    app.cli.add_command(print_logins)
+
+
+@click.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has offices.")
+@click.option("--cases", default=300, show_default=True, help="How many demo cases to create.")
+@with_appcontext
+def demo_data(if_empty: bool, cases: int):
+    """Load the demo hierarchy, users, reference data and cases."""
+    from app.models import OrgUnit
+    from app.services import demo
+
+    if if_empty and db.session.scalar(select(func.count(OrgUnit.id))):
+        click.echo("Database already has data: demo data not loaded.")
+        return
+    demo.load(case_count=cases)
+    click.echo(f"Demo data loaded ({cases} cases).")
+    _echo_logins()
+
+
+@click.command("demo-logins")
+@with_appcontext
+def print_logins():
+    """Print the demo sign-ins (one per role and level)."""
+    _echo_logins()
+
+
+def _echo_logins():
+    from app.services import demo
+
+    click.echo("")
+    click.echo(f"Demo sign-ins (password for all: {demo.DEMO_PASSWORD}):")
+    for login_id, what in demo.demo_logins():
+        click.echo(f"  {login_id:<15} {what}")
+
+
+@click.command("create-user")
+@click.option("--login-id", required=True, help="8-digit Employee ID or Facility ID.")
+@click.option("--name", required=True)
+@click.option("--office", "office_code", required=True, help="Office code.")
+@click.option("--role", "roles", multiple=True, default=["operator"], show_default=True)
+@click.option("--email", default=None)
+@click.password_option()
+@with_appcontext
+def create_user(login_id, name, office_code, roles, email, password):
+    """Create an employee account."""
+    from app.models import OrgUnit, Role, User
+    from app.services.users import valid_login_id
+
+    if not valid_login_id(login_id):
+        raise click.BadParameter("must be an 8-digit Employee ID or a Facility ID", param_hint="login-id")
+    office = db.session.scalar(select(OrgUnit).where(OrgUnit.code == office_code))
+    if office is None:
+        raise click.BadParameter(f"no office with code {office_code}", param_hint="office")
+    known = {r.value for r in Role}
+    bad = [r for r in roles if r not in known]
+    if bad:
+        raise click.BadParameter(f"unknown role(s) {bad}; known: {sorted(known)}", param_hint="role")
+    if db.session.scalar(select(User).where(User.login_id == login_id.upper())):
+        raise click.BadParameter("that login id exists", param_hint="login-id")
+    user = User(login_id=login_id.upper(), name=name, email=email, office_id=office.id)
+    user.set_password(password)
+    user.set_roles(roles)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {user.login_id} in {office.name} with roles {sorted(roles)}.")
+
+
+@click.command("run-jobs")
+@with_appcontext
+def run_jobs():
+    """Run the scheduled sweeps once (timers, outbox) and print what they did."""
+    from app.jobs import run_once
+
+    result = run_once(current_app._get_current_object(), datetime.utcnow())
+    click.echo(result)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler():
+    """Run the scheduler in this process (exactly one per installation)."""
+    import logging
+
+    from app.jobs import SchedulerLock, build_scheduler
+
+    logging.basicConfig(level=logging.INFO)
+    app = current_app._get_current_object()
+    lock = SchedulerLock(app)
+    if not lock.acquire():
+        click.echo("Another scheduler is already running; this one exits.")
+        sys.exit(0)
+    click.echo("Scheduler running (timers and outbox). Ctrl+C stops it.")
+    try:
+        build_scheduler(app).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        lock.release()
+
+
+@click.group()
+def translate():
+    """Translation catalogues (pybabel extract / update / compile)."""
+
+
+def _pybabel(*args):
+    exe = os.path.join(os.path.dirname(sys.executable), "pybabel")
+    subprocess.run([exe, *args], check=True)
+
+
+@translate.command()
+def update():
+    """Extract marked strings and update every catalogue."""
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-o", "messages.pot", ".")
+    _pybabel("update", "-i", "messages.pot", "-d", "translations", "--no-fuzzy-matching")
+    os.remove("messages.pot")
+
+
+@translate.command()
+def compile():  # noqa: A001 - the pybabel verb
+    """Compile the catalogues (.po → .mo)."""
+    _pybabel("compile", "-d", "translations")

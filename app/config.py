@@ -1,0 +1,92 @@
+"""Configuration classes. Secrets and the database URL come from the environment or
+from `instance/` (never from the repository)."""
+
+import os
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    """Defaults for a single-machine install (SQLite in `instance/`)."""
+
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # filled in by create_app
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # generated into instance/ when absent
+
+    LANGUAGES = {"en": "English", "hi": "हिन्दी", "fa": "فارسی"}
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "Asia/Kolkata")
+    BABEL_TRANSLATION_DIRECTORIES = "../translations"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+    WTF_CSRF_HEADERS = ["X-CSRFToken"]
+
+    # Login throttling
+    LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCKOUT_MINUTES = _env_int("LOGIN_LOCKOUT_MINUTES", 15)
+
+    # Rate limits (Flask-Limiter): Redis when REDIS_URL is set, memory otherwise
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = True
+
+    # Workflow timers
+    CONFIRMATION_HOURS = _env_int("CONFIRMATION_HOURS", 48)
+    INFO_RESPONSE_DAYS = _env_int("INFO_RESPONSE_DAYS", 7)
+    INFO_TIMEOUT_POLICY = os.environ.get("INFO_TIMEOUT_POLICY", "close")  # close | escalate
+    HOLIDAY_COUNTRY = os.environ.get("HOLIDAY_COUNTRY", "IN")
+
+    # Uploads
+    UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 200 * 1024)
+    UPLOAD_ALLOWED_TYPES = ("image/jpeg", "application/pdf")
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # whole request; per-file limit is UPLOAD_MAX_BYTES
+
+    # Notifications: "file" writes to instance/outbox.log; "smtp"/"http" for production
+    NOTIFY_EMAIL_BACKEND = os.environ.get("NOTIFY_EMAIL_BACKEND", "file")
+    NOTIFY_SMS_BACKEND = os.environ.get("NOTIFY_SMS_BACKEND", "file")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
+    SMTP_PORT = _env_int("SMTP_PORT", 25)
+    SMTP_USER = os.environ.get("SMTP_USER")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "0") == "1"
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Seva Desk <no-reply@sevadesk.invalid>")
+    SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL")
+    SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
+    OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 8)
+
+    # Scheduler
+    SCHEDULER_SWEEP_SECONDS = _env_int("SCHEDULER_SWEEP_SECONDS", 60)
+    SCHEDULER_OUTBOX_SECONDS = _env_int("SCHEDULER_OUTBOX_SECONDS", 30)
+
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    PAGE_SIZE = 25
+
+
+class ProductionConfig(Config):
+    """Behind HTTPS: secure cookies and HSTS."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+class TestConfig(Config):
+    """Used by the test-suite: fast hashing, no rate limits unless a test turns them on."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    NOTIFY_EMAIL_BACKEND = "memory"
+    NOTIFY_SMS_BACKEND = "memory"
+    SERVER_NAME = None

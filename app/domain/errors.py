@@ -1,0 +1,47 @@
+"""Workflow errors. Each carries a `code`; `app.i18n.error_message` turns it into a
+translated sentence for the user."""
+
+
+class WorkflowError(Exception):
+    code = "workflow_error"
+
+    def __init__(self, detail: str = "", **info):
+        super().__init__(detail or self.code)
+        self.detail = detail
+        self.info = info
+
+
+class InvalidTransition(WorkflowError):
+    """The action does not exist for this kind of case in its current state."""
+
+    code = "invalid_transition"
+
+
+class NotAllowed(WorkflowError):
+    """The actor may not take this action on this case."""
+
+    code = "not_allowed"
+
+
+class ChangedMeanwhile(WorkflowError):
+    """Somebody else changed the case since the actor loaded it."""
+
+    code = "changed_meanwhile"
+
+
+class MissingInput(WorkflowError):
+    """The action needs a text, a target office or a target person."""
+
+    code = "missing_input"
+
+
+class AlreadyDone(WorkflowError):
+    """A once-only step (such as rating) has already been taken."""
+
+    code = "already_done"
+
+
+class BadTarget(WorkflowError):
+    """The chosen office or person cannot receive this case."""
+
+    code = "bad_target"

@@ -1,0 +1,183 @@
+"""The one state machine for every kind of case.
+
+The table `TRANSITIONS` is the whole workflow: for each action, which kinds of case
+it applies to, from which states, to which state, who may take it and which effects
+the case service carries out. Nothing else in the application changes a status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.domain.errors import InvalidTransition, NotAllowed
+
+# Kinds of case
+SERVICE_REQUEST = "service_request"
+OFFICE_TICKET = "office_ticket"
+COMPLAINT = "complaint"
+INTERACTION = "interaction"
+HELPDESK = "helpdesk"
+KINDS = (SERVICE_REQUEST, OFFICE_TICKET, COMPLAINT, INTERACTION, HELPDESK)
+
+# States
+OPEN = "open"
+IN_PROGRESS = "in_progress"
+AWAITING_INFO = "awaiting_info"
+PENDING_EXTERNAL = "pending_external"
+AWAITING_CONFIRMATION = "awaiting_confirmation"
+CLOSED = "closed"
+STATES = (OPEN, IN_PROGRESS, AWAITING_INFO, PENDING_EXTERNAL, AWAITING_CONFIRMATION, CLOSED)
+ACTIVE_STATES = frozenset(STATES) - {CLOSED}
+WORKING = frozenset({OPEN, IN_PROGRESS})
+
+# Who may act (a user's relation to a case, computed by app.services.access)
+REQUESTER = "requester"  # raised it (citizen by token, employee, or the raising office)
+HANDLER = "handler"  # works in the office that holds it, or is its assignee
+SUPERVISOR = "supervisor"  # supervisor role over the holding office's subtree
+SYSTEM = "system"  # timers
+PARTNER = "partner"  # an authenticated partner system (external authority updates)
+
+ALL = frozenset(KINDS)
+STAFF = frozenset({HANDLER, SUPERVISOR})
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    kinds: frozenset
+    sources: frozenset
+    target: str | None  # None: the state does not change
+    who: frozenset
+    effects: tuple = ()
+    public: bool = True  # is the timeline row shown to the requester?
+    needs_text: bool = False
+    needs: str | None = None  # "office" | "user" | "external"
+    resolution: str | None = None  # recorded when the transition closes the case
+    extra: dict = field(default_factory=dict)
+
+
+def _t(action, kinds, sources, target, who, effects=(), **kw) -> Transition:
+    return Transition(
+        action, frozenset(kinds), frozenset(sources), target, frozenset(who), tuple(effects), **kw
+    )
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    # --- taking up and answering -------------------------------------------------
+    _t("start", ALL - {SERVICE_REQUEST}, {OPEN}, IN_PROGRESS, STAFF, ["assign_actor"]),
+    _t("start", {SERVICE_REQUEST}, {OPEN}, IN_PROGRESS, {HANDLER}, ["assign_actor", "notify_requester"]),
+    _t("reply", ALL - {SERVICE_REQUEST}, WORKING, IN_PROGRESS, STAFF,
+       ["first_response", "notify_requester"], needs_text=True),
+    _t("note", ALL, ACTIVE_STATES, None, STAFF, [], public=False, needs_text=True),
+    _t("assign", ALL - {SERVICE_REQUEST}, WORKING, IN_PROGRESS, STAFF,
+       ["assign_target", "notify_assignee"], public=False, needs="user"),
+    # --- moving between offices --------------------------------------------------
+    _t("transfer", {COMPLAINT, HELPDESK, INTERACTION}, WORKING, OPEN, STAFF,
+       ["move_to_target", "clear_assignee", "notify_office"], needs_text=True, needs="office"),
+    _t("escalate", {OFFICE_TICKET}, WORKING, OPEN, {HANDLER},
+       ["move_up", "clear_assignee", "notify_office"], needs_text=True),
+    _t("escalate", {COMPLAINT, HELPDESK}, WORKING, OPEN, STAFF,
+       ["escalate", "clear_assignee", "notify_office"], needs_text=True),
+    # --- external authorities (clock with them kept apart) -----------------------
+    _t("refer_external", {COMPLAINT}, WORKING, PENDING_EXTERNAL, STAFF,
+       ["set_external", "pause_external"], needs_text=True, needs="external"),
+    _t("external_update", {COMPLAINT}, {PENDING_EXTERNAL}, None, STAFF | {PARTNER}, [],
+       public=False, needs_text=True),
+    _t("recall_external", {COMPLAINT}, {PENDING_EXTERNAL}, IN_PROGRESS, STAFF,
+       ["resume_clock"], needs_text=True),
+    # --- asking the requester for information (clock paused) ---------------------
+    _t("request_info", {COMPLAINT, INTERACTION, HELPDESK}, WORKING, AWAITING_INFO, STAFF,
+       ["first_response", "set_info_due", "pause_customer", "notify_requester"], needs_text=True),
+    _t("provide_info", {COMPLAINT, INTERACTION, HELPDESK}, {AWAITING_INFO}, IN_PROGRESS, {REQUESTER},
+       ["clear_info_due", "resume_clock", "notify_handlers"], needs_text=True),
+    _t("info_timeout_close", {COMPLAINT, INTERACTION, HELPDESK}, {AWAITING_INFO}, CLOSED, {SYSTEM},
+       ["clear_info_due", "resume_clock", "close", "notify_requester"], resolution="no_response"),
+    _t("info_timeout_escalate", {COMPLAINT, INTERACTION, HELPDESK}, {AWAITING_INFO}, OPEN, {SYSTEM},
+       ["clear_info_due", "resume_clock", "escalate", "notify_office"]),
+    # --- proposing a resolution and the requester's answer -----------------------
+    _t("propose_resolution", {COMPLAINT, INTERACTION, HELPDESK}, WORKING, AWAITING_CONFIRMATION,
+       STAFF, ["first_response", "set_confirmation_due", "pause_customer", "notify_requester"],
+       needs_text=True),
+    _t("accept", {COMPLAINT, INTERACTION, HELPDESK}, {AWAITING_CONFIRMATION}, CLOSED, {REQUESTER},
+       ["clear_confirmation_due", "resume_clock", "close"], resolution="accepted"),
+    _t("accept", {OFFICE_TICKET}, ACTIVE_STATES, CLOSED, {REQUESTER}, ["close", "notify_handlers"],
+       resolution="confirmed"),
+    _t("reject", {COMPLAINT}, {AWAITING_CONFIRMATION}, OPEN, {REQUESTER},
+       ["clear_confirmation_due", "resume_clock", "escalate", "notify_office"], needs_text=True),
+    _t("reject", {INTERACTION, HELPDESK}, {AWAITING_CONFIRMATION}, IN_PROGRESS, {REQUESTER},
+       ["clear_confirmation_due", "resume_clock", "notify_handlers"], needs_text=True),
+    _t("clarify", {COMPLAINT}, {AWAITING_CONFIRMATION}, IN_PROGRESS, {REQUESTER},
+       ["clear_confirmation_due", "resume_clock", "notify_handlers"], needs_text=True),
+    _t("confirmation_timeout", {COMPLAINT, INTERACTION, HELPDESK}, {AWAITING_CONFIRMATION}, CLOSED,
+       {SYSTEM}, ["clear_confirmation_due", "resume_clock", "close", "notify_requester"],
+       resolution="auto_closed"),
+    _t("requester_reply", {OFFICE_TICKET}, WORKING, IN_PROGRESS, {REQUESTER}, ["notify_handlers"],
+       needs_text=True),
+    # --- closing -----------------------------------------------------------------
+    _t("close", {OFFICE_TICKET}, WORKING, CLOSED, {HANDLER}, ["close", "notify_requester"],
+       needs_text=True, resolution="resolved"),
+    _t("close", {HELPDESK, INTERACTION}, WORKING, CLOSED, STAFF, ["close", "notify_requester"],
+       needs_text=True, resolution="resolved"),
+    # Complaints: only a supervisor closes without the customer's confirmation, with a reason.
+    _t("close", {COMPLAINT}, ACTIVE_STATES, CLOSED, {SUPERVISOR},
+       ["clear_confirmation_due", "clear_info_due", "resume_clock", "close", "notify_requester"],
+       needs_text=True, resolution="closed_by_supervisor"),
+    _t("complete", {SERVICE_REQUEST}, WORKING, CLOSED, {HANDLER}, ["close", "notify_requester"],
+       resolution="completed"),
+    _t("not_served", {SERVICE_REQUEST}, WORKING, CLOSED, {HANDLER}, ["close", "notify_requester"],
+       needs_text=True, resolution="not_served"),
+    # --- timers ------------------------------------------------------------------
+    _t("sla_escalate", {COMPLAINT, HELPDESK}, WORKING, OPEN, {SYSTEM},
+       ["mark_breached", "escalate", "renew_due", "clear_assignee", "notify_office"]),
+    _t("sla_breach", {SERVICE_REQUEST, OFFICE_TICKET, INTERACTION}, WORKING, None, {SYSTEM},
+       ["mark_breached"], public=False),
+    # --- after closure -----------------------------------------------------------
+    _t("rate", {COMPLAINT, INTERACTION, HELPDESK, SERVICE_REQUEST}, {CLOSED}, None, {REQUESTER},
+       ["feedback"], public=True),
+)
+
+# Supervisors act over their subtree only on these kinds; doorstep requests are updated by
+# the owning Division alone and office tickets by the level they reached (seeds 001, 000).
+SUPERVISED_KINDS = frozenset({COMPLAINT, HELPDESK, INTERACTION})
+
+SYSTEM_ACTIONS = frozenset(t.action for t in TRANSITIONS if SYSTEM in t.who)
+
+
+def _effective(kind: str, relations) -> set[str]:
+    rel = set(relations)
+    if kind not in SUPERVISED_KINDS:
+        rel.discard(SUPERVISOR)
+    return rel
+
+
+def transitions_for(kind: str, state: str) -> list[Transition]:
+    """All transitions that exist for `kind` in `state`, whoever takes them."""
+    return [t for t in TRANSITIONS if kind in t.kinds and state in t.sources]
+
+
+def available(kind: str, state: str, relations: set[str] | frozenset[str]) -> list[Transition]:
+    """The transitions an actor with `relations` may take now (first row per action)."""
+    seen: dict[str, Transition] = {}
+    relations = _effective(kind, relations)
+    for t in transitions_for(kind, state):
+        if t.action not in seen and t.who & set(relations):
+            seen[t.action] = t
+    return list(seen.values())
+
+
+def find(kind: str, state: str, action: str, relations: set[str] | frozenset[str]) -> Transition:
+    """The transition `action` for an actor with `relations`.
+
+    Raises InvalidTransition when the action does not exist for this kind and state,
+    NotAllowed when it exists but not for this actor.
+    """
+    relations = _effective(kind, relations)
+    candidates = [t for t in transitions_for(kind, state) if t.action == action]
+    if not candidates:
+        raise InvalidTransition(f"{action} is not possible for a {kind} in state {state}",
+                                action=action, state=state, kind=kind)
+    for t in candidates:
+        if t.who & set(relations):
+            return t
+    raise NotAllowed(f"{action} on a {kind} in state {state} is not allowed for {sorted(relations)}",
+                     action=action, state=state, kind=kind)

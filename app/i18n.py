@@ -1,0 +1,257 @@
+"""Locale selection, localized formatting (Persian digits and Solar Hijri dates) and
+the translated labels of workflow codes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import jdatetime
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_decimal
+from flask import current_app, request, session
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+LOCALE_COOKIE = "lang"
+PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+DEVANAGARI_OK = True  # Hindi keeps Latin digits (the official usage in India)
+FA_MONTHS = [
+    "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
+    "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
+]
+
+
+def select_locale() -> str:
+    """User preference → cookie/session → Accept-Language → default."""
+    supported = list(current_app.config["LANGUAGES"])
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
+        if current_user.locale in supported:
+            return current_user.locale
+    chosen = request.cookies.get(LOCALE_COOKIE) or session.get(LOCALE_COOKIE)
+    if chosen in supported:
+        return chosen
+    return request.accept_languages.best_match(supported) or "en"
+
+
+def current_locale() -> str:
+    try:
+        return str(get_locale() or "en")
+    except (RuntimeError, AttributeError):
+        return "en"
+
+
+def text_direction() -> str:
+    loc = get_locale()
+    return loc.text_direction if loc else "ltr"
+
+
+def localize_digits(text: str, locale: str | None = None) -> str:
+    locale = locale or current_locale()
+    return text.translate(PERSIAN_DIGITS) if locale == "fa" else text
+
+
+def format_number(value, locale: str | None = None) -> str:
+    locale = locale or current_locale()
+    if value is None:
+        return ""
+    return localize_digits(format_decimal(value, locale=locale), locale)
+
+
+def _local(dt: datetime) -> datetime:
+    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo("UTC"))
+    return dt.astimezone(tz)
+
+
+def format_date(value: date | datetime | None, locale: str | None = None) -> str:
+    """A date in the locale's words; Solar Hijri for Persian."""
+    if value is None:
+        return ""
+    locale = locale or current_locale()
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    if locale == "fa":
+        j = jdatetime.date.fromgregorian(date=value)
+        return localize_digits(f"{j.day} {FA_MONTHS[j.month - 1]} {j.year}", locale)
+    return babel_format_date(value, "medium", locale=locale)
+
+
+def format_datetime(value: datetime | None, locale: str | None = None) -> str:
+    """Date and time, in local time; Solar Hijri for Persian."""
+    if value is None:
+        return ""
+    locale = locale or current_locale()
+    local = _local(value)
+    if locale == "fa":
+        return f"{format_date(local.date(), 'fa')}، {localize_digits(local.strftime('%H:%M'), 'fa')}"
+    return babel_format_datetime(local, "medium", locale=locale, tzinfo=local.tzinfo)
+
+
+def ltr(value) -> Markup:
+    """Isolate a reference, phone number or pincode inside right-to-left text."""
+    return Markup('<bdi dir="ltr">%s</bdi>') % escape(value if value is not None else "")
+
+
+# ---- labels for codes stored in the database ------------------------------------
+
+STATUS_LABELS = {
+    "open": _l("Open"),
+    "in_progress": _l("In progress"),
+    "awaiting_info": _l("Awaiting information"),
+    "pending_external": _l("Pending at external authority"),
+    "awaiting_confirmation": _l("Awaiting confirmation"),
+    "closed": _l("Closed"),
+}
+
+KIND_LABELS = {
+    "service_request": _l("Doorstep service request"),
+    "office_ticket": _l("Office ticket"),
+    "complaint": _l("Complaint"),
+    "interaction": _l("Staff interaction"),
+    "helpdesk": _l("Helpdesk case"),
+}
+
+ACTION_LABELS = {
+    "created": _l("Created"),
+    "start": _l("Take up"),
+    "reply": _l("Reply"),
+    "note": _l("Internal note"),
+    "assign": _l("Assign to"),
+    "transfer": _l("Transfer to another office"),
+    "escalate": _l("Escalate to the next level"),
+    "refer_external": _l("Transfer to external authority"),
+    "external_update": _l("Record update from external authority"),
+    "recall_external": _l("Bring back from external authority"),
+    "request_info": _l("Request information"),
+    "provide_info": _l("Provide information"),
+    "info_timeout_close": _l("Closed: no information received"),
+    "info_timeout_escalate": _l("Escalated: no information received"),
+    "propose_resolution": _l("Propose resolution and seek confirmation"),
+    "accept": _l("Accept resolution"),
+    "reject": _l("Reject resolution"),
+    "clarify": _l("Ask for clarification"),
+    "confirmation_timeout": _l("Closed automatically: no answer to confirmation"),
+    "requester_reply": _l("Answer back"),
+    "close": _l("Close"),
+    "complete": _l("Mark completed"),
+    "not_served": _l("Could not be served"),
+    "sla_escalate": _l("Escalated: response time exceeded"),
+    "sla_breach": _l("Response time exceeded"),
+    "rate": _l("Rated"),
+}
+
+RESOLUTION_LABELS = {
+    "completed": _l("Completed"),
+    "not_served": _l("Could not be served"),
+    "accepted": _l("Resolution accepted"),
+    "confirmed": _l("Confirmed solved by the raising office"),
+    "resolved": _l("Resolved"),
+    "auto_closed": _l("Closed automatically"),
+    "no_response": _l("Closed: no response from requester"),
+    "closed_by_supervisor": _l("Closed by supervisor"),
+}
+
+OFFICE_KIND_LABELS = {
+    "cept": _l("CEPT"),
+    "circle": _l("Circle"),
+    "region": _l("Region"),
+    "division": _l("Division"),
+    "head_office": _l("Head Office"),
+    "sub_office": _l("Sub Office"),
+    "department": _l("Department"),
+    "team": _l("Team"),
+    "external": _l("External authority"),
+}
+
+ROLE_LABELS = {
+    "operator": _l("Operator"),
+    "supervisor": _l("Supervisor"),
+    "helpdesk": _l("Helpdesk operator"),
+    "admin": _l("Administrator"),
+    "monitor": _l("Monitor"),
+}
+
+PRIORITY_LABELS = {
+    "P1": _l("P1 Critical"),
+    "P2": _l("P2 High"),
+    "P3": _l("P3 Moderate"),
+    "P4": _l("P4 Low"),
+}
+
+ERROR_MESSAGES = {
+    "invalid_transition": _l("This action is not possible for this case in its current state."),
+    "not_allowed": _l("You are not allowed to take this action on this case."),
+    "changed_meanwhile": _l(
+        "This case was changed by someone else meanwhile. Your text is kept below; "
+        "review the latest state and submit again."
+    ),
+    "missing_input": _l("Please fill in the required details for this action."),
+    "workflow_error": _l("The action could not be carried out."),
+}
+
+
+def _label(table: dict, code: str | None) -> str:
+    return str(table.get(code, code or ""))
+
+
+def status_label(code):
+    return _label(STATUS_LABELS, code)
+
+
+def kind_label(code):
+    return _label(KIND_LABELS, code)
+
+
+def action_label(code):
+    return _label(ACTION_LABELS, code)
+
+
+def resolution_label(code):
+    return _label(RESOLUTION_LABELS, code)
+
+
+def office_kind_label(code):
+    return _label(OFFICE_KIND_LABELS, code)
+
+
+def role_label(code):
+    return _label(ROLE_LABELS, code)
+
+
+def priority_label(code):
+    return _label(PRIORITY_LABELS, code)
+
+
+def error_message(err) -> str:
+    return str(ERROR_MESSAGES.get(getattr(err, "code", ""), ERROR_MESSAGES["workflow_error"]))
+
+
+def init_app(app) -> None:
+    """Register template filters and globals."""
+    app.jinja_env.filters.update(
+        number=format_number,
+        date=format_date,
+        datetime=format_datetime,
+        ltr=ltr,
+        status=status_label,
+        kind=kind_label,
+        action=action_label,
+        resolution=resolution_label,
+        office_kind=office_kind_label,
+        role=role_label,
+        priority=priority_label,
+        digits=localize_digits,
+    )
+
+    @app.context_processor
+    def inject_locale():
+        return {
+            "html_lang": current_locale(),
+            "html_dir": text_direction(),
+            "languages": app.config["LANGUAGES"],
+        }

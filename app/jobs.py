@@ -1,0 +1,80 @@
+"""The scheduler: one dedicated process (`flask scheduler`) runs the timer sweep and the
+outbox delivery. A lock (PostgreSQL advisory lock, or a file lock for SQLite) makes a
+second scheduler refuse to start; every job is idempotent anyway."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+log = logging.getLogger("sevadesk.jobs")
+ADVISORY_KEY = 7_346_201  # arbitrary, constant: "the Seva Desk scheduler"
+
+
+def run_once(app, now: datetime | None = None) -> dict:
+    """One pass of every job (what `flask run-jobs` does)."""
+    from app.services import notify, timers
+
+    with app.app_context():
+        now = now or datetime.utcnow()
+        result = {"timers": timers.sweep(now), "outbox": notify.deliver_due(now)}
+    return result
+
+
+class SchedulerLock:
+    """Held for the life of the scheduler process."""
+
+    def __init__(self, app):
+        self.app = app
+        self._fh = None
+        self._conn = None
+
+    def acquire(self) -> bool:
+        from app.extensions import db
+
+        uri = self.app.config["SQLALCHEMY_DATABASE_URI"]
+        if uri.startswith("postgresql"):
+            with self.app.app_context():
+                self._conn = db.engine.connect()
+                from sqlalchemy import text
+
+                got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                         {"k": ADVISORY_KEY}).scalar()
+                self._conn.commit()
+                return bool(got)
+        path = Path(self.app.instance_path) / "scheduler.lock"
+        self._fh = path.open("w")
+        try:
+            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self._fh.write(str(datetime.utcnow()))
+        self._fh.flush()
+        return True
+
+    def release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self._fh is not None:
+            self._fh.close()
+
+
+def build_scheduler(app) -> BlockingScheduler:
+    sched = BlockingScheduler(timezone="UTC")
+
+    def sweep_job():
+        try:
+            result = run_once(app)
+            if any(result["timers"].values()) or any(result["outbox"].values()):
+                log.info("jobs: %s", result)
+        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
+            log.exception("scheduled job failed")
+
+    sched.add_job(sweep_job, "interval", seconds=app.config["SCHEDULER_SWEEP_SECONDS"],
+                  id="sweep", replace_existing=True, coalesce=True, max_instances=1,
+                  next_run_time=datetime.utcnow())
+    return sched

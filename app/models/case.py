@@ -1,0 +1,161 @@
+"""Cases of every kind, their append-only timeline, attachments and feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.org import OrgUnit, User
+
+
+class Case(db.Model):
+    """One row per case, whatever its kind. Only `app.services.cases` changes `status`,
+    `current_office_id`, `assignee_id` and the due times."""
+
+    __tablename__ = "case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(24))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[str] = mapped_column(String(2), default="P3")
+    channel: Mapped[str] = mapped_column(String(12), default="web")
+    classification: Mapped[str | None] = mapped_column(String(20))
+
+    # Requester contact (citizen/customer, or the caller of a helpdesk case)
+    requester_name: Mapped[str | None] = mapped_column(String(120))
+    requester_mobile: Mapped[str | None] = mapped_column(String(16), index=True)
+    requester_email: Mapped[str | None] = mapped_column(String(200))
+    requester_address: Mapped[str | None] = mapped_column(Text)
+    pincode: Mapped[str | None] = mapped_column(String(6))
+
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    raising_office_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    current_office_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    external_office_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    related_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    resolution: Mapped[str | None] = mapped_column(String(24))
+
+    # Timers (UTC, naive)
+    response_due: Mapped[datetime | None]
+    resolution_due: Mapped[datetime | None]
+    confirmation_due: Mapped[datetime | None]
+    info_due: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    sla_breached: Mapped[bool] = mapped_column(default=False)
+
+    # Two clocks: time waiting on others is kept apart from our own time.
+    paused_since: Mapped[datetime | None]
+    paused_for: Mapped[str | None] = mapped_column(String(12))  # external | customer
+    external_seconds: Mapped[int] = mapped_column(default=0)
+    customer_seconds: Mapped[int] = mapped_column(default=0)
+
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Random token carried by the form that raised the case: a resubmission finds the
+    # case already made instead of creating a second one.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
+    closed_at: Mapped[datetime | None]
+
+    __mapper_args__ = {"version_id_col": version}
+
+    category = relationship("Category")
+    raised_by: Mapped[User | None] = relationship(foreign_keys=[raised_by_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    raising_office: Mapped[OrgUnit | None] = relationship(foreign_keys=[raising_office_id])
+    current_office: Mapped[OrgUnit] = relationship(foreign_keys=[current_office_id])
+    external_office: Mapped[OrgUnit | None] = relationship(foreign_keys=[external_office_id])
+    related_case: Mapped[Case | None] = relationship(remote_side=[id])
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", lazy="select"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="case")
+
+    def __repr__(self) -> str:
+        return f"<Case {self.reference} {self.kind} {self.status}>"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == "closed"
+
+
+Index("ix_case_office_status_created", Case.current_office_id, Case.status, Case.created_at)
+Index("ix_case_kind_status_created", Case.kind, Case.status, Case.created_at)
+Index("ix_case_status_confirmation_due", Case.status, Case.confirmation_due)
+Index("ix_case_status_info_due", Case.status, Case.info_due)
+Index("ix_case_status_response_due", Case.status, Case.response_due)
+
+
+class CaseEvent(db.Model):
+    """Append-only timeline row: who did what, when, from/to where, with which text."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
+    type: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    actor_kind: Mapped[str] = mapped_column(String(12), default="user")  # user|requester|system|partner
+    public: Mapped[bool] = mapped_column(default=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    from_office_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    to_office_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    to_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    from_office: Mapped[OrgUnit | None] = relationship(foreign_keys=[from_office_id])
+    to_office: Mapped[OrgUnit | None] = relationship(foreign_keys=[to_office_id])
+    to_user: Mapped[User | None] = relationship(foreign_keys=[to_user_id])
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="event")
+
+
+class Attachment(db.Model):
+    """A file kept under `instance/uploads/` by a random name; served only after an
+    access check."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"))
+    original_name: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="attachments")
+    event: Mapped[CaseEvent | None] = relationship(back_populates="attachments")
+
+
+class Feedback(db.Model):
+    """The requester's rating of a closed case: one per case."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), unique=True)
+    rating: Mapped[int]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
+
+    case: Mapped[Case] = relationship()

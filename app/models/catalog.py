@@ -1,0 +1,82 @@
+"""Reference data: taxonomies, pincode directory, SLA matrix, holidays."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+
+class Category(db.Model):
+    """One taxonomy table for every kind. Levels: `category` → `service` → `type`
+    (complaints, tickets, helpdesk), `service` alone (doorstep service types), and
+    `subject` under a department (staff interactions). Names are data, so each row
+    carries its own en/hi/fa label."""
+
+    __tablename__ = "category"
+    __table_args__ = (UniqueConstraint("kind", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    level: Mapped[str] = mapped_column(String(12), default="category")
+    code: Mapped[str] = mapped_column(String(40))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    route_to_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    name_en: Mapped[str] = mapped_column(String(160))
+    name_hi: Mapped[str] = mapped_column(String(160), default="")
+    name_fa: Mapped[str] = mapped_column(String(160), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    parent: Mapped[Category | None] = relationship(remote_side=[id])
+
+    def label(self, locale: str | None = None) -> str:
+        """The name in `locale` (the request's locale by default), English as fallback."""
+        if locale is None:
+            from app.i18n import current_locale
+
+            locale = current_locale()
+        return getattr(self, f"name_{locale}", "") or self.name_en
+
+
+class PincodeEntry(db.Model):
+    """Pincode directory: which post office and division serve a pincode."""
+
+    __tablename__ = "pincode"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pincode: Mapped[str] = mapped_column(String(6), unique=True)
+    office_name: Mapped[str] = mapped_column(String(120))
+    district: Mapped[str] = mapped_column(String(80), default="")
+    state: Mapped[str] = mapped_column(String(80), default="")
+    division_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+
+    division = relationship("OrgUnit", foreign_keys=[division_id])
+
+
+class SlaRule(db.Model):
+    """SLA matrix row: business days to first response and to resolution."""
+
+    __tablename__ = "sla_rule"
+    __table_args__ = (UniqueConstraint("kind", "priority"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(2))
+    response_days: Mapped[int]
+    resolution_days: Mapped[int]
+
+
+class Holiday(db.Model):
+    """A non-working day for business-time computations."""
+
+    __tablename__ = "holiday"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(120))

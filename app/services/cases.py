@@ -1,0 +1,359 @@
+"""The case engine: raising cases and taking workflow actions. Every front door calls
+these two functions; nothing else writes a case's status, office, assignee or timers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.domain import workflow as wf
+from app.domain.errors import (
+    AlreadyDone,
+    BadTarget,
+    ChangedMeanwhile,
+    InvalidTransition,
+    MissingInput,
+)
+from app.extensions import db
+from app.models import Case, CaseEvent, Feedback, OrgUnit, User
+from app.services import access, notify, routing, sla
+from app.services.numbering import new_reference
+
+# Kinds whose due times come from the SLA matrix at creation.
+DEFAULT_PRIORITY = "P3"
+
+
+def raise_case(
+    kind: str,
+    *,
+    office: OrgUnit,
+    now: datetime,
+    subject: str = "",
+    description: str = "",
+    actor: User | None = None,
+    raising_office: OrgUnit | None = None,
+    category=None,
+    priority: str = DEFAULT_PRIORITY,
+    channel: str = "web",
+    requester: dict | None = None,
+    data: dict | None = None,
+    related_case: Case | None = None,
+    assignee: User | None = None,
+    submission_key: str | None = None,
+    notify_requester: bool = True,
+    uploads=(),
+) -> Case:
+    """Create a case in `office`'s queue, write its first timeline row and the
+    acknowledgement notifications, and commit. With a `submission_key` already used,
+    the existing case is returned instead (double click, resubmit)."""
+    if kind not in wf.KINDS:
+        raise ValueError(f"unknown kind {kind}")
+    if submission_key:
+        existing = db.session.scalar(select(Case).where(Case.submission_key == submission_key))
+        if existing is not None:
+            return existing
+    if related_case is not None and not related_case.is_closed:
+        raise BadTarget("a new case can refer only to a closed one")
+    requester = requester or {}
+    response_due, resolution_due = sla.due_times(kind, priority, now)
+    case = Case(
+        kind=kind,
+        status=wf.OPEN,
+        subject=subject.strip(),
+        description=description.strip(),
+        category=category,
+        priority=priority,
+        channel=channel,
+        requester_name=requester.get("name"),
+        requester_mobile=requester.get("mobile"),
+        requester_email=requester.get("email"),
+        requester_address=requester.get("address"),
+        pincode=requester.get("pincode"),
+        raised_by_id=actor.id if actor else None,
+        raising_office_id=(raising_office or (actor.office if actor else None) or office).id,
+        current_office_id=office.id,
+        assignee_id=assignee.id if assignee else None,
+        related_case_id=related_case.id if related_case else None,
+        response_due=response_due,
+        resolution_due=resolution_due,
+        data=dict(data or {}),
+        submission_key=submission_key,
+        created_at=now,
+        updated_at=now,
+    )
+    if requester.get("locale"):
+        case.data["locale"] = requester["locale"]
+    for attempt in range(5):
+        case.reference = new_reference(kind, now)
+        try:
+            with db.session.begin_nested():
+                db.session.add(case)
+                db.session.flush()
+            break
+        except IntegrityError:
+            if submission_key:
+                existing = db.session.scalar(select(Case).where(Case.submission_key == submission_key))
+                if existing is not None:
+                    return existing
+            if attempt == 4:
+                raise
+    try:
+        event = CaseEvent(
+            case_id=case.id, at=now, type="created", actor_id=actor.id if actor else None,
+            actor_kind="user" if actor else "requester", public=True, text=case.description,
+            to_status=wf.OPEN, to_office_id=office.id, to_user_id=case.assignee_id,
+        )
+        db.session.add(event)
+        db.session.flush()
+        for upload in uploads:
+            from app.services.uploads import store_upload
+
+            store_upload(case, event, upload, actor, now)
+        db.session.refresh(case)
+        if notify_requester:
+            for email, mobile, locale in notify.requester_contacts(case):
+                notify.enqueue("case_created", email=email, mobile=mobile, locale=locale, case=case,
+                               now=now, **notify.case_context(case, locale))
+        _notify_office(case, case.current_office_id, now, text=case.subject)
+        if assignee is not None:
+            _notify_user(case, assignee, "assigned", now, text=case.subject)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return case
+
+
+def act(
+    case: Case,
+    action: str,
+    *,
+    now: datetime,
+    actor: User | None = None,
+    as_: str = "user",
+    expected_version: int | None = None,
+    text: str = "",
+    target_office: OrgUnit | None = None,
+    target_user: User | None = None,
+    data: dict | None = None,
+    uploads=(),
+) -> CaseEvent:
+    """Take `action` on `case` as `actor` (or as the requester, the system or a partner
+    when `as_` says so). One transaction: the status change, the timeline row, the
+    timers and the outbox rows are committed together or not at all.
+
+    Raises InvalidTransition, NotAllowed, MissingInput, BadTarget, AlreadyDone or
+    ChangedMeanwhile; the case is unchanged when it raises.
+    """
+    if expected_version is not None and case.version != int(expected_version):
+        raise ChangedMeanwhile(current_version=case.version)
+    rels = access.relations(actor, case) if as_ == "user" else {as_}
+    t = wf.find(case.kind, case.status, action, rels)
+    text = (text or "").strip()
+    if t.needs_text and not text:
+        raise MissingInput(field="text")
+    _check_target(case, t, target_office, target_user)
+    try:
+        event = _apply(case, t, now=now, actor=actor, as_=as_, text=text,
+                       target_office=target_office, target_user=target_user, data=data or {})
+        for upload in uploads:
+            from app.services.uploads import store_upload
+
+            store_upload(case, event, upload, actor, now)
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise ChangedMeanwhile() from exc
+    except Exception:
+        db.session.rollback()
+        raise
+    return event
+
+
+def _check_target(case: Case, t: wf.Transition, office: OrgUnit | None, user: User | None) -> None:
+    if t.needs == "office":
+        if office is None:
+            raise MissingInput(field="office")
+        if (not office.active or office.kind == "external" or office.id == case.current_office_id):
+            raise BadTarget(field="office")
+    if t.needs == "external":
+        if office is None:
+            raise MissingInput(field="office")
+        if office.kind != "external" or not office.active:
+            raise BadTarget(field="office")
+    if t.needs == "user":
+        if user is None:
+            raise MissingInput(field="user")
+        if not user.active or user.office_id != case.current_office_id or user.id == case.assignee_id:
+            raise BadTarget(field="user")
+
+
+def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office, target_user,
+           data) -> CaseEvent:
+    cfg = current_app.config
+    event = CaseEvent(
+        case_id=case.id, at=now, type=t.action,
+        actor_id=actor.id if (actor is not None and as_ in ("user", wf.REQUESTER)) else None,
+        actor_kind={"user": "user", wf.REQUESTER: "requester", wf.SYSTEM: "system",
+                    wf.PARTNER: "partner"}.get(as_, "user"),
+        public=t.public, text=text, from_status=case.status, to_status=t.target or case.status,
+        data=dict(data),
+    )
+    if as_ == "user" and actor is not None and wf.REQUESTER in access.relations(actor, case) \
+            and t.who == frozenset({wf.REQUESTER}):
+        event.actor_kind = "requester"
+    notify_after: list[str] = []
+    for effect in t.effects:
+        if effect == "assign_actor":
+            case.assignee_id = actor.id if actor else None
+            event.to_user_id = case.assignee_id
+        elif effect == "assign_target":
+            case.assignee_id = target_user.id
+            event.to_user_id = target_user.id
+        elif effect == "clear_assignee":
+            case.assignee_id = None
+        elif effect == "move_to_target":
+            event.from_office_id, event.to_office_id = case.current_office_id, target_office.id
+            case.current_office_id = target_office.id
+        elif effect in ("move_up", "escalate"):
+            target = routing.escalation_target(case)
+            if target is None:
+                raise InvalidTransition("no higher level", action=t.action)
+            event.from_office_id, event.to_office_id = case.current_office_id, target.id
+            case.current_office_id = target.id
+            case.escalation_level += 1
+            event.data["level"] = case.escalation_level
+        elif effect == "set_external":
+            case.external_office_id = target_office.id
+            event.to_office_id = target_office.id
+        elif effect == "pause_external":
+            _pause(case, now, "external")
+        elif effect == "pause_customer":
+            _pause(case, now, "customer")
+        elif effect == "resume_clock":
+            _resume(case, now)
+        elif effect == "set_info_due":
+            case.info_due = now + timedelta(days=cfg["INFO_RESPONSE_DAYS"])
+        elif effect == "clear_info_due":
+            case.info_due = None
+        elif effect == "set_confirmation_due":
+            case.confirmation_due = now + timedelta(hours=cfg["CONFIRMATION_HOURS"])
+        elif effect == "clear_confirmation_due":
+            case.confirmation_due = None
+        elif effect == "first_response":
+            if case.first_response_at is None:
+                case.first_response_at = now
+        elif effect == "close":
+            case.closed_at = now
+            case.resolution = t.resolution
+            case.assignee_id = case.assignee_id
+        elif effect == "renew_due":
+            # The level that receives an overdue case gets a fresh window of its own.
+            case.response_due, case.resolution_due = sla.due_times(case.kind, case.priority, now)
+        elif effect == "mark_breached":
+            case.sla_breached = True
+        elif effect == "feedback":
+            _add_feedback(case, data, now)
+        elif effect.startswith("notify_"):
+            notify_after.append(effect)
+        else:  # pragma: no cover - a typo in the table must fail loudly
+            raise RuntimeError(f"unknown effect {effect}")
+    case.status = t.target or case.status
+    case.updated_at = now
+    db.session.add(event)
+    db.session.flush()  # the versioned UPDATE runs here: a concurrent change fails now
+    for effect in notify_after:
+        _notify(effect, case, t, event, now, target_user)
+    return event
+
+
+def _pause(case: Case, now: datetime, why: str) -> None:
+    if case.paused_since is None:
+        case.paused_since = now
+        case.paused_for = why
+
+
+def _resume(case: Case, now: datetime) -> None:
+    """Stop the other party's clock: add the time to its counter and push our own due
+    times back by the same amount, so the SLA counts only our time."""
+    if case.paused_since is None:
+        return
+    waited = now - case.paused_since
+    seconds = int(waited.total_seconds())
+    if case.paused_for == "external":
+        case.external_seconds += seconds
+    else:
+        case.customer_seconds += seconds
+    if case.resolution_due is not None:
+        case.resolution_due += waited
+    if case.response_due is not None and case.first_response_at is None:
+        case.response_due += waited
+    case.paused_since = None
+    case.paused_for = None
+
+
+def _add_feedback(case: Case, data: dict, now: datetime) -> None:
+    if db.session.scalar(select(Feedback.id).where(Feedback.case_id == case.id)) is not None:
+        raise AlreadyDone(field="rating")
+    try:
+        rating = int(data.get("rating"))
+    except (TypeError, ValueError):
+        raise MissingInput(field="rating") from None
+    if not 1 <= rating <= 5:
+        raise MissingInput(field="rating")
+    db.session.add(Feedback(case_id=case.id, rating=rating,
+                            comment=(data.get("comment") or "").strip()[:2000], created_at=now))
+
+
+def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, target_user) -> None:
+    if effect == "notify_requester":
+        template = "case_updated"
+        if t.action == "complete":
+            template = "service_completed"
+        elif t.action == "not_served":
+            template = "service_not_served"
+        elif t.action == "propose_resolution":
+            template = "confirmation_requested"
+        elif t.action == "request_info":
+            template = "info_requested"
+        elif t.target == wf.CLOSED:
+            template = "case_closed"
+        for email, mobile, locale in notify.requester_contacts(case):
+            ctx = notify.case_context(case, locale)
+            if template in ("confirmation_requested", "info_requested") and case.raised_by_id is None:
+                ctx["url"] = notify.respond_url(case, "respond")
+            notify.enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now,
+                           text=event.text, **ctx)
+    elif effect == "notify_office":
+        _notify_office(case, case.current_office_id, now, text=event.text)
+    elif effect == "notify_assignee" and target_user is not None:
+        _notify_user(case, target_user, "assigned", now, text=event.text)
+    elif effect == "notify_handlers":
+        if case.assignee is not None:
+            _notify_user(case, case.assignee, "requester_answered", now, text=event.text)
+        else:
+            for email, mobile, locale in notify.office_contacts(case.current_office_id):
+                notify.enqueue("requester_answered", email=email, mobile=mobile, locale=locale,
+                               case=case, now=now, text=event.text,
+                               **notify.case_context(case, locale, public=False))
+
+
+def _notify_office(case: Case, office_id: int, now: datetime, text: str = "") -> None:
+    for email, mobile, locale in notify.office_contacts(office_id):
+        notify.enqueue("office_received", email=email, mobile=mobile, locale=locale, case=case,
+                       now=now, text=text, **notify.case_context(case, locale, public=False))
+
+
+def _notify_user(case: Case, user: User, template: str, now: datetime, text: str = "") -> None:
+    email, mobile, locale = notify.user_contact(user)
+    notify.enqueue(template, email=email, mobile=None, locale=locale, case=case, now=now,
+                   text=text, **notify.case_context(case, locale, public=False))
+
+
+def available_actions(user: User | None, case: Case) -> list[wf.Transition]:
+    """What `user` may do on `case` now (for rendering the action forms)."""
+    return wf.available(case.kind, case.status, access.relations(user, case))

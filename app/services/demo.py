@@ -1,0 +1,416 @@
+"""Demo data: the whole office hierarchy, users for every role and level, reference
+data from the seeds and a few hundred cases in every state, made through the case
+engine so every timeline is real."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from app.domain import workflow as wf
+from app.domain.errors import WorkflowError
+from app.extensions import db
+from app.models import Category, OrgUnit, PincodeEntry, SlaRule, User
+from app.services import cases, sla
+
+DEMO_PASSWORD = "Seva@2026"
+
+# (circle, [(region, [(division, [pincode, ...])])])
+HIERARCHY = [
+    ("KA", "Karnataka Circle", [
+        ("BHQ", "Bengaluru HQ Region", [
+            ("BGE", "Bengaluru East Division", ["560001", "560008", "560016"]),
+            ("BGW", "Bengaluru West Division", ["560010", "560040", "560079"]),
+        ]),
+        ("SKR", "South Karnataka Region", [
+            ("MYS", "Mysuru Division", ["570001", "570010", "570020"]),
+            ("MDY", "Mandya Division", ["571401", "571402", "571430"]),
+        ]),
+    ]),
+    ("TN", "Tamil Nadu Circle", [
+        ("CCR", "Chennai City Region", [
+            ("CCC", "Chennai City Central Division", ["600001", "600002", "600008"]),
+            ("CCS", "Chennai City South Division", ["600017", "600020", "600041"]),
+        ]),
+        ("WR", "Western Region", [
+            ("CBE", "Coimbatore Division", ["641001", "641002", "641018"]),
+            ("TUP", "Tiruppur Division", ["641601", "641602", "641604"]),
+        ]),
+    ]),
+]
+
+PLACE = {
+    "BGE": ("Bangalore GPO", ["Shivajinagar", "Frazer Town"]),
+    "BGW": ("Rajajinagar", ["Malleswaram", "Vijayanagar"]),
+    "MYS": ("Mysuru", ["Krishnamurthypuram", "Jayalakshmipuram"]),
+    "MDY": ("Mandya", ["Maddur", "Srirangapatna"]),
+    "CCC": ("Chennai GPO", ["Parrys", "Egmore"]),
+    "CCS": ("T Nagar", ["Adyar", "Velachery"]),
+    "CBE": ("Coimbatore", ["RS Puram", "Gandhipuram"]),
+    "TUP": ("Tiruppur", ["Avinashi", "Palladam"]),
+}
+
+TEAMS = [
+    ("MT", "Master Trainers", "team"),
+    ("TECH", "Technical Team", "team"),
+    ("VEND", "Vendor Team (eGov)", "team"),
+    ("INFRA", "Infrastructure Team", "team"),
+]
+DEPARTMENTS = [
+    ("DIT", "IT Support Department", [
+        ("it_account", "Account or password problem", "समस्या: खाता या पासवर्ड", "مشکل حساب کاربری یا گذرواژه"),
+        ("it_hardware", "Computer or printer fault", "कंप्यूटर या प्रिंटर खराबी", "خرابی رایانه یا چاپگر"),
+        ("it_network", "Network connectivity", "नेटवर्क कनेक्टिविटी", "اتصال شبکه"),
+    ]),
+    ("DHR", "Human Resources Department", [
+        ("hr_leave", "Leave and attendance", "छुट्टी और उपस्थिति", "مرخصی و حضور و غیاب"),
+        ("hr_pay", "Salary and allowances", "वेतन और भत्ते", "حقوق و مزایا"),
+    ]),
+    ("DAC", "Accounts Department", [
+        ("ac_bills", "Bills and reimbursements", "बिल और प्रतिपूर्ति", "صورت‌حساب و بازپرداخت"),
+        ("ac_advance", "Advances", "अग्रिम", "پیش‌پرداخت"),
+    ]),
+]
+EXTERNALS = [
+    ("EXT-AIR", "Air Cargo Unit"),
+    ("EXT-CUS", "Customs Department"),
+    ("EXT-FOR", "Foreign Administration"),
+]
+
+SERVICES = [
+    ("cash_withdrawal", "Cash withdrawal at the doorstep (AePS)", "घर पर नकद निकासी (AePS)", "برداشت وجه نقد در محل (AePS)"),
+    ("speed_post_booking", "Bill or Speed Post booking", "बिल या स्पीड पोस्ट बुकिंग", "ثبت مرسوله پست پیشتاز یا قبض"),
+    ("pension_delivery", "Pension delivery", "पेंशन वितरण", "تحویل مستمری"),
+    ("account_opening", "Account opening (IPPB / Post Office Savings)", "खाता खोलना (IPPB / डाकघर बचत)", "افتتاح حساب (IPPB / پس‌انداز پستی)"),
+    ("life_certificate", "Digital life certificate", "डिजिटल जीवन प्रमाण पत्र", "گواهی حیات دیجیتال"),
+    ("aadhaar_update", "Aadhaar enrolment or update", "आधार नामांकन या अद्यतन", "ثبت‌نام یا به‌روزرسانی آدهار"),
+]
+
+TICKET_CATEGORIES = [
+    ("login", "Login or password", "लॉगिन या पासवर्ड", "ورود یا گذرواژه"),
+    ("sync", "Data synchronisation", "डेटा सिंक्रनाइज़ेशन", "همگام‌سازی داده"),
+    ("transactions", "Transactions (booking, delivery, payments)", "लेन-देन (बुकिंग, वितरण, भुगतान)", "تراکنش‌ها (ثبت، تحویل، پرداخت)"),
+    ("device", "Device (handheld, printer, scanner)", "उपकरण (हैंडहेल्ड, प्रिंटर, स्कैनर)", "دستگاه (دستی، چاپگر، اسکنر)"),
+    ("other", "Other", "अन्य", "سایر"),
+]
+
+# category -> services -> types
+COMPLAINT_TAXONOMY = [
+    ("mail", "Mail / Money Orders", "डाक / मनीऑर्डर", "مرسولات / حواله پستی", [
+        ("speed_post", "Speed Post", "स्पीड पोस्ट", "پست پیشتاز"),
+        ("registered", "Registered letter / parcel", "रजिस्टर्ड पत्र / पार्सल", "نامه / بسته سفارشی"),
+        ("money_order", "Money Order", "मनीऑर्डर", "حواله پستی"),
+    ], [
+        ("delay", "Delay in delivery", "वितरण में देरी", "تأخیر در تحویل"),
+        ("loss", "Article lost", "वस्तु खो गई", "گم شدن مرسوله"),
+        ("damage", "Article damaged", "वस्तु क्षतिग्रस्त", "آسیب دیدن مرسوله"),
+        ("non_payment", "Non-payment of money order", "मनीऑर्डर का भुगतान नहीं", "عدم پرداخت حواله"),
+    ]),
+    ("financial", "Financial Services", "वित्तीय सेवाएँ", "خدمات مالی", [
+        ("savings", "Savings account", "बचत खाता", "حساب پس‌انداز"),
+        ("neft", "NEFT / RTGS transfer", "NEFT / RTGS अंतरण", "انتقال NEFT / RTGS"),
+    ], [
+        ("account_issue", "Account issue", "खाते की समस्या", "مشکل حساب"),
+        ("transfer_dispute", "Transfer not credited / disputed", "अंतरण जमा नहीं / विवादित", "واریز نشدن یا اختلاف انتقال"),
+    ]),
+    ("insurance", "Insurance", "बीमा", "بیمه", [
+        ("pli", "Postal Life Insurance", "डाक जीवन बीमा", "بیمه عمر پستی"),
+        ("rpli", "Rural Postal Life Insurance", "ग्रामीण डाक जीवन बीमा", "بیمه عمر پستی روستایی"),
+    ], [
+        ("claim_delay", "Delay in claim settlement", "दावा निपटान में देरी", "تأخیر در پرداخت خسارت"),
+    ]),
+    ("other", "Other", "अन्य", "سایر", [
+        ("conduct", "Staff conduct", "कर्मचारी आचरण", "رفتار کارکنان"),
+    ], [
+        ("behaviour", "Staff misbehaviour", "कर्मचारी का दुर्व्यवहार", "رفتار نامناسب کارکنان"),
+        ("corruption", "Corruption", "भ्रष्टाचार", "فساد"),
+    ]),
+]
+
+HELPDESK_CATEGORIES = [
+    ("functional", "Functional issue", "कार्यात्मक समस्या", "مشکل کارکردی", "MT"),
+    ("technical", "Technical issue", "तकनीकी समस्या", "مشکل فنی", "TECH"),
+    ("bug", "Bug or enhancement", "बग या सुधार", "اشکال نرم‌افزار یا بهبود", "VEND"),
+    ("infrastructure", "Infrastructure", "बुनियादी ढांचा", "زیرساخت", "INFRA"),
+]
+
+FIRST = ["Anil", "Sunita", "Ravi", "Lakshmi", "Mohammed", "Priya", "Suresh", "Kavitha", "Arjun",
+         "Meena", "Farhan", "Deepa", "Ganesh", "Asha", "Vikram", "Nirmala", "Rahul", "Shabana"]
+LAST = ["Kumar", "Rao", "Iyer", "Shetty", "Khan", "Nair", "Reddy", "Gowda", "Pillai", "Sharma",
+        "Menon", "Das", "Hegde", "Naidu"]
+
+
+def _office(code, name, kind, parent) -> OrgUnit:
+    unit = OrgUnit(code=code, name=name, kind=kind)
+    db.session.add(unit)
+    db.session.flush()
+    unit.set_parent(parent)
+    return unit
+
+
+_emp_seq = [10000000]
+LOGINS: list[tuple[str, str]] = []
+
+
+def _user(office, name, roles, login_id=None, describe=None) -> User:
+    if login_id is None:
+        _emp_seq[0] += 1
+        login_id = f"{_emp_seq[0]:08d}"
+    slug = login_id.lower()
+    user = User(login_id=login_id, name=name, office_id=office.id, email=f"{slug}@demo.sevadesk.invalid",
+                mobile=f"9{random.randint(100000000, 999999999)}")
+    user.set_password(DEMO_PASSWORD)
+    user.set_roles(roles)
+    db.session.add(user)
+    if describe:
+        LOGINS.append((login_id, describe))
+    return user
+
+
+def demo_logins() -> list[tuple[str, str]]:
+    """(login id, description) of the showcase accounts."""
+    if LOGINS:
+        return LOGINS
+    wanted = {}
+    for u in db.session.scalars(select(User).order_by(User.id)):
+        key = (u.office.kind, tuple(sorted(u.roles)))
+        if key not in wanted:
+            wanted[key] = (u.login_id, f"{u.office.kind:<12} {','.join(sorted(u.roles)):<28} {u.office.name}")
+    return list(wanted.values())
+
+
+def _cat(kind, code, en, hi, fa, level="category", parent=None, department=None, route_to=None, order=0):
+    c = Category(kind=kind, code=code, name_en=en, name_hi=hi, name_fa=fa, level=level,
+                 parent_id=parent.id if parent else None,
+                 department_id=department.id if department else None,
+                 route_to_id=route_to.id if route_to else None, sort_order=order)
+    db.session.add(c)
+    db.session.flush()
+    return c
+
+
+def load(case_count: int = 300, seed: int = 20261122) -> None:
+    """Create everything (assumes an empty database)."""
+    random.seed(seed)
+    LOGINS.clear()
+    _emp_seq[0] = 10000000
+    cept = _office("CEPT", "CEPT Mysuru", "cept", None)
+    _user(cept, "Asha Menon", ["admin", "supervisor", "monitor"], describe="CEPT administrator")
+    _user(cept, "Kiran Bhat", ["operator", "supervisor"], describe="CEPT ticket handler")
+    helpdesk = _office("HELPDESK", "O&M Helpdesk", "team", cept)
+    _user(helpdesk, "Pooja Nair", ["helpdesk"], describe="L1 helpdesk operator")
+    teams = {}
+    for code, name, kind in TEAMS:
+        teams[code] = _office(code, name, kind, cept)
+        _user(teams[code], f"{random.choice(FIRST)} {random.choice(LAST)}", ["operator"],
+              describe=f"{name} member" if code == "MT" else None)
+    depts = {}
+    for code, name, subjects in DEPARTMENTS:
+        depts[code] = _office(code, name, "department", cept)
+        for i in range(2):
+            _user(depts[code], f"{random.choice(FIRST)} {random.choice(LAST)}", ["operator"],
+                  describe=f"{name} member" if (code == "DIT" and i == 0) else None)
+    externals = {code: _office(code, name, "external", cept) for code, name in EXTERNALS}
+
+    divisions = []
+    post_offices = []
+    for ccode, cname, regions in HIERARCHY:
+        circle = _office(ccode, cname, "circle", cept)
+        first_circle = ccode == "KA"
+        _user(circle, f"{random.choice(FIRST)} {random.choice(LAST)}", ["supervisor", "monitor"],
+              describe=f"{cname} supervisor" if first_circle else None)
+        _user(circle, f"{random.choice(FIRST)} {random.choice(LAST)}", ["admin"],
+              describe=f"{cname} administrator" if first_circle else None)
+        _user(circle, f"{random.choice(FIRST)} {random.choice(LAST)}", ["operator"])
+        for rcode, rname, divs in regions:
+            region = _office(f"{ccode}-{rcode}", rname, "region", circle)
+            first_region = first_circle and rcode == "BHQ"
+            _user(region, f"{random.choice(FIRST)} {random.choice(LAST)}", ["supervisor", "operator"],
+                  describe=f"{rname} officer" if first_region else None)
+            _user(region, f"{random.choice(FIRST)} {random.choice(LAST)}", ["monitor"])
+            for dcode, dname, pins in divs:
+                division = _office(f"{ccode}-{dcode}", dname, "division", region)
+                divisions.append(division)
+                first_div = first_region and dcode == "BGE"
+                _user(division, f"{random.choice(FIRST)} {random.choice(LAST)}", ["operator"],
+                      describe=f"{dname} operator" if first_div else None)
+                _user(division, f"{random.choice(FIRST)} {random.choice(LAST)}", ["supervisor"],
+                      describe=f"{dname} supervisor" if first_div else None)
+                ho_name, so_names = PLACE[dcode]
+                fac = f"{random.randint(10, 99)}{divisions.index(division):02d}"
+                ho = _office(f"PO{fac}1000000", f"{ho_name} Head Office", "head_office", division)
+                post_offices.append(ho)
+                _user(ho, f"{ho_name} HO", ["operator"], login_id=ho.code,
+                      describe=f"{ho_name} Head Office (Facility ID)" if first_div else None)
+                _user(ho, f"{random.choice(FIRST)} {random.choice(LAST)}", ["operator"],
+                      describe=f"{ho_name} HO counter operator" if first_div else None)
+                _user(ho, f"{random.choice(FIRST)} {random.choice(LAST)}", ["supervisor"],
+                      describe=f"{ho_name} HO postmaster (supervisor)" if first_div else None)
+                for i, so_name in enumerate(so_names):
+                    so = _office(f"PO{fac}10{i + 1:05d}", f"{so_name} Sub Office", "sub_office", ho)
+                    post_offices.append(so)
+                    _user(so, f"{so_name} SO", ["operator"], login_id=so.code,
+                          describe=f"{so_name} Sub Office (Facility ID)" if (first_div and i == 0) else None)
+                for i, pin in enumerate(pins):
+                    name = ho_name if i == 0 else so_names[min(i - 1, len(so_names) - 1)]
+                    db.session.add(PincodeEntry(pincode=pin, office_name=f"{name} PO",
+                                                district=dname.replace(" Division", ""),
+                                                state=cname.replace(" Circle", ""),
+                                                division_id=division.id))
+    db.session.flush()
+
+    # Reference data
+    for i, (code, en, hi, fa) in enumerate(SERVICES):
+        _cat("service_request", code, en, hi, fa, level="service", order=i)
+    for i, (code, en, hi, fa) in enumerate(TICKET_CATEGORIES):
+        _cat("office_ticket", code, en, hi, fa, order=i)
+    for i, (code, en, hi, fa, services, types) in enumerate(COMPLAINT_TAXONOMY):
+        top = _cat("complaint", code, en, hi, fa, order=i)
+        for j, (scode, sen, shi, sfa) in enumerate(services):
+            svc = _cat("complaint", f"{code}.{scode}", sen, shi, sfa, level="service", parent=top, order=j)
+            for k, (tcode, ten, thi, tfa) in enumerate(types):
+                _cat("complaint", f"{code}.{scode}.{tcode}", ten, thi, tfa, level="type", parent=svc, order=k)
+    for code, _name, subjects in DEPARTMENTS:
+        for i, (scode, en, hi, fa) in enumerate(subjects):
+            _cat("interaction", scode, en, hi, fa, level="subject", department=depts[code], order=i)
+    for i, (code, en, hi, fa, team) in enumerate(HELPDESK_CATEGORIES):
+        _cat("helpdesk", code, en, hi, fa, route_to=teams[team], order=i)
+    for kind in wf.KINDS:
+        for prio, (resp, res) in {"P1": (1, 2), "P2": (2, 4), "P3": (2, 7), "P4": (2, 10)}.items():
+            db.session.add(SlaRule(kind=kind, priority=prio, response_days=resp, resolution_days=res))
+    db.session.commit()
+    now = datetime.utcnow()
+    sla.load_national_holidays([now.year - 1, now.year, now.year + 1])
+
+    _make_cases(case_count, now, divisions, post_offices, externals, depts, teams, helpdesk)
+
+
+def _users_of(office) -> list[User]:
+    return list(db.session.scalars(select(User).where(User.office_id == office.id)))
+
+
+def _name():
+    return f"{random.choice(FIRST)} {random.choice(LAST)}"
+
+
+def _requester(pin):
+    name = _name()
+    return {"name": name, "mobile": f"9{random.randint(100000000, 999999999)}",
+            "email": f"{name.split()[0].lower()}{random.randint(1, 99)}@example.in",
+            "address": f"{random.randint(1, 200)}, {random.choice(['MG Road', 'Temple Street', 'Gandhi Nagar', 'Station Road'])}",
+            "pincode": pin, "locale": random.choice(["en", "en", "hi", "fa"])}
+
+
+def _try(case, action, when, **kw):
+    try:
+        cases.act(case, action, now=when, **kw)
+        return True
+    except WorkflowError:
+        db.session.rollback()
+        return False
+
+
+def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpdesk):
+    cats = {k: list(db.session.scalars(select(Category).where(Category.kind == k)))
+            for k in wf.KINDS}
+    pins = list(db.session.scalars(select(PincodeEntry)))
+    all_users = {o.id: _users_of(o) for o in divisions + post_offices}
+    for i in range(n):
+        kind = wf.KINDS[i % len(wf.KINDS)]
+        start = now - timedelta(days=random.uniform(0.1, 60), hours=random.uniform(0, 8))
+        step = timedelta(hours=random.uniform(2, 30))
+        fate = random.random()
+        if kind == wf.SERVICE_REQUEST:
+            pin = random.choice(pins)
+            division = db.session.get(type(divisions[0]), pin.division_id)
+            svc = random.choice(cats[kind])
+            case = cases.raise_case(kind, office=division, now=start, subject=svc.name_en, category=svc,
+                                    description="Please visit in the morning; senior citizen at home.",
+                                    requester=_requester(pin.pincode), channel=random.choice(["web", "app"]))
+            handler = all_users[division.id][0]
+            if fate > 0.25:
+                _try(case, "start", start + step, actor=handler, text="Postman assigned for the visit.")
+            if fate > 0.55:
+                _try(case, "complete" if fate < 0.9 else "not_served", start + 2 * step, actor=handler,
+                     text="Served at the doorstep." if fate < 0.9 else "Customer not available at the address.")
+        elif kind == wf.OFFICE_TICKET:
+            po = random.choice(post_offices)
+            raiser = all_users[po.id][0]
+            division = po.ancestor_of_kind("division")
+            cat = random.choice(cats[kind])
+            case = cases.raise_case(kind, office=division, now=start, actor=raiser, category=cat,
+                                    subject=f"{cat.name_en}: DARPAN app problem at {po.name}",
+                                    description="The DARPAN application shows an error since this morning.")
+            div_user = _users_of(division)[0]
+            t = start
+            if fate > 0.2:
+                t += step
+                _try(case, "reply", t, actor=div_user, text="Please clear the app cache and sync again.")
+            if fate > 0.45:
+                t += step
+                _try(case, "escalate", t, actor=div_user, text="Not solved locally; needs the Region.")
+                region = case.current_office
+                if fate > 0.7:
+                    t += step
+                    _try(case, "escalate", t, actor=_users_of(region)[0], text="Needs the Circle.")
+            if fate > 0.85:
+                t += step
+                _try(case, "accept", t, actor=raiser, text="Working now, thank you.")
+        elif kind == wf.COMPLAINT:
+            po = random.choice(post_offices)
+            operator = all_users[po.id][1] if len(all_users[po.id]) > 1 else all_users[po.id][0]
+            typ = random.choice([c for c in cats[kind] if c.level == "type"])
+            pin = random.choice(pins)
+            case = cases.raise_case(kind, office=po, now=start, actor=operator, category=typ,
+                                    subject=f"{typ.name_en}", channel="counter",
+                                    description="Article booked on the first of the month has not reached.",
+                                    requester=_requester(pin.pincode),
+                                    data={"article": f"EE{random.randint(100000000, 999999999)}IN"})
+            t = start + step
+            _try(case, "start", t, actor=operator)
+            if 0.2 < fate < 0.35:
+                _try(case, "refer_external", t + step, actor=operator, target_office=random.choice(list(externals.values())),
+                     text="Referred to the authority holding the article.")
+            elif 0.35 <= fate < 0.45:
+                _try(case, "request_info", t + step, actor=operator, text="Please send a copy of the booking receipt.")
+            elif fate >= 0.45:
+                _try(case, "propose_resolution", t + step, actor=operator,
+                     text="The article was traced and delivered on the 12th.")
+                if fate > 0.6:
+                    outcome = "accept" if fate > 0.75 else "reject"
+                    _try(case, outcome, t + 2 * step, as_=wf.REQUESTER,
+                         text="" if outcome == "accept" else "The article never reached me.")
+                    if outcome == "accept" and fate > 0.85:
+                        _try(case, "rate", t + 3 * step, as_=wf.REQUESTER,
+                             data={"rating": random.randint(3, 5), "comment": "Thank you."})
+        elif kind == wf.INTERACTION:
+            code = random.choice(list(depts))
+            dept = depts[code]
+            subj = random.choice([c for c in cats[kind] if c.department_id == dept.id])
+            raiser = random.choice(all_users[random.choice(divisions).id])
+            case = cases.raise_case(kind, office=dept, now=start, actor=raiser, category=subj,
+                                    subject=subj.name_en, description="Kindly look into this at the earliest.",
+                                    data={"addressed_to": "department"})
+            member = _users_of(dept)[0]
+            if fate > 0.3:
+                _try(case, "propose_resolution", start + step, actor=member, text="Done; please check now.")
+            if fate > 0.6:
+                _try(case, "accept" if fate > 0.75 else "reject", start + 2 * step, actor=raiser,
+                     text="" if fate > 0.75 else "Still not working.")
+        else:
+            cat = random.choice(cats[kind])
+            team = db.session.get(OrgUnit, cat.route_to_id)
+            op = _users_of(helpdesk)[0]
+            case = cases.raise_case(kind, office=team, now=start, actor=op, category=cat,
+                                    priority=random.choice(["P1", "P2", "P3", "P4"]), channel="phone",
+                                    subject=f"{cat.name_en} reported by caller",
+                                    description="Caller reports the muster roll screen does not load.",
+                                    requester={"name": _name(), "mobile": f"9{random.randint(100000000, 999999999)}"},
+                                    data={"classification": random.choice(["problem", "incident", "change_request", "bug_fix"])})
+            member = _users_of(team)[0]
+            if fate > 0.3:
+                _try(case, "reply", start + step, actor=member, text="Looking into it.")
+            if fate > 0.6:
+                _try(case, "close", start + 2 * step, actor=member, text="Fixed in configuration.")

@@ -1,0 +1,282 @@
+"""Notification outbox: rows written in the same transaction as the case change that
+causes them, delivered later with retries through pluggable backends."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import urllib.request
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from flask import current_app, url_for
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, or_, select, update
+
+from app.extensions import db
+from app.i18n import kind_label, status_label
+from app.models import Case, Notification, User
+
+# name -> (e-mail subject, e-mail body, sms text). Placeholders: %(ref)s, %(kind)s,
+# %(status)s, %(text)s, %(url)s, %(office)s, %(code)s, %(minutes)s
+TEMPLATES = {
+    "case_created": (
+        _l("Registered: %(ref)s"),
+        _l("Your %(kind)s has been registered with reference number %(ref)s. "
+           "You can follow it at %(url)s"),
+        _l("Seva Desk: your request is registered. Reference %(ref)s. Track: %(url)s"),
+    ),
+    "case_updated": (
+        _l("Update on %(ref)s"),
+        _l("There is an update on %(ref)s. Status: %(status)s.\n\n%(text)s\n\nDetails: %(url)s"),
+        _l("Seva Desk: update on %(ref)s, status %(status)s. %(url)s"),
+    ),
+    "service_completed": (
+        _l("Completed: %(ref)s"),
+        _l("The service requested under %(ref)s has been completed at your doorstep. "
+           "Thank you for using India Post. You may rate the service at %(url)s"),
+        _l("Seva Desk: request %(ref)s at your doorstep is completed. Rate us: %(url)s"),
+    ),
+    "service_not_served": (
+        _l("Could not be served: %(ref)s"),
+        _l("We could not serve your request %(ref)s. Reason: %(text)s\n\nDetails: %(url)s"),
+        _l("Seva Desk: request %(ref)s could not be served: %(text)s"),
+    ),
+    "case_closed": (
+        _l("Closed: %(ref)s"),
+        _l("%(ref)s has been closed.\n\n%(text)s\n\nYou may rate the resolution at %(url)s"),
+        _l("Seva Desk: %(ref)s is closed. %(url)s"),
+    ),
+    "confirmation_requested": (
+        _l("Please confirm the resolution of %(ref)s"),
+        _l("We have resolved %(ref)s:\n\n%(text)s\n\nPlease accept, reject or ask for "
+           "clarification at %(url)s . Without an answer the case will be closed automatically."),
+        _l("Seva Desk: %(ref)s resolved. Accept/reject: %(url)s"),
+    ),
+    "info_requested": (
+        _l("Information needed for %(ref)s"),
+        _l("To process %(ref)s we need more information:\n\n%(text)s\n\nPlease answer at %(url)s"),
+        _l("Seva Desk: information needed for %(ref)s. Answer: %(url)s"),
+    ),
+    "office_received": (
+        _l("New case for %(office)s: %(ref)s"),
+        _l("%(kind)s %(ref)s is now in the queue of %(office)s.\n\n%(text)s\n\n%(url)s"),
+        _l("Seva Desk: %(ref)s is now with %(office)s."),
+    ),
+    "assigned": (
+        _l("Assigned to you: %(ref)s"),
+        _l("%(kind)s %(ref)s has been assigned to you.\n\n%(text)s\n\n%(url)s"),
+        _l("Seva Desk: %(ref)s assigned to you."),
+    ),
+    "requester_answered": (
+        _l("Requester answered on %(ref)s"),
+        _l("The requester has answered on %(ref)s:\n\n%(text)s\n\n%(url)s"),
+        _l("Seva Desk: requester answered on %(ref)s."),
+    ),
+    "otp": (
+        _l("Your one-time code"),
+        _l("Your Seva Desk one-time code is %(code)s. It is valid for %(minutes)s minutes. "
+           "Do not share it with anyone."),
+        _l("Seva Desk code %(code)s, valid %(minutes)s min. Do not share it."),
+    ),
+}
+
+
+def render(template: str, locale: str, ctx: dict) -> tuple[str, str, str]:
+    """(subject, body, sms) of `template` in `locale`."""
+    subject, body, sms = TEMPLATES[template]
+    with force_locale(locale):
+        c = {k: (str(v) if v is not None else "") for k, v in ctx.items()}
+        c.setdefault("text", "")
+        return str(subject) % c, str(body) % c, str(sms) % c
+
+
+def enqueue(template: str, *, email: str | None = None, mobile: str | None = None,
+            locale: str = "en", case: Case | None = None, now: datetime, **ctx) -> list[Notification]:
+    """Add outbox rows (one per channel given) to the current transaction."""
+    rows = []
+    subject, body, sms = render(template, locale, ctx)
+    for channel, address, text in (("email", email, body), ("sms", mobile, sms)):
+        if not address:
+            continue
+        row = Notification(
+            case_id=case.id if case is not None else None,
+            channel=channel, recipient=address, template=template, locale=locale,
+            subject=subject if channel == "email" else "", body=text,
+            status="pending", next_attempt_at=now, created_at=now,
+        )
+        db.session.add(row)
+        rows.append(row)
+    return rows
+
+
+def case_context(case: Case, locale: str, public: bool = True) -> dict:
+    with force_locale(locale):
+        return {
+            "ref": case.reference,
+            "kind": str(kind_label(case.kind)),
+            "status": str(status_label(case.status)),
+            "office": case.current_office.name if case.current_office else "",
+            "url": _case_url(case, public),
+        }
+
+
+def _url(endpoint: str, fallback: str, **values) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+    try:
+        path = url_for(endpoint, **values)
+    except Exception:  # noqa: BLE001 - no request context (scheduler) or route not there
+        path = fallback
+    return f"{base}{path}"
+
+
+def _case_url(case: Case, public: bool) -> str:
+    """Requesters without an account get the public tracking page; employees the case."""
+    if public and case.raised_by_id is None:
+        return _url("citizen.track_detail", f"/track/{case.reference}", reference=case.reference)
+    return _url("cases.detail", f"/cases/{case.reference}", reference=case.reference)
+
+
+def respond_url(case: Case, purpose: str = "respond") -> str:
+    """A signed link by which a requester without an account answers on the case."""
+    from app.services.tokens import make_case_token
+
+    token = make_case_token(case, purpose)
+    return _url("respond.respond", f"/respond/{token}", token=token)
+
+
+def requester_contacts(case: Case) -> list[tuple[str | None, str | None, str]]:
+    """(email, mobile, locale) of whoever should hear about the case as its requester."""
+    locale = (case.data or {}).get("locale") or "en"
+    if case.requester_mobile or case.requester_email:
+        return [(case.requester_email, case.requester_mobile, locale)]
+    if case.raised_by is not None:
+        return [user_contact(case.raised_by)]
+    return []
+
+
+def office_contacts(office_id: int) -> list[tuple[str | None, str | None, str]]:
+    users = db.session.scalars(
+        select(User).where(User.office_id == office_id, User.active.is_(True))
+    ).all()
+    return [(u.email, None, u.locale or "en") for u in users if u.email]
+
+
+def user_contact(user: User) -> tuple[str | None, str | None, str]:
+    return (user.email, user.mobile, user.locale or "en")
+
+
+# ---- delivery --------------------------------------------------------------------
+
+class DeliveryError(Exception):
+    pass
+
+
+def _send_file(n: Notification) -> None:
+    path = Path(current_app.instance_path) / "outbox.log"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": n.id, "channel": n.channel, "to": n.recipient,
+                             "subject": n.subject, "body": n.body}, ensure_ascii=False) + "\n")
+
+
+def _send_memory(n: Notification) -> None:
+    sent = current_app.extensions.setdefault("outbox_sent", [])
+    if current_app.config.get("NOTIFY_FAIL"):
+        raise DeliveryError(current_app.config["NOTIFY_FAIL"])
+    sent.append({"id": n.id, "channel": n.channel, "to": n.recipient, "body": n.body})
+
+
+def _send_smtp(n: Notification) -> None:
+    cfg = current_app.config
+    msg = EmailMessage()
+    msg["From"] = cfg["MAIL_FROM"]
+    msg["To"] = n.recipient
+    msg["Subject"] = n.subject
+    msg.set_content(n.body)
+    with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=20) as smtp:
+        if cfg.get("SMTP_STARTTLS"):
+            smtp.starttls()
+        if cfg.get("SMTP_USER"):
+            smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"] or "")
+        smtp.send_message(msg)
+
+
+def _send_http(n: Notification) -> None:
+    cfg = current_app.config
+    if not cfg.get("SMS_GATEWAY_URL"):
+        raise DeliveryError("SMS_GATEWAY_URL is not set")
+    payload = json.dumps({"to": n.recipient, "text": n.body}).encode()
+    req = urllib.request.Request(cfg["SMS_GATEWAY_URL"], data=payload, method="POST",
+                                 headers={"Content-Type": "application/json",
+                                          "Authorization": f"Bearer {cfg.get('SMS_GATEWAY_TOKEN') or ''}"})
+    with urllib.request.urlopen(req, timeout=20) as resp:  # noqa: S310 - configured URL
+        if resp.status >= 300:
+            raise DeliveryError(f"gateway answered {resp.status}")
+
+
+BACKENDS = {"file": _send_file, "memory": _send_memory, "smtp": _send_smtp, "http": _send_http}
+
+
+def _backend(channel: str):
+    key = current_app.config["NOTIFY_EMAIL_BACKEND" if channel == "email" else "NOTIFY_SMS_BACKEND"]
+    return BACKENDS[key]
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, ... minutes, at most 6 hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def deliver_due(now: datetime, limit: int = 200) -> dict:
+    """Send what is due. Each row is claimed with a guarded UPDATE first, so two
+    deliverers never send the same message twice. A failure is recorded on the row and
+    retried later; the case change that caused it is long committed."""
+    stale = now - timedelta(minutes=10)
+    ids = db.session.scalars(
+        select(Notification.id).where(
+            or_(
+                and_(Notification.status == "pending", Notification.next_attempt_at <= now),
+                and_(Notification.status == "sending", Notification.next_attempt_at <= stale),
+            )
+        ).order_by(Notification.id).limit(limit)
+    ).all()
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    for nid in ids:
+        claimed = db.session.execute(
+            update(Notification)
+            .where(Notification.id == nid, Notification.status.in_(("pending", "sending")),
+                   Notification.next_attempt_at <= now)
+            .values(status="sending", attempts=Notification.attempts + 1, next_attempt_at=now)
+        ).rowcount
+        db.session.commit()
+        if not claimed:
+            continue
+        n = db.session.get(Notification, nid)
+        try:
+            _backend(n.channel)(n)
+        except Exception as exc:  # noqa: BLE001 - any backend failure is recorded
+            n.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            if n.attempts >= max_attempts:
+                n.status = "failed"
+                counts["failed"] += 1
+            else:
+                n.status = "pending"
+                n.next_attempt_at = now + backoff(n.attempts)
+                counts["retry"] += 1
+        else:
+            n.status = "sent"
+            n.sent_at = now
+            n.last_error = None
+            counts["sent"] += 1
+        db.session.commit()
+    return counts
+
+
+def retry(notification: Notification, now: datetime) -> None:
+    """Put a failed message back in the queue (admin's retry button)."""
+    notification.status = "pending"
+    notification.next_attempt_at = now
+    db.session.commit()

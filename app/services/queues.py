@@ -1,0 +1,66 @@
+"""Listing cases: search, filters and keyset pagination, scoped by `access`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.domain.references import normalize
+from app.extensions import db
+from app.models import Case
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def apply_search(q: Select, text: str | None) -> Select:
+    text = (text or "").strip()
+    if not text:
+        return q
+    like = f"%{text}%"
+    ref = normalize(text)
+    return q.where(or_(
+        Case.reference == ref,
+        Case.reference.like(f"%{text.upper()}%"),
+        Case.subject.ilike(like),
+        Case.requester_name.ilike(like),
+        Case.requester_mobile.like(like),
+        Case.pincode == text,
+    ))
+
+
+def apply_filters(q: Select, status: str | None = None, kind: str | None = None) -> Select:
+    if status:
+        q = q.where(Case.status == status)
+    if kind:
+        q = q.where(Case.kind == kind)
+    return q
+
+
+def page(q: Select, cursor: str | None = None, size: int = 25) -> Page:
+    """Newest first, keyset-paginated on (created_at, id): the cost does not grow with
+    the page number. `cursor` is "<id>" of the last row of the previous page."""
+    q = q.order_by(Case.created_at.desc(), Case.id.desc())
+    if cursor and cursor.isdigit():
+        last = db.session.get(Case, int(cursor))
+        if last is not None:
+            q = q.where(or_(Case.created_at < last.created_at,
+                            (Case.created_at == last.created_at) & (Case.id < last.id)))
+    rows = db.session.scalars(
+        q.options(selectinload(Case.current_office), selectinload(Case.category),
+                  selectinload(Case.assignee)).limit(size + 1)
+    ).unique().all()
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows=rows, next_cursor=str(rows[-1].id) if more and rows else None,
+                prev_cursor=None)
+
+
+def base_select() -> Select:
+    return select(Case)

@@ -1,0 +1,45 @@
+"""Due times from the SLA matrix and the holiday calendar."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.domain.sla import add_business_days
+from app.extensions import db
+from app.models import Holiday, SlaRule
+
+# Used when the matrix has no row for a kind/priority: (response, resolution) business days.
+FALLBACK = {"P1": (1, 2), "P2": (2, 4), "P3": (2, 7), "P4": (2, 10)}
+
+
+def holidays_between(start: date, end: date) -> set[date]:
+    rows = db.session.scalars(select(Holiday.day).where(Holiday.day >= start, Holiday.day <= end))
+    return set(rows)
+
+
+def due_times(kind: str, priority: str, now: datetime) -> tuple[datetime, datetime]:
+    """(response_due, resolution_due) for a case of `kind`/`priority` raised at `now`."""
+    rule = db.session.scalar(select(SlaRule).where(SlaRule.kind == kind, SlaRule.priority == priority))
+    resp_days, res_days = (rule.response_days, rule.resolution_days) if rule else FALLBACK.get(
+        priority, FALLBACK["P3"])
+    hol = holidays_between(now.date(), now.date() + timedelta(days=max(res_days, resp_days) * 3 + 30))
+    tz = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata")
+    return add_business_days(now, resp_days, hol, tz), add_business_days(now, res_days, hol, tz)
+
+
+def load_national_holidays(years: list[int], country: str | None = None) -> int:
+    """Fill the holiday calendar from the `holidays` package (national holidays)."""
+    import holidays as hol
+
+    country = country or current_app.config.get("HOLIDAY_COUNTRY", "IN")
+    added = 0
+    existing = set(db.session.scalars(select(Holiday.day)))
+    for day, name in sorted(hol.country_holidays(country, years=years).items()):
+        if day not in existing:
+            db.session.add(Holiday(day=day, name=name))
+            added += 1
+    db.session.commit()
+    return added

@@ -1,0 +1,22 @@
+"""Signed links for requesters (closure confirmation, information, feedback)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"case-{purpose}")
+
+
+def make_case_token(case, purpose: str) -> str:
+    """A token naming the case and its version at issue time."""
+    return _serializer(purpose).dumps({"ref": case.reference, "id": case.id})
+
+
+def load_case_token(token: str, purpose: str, max_age: int = 30 * 24 * 3600) -> dict | None:
+    try:
+        return _serializer(purpose).loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None

@@ -1,0 +1,95 @@
+"""Fixtures in the style of the Flask tutorial: app, client, runner, plus a database
+built once per session by the real migrations and emptied after every test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from app import create_app
+from app.config import TestConfig
+from app.extensions import db
+
+NOW = datetime(2026, 11, 23, 5, 30)  # a Monday, 11:00 in India
+
+
+def _database_url(tmpdir: str) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmpdir}/test.sqlite"
+
+
+@pytest.fixture(scope="session")
+def _session_app():
+    tmp = tempfile.mkdtemp(prefix="sevadesk-test-")
+    url = _database_url(tmp)
+    app = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+                      "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_FOLDER": f"{tmp}/uploads"})
+    with app.app_context():
+        if url.startswith("postgresql"):
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+    yield app
+
+
+def _empty_tables():
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                + " RESTART IDENTITY CASCADE"))
+    else:
+        for t in tables:
+            db.session.execute(text(f'DELETE FROM "{t}"'))
+    db.session.commit()
+
+
+@pytest.fixture
+def app(_session_app):
+    app = _session_app
+    app.extensions["outbox_sent"] = []
+    saved = dict(app.config)
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        _empty_tables()
+        db.session.remove()
+    app.config.clear()
+    app.config.update(saved)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def world(app):
+    """A small hierarchy with users of every level (see tests/factories.py)."""
+    from tests.factories import make_world
+
+    return make_world()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, login_id: str, password: str = "Password-123"):
+        return self._client.post("/auth/login", data={"login_id": login_id, "password": password})
+
+    def logout(self):
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
