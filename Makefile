@@ -17,13 +17,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 venv: $(VENV)/.installed
 
 compile-translations: venv
-	$(BIN)/pybabel compile -q -d translations
+	$(BIN)/pybabel --quiet compile -d translations
 
 extract-translations: venv
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -o messages.pot .
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -o messages.pot .
 
 update-translations: extract-translations
-	$(BIN)/pybabel update -q -i messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel --quiet update -i messages.pot -d translations --no-fuzzy-matching
 	rm -f messages.pot
 
 db-upgrade: venv

@@ -1,0 +1,56 @@
+"""Navigation registry: each blueprint adds its own links here when it is registered,
+so the layout never needs editing when a front door is added."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import url_for
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object  # a lazy_gettext string
+    visible: Callable[[object], bool]
+    badge_endpoint: str | None = None  # htmx-refreshed count, optional
+    order: int = 50
+
+
+STAFF_NAV: list[NavItem] = []
+PUBLIC_LINKS: list[NavItem] = []  # cards on the public landing page (label, endpoint)
+
+
+def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None, order=50):
+    """Show a link in the signed-in navigation to users for whom `visible(user)` holds."""
+    if not any(i.endpoint == endpoint for i in STAFF_NAV):
+        STAFF_NAV.append(NavItem(endpoint, label, visible, badge_endpoint, order))
+        STAFF_NAV.sort(key=lambda i: i.order)
+
+
+def add_public_link(endpoint, label, description, order=50):
+    """A card on the public landing page."""
+    if not any(i.endpoint == endpoint for i in PUBLIC_LINKS):
+        PUBLIC_LINKS.append(NavItem(endpoint, label, lambda u: True, description, order))
+        PUBLIC_LINKS.sort(key=lambda i: i.order)
+
+
+def init_app(app) -> None:
+    @app.context_processor
+    def inject_nav():
+        def staff_nav():
+            if not current_user.is_authenticated:
+                return []
+            return [
+                {"url": url_for(i.endpoint), "label": i.label, "endpoint": i.endpoint,
+                 "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
+                for i in STAFF_NAV if i.visible(current_user)
+            ]
+
+        def public_links():
+            return [{"url": url_for(i.endpoint), "label": i.label, "description": i.badge_endpoint}
+                    for i in PUBLIC_LINKS]
+
+        return {"staff_nav": staff_nav, "public_links": public_links}
