@@ -111,6 +111,8 @@ def _sqlite_pragmas(app: Flask) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=5000")
+            if app.config.get("TESTING"):
+                cur.execute("PRAGMA synchronous=OFF")
             if ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"] and \
                     app.config["SQLALCHEMY_DATABASE_URI"] != "sqlite://":
                 cur.execute("PRAGMA journal_mode=WAL")

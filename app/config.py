@@ -81,12 +81,12 @@ class TestConfig(Config):
     """Used by the test-suite: fast hashing, no rate limits unless a test turns them on."""
 
     TESTING = True
-    SECRET_KEY = "test-secret-key"
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - fast hashing in tests
     NOTIFY_EMAIL_BACKEND = "memory"
     NOTIFY_SMS_BACKEND = "memory"
     SERVER_NAME = None

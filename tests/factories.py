@@ -13,16 +13,17 @@ PASSWORD = "Password-123"
 _seq = [20000000]
 
 
-def make_office(code, kind, parent=None, name=None) -> OrgUnit:
+def make_office(code, kind, parent=None, name=None, commit=True) -> OrgUnit:
     unit = OrgUnit(code=code, name=name or code, kind=kind)
     db.session.add(unit)
     db.session.flush()
     unit.set_parent(parent)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return unit
 
 
-def make_user(office, roles=("operator",), login_id=None, name=None, email=True) -> User:
+def make_user(office, roles=("operator",), login_id=None, name=None, email=True, commit=True) -> User:
     if login_id is None:
         _seq[0] += 1
         login_id = f"{_seq[0]:08d}"
@@ -31,7 +32,8 @@ def make_user(office, roles=("operator",), login_id=None, name=None, email=True)
     user.set_password(PASSWORD)
     user.set_roles(roles)
     db.session.add(user)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return user
 
 
@@ -39,43 +41,43 @@ def make_world() -> SimpleNamespace:
     """CEPT → circle C1 (region R1 → divisions D1, D2; region R2 → D3) and circle C2
     (region R3 → D4); post offices under D1 and D3; teams, a department, externals."""
     w = SimpleNamespace()
-    w.cept = make_office("CEPT", "cept")
-    w.c1 = make_office("C1", "circle", w.cept)
-    w.c2 = make_office("C2", "circle", w.cept)
-    w.r1 = make_office("R1", "region", w.c1)
-    w.r2 = make_office("R2", "region", w.c1)
-    w.r3 = make_office("R3", "region", w.c2)
-    w.d1 = make_office("D1", "division", w.r1)
-    w.d2 = make_office("D2", "division", w.r1)
-    w.d3 = make_office("D3", "division", w.r2)
-    w.d4 = make_office("D4", "division", w.r3)
-    w.ho1 = make_office("PO11111111111", "head_office", w.d1)
-    w.so1 = make_office("PO11111111112", "sub_office", w.ho1)
-    w.so3 = make_office("PO33333333331", "sub_office", w.d3)
-    w.dept = make_office("DEPT", "department", w.cept, name="IT Support")
-    w.team = make_office("TEAM", "team", w.cept, name="Technical Team")
-    w.ext = make_office("EXT", "external", w.cept, name="Customs")
-    w.cept_user = make_user(w.cept, ["operator", "supervisor"])
-    w.admin = make_user(w.cept, ["admin", "supervisor", "monitor"])
-    w.c1_sup = make_user(w.c1, ["supervisor", "monitor"])
-    w.c1_op = make_user(w.c1, ["operator"])
-    w.c2_sup = make_user(w.c2, ["supervisor"])
-    w.r1_op = make_user(w.r1, ["operator", "supervisor"])
-    w.r1_mon = make_user(w.r1, ["monitor"])
-    w.r2_op = make_user(w.r2, ["operator"])
-    w.r3_op = make_user(w.r3, ["operator"])
-    w.d1_op = make_user(w.d1, ["operator"])
-    w.d1_op2 = make_user(w.d1, ["operator"])
-    w.d1_sup = make_user(w.d1, ["supervisor"])
-    w.d2_op = make_user(w.d2, ["operator"])
-    w.d3_op = make_user(w.d3, ["operator"])
-    w.ho1_op = make_user(w.ho1, ["operator"])
-    w.ho1_sup = make_user(w.ho1, ["supervisor"])
-    w.so1_user = make_user(w.so1, ["operator"], login_id="PO11111111112")
-    w.so3_user = make_user(w.so3, ["operator"], login_id="PO33333333331")
-    w.dept_user = make_user(w.dept, ["operator"])
-    w.dept_user2 = make_user(w.dept, ["operator"])
-    w.team_user = make_user(w.team, ["operator"])
+    w.cept = make_office("CEPT", "cept", commit=False)
+    w.c1 = make_office("C1", "circle", w.cept, commit=False)
+    w.c2 = make_office("C2", "circle", w.cept, commit=False)
+    w.r1 = make_office("R1", "region", w.c1, commit=False)
+    w.r2 = make_office("R2", "region", w.c1, commit=False)
+    w.r3 = make_office("R3", "region", w.c2, commit=False)
+    w.d1 = make_office("D1", "division", w.r1, commit=False)
+    w.d2 = make_office("D2", "division", w.r1, commit=False)
+    w.d3 = make_office("D3", "division", w.r2, commit=False)
+    w.d4 = make_office("D4", "division", w.r3, commit=False)
+    w.ho1 = make_office("PO11111111111", "head_office", w.d1, commit=False)
+    w.so1 = make_office("PO11111111112", "sub_office", w.ho1, commit=False)
+    w.so3 = make_office("PO33333333331", "sub_office", w.d3, commit=False)
+    w.dept = make_office("DEPT", "department", w.cept, name="IT Support", commit=False)
+    w.team = make_office("TEAM", "team", w.cept, name="Technical Team", commit=False)
+    w.ext = make_office("EXT", "external", w.cept, name="Customs", commit=False)
+    w.cept_user = make_user(w.cept, ["operator", "supervisor"], commit=False)
+    w.admin = make_user(w.cept, ["admin", "supervisor", "monitor"], commit=False)
+    w.c1_sup = make_user(w.c1, ["supervisor", "monitor"], commit=False)
+    w.c1_op = make_user(w.c1, ["operator"], commit=False)
+    w.c2_sup = make_user(w.c2, ["supervisor"], commit=False)
+    w.r1_op = make_user(w.r1, ["operator", "supervisor"], commit=False)
+    w.r1_mon = make_user(w.r1, ["monitor"], commit=False)
+    w.r2_op = make_user(w.r2, ["operator"], commit=False)
+    w.r3_op = make_user(w.r3, ["operator"], commit=False)
+    w.d1_op = make_user(w.d1, ["operator"], commit=False)
+    w.d1_op2 = make_user(w.d1, ["operator"], commit=False)
+    w.d1_sup = make_user(w.d1, ["supervisor"], commit=False)
+    w.d2_op = make_user(w.d2, ["operator"], commit=False)
+    w.d3_op = make_user(w.d3, ["operator"], commit=False)
+    w.ho1_op = make_user(w.ho1, ["operator"], commit=False)
+    w.ho1_sup = make_user(w.ho1, ["supervisor"], commit=False)
+    w.so1_user = make_user(w.so1, ["operator"], login_id="PO11111111112", commit=False)
+    w.so3_user = make_user(w.so3, ["operator"], login_id="PO33333333331", commit=False)
+    w.dept_user = make_user(w.dept, ["operator"], commit=False)
+    w.dept_user2 = make_user(w.dept, ["operator"], commit=False)
+    w.team_user = make_user(w.team, ["operator"], commit=False)
     db.session.add(PincodeEntry(pincode="560001", office_name="Bangalore GPO", division_id=w.d1.id))
     db.session.add(SlaRule(kind="complaint", priority="P3", response_days=2, resolution_days=7))
     w.cat = Category(kind="complaint", code="mail", name_en="Mail", name_hi="डाक", name_fa="مرسولات")

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Category, OrgUnit, PincodeEntry, SlaRule, User
 from app.services import cases, sla
 
-DEMO_PASSWORD = "Seva@2026"
+DEMO_PASSWORD = "Seva@2026"  # noqa: S105 - printed by `make run` for the demo
 
 # (circle, [(region, [(division, [pincode, ...])])])
 HIERARCHY = [
@@ -207,7 +207,7 @@ def load(case_count: int = 300, seed: int = 20261122) -> None:
         _user(teams[code], f"{random.choice(FIRST)} {random.choice(LAST)}", ["operator"],
               describe=f"{name} member" if code == "MT" else None)
     depts = {}
-    for code, name, subjects in DEPARTMENTS:
+    for code, name, _subjects in DEPARTMENTS:
         depts[code] = _office(code, name, "department", cept)
         for i in range(2):
             _user(depts[code], f"{random.choice(FIRST)} {random.choice(LAST)}", ["operator"],

@@ -34,7 +34,7 @@ def subtree_status_counts(office: OrgUnit) -> dict[str, int]:
 def my_raised_counts(user_id: int, office_id: int) -> dict[str, int]:
     rows = db.session.execute(
         select(Case.status, func.count())
-        .where((Case.raised_by_id == user_id))
+        .where(Case.raised_by_id == user_id)
         .group_by(Case.status)
     ).all()
     return {s: n for s, n in rows}

@@ -14,8 +14,8 @@ def role_required(*roles):
         @login_required
         def wrapped(*args, **kwargs):
             if not current_user.has_role(*roles):
-                from app.services import audit
                 from app.extensions import db
+                from app.services import audit
 
                 audit.record("denied", actor=current_user, target=view.__name__)
                 db.session.commit()
