@@ -13,7 +13,7 @@ def is_htmx() -> bool:
     return bool(hx) and request.headers.get("HX-History-Restore-Request") != "true"
 
 
-def render_page_or_partial(page: str, partial: str, status: int = 200, **ctx):
+def render_page_or_partial(page: str, partial: str, /, status: int = 200, **ctx):
     """The full page for a normal request, only `partial` for htmx. The page includes
     the same partial, so both paths render the same markup."""
     template = partial if is_htmx() else page

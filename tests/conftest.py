@@ -28,6 +28,15 @@ def _session_app():
     url = _database_url(tmp)
     app = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
                       "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_FOLDER": f"{tmp}/uploads"})
+    @app.before_request
+    def _fresh_request_state():
+        # Tests keep one app context open (to use db.session directly), so `g` would
+        # otherwise carry Flask-Login's cached user from one request to the next.
+        from flask import g
+
+        g.pop("_login_user", None)
+        db.session.expire_all()
+
     with app.app_context():
         if url.startswith("postgresql"):
             with db.engine.begin() as conn:

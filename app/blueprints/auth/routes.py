@@ -68,7 +68,7 @@ def change_password():
     if form.validate_on_submit():
         if auth_service.change_password(current_user, form.current.data, form.new.data,
                                         datetime.utcnow()):
-            login_user(current_user)  # the session token changed: re-issue this session
+            login_user(current_user._get_current_object())  # token changed: re-issue this session
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("main.index"))
         form.current.errors.append(_("The current password is wrong."))
