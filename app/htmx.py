@@ -18,7 +18,7 @@ def render_page_or_partial(page: str, partial: str, /, status: int = 200, **ctx)
     the same partial, so both paths render the same markup."""
     template = partial if is_htmx() else page
     resp = make_response(render_template(template, **ctx), status)
-    resp.headers["Vary"] = "HX-Request"
+    resp.vary.add("HX-Request")
     return resp
 
 

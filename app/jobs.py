@@ -58,7 +58,13 @@ class SchedulerLock:
 
     def release(self) -> None:
         if self._conn is not None:
+            from sqlalchemy import text
+
+            # The connection goes back to the pool: the session-level lock must be let go.
+            self._conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            self._conn.commit()
             self._conn.close()
+            self._conn = None
         if self._fh is not None:
             self._fh.close()
 
