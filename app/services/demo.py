@@ -322,6 +322,11 @@ def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpde
         start = now - timedelta(days=random.uniform(0.1, 60), hours=random.uniform(0, 8))
         step = timedelta(hours=random.uniform(2, 30))
         fate = random.random()
+        if kind in (wf.COMPLAINT, wf.INTERACTION) and 0.3 <= fate < 0.6:
+            # Cases left waiting on the requester are recent, so the 48-hour confirmation
+            # and information timers have not run out when the demo starts.
+            start = now - timedelta(hours=random.uniform(3, 20))
+            step = timedelta(minutes=random.uniform(20, 50))
         if kind == wf.SERVICE_REQUEST:
             pin = random.choice(pins)
             division = db.session.get(type(divisions[0]), pin.division_id)
