@@ -53,9 +53,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     i18n.init_app(app)
-    from app import nav
+    from app import nav, security
 
     nav.init_app(app)
+    security.init_app(app)
 
     from app import models  # noqa: F401 - register the mappers
 

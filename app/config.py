@@ -66,6 +66,7 @@ class Config:
     SCHEDULER_OUTBOX_SECONDS = _env_int("SCHEDULER_OUTBOX_SECONDS", 30)
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    HSTS_SECONDS = 0  # set by ProductionConfig (HTTPS only)
     PAGE_SIZE = 25
 
 
@@ -75,6 +76,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    HSTS_SECONDS = 31536000
 
 
 class TestConfig(Config):
