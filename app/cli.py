@@ -22,6 +22,9 @@ def register_cli(app) -> None:
     app.cli.add_command(scheduler)
     app.cli.add_command(translate)
     app.cli.add_command(print_logins)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
+    app.cli.add_command(anonymise)
 
 
 @click.command("demo-data")
@@ -120,6 +123,54 @@ def scheduler():
         pass
     finally:
         lock.release()
+
+
+@click.command("backup")
+@click.option("--dir", "dest", default=None, help="Folder for the backup (default instance/backups).")
+@with_appcontext
+def backup(dest):
+    """Back up the SQLite database online to a timestamped file (PostgreSQL: use pg_dump)."""
+    from pathlib import Path
+
+    from app.services.maintenance import backup_sqlite
+
+    uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    if not uri.startswith("sqlite:///"):
+        raise click.ClickException(
+            "This database is not SQLite. Use: pg_dump --format=custom --file=portal.dump \"$DATABASE_URL\"")
+    target = Path(dest) if dest else Path(current_app.instance_path) / "backups"
+    click.echo(f"Backup written to {backup_sqlite(uri, target, datetime.now())}")
+
+
+@click.command("restore")
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore(backup_file, yes):
+    """Restore the SQLite database from a backup file (PostgreSQL: use pg_restore)."""
+    from pathlib import Path
+
+    from app.services.maintenance import restore_sqlite
+
+    uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    if not uri.startswith("sqlite:///"):
+        raise click.ClickException("This database is not SQLite. Use: pg_restore --clean -d \"$DATABASE_URL\" portal.dump")
+    if not yes:
+        click.confirm("This replaces all current data. Continue?", abort=True)
+    restore_sqlite(uri, Path(backup_file))
+    click.echo(f"Restored from {backup_file}")
+
+
+@click.command("anonymise")
+@click.option("--older-than-days", default=365, show_default=True,
+              help="Cases closed longer ago than this lose the requester's personal data.")
+@with_appcontext
+def anonymise(older_than_days):
+    """Retention: remove requester personal data of long-closed cases (statistics stay)."""
+    from app.services.maintenance import anonymise_closed
+
+    n = anonymise_closed(older_than_days, datetime.utcnow())
+    click.echo(f"Anonymised {n} cases closed more than {older_than_days} days ago.")
 
 
 @click.group()
