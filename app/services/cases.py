@@ -60,12 +60,12 @@ def raise_case(
         raise BadTarget("a new case can refer only to a closed one")
     requester = requester or {}
     response_due, resolution_due = sla.due_times(kind, priority, now)
-    case = Case(
+    fields = dict(
         kind=kind,
         status=wf.OPEN,
         subject=subject.strip(),
         description=description.strip(),
-        category=category,
+        category_id=category.id if category is not None else None,
         priority=priority,
         channel=channel,
         requester_name=requester.get("name"),
@@ -80,52 +80,52 @@ def raise_case(
         related_case_id=related_case.id if related_case else None,
         response_due=response_due,
         resolution_due=resolution_due,
-        data=dict(data or {}),
         submission_key=submission_key,
         created_at=now,
         updated_at=now,
     )
+    extra = dict(data or {})
     if requester.get("locale"):
-        case.data["locale"] = requester["locale"]
-    for attempt in range(5):
-        case.reference = new_reference(kind, now)
+        extra["locale"] = requester["locale"]
+    # One transaction. A unique-constraint race (same submission key from a double
+    # click, or the rare reference collision) rolls back and is retried from scratch.
+    for attempt in range(3):
         try:
-            with db.session.begin_nested():
-                db.session.add(case)
-                db.session.flush()
-            break
+            case = Case(**fields, data=dict(extra), reference=new_reference(kind, now))
+            db.session.add(case)
+            db.session.flush()
+            event = CaseEvent(
+                case_id=case.id, at=now, type="created", actor_id=actor.id if actor else None,
+                actor_kind="user" if actor else "requester", public=True, text=case.description,
+                to_status=wf.OPEN, to_office_id=office.id, to_user_id=case.assignee_id,
+            )
+            db.session.add(event)
+            db.session.flush()
+            for upload in uploads:
+                from app.services.uploads import store_upload
+
+                store_upload(case, event, upload, actor, now)
+            db.session.refresh(case)
+            if notify_requester:
+                for email, mobile, locale in notify.requester_contacts(case):
+                    notify.enqueue("case_created", email=email, mobile=mobile, locale=locale,
+                                   case=case, now=now, **notify.case_context(case, locale))
+            _notify_office(case, case.current_office_id, now, text=case.subject)
+            if assignee is not None:
+                _notify_user(case, assignee, "assigned", now, text=case.subject)
+            db.session.commit()
+            return case
         except IntegrityError:
+            db.session.rollback()
             if submission_key:
                 existing = db.session.scalar(select(Case).where(Case.submission_key == submission_key))
                 if existing is not None:
                     return existing
-            if attempt == 4:
+            if attempt == 2:
                 raise
-    try:
-        event = CaseEvent(
-            case_id=case.id, at=now, type="created", actor_id=actor.id if actor else None,
-            actor_kind="user" if actor else "requester", public=True, text=case.description,
-            to_status=wf.OPEN, to_office_id=office.id, to_user_id=case.assignee_id,
-        )
-        db.session.add(event)
-        db.session.flush()
-        for upload in uploads:
-            from app.services.uploads import store_upload
-
-            store_upload(case, event, upload, actor, now)
-        db.session.refresh(case)
-        if notify_requester:
-            for email, mobile, locale in notify.requester_contacts(case):
-                notify.enqueue("case_created", email=email, mobile=mobile, locale=locale, case=case,
-                               now=now, **notify.case_context(case, locale))
-        _notify_office(case, case.current_office_id, now, text=case.subject)
-        if assignee is not None:
-            _notify_user(case, assignee, "assigned", now, text=case.subject)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return case
+        except Exception:
+            db.session.rollback()
+            raise
 
 
 def act(
