@@ -250,8 +250,10 @@ def deliver_due(now: datetime, limit: int = 200) -> dict:
     for nid in ids:
         claimed = db.session.execute(
             update(Notification)
-            .where(Notification.id == nid, Notification.status.in_(("pending", "sending")),
-                   Notification.next_attempt_at <= now)
+            .where(Notification.id == nid, or_(
+                and_(Notification.status == "pending", Notification.next_attempt_at <= now),
+                # a claim left behind by a deliverer that died mid-send
+                and_(Notification.status == "sending", Notification.next_attempt_at <= stale)))
             .values(status="sending", attempts=Notification.attempts + 1, next_attempt_at=now)
         ).rowcount
         db.session.commit()
