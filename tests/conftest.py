@@ -59,7 +59,10 @@ def _empty_tables():
 
 @pytest.fixture
 def app(_session_app):
+    from app.extensions import limiter
+
     app = _session_app
+    limiter.enabled = False  # tests that check limits use the `rate_limits` fixture
     app.extensions["outbox_sent"] = []
     saved = dict(app.config)
     with app.app_context():
@@ -69,6 +72,18 @@ def app(_session_app):
         db.session.remove()
     app.config.clear()
     app.config.update(saved)
+
+
+@pytest.fixture
+def rate_limits(app):
+    """Rate limits on, with empty counters, for this test only."""
+    from app.extensions import limiter
+
+    limiter.reset()
+    limiter.enabled = True
+    yield limiter
+    limiter.enabled = False
+    limiter.reset()
 
 
 @pytest.fixture

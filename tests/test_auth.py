@@ -119,3 +119,22 @@ def test_failed_and_successful_sign_ins_are_audited(client, auth, world):
     auth.login(world.d1_op.login_id)
     actions = db.session.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
     assert actions[-2:] == ["login_failed", "login"]
+
+
+def test_copied_session_cookie_is_dead_after_logout(app, world):
+    a = app.test_client()
+    a.post("/auth/login", data={"login_id": world.d1_op.login_id, "password": PASSWORD})
+    stolen = a.get_cookie("session").value
+    a.post("/auth/logout")
+    b = app.test_client()
+    b.set_cookie("session", stolen)
+    assert b.get("/cases/").status_code == 302
+
+
+def test_login_is_rate_limited_per_ip(app, world, rate_limits):
+    c = app.test_client()
+    codes = [c.post("/auth/login", data={"login_id": "00000000", "password": "x"}).status_code
+             for _ in range(22)]
+    assert 429 in codes
+    r = c.post("/auth/login", data={"login_id": "00000000", "password": "x"})
+    assert r.status_code == 429 and b"Too many attempts" in r.data

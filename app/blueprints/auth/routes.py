@@ -53,7 +53,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out: this session and the remember cookie end."""
+    """Sign out. The session token is rotated, so a copied session cookie stops working
+    too (this signs the user out on every device)."""
+    auth_service.end_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
