@@ -40,8 +40,7 @@ def demo_data(if_empty: bool, cases: int):
         click.echo("Database already has data: demo data not loaded.")
         return
     demo.load(case_count=cases)
-    click.echo(f"Demo data loaded ({cases} cases).")
-    _echo_logins()
+    click.echo(f"Demo data loaded ({cases} cases). `flask demo-logins` lists the sign-ins.")
 
 
 @click.command("demo-logins")

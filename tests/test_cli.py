@@ -15,7 +15,9 @@ from tests.factories import make_case
 def test_demo_data_loads_everything_once(runner):
     result = runner.invoke(args=["demo-data", "--cases", "25"])
     assert result.exit_code == 0, result.output
-    assert "Demo sign-ins" in result.output and "Seva@2026" in result.output
+    logins = runner.invoke(args=["demo-logins"])
+    assert "Demo sign-ins" in logins.output and "Seva@2026" in logins.output
+    assert "sub_office" in logins.output and "circle" in logins.output
     kinds = set(db.session.scalars(select(OrgUnit.kind).distinct()))
     assert {"cept", "circle", "region", "division", "head_office", "sub_office", "department",
             "team", "external"} <= kinds
