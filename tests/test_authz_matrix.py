@@ -1,0 +1,107 @@
+"""Every route is classified here, in one table; an unclassified route fails the suite.
+Scoped routes are tried by a user of another office and by a lower role, and must be
+refused without revealing whether the object exists."""
+
+import re
+
+import pytest
+
+from tests.factories import make_case
+
+PUBLIC = "public"  # anyone, no sign-in
+EMPLOYEE = "employee"  # any signed-in employee
+CASE = "case"  # a case the user may see (role × jurisdiction), else 404
+
+
+def ROLE(*roles):  # noqa: N802 - reads like a table entry
+    return ("role", roles)
+
+
+# endpoint -> classification
+ROUTES = {
+    "static": PUBLIC,
+    "main.index": PUBLIC,
+    "main.set_language": PUBLIC,
+    "main.healthz": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": EMPLOYEE,
+    "auth.change_password": EMPLOYEE,
+    "cases.queue": EMPLOYEE,
+    "cases.detail": CASE,
+    "cases.act": CASE,
+    "cases.attachment": CASE,
+}
+
+
+def test_every_route_is_classified(app):
+    endpoints = {r.endpoint for r in app.url_map.iter_rules()}
+    assert endpoints - set(ROUTES) == set(), "classify these routes in tests/test_authz_matrix.py"
+    assert set(ROUTES) - endpoints == set(), "stale entries in the authorization table"
+
+
+def _rules(app, kind):
+    for rule in app.url_map.iter_rules():
+        c = ROUTES.get(rule.endpoint)
+        if (c == kind) or (kind == "role" and isinstance(c, tuple)):
+            yield rule
+
+
+def _fill(rule, case, attachment_id=1):
+    values = {}
+    for arg in rule.arguments:
+        if arg == "reference":
+            values[arg] = case.reference
+        elif arg.endswith("_id") or arg == "id":
+            values[arg] = attachment_id
+        elif arg == "token":
+            values[arg] = "x"
+        else:
+            values[arg] = "1"
+    path = rule.rule
+    for k, v in values.items():
+        path = re.sub(r"<(?:[^:<>]+:)?%s>" % k, str(v), path)
+    return path
+
+
+def _method(rule):
+    return "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+
+
+def test_employee_routes_refuse_anonymous(app, client, world):
+    case = make_case("service_request", world.d1)
+    for rule in list(_rules(app, EMPLOYEE)) + list(_rules(app, CASE)) + list(_rules(app, "role")):
+        r = client.open(_fill(rule, case), method=_method(rule))
+        assert r.status_code in (302, 401), (rule.rule, r.status_code)
+        if r.status_code == 302:
+            assert "/auth/login" in r.headers["Location"], rule.rule
+
+
+def test_case_routes_refuse_other_offices_without_revealing(app, client, auth, world):
+    case = make_case("service_request", world.d1)
+    auth.login(world.d2_op.login_id)  # another division
+    for rule in _rules(app, CASE):
+        r = client.open(_fill(rule, case), method=_method(rule), data={"action": "start", "version": "1"})
+        ghost = client.open(_fill(rule, type("C", (), {"reference": "SR-2611-0000000"})()),
+                            method=_method(rule), data={"action": "start", "version": "1"})
+        assert r.status_code == ghost.status_code == 404, rule.rule
+
+
+@pytest.mark.parametrize("who", ["so3_user", "r2_op", "c2_sup", "dept_user"])
+def test_case_routes_refuse_users_outside_the_jurisdiction(app, client, auth, world, who):
+    case = make_case("service_request", world.d1)
+    auth.login(getattr(world, who).login_id)
+    for rule in _rules(app, CASE):
+        r = client.open(_fill(rule, case), method=_method(rule), data={"action": "start", "version": "1"})
+        assert r.status_code == 404, (who, rule.rule)
+
+
+def test_role_routes_refuse_lower_roles(app, client, auth, world):
+    """Each role-restricted route refuses a signed-in operator without the role."""
+    case = make_case("service_request", world.d1)
+    auth.login(world.so1_user.login_id)  # Sub Office operator: the lowest role and level
+    for rule in _rules(app, "role"):
+        roles = ROUTES[rule.endpoint][1]
+        if "operator" in roles:
+            continue
+        r = client.open(_fill(rule, case), method=_method(rule))
+        assert r.status_code in (403, 404), rule.rule
