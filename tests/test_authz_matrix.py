@@ -59,7 +59,7 @@ def _fill(rule, case, attachment_id=1):
             values[arg] = "1"
     path = rule.rule
     for k, v in values.items():
-        path = re.sub(r"<(?:[^:<>]+:)?%s>" % k, str(v), path)
+        path = re.sub(r"<(?:[^:<>]+:)?" + k + ">", str(v), path)
     return path
 
 
