@@ -25,6 +25,7 @@ def register_cli(app) -> None:
     app.cli.add_command(backup)
     app.cli.add_command(restore)
     app.cli.add_command(anonymise)
+    app.cli.add_command(bench_data)
 
 
 @click.command("demo-data")
@@ -170,6 +171,27 @@ def anonymise(older_than_days):
 
     n = anonymise_closed(older_than_days, datetime.utcnow())
     click.echo(f"Anonymised {n} cases closed more than {older_than_days} days ago.")
+
+
+@click.command("bench-data")
+@click.option("--cases", "n_cases", default=1_000_000, show_default=True)
+@click.option("--due", default=10_000, show_default=True,
+              help="How many cases to leave with a passed confirmation deadline.")
+@with_appcontext
+def bench_data(n_cases, due):
+    """Fill the database quickly for benchmarks (bench/datagen.py): the demo office tree
+    when the database is empty, then N cases with about five events each."""
+    from app.models import OrgUnit
+    from app.services import demo
+
+    try:
+        from bench.datagen import generate
+    except ImportError as exc:  # the bench/ folder is not shipped with every install
+        raise click.ClickException("bench/ is not importable: run from the repository root") from exc
+    if not db.session.scalar(select(func.count(OrgUnit.id))):
+        demo.load(case_count=0)
+    result = generate(n_cases, due_confirmations=min(due, n_cases), echo=click.echo)
+    click.echo(f"bench-data: {result}")
 
 
 @click.group()

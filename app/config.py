@@ -35,7 +35,7 @@ class Config:
     # Rate limits (Flask-Limiter): Redis when REDIS_URL is set, memory otherwise
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_ENABLED = True
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
 
     # Workflow timers
     CONFIRMATION_HOURS = _env_int("CONFIRMATION_HOURS", 48)

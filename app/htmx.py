@@ -23,10 +23,12 @@ def render_page_or_partial(page: str, partial: str, /, status: int = 200, **ctx)
 
 
 def hx_redirect(url: str):
-    """Tell htmx to navigate (a plain 303 for a normal request)."""
+    """Tell htmx to load `url` as a full page (a plain 303 for a normal request).
+    HX-Redirect, not HX-Location: the latter fetches the URL as an htmx request, which
+    would answer with a bare partial."""
     if is_htmx():
         resp = make_response("", 204)
-        resp.headers["HX-Location"] = url
+        resp.headers["HX-Redirect"] = url
         return resp
     from flask import redirect
 

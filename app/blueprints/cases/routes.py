@@ -53,7 +53,8 @@ def queue():
     if status is None and not form.q.data:
         q = q.where(~queues.Case.status.in_([wf.CLOSED]))
     q = queues.apply_filters(q, status=status, kind=form.kind.data or None)
-    page = queues.page(q, request.args.get("after"))
+    size = min(max(request.args.get("size", 25, type=int), 10), 100)
+    page = queues.page(q, request.args.get("after"), size=size)
     return render_page_or_partial("cases/queue.html", "cases/_case_rows.html", form=form, page=page)
 
 
