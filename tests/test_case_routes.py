@@ -152,3 +152,9 @@ def test_queue_pagination_is_keyset(client, auth, world, app):
     after = first.split("after=")[1].split('"')[0].split("&")[0]
     second = client.get(f"/cases/?after={after}").get_data(as_text=True)
     assert refs[0] in second and refs[-1] not in second
+
+
+def test_error_page_for_htmx_replaces_the_whole_page(client, auth, world):
+    auth.login(world.d2_op.login_id)
+    r = client.get("/cases/SR-2611-0000000", headers={"HX-Request": "true"})
+    assert r.status_code == 404 and r.headers["HX-Retarget"] == "body"

@@ -9,7 +9,14 @@ from app.extensions import db
 
 def register_error_handlers(app) -> None:
     def page(code: int, title, message):
-        return render_template("errors/error.html", code=code, title=title, message=message), code
+        from app.htmx import is_htmx
+
+        headers = {}
+        if is_htmx():
+            # An error page replaces the whole page, not the fragment htmx asked for.
+            headers = {"HX-Retarget": "body", "HX-Reswap": "innerHTML"}
+        return (render_template("errors/error.html", code=code, title=title, message=message), code,
+                headers)
 
     @app.errorhandler(400)
     def bad_request(_e):
