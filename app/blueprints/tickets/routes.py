@@ -159,14 +159,14 @@ def _queue(mode: str, status: int = 200, bulk_form=None, results=None, partial=N
         q = tickets.pending_query(current_user, f, now)
     else:
         q = tickets.mine_query(current_user, f, now)
-    page = tickets.page(q, f.sort, request.args.get("after"))
+    pg = tickets.page(q, f.sort, request.args.get("after"))
     bulk = None
     if mode == "pending" and f.level in ("", "here"):
         bulk = bulk_form or _bulk_form(fresh=True)
         if not bulk.action.choices:
             bulk = None
     return render_page_or_partial("tickets/queue.html", partial or "tickets/_rows.html", status=status,
-                                  mode=mode, form=form, page=page, bulk=bulk, results=results)
+                                  mode=mode, form=form, pg=pg, bulk=bulk, results=results)
 
 
 @bp.route("/pending")
