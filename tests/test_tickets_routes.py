@@ -420,3 +420,25 @@ def test_bulk_input_errors(client, world, cats, data, message):
     assert message in client.get(r.headers["Location"]).get_data(as_text=True)
     db.session.refresh(a)
     assert a.current_office_id == world.d1.id
+
+
+def test_forms_need_the_csrf_token(app, client, world, cats):
+    login(client, world.so1_user)
+    app.config["WTF_CSRF_ENABLED"] = True
+    html = client.get("/tickets/new").get_data(as_text=True)
+    assert 'name="csrf_token"' in html
+    data = {"subject": "Handheld does not sync", "category": str(cats["sync"].id), "description": "x"}
+    assert client.post("/tickets/new", data=data).status_code == 400
+    assert count(Case) == 0
+    import re
+
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    assert client.post("/tickets/new", data={**data, "csrf_token": token}).status_code == 303
+    case = db.session.scalar(select(Case))
+    app.config["WTF_CSRF_ENABLED"] = False
+    login(client, world.d1_op)
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.post("/tickets/bulk", data={"action": "escalate", "text": "up",
+                                              "selected": [case.reference]}).status_code == 400
+    db.session.refresh(case)
+    assert case.current_office_id == world.d1.id

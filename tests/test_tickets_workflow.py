@@ -366,3 +366,53 @@ def test_bulk_missing_reason_and_unknown_action(world, cats):
 def test_parse_selection():
     assert tickets.parse_selection(["abc@3", "ABC@4", "", "x", "y@z"]) == [("ABC", 3), ("X", None), ("Y", None)]
 
+
+
+# ---- the table, level by level -------------------------------------------------------
+
+LEVEL_ACTIONS = {
+    # level: (actions its handler may take on an open ticket it holds)
+    "division": {"start", "reply", "note", "assign", "escalate"},
+    "region": {"start", "reply", "note", "assign", "escalate", "close"},
+    "circle": {"start", "reply", "note", "assign", "escalate", "close"},
+    "cept": {"start", "reply", "note", "assign", "close"},
+}
+
+
+@pytest.mark.parametrize("level", list(LEVEL_ACTIONS))
+def test_available_actions_per_level(world, cats, level):
+    case = raise_from(world.so1_user, cats)
+    handlers = {"division": world.d1_op, "region": world.r1_op, "circle": world.c1_op, "cept": world.cept_user}
+    order = list(LEVEL_ACTIONS)
+    for i in range(order.index(level)):
+        cases.act(case, "escalate", actor=handlers[order[i]], now=NOW + (i + 1) * T, text="up")
+    assert case.current_office.kind == level
+    assert {t.action for t in cases.available_actions(handlers[level], case)} == LEVEL_ACTIONS[level]
+    # the raising office: answer back or confirm solved, whatever the level
+    assert {t.action for t in cases.available_actions(world.so1_user, case)} == {"requester_reply", "accept"}
+    # the levels it passed through: nothing
+    for passed in order[:order.index(level)]:
+        assert cases.available_actions(handlers[passed], case) == []
+
+
+def test_nothing_to_do_on_a_closed_ticket(world, cats):
+    case = raise_from(world.so1_user, cats)
+    cases.act(case, "accept", actor=world.so1_user, now=NOW + T)
+    assert cases.available_actions(world.so1_user, case) == []
+    assert cases.available_actions(world.d1_op, case) == []
+    before = snapshot(case)
+    for action, user in (("reply", world.d1_op), ("requester_reply", world.so1_user), ("escalate", world.d1_op)):
+        with pytest.raises(InvalidTransition):
+            cases.act(case, action, actor=user, now=NOW + 2 * T, text="late")
+    assert snapshot(case) == before
+
+
+def test_a_reply_after_escalation_starts_the_new_level(world, cats):
+    case = raise_from(world.so1_user, cats)
+    cases.act(case, "start", actor=world.d1_op, now=NOW + T)
+    assert case.assignee_id == world.d1_op.id
+    cases.act(case, "escalate", actor=world.d1_op, now=NOW + 2 * T, text="up")
+    assert case.assignee_id is None  # the Division's owner no longer holds it
+    assert cases.available_actions(world.d1_op, case) == []
+    cases.act(case, "reply", actor=world.r1_op, now=NOW + 3 * T, text="Region here")
+    assert case.status == wf.IN_PROGRESS and case.current_office_id == world.r1.id
