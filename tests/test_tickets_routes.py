@@ -313,6 +313,7 @@ def test_pending_queue_paginates(client, world, cats, monkeypatch):
     part = client.get("/tickets/pending", query_string={"sort": "oldest", "after": made[1].id},
                       headers=HX).get_data(as_text=True)
     assert made[2].reference in part and made[0].reference not in part
+    assert "First page" in part and "More tickets" not in part
 
 
 def test_region_level_view_is_read_only_and_scoped(client, world, cats):
