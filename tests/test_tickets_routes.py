@@ -443,3 +443,20 @@ def test_forms_need_the_csrf_token(app, client, world, cats):
                                               "selected": [case.reference]}).status_code == 400
     db.session.refresh(case)
     assert case.current_office_id == world.d1.id
+
+
+def test_ticket_attachment_is_served_to_the_handling_side_only(client, world, cats):
+    login(client, world.so1_user)
+    client.post("/tickets/new", data={
+        "subject": "Handheld screen error", "category": str(cats["device"].id), "description": "See screenshot.",
+        "attachment": (io.BytesIO(JPEG), "../../screen shot.jpg")}, content_type="multipart/form-data")
+    case = db.session.scalar(select(Case))
+    att = db.session.scalar(select(Attachment))
+    assert att.original_name == "screen shot.jpg" and att.event.type == "created"
+    url = f"/cases/{case.reference}/attachments/{att.id}"
+    assert client.get(url).data == JPEG
+    login(client, world.d1_op)
+    assert "screen shot.jpg" in client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert client.get(url).data == JPEG
+    login(client, world.so3_user)
+    assert client.get(url).status_code == 404
