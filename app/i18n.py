@@ -186,6 +186,7 @@ PRIORITY_LABELS = {
 ERROR_MESSAGES = {
     "invalid_transition": _l("This action is not possible for this case in its current state."),
     "not_allowed": _l("You are not allowed to take this action on this case."),
+    "not_at_this_level": _l("This action is not taken at the level that now holds this case."),
     "changed_meanwhile": _l(
         "This case was changed by someone else meanwhile. Your text is kept below; "
         "review the latest state and submit again."
@@ -209,6 +210,28 @@ def kind_label(code):
 
 def action_label(code):
     return _label(ACTION_LABELS, code)
+
+
+# Office tickets climb one level per escalation: name the step after where it goes.
+TICKET_ESCALATE_LABELS = {
+    "division": _l("Assign to Region"),
+    "region": _l("Escalate to Circle"),
+    "circle": _l("Assign to CEPT"),
+}
+
+
+def case_action_label(code, case=None):
+    """The action's label on `case`: office tickets name the level an escalation goes to,
+    and the raising office "confirms solved"."""
+    if case is not None and getattr(case, "kind", None) == "office_ticket":
+        if code == "escalate":
+            office = getattr(case, "current_office", None)
+            label = TICKET_ESCALATE_LABELS.get(getattr(office, "kind", None))
+            if label is not None:
+                return str(label)
+        if code == "accept":
+            return str(_l("Confirm solved"))
+    return action_label(code)
 
 
 def resolution_label(code):
@@ -241,6 +264,7 @@ def init_app(app) -> None:
         status=status_label,
         kind=kind_label,
         action=action_label,
+        case_action=case_action_label,
         resolution=resolution_label,
         office_kind=office_kind_label,
         role=role_label,

@@ -23,6 +23,12 @@ class NotAllowed(WorkflowError):
     code = "not_allowed"
 
 
+class NotAtThisLevel(WorkflowError):
+    """The action exists, but not at the level (kind of office) that holds the case."""
+
+    code = "not_at_this_level"
+
+
 class ChangedMeanwhile(WorkflowError):
     """Somebody else changed the case since the actor loaded it."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.domain.errors import InvalidTransition, NotAllowed
+from app.domain.errors import InvalidTransition, NotAllowed, NotAtThisLevel
 
 # Kinds of case
 SERVICE_REQUEST = "service_request"
@@ -74,8 +74,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     # --- moving between offices --------------------------------------------------
     _t("transfer", {COMPLAINT, HELPDESK, INTERACTION}, WORKING, OPEN, STAFF,
        ["move_to_target", "clear_assignee", "notify_office"], needs_text=True, needs="office"),
+    # Office tickets climb Division → Region → Circle → CEPT; CEPT is the top (seed 000).
     _t("escalate", {OFFICE_TICKET}, WORKING, OPEN, {HANDLER},
-       ["move_up", "clear_assignee", "notify_office"], needs_text=True),
+       ["move_up", "clear_assignee", "notify_office"], needs_text=True,
+       extra={"not_at": frozenset({"cept"})}),
     _t("escalate", {COMPLAINT, HELPDESK}, WORKING, OPEN, STAFF,
        ["escalate", "clear_assignee", "notify_office"], needs_text=True),
     # --- external authorities (clock with them kept apart) -----------------------
@@ -114,8 +116,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("requester_reply", {OFFICE_TICKET}, WORKING, IN_PROGRESS, {REQUESTER}, ["notify_handlers"],
        needs_text=True),
     # --- closing -----------------------------------------------------------------
+    # A Division replies or assigns to the Region; Region, Circle and CEPT close (seed 000).
     _t("close", {OFFICE_TICKET}, WORKING, CLOSED, {HANDLER}, ["close", "notify_requester"],
-       needs_text=True, resolution="resolved"),
+       needs_text=True, resolution="resolved", extra={"not_at": frozenset({"division"})}),
     _t("close", {HELPDESK, INTERACTION}, WORKING, CLOSED, STAFF, ["close", "notify_requester"],
        needs_text=True, resolution="resolved"),
     # Complaints: only a supervisor closes without the customer's confirmation, with a reason.
@@ -155,27 +158,44 @@ def transitions_for(kind: str, state: str) -> list[Transition]:
     return [t for t in TRANSITIONS if kind in t.kinds and state in t.sources]
 
 
-def available(kind: str, state: str, relations: set[str] | frozenset[str]) -> list[Transition]:
-    """The transitions an actor with `relations` may take now (first row per action)."""
+def allowed_at(t: Transition, office_kind: str | None) -> bool:
+    """False when the row says the action is not taken at this kind of office
+    (`extra["not_at"]`); an unknown office kind (None) is not restricted."""
+    return office_kind is None or office_kind not in t.extra.get("not_at", ())
+
+
+def available(kind: str, state: str, relations: set[str] | frozenset[str],
+              office_kind: str | None = None) -> list[Transition]:
+    """The transitions an actor with `relations` may take now (first row per action),
+    at a case held by an office of `office_kind` when given."""
     seen: dict[str, Transition] = {}
     relations = _effective(kind, relations)
     for t in transitions_for(kind, state):
+        if not allowed_at(t, office_kind):
+            continue
         if t.action not in seen and t.who & set(relations):
             seen[t.action] = t
     return list(seen.values())
 
 
-def find(kind: str, state: str, action: str, relations: set[str] | frozenset[str]) -> Transition:
+def find(kind: str, state: str, action: str, relations: set[str] | frozenset[str],
+         office_kind: str | None = None) -> Transition:
     """The transition `action` for an actor with `relations`.
 
     Raises InvalidTransition when the action does not exist for this kind and state,
-    NotAllowed when it exists but not for this actor.
+    NotAtThisLevel when it exists but not at an office of `office_kind`, NotAllowed
+    when it exists but not for this actor.
     """
     relations = _effective(kind, relations)
     candidates = [t for t in transitions_for(kind, state) if t.action == action]
     if not candidates:
         raise InvalidTransition(f"{action} is not possible for a {kind} in state {state}",
                                 action=action, state=state, kind=kind)
+    here = [t for t in candidates if allowed_at(t, office_kind)]
+    if not here:
+        raise NotAtThisLevel(f"{action} on a {kind} is not taken at a {office_kind}",
+                             action=action, state=state, kind=kind, office_kind=office_kind)
+    candidates = here
     for t in candidates:
         if t.who & set(relations):
             return t

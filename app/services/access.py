@@ -111,8 +111,44 @@ def sees_internal(user: User | None, case: Case) -> bool:
     if case.current_office.is_within(user.office):
         return True
     raising = case.raising_office
+    if case.kind == wf.OFFICE_TICKET and user.office.kind in TICKET_RAISING_KINDS:
+        # A Head Office is on the raising side of its Sub Offices' tickets.
+        return False
     return bool(raising is not None and raising.id != user.office_id and raising.is_within(user.office)
                 and user.office_id != raising.id)
+
+
+# ---- office tickets (seed 000) -------------------------------------------------------
+
+TICKET_RAISING_KINDS = frozenset({"sub_office", "head_office"})
+TICKET_LEVEL_KINDS = ("division", "region", "circle", "cept")
+
+
+def can_raise_ticket(user: User | None) -> bool:
+    """Sub Office and Head Office logins raise office tickets."""
+    return bool(user is not None and user.is_authenticated and user.active
+                and user.office.kind in TICKET_RAISING_KINDS)
+
+
+def handles_tickets(user: User | None) -> bool:
+    """Staff of a Division, Region, Circle or CEPT work the ticket queue of their level."""
+    return bool(user is not None and user.is_authenticated and user.active
+                and user.office.kind in TICKET_LEVEL_KINDS and user.has_role(*STAFF_ROLES))
+
+
+def ticket_queue(user: User) -> Select:
+    """Office tickets held by the user's office (what reached this level)."""
+    return select(Case).where(Case.kind == wf.OFFICE_TICKET, Case.current_office_id == user.office_id)
+
+
+def tickets_in_jurisdiction(user: User) -> Select:
+    """Office tickets the user may see: held within, or raised within, their subtree."""
+    return visible_cases(user).where(Case.kind == wf.OFFICE_TICKET)
+
+
+def tickets_raised_by_office(user: User) -> Select:
+    """The tickets the user's office raised ("My tickets")."""
+    return select(Case).where(Case.kind == wf.OFFICE_TICKET, Case.raising_office_id == user.office_id)
 
 
 def transfer_targets(case: Case) -> Select:

@@ -152,7 +152,7 @@ def act(
     if expected_version is not None and case.version != int(expected_version):
         raise ChangedMeanwhile(current_version=case.version)
     rels = access.relations(actor, case) if as_ == "user" else {as_}
-    t = wf.find(case.kind, case.status, action, rels)
+    t = wf.find(case.kind, case.status, action, rels, office_kind=case.current_office.kind)
     text = (text or "").strip()
     if t.needs_text and not text:
         raise MissingInput(field="text")
@@ -356,4 +356,5 @@ def _notify_user(case: Case, user: User, template: str, now: datetime, text: str
 
 def available_actions(user: User | None, case: Case) -> list[wf.Transition]:
     """What `user` may do on `case` now (for rendering the action forms)."""
-    return wf.available(case.kind, case.status, access.relations(user, case))
+    return wf.available(case.kind, case.status, access.relations(user, case),
+                        office_kind=case.current_office.kind)

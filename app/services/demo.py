@@ -355,9 +355,19 @@ def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpde
                 t += step
                 _try(case, "escalate", t, actor=div_user, text="Not solved locally; needs the Region.")
                 region = case.current_office
+                t += step
+                _try(case, "reply", t, actor=_users_of(region)[0], text="Checking with the app team.")
+                if 0.6 < fate <= 0.7:
+                    t += step
+                    _try(case, "close", t, actor=_users_of(region)[0], text="Fixed by a settings update.")
                 if fate > 0.7:
                     t += step
                     _try(case, "escalate", t, actor=_users_of(region)[0], text="Needs the Circle.")
+                    if fate > 0.78:
+                        circle = case.current_office
+                        t += step
+                        _try(case, "escalate", t, actor=_users_of(circle)[-1],
+                             text="Application defect: needs CEPT.")
             if fate > 0.85:
                 t += step
                 _try(case, "accept", t, actor=raiser, text="Working now, thank you.")

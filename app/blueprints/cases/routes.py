@@ -13,7 +13,7 @@ from app.domain import workflow as wf
 from app.domain.errors import ChangedMeanwhile, MissingInput, NotAllowed, WorkflowError
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
-from app.i18n import KIND_LABELS, STATUS_LABELS, error_message
+from app.i18n import KIND_LABELS, STATUS_LABELS, case_action_label, error_message
 from app.models import Attachment, OrgUnit, User
 from app.services import access, cases, queues, uploads
 
@@ -111,6 +111,7 @@ def act(reference):
         except uploads.UploadRejected as exc:
             form.attachment.errors = [upload_error_message(exc.code)]
             return _failed(case, form, None, 422)
+    done_label = case_action_label(form.action.data, case)  # named before the case moves
     try:
         cases.act(case, form.action.data, actor=current_user, now=datetime.utcnow(),
                   expected_version=int(form.version.data) if form.version.data.isdigit() else None,
@@ -123,7 +124,7 @@ def act(reference):
         return _failed(case, form, exc, 403)
     except WorkflowError as exc:
         return _failed(case, form, exc, 422)
-    flash(_("Done: %(action)s.", action=_action_name(form.action.data)), "success")
+    flash(_("Done: %(action)s.", action=done_label), "success")
     if is_htmx():
         db.session.refresh(case)
         if not access.can_view(current_user, case):

@@ -1,0 +1,1 @@
+"""Office tickets (DARPAN HDMS): Add Ticket, My tickets, Pending tickets, bulk actions."""
