@@ -17,6 +17,12 @@ def ROLE(*roles):  # noqa: N802 - reads like a table entry
     return ("role", roles)
 
 
+def ONLY(*refused):  # noqa: N802
+    """Signed-in employees for whom the route's own check fails (403/404): the names
+    of `world` users that must be refused."""
+    return ("only", refused)
+
+
 # endpoint -> classification
 ROUTES = {
     "static": PUBLIC,
@@ -30,6 +36,14 @@ ROUTES = {
     "cases.detail": CASE,
     "cases.act": CASE,
     "cases.attachment": CASE,
+    # office tickets: raised by Sub/Head Offices, worked from Division upwards
+    "tickets.new": ONLY("d1_op", "r1_op", "dept_user"),
+    "tickets.scope": ONLY("d1_op", "r1_op"),
+    "tickets.created": ONLY("d1_op", "r1_op", "so3_user"),  # so3: another office's ticket → 404
+    "tickets.mine": ONLY("d1_op", "c1_sup"),
+    "tickets.pending": ONLY("so1_user", "ho1_op"),
+    "tickets.pending_count": ONLY("so1_user", "ho1_op"),
+    "tickets.bulk": ONLY("so1_user", "ho1_op"),
 }
 
 
@@ -42,7 +56,7 @@ def test_every_route_is_classified(app):
 def _rules(app, kind):
     for rule in app.url_map.iter_rules():
         c = ROUTES.get(rule.endpoint)
-        if (c == kind) or (kind == "role" and isinstance(c, tuple)):
+        if (c == kind) or (isinstance(c, tuple) and c[0] == kind):
             yield rule
 
 
@@ -69,7 +83,7 @@ def _method(rule):
 
 def test_employee_routes_refuse_anonymous(app, client, world):
     case = make_case("service_request", world.d1)
-    for rule in list(_rules(app, EMPLOYEE)) + list(_rules(app, CASE)) + list(_rules(app, "role")):
+    for rule in [*_rules(app, EMPLOYEE), *_rules(app, CASE), *_rules(app, "role"), *_rules(app, "only")]:
         r = client.open(_fill(rule, case), method=_method(rule))
         assert r.status_code in (302, 401), (rule.rule, r.status_code)
         if r.status_code == 302:
@@ -105,3 +119,13 @@ def test_role_routes_refuse_lower_roles(app, client, auth, world):
             continue
         r = client.open(_fill(rule, case), method=_method(rule))
         assert r.status_code in (403, 404), rule.rule
+
+
+def test_only_routes_refuse_the_listed_users(app, client, auth, world):
+    case = make_case("service_request", world.d1)
+    for rule in _rules(app, "only"):
+        for who in ROUTES[rule.endpoint][1]:
+            auth.login(getattr(world, who).login_id)
+            r = client.open(_fill(rule, case), method=_method(rule))
+            assert r.status_code in (403, 404), (rule.rule, who, r.status_code)
+            auth.logout()

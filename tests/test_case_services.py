@@ -39,7 +39,8 @@ def _raise(kind, w):
 
 def _actor_for(rel, case, w):
     """A user with exactly the relation `rel` to `case` (or None with as_)."""
-    handlers = {w.d1.id: w.d1_op, w.ho1.id: w.ho1_op, w.dept.id: w.dept_user, w.team.id: w.team_user}
+    handlers = {w.d1.id: w.d1_op, w.ho1.id: w.ho1_op, w.dept.id: w.dept_user, w.team.id: w.team_user,
+                w.r1.id: w.r1_op}
     if rel == wf.HANDLER:
         return handlers[case.current_office_id], "user"
     if rel == wf.SUPERVISOR:
@@ -57,7 +58,7 @@ def _payload(t, case, w):
         kw["target_office"] = w.ext
     if t.needs == "user":
         kw["target_user"] = {w.d1.id: w.d1_op2, w.ho1.id: w.ho1_sup, w.dept.id: w.dept_user2,
-                             w.team.id: w.team_user}[case.current_office_id]
+                             w.team.id: w.team_user, w.r1.id: w.r1_op}[case.current_office_id]
     if "feedback" in t.effects:
         kw["data"] = {"rating": 4, "comment": "Good"}
     return kw
@@ -83,9 +84,11 @@ def test_every_transition_through_the_service(world, kind, state, action, rel):
         case.paused_for = "external" if state == wf.PENDING_EXTERNAL else "customer"
     if action == "assign":
         case.assignee_id = None
-    if action == "escalate" and kind == wf.OFFICE_TICKET:
-        pass  # D1 → R1
+    t0 = wf.find(kind, state, action, {rel})
+    if "division" in t0.extra.get("not_at", ()):
+        case.current_office_id = w.r1.id  # e.g. a ticket is closed from the Region upwards
     db.session.commit()
+    db.session.refresh(case)
     t = wf.find(kind, state, action, {rel})
     actor, as_ = _actor_for(rel, case, w)
     before_events = db.session.scalar(select(func.count(CaseEvent.id)).where(CaseEvent.case_id == case.id))
