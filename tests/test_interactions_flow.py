@@ -19,10 +19,8 @@ from tests.factories import make_office, make_user
 JPEG = b"\xff\xd8\xff\xe0" + b"0" * 100 + b"\xff\xd9"
 
 
-@pytest.fixture
-def org(world):
-    """The world plus a second department with its own subjects."""
-    w = world
+def build_org(w):
+    """The world plus a second department with its own subjects (shared with the route tests)."""
     w.hr = make_office("DHR", "department", w.cept, name="Human Resources")
     w.hr_user = make_user(w.hr, ["operator"], name="Homa Rahimi")
     w.it_subjects = []
@@ -37,6 +35,11 @@ def org(world):
     db.session.add(w.hr_leave)
     db.session.commit()
     return w
+
+
+@pytest.fixture
+def org(world):
+    return build_org(world)
 
 
 def _dept_case(w, when=NOW):

@@ -13,9 +13,14 @@ from app.extensions import db
 from app.models import Attachment, Case, Feedback
 from app.services import interactions
 from tests.conftest import NOW
-from tests.test_interactions_flow import JPEG, org  # noqa: F401 - fixture
+from tests.test_interactions_flow import JPEG, build_org
 
 HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def org(world):
+    return build_org(world)
 
 
 def _new_dept(client, o, **extra):
