@@ -35,3 +35,6 @@ def test_helpdesk_pages_in_persian(client, auth, desk):
     auth.login(desk.team_user.login_id)
     r = client.get("/helpdesk/queue")
     assert_persian_page(r.data, labels, must=("صف تیم", "گذشته از موعد"))
+    fresh = log(desk, "technical", "P2")
+    r = client.get(f"/helpdesk/{fresh.reference}")
+    assert_persian_page(r.data, labels, must=("پاسخ به تماس‌گیرنده", "بستن به‌عنوان حل‌شده"))

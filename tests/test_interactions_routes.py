@@ -79,7 +79,7 @@ def test_send_to_department_htmx_redirects(client, auth, org):
     r = client.post("/interactions/new", headers=HX, data={
         "addressed_to": "department", "department": str(org.dept.id),
         "subject": str(org.it_subjects[1].id), "description": "Network down"})
-    assert r.status_code == 204 and "/interactions/" in r.headers["HX-Location"]
+    assert r.status_code == 204 and "/interactions/" in r.headers["HX-Redirect"]
 
 
 def test_subject_must_belong_to_the_department(client, auth, org):
@@ -88,6 +88,11 @@ def test_subject_must_belong_to_the_department(client, auth, org):
     assert r.status_code == 422
     assert b"Choose a subject of the selected department." in r.data
     assert b"Printer on floor 2 is jammed." in r.data  # nothing typed is lost
+    r = client.post("/interactions/new", headers=HX, data={
+        "addressed_to": "department", "department": str(org.dept.id),
+        "subject": str(org.hr_leave.id), "description": "Printer on floor 2 is jammed."})
+    assert r.status_code == 200 and b"<html" not in r.data  # htmx swaps only 2xx answers
+    assert b"Choose a subject of the selected department." in r.data
     r = _new_dept(client, org, department="", description="")
     assert r.status_code == 422 and b"Choose a department." in r.data
     assert b"Please fill in this field." in r.data
@@ -181,6 +186,9 @@ def test_full_loop_through_the_pages(client, auth, org):
     assert b"Answer the request" in r.data and b"Assign to a colleague" in r.data
     r = _act(client, case, action="propose_resolution", text="")
     assert r.status_code == 422 and b"Please write your text." in r.data
+    r = client.post(f"/interactions/{case.reference}/act", headers=HX,
+                    data={"action": "propose_resolution", "version": str(case.version), "text": ""})
+    assert r.status_code == 200 and b"Please write your text." in r.data and b"<html" not in r.data
     r = _act(client, case, action="assign", user=str(org.dept_user2.id), text="")
     assert r.status_code == 422 and b"Write a note for the colleague." in r.data
     r = _act(client, case, action="assign", user=str(org.dept_user2.id), text="Yours")

@@ -65,3 +65,12 @@ class HelpdeskFilterForm(FlaskForm):
     show = SelectField(_l("Show"), validators=[Optional()], default="open",
                        choices=[("open", _l("Not closed")), ("all", _l("All, closed included")),
                                 ("overdue", _l("Past due time only"))])
+
+
+class TicketActionForm(FlaskForm):
+    """Reply, assign or close a ticket from its page."""
+
+    action = HiddenField(validators=[DataRequired()])
+    version = HiddenField()
+    text = TextAreaField(_l("Your text"), validators=[Optional(), Length(max=5000)])
+    user = SelectField(_l("Team mate to assign to"), validators=[Optional()], validate_choice=False)

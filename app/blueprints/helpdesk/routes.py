@@ -20,14 +20,16 @@ from app.blueprints.helpdesk.forms import (
     CLASSIFICATION_LABELS,
     HelpdeskFilterForm,
     LogCallForm,
+    TicketActionForm,
 )
 from app.blueprints.interactions.forms import RATING_LABELS
+from app.blueprints.interactions.routes import error_status, go
 from app.domain import workflow as wf
-from app.domain.errors import WorkflowError
+from app.domain.errors import BadTarget, ChangedMeanwhile, MissingInput, WorkflowError
 from app.extensions import db
-from app.htmx import hx_redirect, render_page_or_partial
-from app.i18n import priority_label
-from app.models import Case, Category, Holiday, OrgUnit, SlaRule
+from app.htmx import is_htmx, render_page_or_partial
+from app.i18n import error_message, priority_label
+from app.models import Case, Category, Holiday, OrgUnit, SlaRule, User
 from app.nav import add_staff_link
 from app.services import access, helpdesk, queues
 
@@ -94,8 +96,9 @@ def new():
             else:
                 flash(_("Ticket %(ref)s is logged. Share this ticket id with the caller.",
                         ref=case.reference), "success")
-                return hx_redirect(url_for("helpdesk.detail", reference=case.reference))
-        return render_page_or_partial("helpdesk/new.html", "helpdesk/_form.html", status=422,
+                return go(url_for("helpdesk.detail", reference=case.reference))
+        return render_page_or_partial("helpdesk/new.html", "helpdesk/_form.html",
+                                      status=error_status(422),
                                       form=form)
     return render_page_or_partial("helpdesk/new.html", "helpdesk/_form.html", form=form)
 
@@ -148,21 +151,84 @@ def helpdesk_fallback():
     return FALLBACK
 
 
+def _load(reference):
+    case = helpdesk.get_for(current_user, reference)
+    if case is None:
+        abort(404)
+    return case
+
+
+def _context(case, form=None, error=None, open_action=None):
+    sees_internal = access.sees_internal(current_user, case)
+    rels = access.relations(current_user, case)
+    allowed = helpdesk.allowed_actions(current_user, case)
+    team_id = (case.data or {}).get("routed_to")
+    return {
+        "case": case, "events": [e for e in case.events if e.public or sees_internal],
+        "is_handler": bool(rels & {wf.HANDLER, wf.SUPERVISOR}),
+        "routed_to": db.session.get(OrgUnit, team_id) if team_id else None,
+        "channels": CHANNEL_LABELS, "classifications": CLASSIFICATION_LABELS, "now": _now(),
+        "event_labels": {}, "rating_labels": RATING_LABELS, "allowed": allowed,
+        "colleagues": helpdesk.assign_targets(case) if "assign" in allowed else [],
+        "form": form, "error": error, "open_action": open_action,
+    }
+
+
 @bp.route("/<reference>")
 @login_required
 def detail(reference):
     """One ticket: the id to share with the caller, classification, diagnosis, due
-    times and the timeline; handlers go on to the case page to act."""
-    case = helpdesk.get_for(current_user, reference)
-    if case is None:
-        abort(404)
-    sees_internal = access.sees_internal(current_user, case)
-    rels = access.relations(current_user, case)
-    team_id = (case.data or {}).get("routed_to")
-    return render_page_or_partial(
-        "helpdesk/detail.html", "helpdesk/_panel.html", case=case,
-        events=[e for e in case.events if e.public or sees_internal],
-        is_handler=bool(rels & {wf.HANDLER, wf.SUPERVISOR}),
-        routed_to=db.session.get(OrgUnit, team_id) if team_id else None,
-        channels=CHANNEL_LABELS, classifications=CLASSIFICATION_LABELS, now=_now(),
-        event_labels={}, rating_labels=RATING_LABELS)
+    times, the timeline, and reply / assign / close for the team."""
+    case = _load(reference)
+    return render_page_or_partial("helpdesk/detail.html", "helpdesk/_panel.html", **_context(case))
+
+
+@bp.route("/<reference>/act", methods=["POST"])
+@login_required
+def act(reference):
+    """Reply to the caller, assign to a team mate with a note, or close with the fix."""
+    case = _load(reference)
+    form = TicketActionForm()
+    action = form.action.data or ""
+    if not form.validate() or action not in helpdesk.allowed_actions(current_user, case):
+        return _failed(case, form, _("This action is not possible for this ticket now."), 422)
+    if not (form.text.data or "").strip():
+        form.text.errors = [_("Please write your text.")]
+        return _failed(case, form, None, 422)
+    target = None
+    if action == "assign":
+        uid = form.user.data or ""
+        target = db.session.get(User, int(uid)) if uid.isdigit() else None
+    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    try:
+        helpdesk.act(case, action, current_user, _now(), version=version, text=form.text.data,
+                     target_user=target)
+    except ChangedMeanwhile as exc:
+        db.session.refresh(case)
+        return _failed(case, form, error_message(exc), 409)
+    except (MissingInput, BadTarget):
+        form.user.errors = [_("Choose a colleague of the office that holds this request.")]
+        return _failed(case, form, None, 422)
+    except WorkflowError as exc:
+        return _failed(case, form, error_message(exc), 422)
+    flash(str(_DONE[action]), "success")
+    if not access.can_view(current_user, case):
+        return go(url_for("helpdesk.queue"))
+    if is_htmx():
+        db.session.refresh(case)
+        return render_page_or_partial("helpdesk/detail.html", "helpdesk/_panel.html",
+                                      **_context(case))
+    return go(url_for("helpdesk.detail", reference=case.reference))
+
+
+_DONE = {
+    "reply": _l("Your reply has been sent to the caller."),
+    "assign": _l("The ticket has been assigned."),
+    "close": _l("The ticket is closed."),
+}
+
+
+def _failed(case, form, error, status):
+    return render_page_or_partial("helpdesk/detail.html", "helpdesk/_panel.html",
+                                  status=error_status(status),
+                                  **_context(case, form=form, error=error, open_action=form.action.data))

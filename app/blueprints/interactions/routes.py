@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -31,7 +31,7 @@ from app.domain.errors import (
     WorkflowError,
 )
 from app.extensions import db
-from app.htmx import hx_redirect, is_htmx, render_page_or_partial
+from app.htmx import is_htmx, render_page_or_partial
 from app.i18n import error_message, priority_label
 from app.models import OrgUnit
 from app.nav import add_staff_link
@@ -59,6 +59,22 @@ def _now() -> datetime:
     return datetime.utcnow()
 
 
+def go(url: str):
+    """After a change: a 303 redirect, or for htmx a full navigation (HX-Redirect) so the
+    next page arrives whole, with its layout."""
+    if is_htmx():
+        resp = make_response("", 204)
+        resp.headers["HX-Redirect"] = url
+        return resp
+    return redirect(url, code=303)
+
+
+def error_status(code: int) -> int:
+    """htmx 2 does not swap 4xx answers by default, so an htmx request gets its form
+    with the errors as 200; a plain request gets the real status."""
+    return 200 if is_htmx() else code
+
+
 # ---- new request ------------------------------------------------------------------
 
 def _fill_choices(form: NewInteractionForm) -> list:
@@ -75,7 +91,8 @@ def _fill_choices(form: NewInteractionForm) -> list:
 
 
 def _form_page(form, candidates, status=200):
-    return render_page_or_partial("interactions/new.html", "interactions/_form.html", status=status,
+    return render_page_or_partial("interactions/new.html", "interactions/_form.html",
+                                  status=error_status(status),
                                   form=form, candidates=candidates, colleague=_chosen(form))
 
 
@@ -124,7 +141,7 @@ def new():
             _("The request could not be sent. Please check the recipient and try again.")]
         return _form_page(form, candidates, status=422)
     flash(_("Your request has been sent. Its number is %(ref)s.", ref=case.reference), "success")
-    return hx_redirect(url_for("interactions.detail", reference=case.reference))
+    return go(url_for("interactions.detail", reference=case.reference))
 
 
 def _validate_target(form: NewInteractionForm, candidates):
@@ -287,7 +304,7 @@ def act(reference):
         return _failed(case, form, error_message(exc), 422)
     flash(str(_DONE[action]), "success")
     if not access.can_view(current_user, case):
-        return hx_redirect(url_for("interactions.cartable"))
+        return go(url_for("interactions.cartable"))
     if is_htmx():
         db.session.refresh(case)
         return render_page_or_partial("interactions/detail.html", "interactions/_panel.html",
@@ -318,5 +335,5 @@ def _field_error(form, exc):
 
 def _failed(case, form, error, status):
     return render_page_or_partial("interactions/detail.html", "interactions/_panel.html",
-                                  status=status, **_context(case, form=form, error=error,
+                                  status=error_status(status), **_context(case, form=form, error=error,
                                                             open_action=form.action.data))
