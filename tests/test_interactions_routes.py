@@ -248,3 +248,28 @@ def test_lists_render_in_every_language(client, auth, org, url):
     for lang in ("en", "hi", "fa"):
         client.set_cookie("lang", lang)
         assert client.get(url).status_code == 200
+
+
+def test_forms_carry_csrf_tokens(app, client, auth, org):
+    """With CSRF on (as in production) the pages' own tokens make the posts pass."""
+    import re
+
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = client.get("/auth/login").data.decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/auth/login", data={"login_id": org.d1_op.login_id, "password": "Password-123",
+                                     "csrf_token": token})
+    # the test keeps one app context open, so `g` outlives requests: drop the token
+    # cached from before the sign-in (which starts a fresh session)
+    from flask import g
+    g.pop("csrf_token", None)
+    data = {"addressed_to": "department", "department": str(org.dept.id),
+            "subject": str(org.it_subjects[0].id), "description": "CSRF check"}
+    assert client.post("/interactions/new", data=data).status_code in (400, 422)
+    page = client.get("/interactions/new").data.decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/interactions/new", data={**data, "csrf_token": token})
+    assert r.status_code == 303
+    case = db.session.scalar(select(Case))
+    page = client.get(f"/interactions/{case.reference}").data.decode()
+    assert page.count('name="csrf_token"') >= 2  # sign-out and language forms
