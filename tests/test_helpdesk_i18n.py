@@ -28,6 +28,10 @@ def test_helpdesk_pages_in_persian(client, auth, desk):
         r = client.get(url)
         assert r.status_code == 200, url
         assert_persian_page(r.data, labels, must=("میز خدمت",))
+    r = client.get("/helpdesk/report")
+    for short in ("Tickets", "Met", "Breached", "Pending", "Compliance", "Routed team"):
+        assert f">{short}<" not in r.data.decode()
+    assert "نقض‌شده" in r.data.decode()
     r = client.post("/helpdesk/new", data={"channel": "phone"})
     assert r.status_code == 422
     assert_persian_page(r.data, labels, must=("لطفاً این قسمت را تکمیل کنید.",))

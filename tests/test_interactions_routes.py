@@ -163,6 +163,11 @@ def test_cartable_and_mine_lists(client, auth, org):
     assert dept_case.reference.encode() in r.data and coll_case.reference.encode() in r.data
     r = client.get("/interactions/cartable")
     assert dept_case.reference.encode() not in r.data
+    assert client.get("/interactions/cartable/count").data == b""
+    auth.logout()
+    auth.login(org.dept_user.login_id)
+    assert client.get("/interactions/cartable/count", headers=HX).data == b"2"
+    assert b"/interactions/cartable/count" in client.get("/").data  # the navigation badge
 
 
 def test_other_department_gets_404(client, auth, org):

@@ -32,7 +32,7 @@ from app.domain.errors import (
 )
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
-from app.i18n import error_message, priority_label
+from app.i18n import error_message, format_number, priority_label
 from app.models import OrgUnit
 from app.nav import add_staff_link
 from app.services import access, interactions, queues, uploads
@@ -42,7 +42,8 @@ bp = Blueprint("interactions", __name__)
 
 add_staff_link("interactions.new", _l("Organizational interactions: new request"), order=60)
 add_staff_link("interactions.mine", _l("My interactions"), order=61)
-add_staff_link("interactions.cartable", _l("Cartable"), order=62)
+add_staff_link("interactions.cartable", _l("Cartable"), order=62,
+               badge_endpoint="interactions.cartable_count")
 
 # Seed 004's names for the timeline rows of an interaction.
 EVENT_LABELS = {
@@ -225,6 +226,14 @@ def cartable():
     """«کارتابل»: requests sent to my department or addressed to me."""
     return _list("interactions/cartable.html",
                  interactions.cartable(current_user, include_closed=True), "cartable")
+
+
+@bp.route("/cartable/count")
+@login_required
+def cartable_count():
+    """The number of open requests in my cartable (the navigation badge, htmx)."""
+    n = interactions.cartable_count(current_user)
+    return format_number(n) if n else ""
 
 
 # ---- one request ------------------------------------------------------------------
