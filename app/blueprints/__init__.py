@@ -1,12 +1,17 @@
-"""Blueprint registration."""
+"""Blueprint registration: the shared pages and one package per front door."""
 
 
 def register_blueprints(app) -> None:
     from app.blueprints.auth.routes import bp as auth_bp
     from app.blueprints.cases.routes import bp as cases_bp
+    from app.blueprints.helpdesk.routes import bp as helpdesk_bp
+    from app.blueprints.interactions.routes import bp as interactions_bp
     from app.blueprints.main.routes import bp as main_bp
+    from app.blueprints.tickets.routes import bp as tickets_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(cases_bp, url_prefix="/cases")
-    from app.blueprints.tickets.routes import bp as tickets_bp; app.register_blueprint(tickets_bp, url_prefix="/tickets")  # noqa: E702,I001
+    app.register_blueprint(tickets_bp, url_prefix="/tickets")
+    app.register_blueprint(interactions_bp, url_prefix="/interactions")
+    app.register_blueprint(helpdesk_bp, url_prefix="/helpdesk")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import aliased
 
 from app.domain import workflow as wf
@@ -168,3 +168,26 @@ def colleagues(case: Case) -> Select:
     return (select(User)
             .where(User.office_id == case.current_office_id, User.active.is_(True))
             .order_by(User.name))
+
+
+def handler_queue(user: User, kind: str) -> Select:
+    """Cases of `kind` the user handles (the "cartable"): assigned to them, or held by
+    their office — except interactions addressed to another named colleague (the same
+    rule as `relations` gives HANDLER)."""
+    addressed = Case.data["addressed_to"].as_string()
+    office_side = (Case.current_office_id == user.office_id)
+    if kind == wf.INTERACTION:
+        office_side = office_side & or_(addressed.is_(None), addressed != "colleague")
+    if not user.has_role(*STAFF_ROLES):
+        office_side = false()
+    return select(Case).where(Case.kind == kind, or_(Case.assignee_id == user.id, office_side))
+
+
+def raised_by_user(user: User, kind: str) -> Select:
+    """Cases of `kind` the user raised themself (their "My interactions")."""
+    return select(Case).where(Case.kind == kind, Case.raised_by_id == user.id)
+
+
+def raised_by_office(user: User, kind: str) -> Select:
+    """Cases of `kind` raised from the user's office (a helpdesk desk's log)."""
+    return select(Case).where(Case.kind == kind, Case.raising_office_id == user.office_id)

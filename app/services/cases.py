@@ -46,6 +46,7 @@ def raise_case(
     submission_key: str | None = None,
     notify_requester: bool = True,
     uploads=(),
+    classification: str | None = None,
 ) -> Case:
     """Create a case in `office`'s queue, write its first timeline row and the
     acknowledgement notifications, and commit. With a `submission_key` already used,
@@ -68,6 +69,7 @@ def raise_case(
         category_id=category.id if category is not None else None,
         priority=priority,
         channel=channel,
+        classification=classification,
         requester_name=requester.get("name"),
         requester_mobile=requester.get("mobile"),
         requester_email=requester.get("email"),

@@ -403,15 +403,26 @@ def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpde
             dept = depts[code]
             subj = random.choice([c for c in cats[kind] if c.department_id == dept.id])
             raiser = random.choice(all_users[random.choice(divisions).id])
-            case = cases.raise_case(kind, office=dept, now=start, actor=raiser, category=subj,
-                                    subject=subj.name_en, description="Kindly look into this at the earliest.",
-                                    data={"addressed_to": "department"})
-            member = _users_of(dept)[0]
+            if random.random() < 0.3:  # addressed to a named colleague (seed 004, «همکار»)
+                member = random.choice(_users_of(dept))
+                case = cases.raise_case(kind, office=dept, now=start, actor=raiser, assignee=member,
+                                        subject="Could you share the latest circular?",
+                                        description="Could you share the latest circular?\nThanks.",
+                                        priority=random.choice(["P2", "P3"]),
+                                        data={"addressed_to": "colleague", "request_type": "question"})
+            else:
+                case = cases.raise_case(kind, office=dept, now=start, actor=raiser, category=subj,
+                                        subject=subj.name_en, description="Kindly look into this at the earliest.",
+                                        data={"addressed_to": "department"})
+                member = _users_of(dept)[0]
             if fate > 0.3:
                 _try(case, "propose_resolution", start + step, actor=member, text="Done; please check now.")
             if fate > 0.6:
                 _try(case, "accept" if fate > 0.75 else "reject", start + 2 * step, actor=raiser,
                      text="" if fate > 0.75 else "Still not working.")
+            if fate > 0.85:
+                _try(case, "rate", start + 3 * step, actor=raiser,
+                     data={"rating": random.randint(3, 5), "comment": "Thank you for the quick answer."})
         else:
             cat = random.choice(cats[kind])
             team = db.session.get(OrgUnit, cat.route_to_id)
@@ -421,7 +432,9 @@ def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpde
                                     subject=f"{cat.name_en} reported by caller",
                                     description="Caller reports the muster roll screen does not load.",
                                     requester={"name": _name(), "mobile": f"9{random.randint(100000000, 999999999)}"},
-                                    data={"classification": random.choice(["problem", "incident", "change_request", "bug_fix"])})
+                                    classification=random.choice(["problem", "incident", "change_request", "bug_fix"]),
+                                    data={"diagnosis": "Reproduced on the caller's login; not a local setting.",
+                                          "routed_to": team.id})
             member = _users_of(team)[0]
             if fate > 0.3:
                 _try(case, "reply", start + step, actor=member, text="Looking into it.")

@@ -1,0 +1,234 @@
+"""The helpdesk desk (seed 002): log a call, the desk's log, each team's queue, one
+ticket's page and the SLA compliance report. Team members work a ticket (reply,
+assign, escalate, close) on the shared case page. The SLA matrix and holiday calendar
+are edited on the admin pages (not here)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.blueprints.auth.decorators import role_required
+from app.blueprints.helpdesk.forms import (
+    CHANNEL_LABELS,
+    CLASSIFICATION_LABELS,
+    HelpdeskFilterForm,
+    LogCallForm,
+    TicketActionForm,
+)
+from app.blueprints.interactions.forms import RATING_LABELS
+from app.blueprints.interactions.routes import error_status, go
+from app.domain import workflow as wf
+from app.domain.errors import BadTarget, ChangedMeanwhile, MissingInput, WorkflowError
+from app.extensions import db
+from app.htmx import is_htmx, render_page_or_partial
+from app.i18n import error_message, priority_label
+from app.models import Case, Category, Holiday, OrgUnit, SlaRule, User
+from app.nav import add_staff_link
+from app.services import access, helpdesk, queues
+
+bp = Blueprint("helpdesk", __name__)
+
+DESK_ROLES = ("helpdesk", "admin")
+REPORT_ROLES = ("helpdesk", "supervisor", "admin", "monitor")
+
+add_staff_link("helpdesk.log", _l("Helpdesk: calls logged"), visible=lambda u: u.has_role(*DESK_ROLES),
+               order=70)
+add_staff_link("helpdesk.queue", _l("Helpdesk: team queue"),
+               visible=lambda u: u.office.kind == "team" and not u.has_role("helpdesk"), order=71)
+add_staff_link("helpdesk.report", _l("Helpdesk: SLA report"),
+               visible=lambda u: u.has_role(*REPORT_ROLES), order=72)
+
+
+@bp.app_template_global("case_overdue")
+def case_overdue(case, now=None) -> bool:
+    """Past its response due time (flagged by the sweep, or computed live)."""
+    return helpdesk.is_overdue(case, now)
+
+
+def _now() -> datetime:
+    return datetime.utcnow()
+
+
+def _fill_choices(form: LogCallForm) -> None:
+    teams = {o.id: o for o in db.session.scalars(select(OrgUnit).where(OrgUnit.kind == "team"))}
+    form.category.choices = [("", _("Choose a category"))] + [
+        (str(c.id), f"{c.label()} → {teams[c.route_to_id].name}" if c.route_to_id in teams
+         else c.label()) for c in helpdesk.categories()]
+    form.priority.choices = [(p, priority_label(p)) for p in helpdesk.PRIORITIES]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*DESK_ROLES)
+def new():
+    """Log a caller's issue; it goes to the team of its category at once."""
+    form = LogCallForm()
+    _fill_choices(form)
+    if not form.submission_key.data:
+        form.submission_key.data = secrets.token_hex(16)
+    if request.method == "POST":
+        category = None
+        if form.validate():
+            cat_id = form.category.data or ""
+            category = db.session.get(Category, int(cat_id)) if cat_id.isdigit() else None
+            if category is None or category.kind != wf.HELPDESK or not category.active:
+                form.category.errors = [_("Choose a category from the list.")]
+                category = None
+        if category is not None:
+            try:
+                case = helpdesk.log_call(
+                    current_user, category=category, classification=form.classification.data,
+                    priority=form.priority.data, channel=form.channel.data,
+                    caller={"name": form.caller_name.data.strip(),
+                            "mobile": (form.caller_mobile.data or "").strip(),
+                            "email": (form.caller_email.data or "").strip()},
+                    subject=form.subject.data, description=form.description.data,
+                    diagnosis=form.diagnosis.data or "", now=_now(),
+                    submission_key=form.submission_key.data)
+            except WorkflowError:
+                form.classification.errors = [_("Choose a classification, priority and channel from the lists.")]
+            else:
+                flash(_("Ticket %(ref)s is logged. Share this ticket id with the caller.",
+                        ref=case.reference), "success")
+                return go(url_for("helpdesk.detail", reference=case.reference))
+        return render_page_or_partial("helpdesk/new.html", "helpdesk/_form.html",
+                                      status=error_status(422),
+                                      form=form)
+    return render_page_or_partial("helpdesk/new.html", "helpdesk/_form.html", form=form)
+
+
+def _list(template: str, q, mode: str):
+    form = HelpdeskFilterForm(request.args)
+    now = _now()
+    if form.show.data == "overdue":
+        q = q.where(helpdesk.overdue_condition(now))
+    elif form.show.data != "all":
+        q = q.where(Case.status != wf.CLOSED)
+    q = queues.apply_search(q, form.q.data)
+    page = queues.page(q, request.args.get("after"))
+    return render_page_or_partial(template, "helpdesk/_rows.html", form=form, listing=page,
+                                  mode=mode, now=now, classifications=CLASSIFICATION_LABELS)
+
+
+@bp.route("/")
+@role_required(*DESK_ROLES)
+def log():
+    """The tickets the desk has logged, newest first, with their team and SLA state."""
+    return _list("helpdesk/log.html", helpdesk.desk_log(current_user), "log")
+
+
+@bp.route("/queue")
+@login_required
+def queue():
+    """A team's queue: helpdesk tickets held by my team or assigned to me."""
+    return _list("helpdesk/queue.html", helpdesk.team_queue(current_user, include_closed=True),
+                 "queue")
+
+
+@bp.route("/report")
+@role_required(*REPORT_ROLES)
+def report():
+    """SLA compliance by priority and team, with the matrix in force."""
+    now = _now()
+    rules = db.session.scalars(select(SlaRule).where(SlaRule.kind == wf.HELPDESK)
+                               .order_by(SlaRule.priority)).all()
+    holidays = db.session.scalars(select(Holiday).where(Holiday.day >= now.date())
+                                  .order_by(Holiday.day).limit(5)).all()
+    return render_page_or_partial("helpdesk/report.html", "helpdesk/_report_table.html",
+                                  rows=helpdesk.compliance_report(current_user, now), rules=rules,
+                                  fallback=helpdesk_fallback(), holidays=holidays, now=now)
+
+
+def helpdesk_fallback():
+    from app.services.sla import FALLBACK
+
+    return FALLBACK
+
+
+def _load(reference):
+    case = helpdesk.get_for(current_user, reference)
+    if case is None:
+        abort(404)
+    return case
+
+
+def _context(case, form=None, error=None, open_action=None):
+    sees_internal = access.sees_internal(current_user, case)
+    rels = access.relations(current_user, case)
+    allowed = helpdesk.allowed_actions(current_user, case)
+    team_id = (case.data or {}).get("routed_to")
+    return {
+        "case": case, "events": [e for e in case.events if e.public or sees_internal],
+        "is_handler": bool(rels & {wf.HANDLER, wf.SUPERVISOR}),
+        "routed_to": db.session.get(OrgUnit, team_id) if team_id else None,
+        "channels": CHANNEL_LABELS, "classifications": CLASSIFICATION_LABELS, "now": _now(),
+        "event_labels": {}, "rating_labels": RATING_LABELS, "allowed": allowed,
+        "colleagues": helpdesk.assign_targets(case) if "assign" in allowed else [],
+        "form": form, "error": error, "open_action": open_action,
+    }
+
+
+@bp.route("/<reference>")
+@login_required
+def detail(reference):
+    """One ticket: the id to share with the caller, classification, diagnosis, due
+    times, the timeline, and reply / assign / close for the team."""
+    case = _load(reference)
+    return render_page_or_partial("helpdesk/detail.html", "helpdesk/_panel.html", **_context(case))
+
+
+@bp.route("/<reference>/act", methods=["POST"])
+@login_required
+def act(reference):
+    """Reply to the caller, assign to a team mate with a note, or close with the fix."""
+    case = _load(reference)
+    form = TicketActionForm()
+    action = form.action.data or ""
+    if not form.validate() or action not in helpdesk.allowed_actions(current_user, case):
+        return _failed(case, form, _("This action is not possible for this ticket now."), 422)
+    if not (form.text.data or "").strip():
+        form.text.errors = [_("Please write your text.")]
+        return _failed(case, form, None, 422)
+    target = None
+    if action == "assign":
+        uid = form.user.data or ""
+        target = db.session.get(User, int(uid)) if uid.isdigit() else None
+    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    try:
+        helpdesk.act(case, action, current_user, _now(), version=version, text=form.text.data,
+                     target_user=target)
+    except ChangedMeanwhile as exc:
+        db.session.refresh(case)
+        return _failed(case, form, error_message(exc), 409)
+    except (MissingInput, BadTarget):
+        form.user.errors = [_("Choose a colleague of the office that holds this request.")]
+        return _failed(case, form, None, 422)
+    except WorkflowError as exc:
+        return _failed(case, form, error_message(exc), 422)
+    flash(str(_DONE[action]), "success")
+    if not access.can_view(current_user, case):
+        return go(url_for("helpdesk.queue"))
+    if is_htmx():
+        db.session.refresh(case)
+        return render_page_or_partial("helpdesk/detail.html", "helpdesk/_panel.html",
+                                      **_context(case))
+    return go(url_for("helpdesk.detail", reference=case.reference))
+
+
+_DONE = {
+    "reply": _l("Your reply has been sent to the caller."),
+    "assign": _l("The ticket has been assigned."),
+    "close": _l("The ticket is closed."),
+}
+
+
+def _failed(case, form, error, status):
+    return render_page_or_partial("helpdesk/detail.html", "helpdesk/_panel.html",
+                                  status=error_status(status),
+                                  **_context(case, form=form, error=error, open_action=form.action.data))

@@ -1,0 +1,152 @@
+"""Staff interactions (seed 004, «تعاملات سازمانی»): an employee sends a request to a
+department (with a subject from that department's list) or to a named colleague; the
+handlers answer from their cartable; the requester confirms or rejects the answer and
+fills in a satisfaction survey once. Every change goes through `app.services.cases`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+
+from app.domain import workflow as wf
+from app.domain.errors import BadTarget, MissingInput
+from app.extensions import db
+from app.models import Case, Category, Feedback, OrgUnit, User
+from app.services import access, cases
+
+DEPARTMENT = "department"
+COLLEAGUE = "colleague"
+REQUEST_TYPES = ("request", "question", "problem", "suggestion")
+# The actions the interaction pages offer (the shared case page offers the rest).
+HANDLER_ACTIONS = ("propose_resolution", "assign")
+REQUESTER_ACTIONS = ("accept", "reject", "rate")
+
+
+def departments() -> list[OrgUnit]:
+    """Active departments, by name."""
+    return list(db.session.scalars(
+        select(OrgUnit).where(OrgUnit.kind == "department", OrgUnit.active.is_(True))
+        .order_by(OrgUnit.name)))
+
+
+def subjects(department_id: int | None) -> list[Category]:
+    """The request subjects of one department («موضوع درخواست»), in their set order."""
+    if not department_id:
+        return []
+    return list(db.session.scalars(
+        select(Category).where(Category.kind == wf.INTERACTION, Category.level == "subject",
+                               Category.department_id == department_id,
+                               Category.active.is_(True))
+        .order_by(Category.sort_order, Category.id)))
+
+
+def search_colleagues(text: str, exclude: User | None = None, limit: int = 10) -> list[User]:
+    """Active employees whose name or Employee ID contains `text` (at least 2 characters)."""
+    text = (text or "").strip()
+    if len(text) < 2:
+        return []
+    q = select(User).where(User.active.is_(True),
+                           or_(User.name.ilike(f"%{text}%"), User.login_id.like(f"{text}%")))
+    if exclude is not None:
+        q = q.where(User.id != exclude.id)
+    return list(db.session.scalars(q.order_by(User.name, User.id).limit(limit)))
+
+
+def find_colleague(user_id, exclude: User | None = None) -> User | None:
+    """The active employee with this id (not the requester themself)."""
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    if user is None or not user.active or (exclude is not None and user.id == exclude.id):
+        return None
+    return user
+
+
+def raise_to_department(actor: User, department: OrgUnit, subject: Category, description: str,
+                        now: datetime, uploads=(), submission_key: str | None = None) -> Case:
+    """A request to a department: it sits in the department's queue."""
+    if department.kind != "department" or not department.active:
+        raise BadTarget(field="department")
+    if subject.kind != wf.INTERACTION or subject.department_id != department.id:
+        raise BadTarget(field="subject")
+    return cases.raise_case(
+        wf.INTERACTION, office=department, now=now, actor=actor, category=subject,
+        subject=subject.name_en, description=description, channel="web",
+        data={"addressed_to": DEPARTMENT}, uploads=uploads, submission_key=submission_key)
+
+
+def raise_to_colleague(actor: User, colleague: User, request_type: str, priority: str,
+                       description: str, now: datetime, uploads=(),
+                       submission_key: str | None = None) -> Case:
+    """A request to a named colleague: held by their office, assigned to them, and only
+    they (not the rest of their office) handle it."""
+    if colleague.id == actor.id or not colleague.active:
+        raise BadTarget(field="recipient")
+    if request_type not in REQUEST_TYPES:
+        raise MissingInput(field="request_type")
+    first_line = (description or "").strip().splitlines()[0] if (description or "").strip() else ""
+    return cases.raise_case(
+        wf.INTERACTION, office=colleague.office, now=now, actor=actor, assignee=colleague,
+        subject=first_line[:120], description=description, priority=priority, channel="web",
+        data={"addressed_to": COLLEAGUE, "request_type": request_type},
+        uploads=uploads, submission_key=submission_key)
+
+
+def cartable(user: User, include_closed: bool = False):
+    """The handler's inbox: the department's requests and those addressed to the user."""
+    q = access.handler_queue(user, wf.INTERACTION)
+    if not include_closed:
+        q = q.where(Case.status != wf.CLOSED)
+    return q
+
+
+def cartable_count(user: User) -> int:
+    """Open requests waiting in the user's cartable (one COUNT query)."""
+    return db.session.scalar(select(func.count()).select_from(cartable(user).subquery())) or 0
+
+
+def mine(user: User):
+    """«تعاملات من»: the requests the user raised."""
+    return access.raised_by_user(user, wf.INTERACTION)
+
+
+def get_for(user: User, reference: str) -> Case | None:
+    """An interaction the user may see, or None (the caller answers 404)."""
+    case = access.get_case_for(user, reference)
+    if case is None or case.kind != wf.INTERACTION:
+        return None
+    return case
+
+
+def feedback_for(case: Case) -> Feedback | None:
+    return db.session.scalar(select(Feedback).where(Feedback.case_id == case.id))
+
+
+def allowed_actions(user: User, case: Case) -> set[str]:
+    """Which of this page's actions the user may take now."""
+    names = {t.action for t in cases.available_actions(user, case)}
+    names &= set(HANDLER_ACTIONS + REQUESTER_ACTIONS)
+    if "rate" in names and feedback_for(case) is not None:
+        names.discard("rate")
+    return names
+
+
+def assign_targets(case: Case) -> list[User]:
+    """Colleagues the case may be assigned to (same holding office, not the assignee)."""
+    return [u for u in db.session.scalars(access.colleagues(case)) if u.id != case.assignee_id]
+
+
+def act(case: Case, action: str, actor: User, now: datetime, *, version: int | None = None,
+        text: str = "", target_user: User | None = None, rating=None, comment: str = "",
+        uploads=()):
+    """One of the interaction pages' actions, through the case engine."""
+    if action not in HANDLER_ACTIONS + REQUESTER_ACTIONS:
+        raise MissingInput(field="action")
+    data = {}
+    if action == "rate":
+        data = {"rating": rating, "comment": comment or ""}
+        text = (comment or "").strip()
+    return cases.act(case, action, now=now, actor=actor, expected_version=version, text=text,
+                     target_user=target_user, data=data, uploads=uploads)
