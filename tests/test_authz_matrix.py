@@ -17,6 +17,11 @@ def ROLE(*roles):  # noqa: N802 - reads like a table entry
     return ("role", roles)
 
 
+def CASE_OF(kind):  # noqa: N802
+    """A case route of a given kind's front door."""
+    return ("case", kind)
+
+
 def ONLY(*refused):  # noqa: N802
     """Signed-in employees for whom the route's own check fails (403/404): the names
     of `world` users that must be refused."""
@@ -44,7 +49,38 @@ ROUTES = {
     "tickets.pending": ONLY("so1_user", "ho1_op"),
     "tickets.pending_count": ONLY("so1_user", "ho1_op"),
     "tickets.bulk": ONLY("so1_user", "ho1_op"),
+    # staff interactions: any employee raises and follows their own; handlers see their cartable
+    "interactions.new": EMPLOYEE,
+    "interactions.subjects": EMPLOYEE,
+    "interactions.recipients": EMPLOYEE,
+    "interactions.mine": EMPLOYEE,
+    "interactions.cartable": EMPLOYEE,
+    "interactions.cartable_count": EMPLOYEE,
+    "interactions.detail": CASE_OF("interaction"),
+    "interactions.act": CASE_OF("interaction"),
+    # helpdesk: L1 desk logs, teams work their queue, supervisors read the report
+    "helpdesk.new": ROLE("helpdesk", "admin"),
+    "helpdesk.log": ROLE("helpdesk", "admin"),
+    "helpdesk.queue": EMPLOYEE,
+    "helpdesk.report": ROLE("helpdesk", "supervisor", "admin", "monitor"),
+    "helpdesk.detail": CASE_OF("helpdesk"),
+    "helpdesk.act": CASE_OF("helpdesk"),
 }
+
+# who may not see a case of each kind raised in the `world` fixture (see _case_of)
+OUTSIDERS = {
+    "service_request": ["d2_op", "so3_user", "r2_op", "c2_sup", "dept_user"],
+    "interaction": ["d2_op", "so3_user", "r2_op", "c2_sup", "team_user"],
+    "helpdesk": ["d2_op", "so3_user", "c1_sup", "dept_user"],
+}
+
+
+def _case_of(kind, world):
+    if kind == "interaction":
+        return make_case(kind, world.dept, actor=world.d1_op, data={"addressed_to": "department"})
+    if kind == "helpdesk":
+        return make_case(kind, world.team)
+    return make_case(kind, world.d1)
 
 
 def test_every_route_is_classified(app):
@@ -90,23 +126,25 @@ def test_employee_routes_refuse_anonymous(app, client, world):
             assert "/auth/login" in r.headers["Location"], rule.rule
 
 
-def test_case_routes_refuse_other_offices_without_revealing(app, client, auth, world):
-    case = make_case("service_request", world.d1)
-    auth.login(world.d2_op.login_id)  # another division
-    for rule in _rules(app, CASE):
-        r = client.open(_fill(rule, case), method=_method(rule), data={"action": "start", "version": "1"})
-        ghost = client.open(_fill(rule, type("C", (), {"reference": "SR-2611-0000000"})()),
-                            method=_method(rule), data={"action": "start", "version": "1"})
-        assert r.status_code == ghost.status_code == 404, rule.rule
+def _case_rules(app):
+    for rule in app.url_map.iter_rules():
+        c = ROUTES.get(rule.endpoint)
+        if c == CASE:
+            yield rule, "service_request"
+        elif isinstance(c, tuple) and c[0] == "case":
+            yield rule, c[1]
 
 
-@pytest.mark.parametrize("who", ["so3_user", "r2_op", "c2_sup", "dept_user"])
-def test_case_routes_refuse_users_outside_the_jurisdiction(app, client, auth, world, who):
-    case = make_case("service_request", world.d1)
-    auth.login(getattr(world, who).login_id)
-    for rule in _rules(app, CASE):
-        r = client.open(_fill(rule, case), method=_method(rule), data={"action": "start", "version": "1"})
-        assert r.status_code == 404, (who, rule.rule)
+def test_case_routes_refuse_outsiders_without_revealing(app, client, auth, world):
+    for rule, kind in _case_rules(app):
+        case = _case_of(kind, world)
+        ghost = type("C", (), {"reference": case.reference[:-7] + "0000000"})()
+        for who in OUTSIDERS[kind]:
+            auth.login(getattr(world, who).login_id)
+            r = client.open(_fill(rule, case), method=_method(rule), data={"action": "start", "version": "1"})
+            g = client.open(_fill(rule, ghost), method=_method(rule), data={"action": "start", "version": "1"})
+            assert r.status_code == g.status_code == 404, (rule.rule, who, r.status_code)
+            auth.logout()
 
 
 def test_role_routes_refuse_lower_roles(app, client, auth, world):
