@@ -4,8 +4,6 @@ refused without revealing whether the object exists."""
 
 import re
 
-import pytest
-
 from tests.factories import make_case
 
 PUBLIC = "public"  # anyone, no sign-in
