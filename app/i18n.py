@@ -4,9 +4,11 @@ the translated labels of workflow codes."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import jdatetime
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal
@@ -58,7 +60,12 @@ def format_number(value, locale: str | None = None) -> str:
     locale = locale or current_locale()
     if value is None:
         return ""
-    return localize_digits(format_decimal(value, locale=locale), locale)
+    return localize_digits(format_decimal(value, locale=_babel_locale(locale)), locale)
+
+
+@lru_cache(maxsize=8)
+def _babel_locale(code: str) -> Locale:
+    return Locale.parse(code)
 
 
 def _local(dt: datetime) -> datetime:
@@ -78,7 +85,7 @@ def format_date(value: date | datetime | None, locale: str | None = None) -> str
     if locale == "fa":
         j = jdatetime.date.fromgregorian(date=value)
         return localize_digits(f"{j.day} {FA_MONTHS[j.month - 1]} {j.year}", locale)
-    return babel_format_date(value, "medium", locale=locale)
+    return babel_format_date(value, "medium", locale=_babel_locale(locale))
 
 
 def format_datetime(value: datetime | None, locale: str | None = None) -> str:
@@ -89,7 +96,7 @@ def format_datetime(value: datetime | None, locale: str | None = None) -> str:
     local = _local(value)
     if locale == "fa":
         return f"{format_date(local.date(), 'fa')}، {localize_digits(local.strftime('%H:%M'), 'fa')}"
-    return babel_format_datetime(local, "medium", locale=locale, tzinfo=local.tzinfo)
+    return babel_format_datetime(local, "medium", locale=_babel_locale(locale), tzinfo=local.tzinfo)
 
 
 def ltr(value) -> Markup:
@@ -196,8 +203,17 @@ ERROR_MESSAGES = {
 }
 
 
+_LABELS: dict[tuple[str, int, str | None], str] = {}
+
+
 def _label(table: dict, code: str | None) -> str:
-    return str(table.get(code, code or ""))
+    """A translated label; translations never change while the process runs, so each
+    (locale, code) is looked up once (list pages show hundreds of labels)."""
+    key = (current_locale(), id(table), code)
+    label = _LABELS.get(key)
+    if label is None:
+        label = _LABELS[key] = str(table.get(code, code or ""))
+    return label
 
 
 def status_label(code):

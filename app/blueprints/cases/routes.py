@@ -62,7 +62,7 @@ def _detail_context(case, form=None, error=None, open_action=None):
     allowed = cases.available_actions(current_user, case)
     ctx = {
         "case": case,
-        "events": [e for e in case.events if e.public or access.sees_internal(current_user, case)],
+        "events": queues.timeline(case, internal=access.sees_internal(current_user, case)),
         "allowed": allowed,
         "form": form,
         "error": error,

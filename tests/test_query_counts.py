@@ -1,0 +1,68 @@
+"""No N+1: the number of SQL statements a page runs does not grow with its rows."""
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import event
+
+from app.extensions import db
+from app.services import cases
+from tests.conftest import NOW
+from tests.factories import make_case
+
+
+@contextmanager
+def count_queries():
+    counter = {"n": 0}
+
+    def before(*_args, **_kw):
+        counter["n"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield counter
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+
+
+def _queries(client, path):
+    client.get(path)  # warm caches (user, translations)
+    with count_queries() as c:
+        assert client.get(path).status_code == 200
+    return c["n"]
+
+
+def _add_rows(world, n, offset):
+    for i in range(n):
+        c = make_case("service_request", world.d1, now=NOW + timedelta(minutes=offset + i))
+        if i % 3:
+            cases.act(c, "start", actor=world.d1_op if i % 2 else world.d1_op2, now=NOW + timedelta(hours=9))
+
+
+def test_queue_page_queries_do_not_grow_with_rows(client, auth, world):
+    _add_rows(world, 4, 0)
+    auth.login(world.d1_op.login_id)
+    few = _queries(client, "/cases/")
+    _add_rows(world, 20, 100)
+    many = _queries(client, "/cases/")
+    assert many == few
+
+
+def test_case_page_queries_do_not_grow_with_events(client, auth, world):
+    case = make_case("complaint", world.ho1)
+    auth.login(world.ho1_op.login_id)
+
+    def add(n, start):
+        for i in range(start, start + n):
+            cases.act(case, "note" if i % 2 else "reply", actor=world.ho1_op if i % 3 else world.ho1_sup,
+                      now=NOW + timedelta(minutes=i), text=f"step {i}")
+
+    add(4, 0)
+    db.session.expire_all()
+    few = _queries(client, f"/cases/{case.reference}")
+    for i in range(4, 19):
+        cases.act(case, "note" if i % 2 else "reply", actor=world.ho1_op if i % 3 else world.ho1_sup,
+                  now=NOW + timedelta(minutes=i), text=f"step {i}")
+    db.session.expire_all()
+    many = _queries(client, f"/cases/{case.reference}")
+    assert many == few
