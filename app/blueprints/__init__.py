@@ -9,3 +9,6 @@ def register_blueprints(app) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(cases_bp, url_prefix="/cases")
+    from app.blueprints.complaints import register as register_complaints  # + public, respond
+
+    register_complaints(app)
