@@ -124,7 +124,7 @@ def sla_compliance(user, now, start=None, end=None) -> Table:
     time spent with external authorities and the customer), and overdue open ones."""
     closed = Case.status == wf.CLOSED
     on_time = and_(closed, Case.closed_at <= Case.resolution_due, Case.sla_breached.is_(False))
-    overdue_open = and_(~closed, Case.resolution_due < now)
+    overdue_open = and_(~closed, Case.paused_since.is_(None), Case.resolution_due < now)
     row = db.session.execute(
         select(func.count(), _count_if(closed), _count_if(on_time), _count_if(Case.sla_breached),
                _count_if(overdue_open))

@@ -193,7 +193,7 @@ def escalation_trail(case: Case) -> list[Stint]:
     """Who held the complaint, at which level, for how long and why it moved —
     computed from the timeline rows (nothing stored twice)."""
     events = db.session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.at, CaseEvent.id)
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
     ).all()
     stints: list[Stint] = []
     cur: Stint | None = None

@@ -43,7 +43,7 @@ def _context(case: Case, token: str, form=None, error=None, open_action=None):
     allowed.sort(key=lambda t: OFFERED.index(t.action))
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
                                                         CaseEvent.public.is_(True))
-                                .order_by(CaseEvent.at, CaseEvent.id)).all()
+                                .order_by(CaseEvent.id)).all()
     asked = next((e for e in reversed(events) if e.type in ("propose_resolution", "request_info")), None)
     return {"case": case, "token": token, "allowed": allowed, "events": events, "asked": asked,
             "rated": rated, "form": form or RespondForm(), "error": error, "open_action": open_action}
