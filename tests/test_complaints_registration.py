@@ -88,7 +88,6 @@ def test_too_many_files(client, auth, world, tax):
     assert r.status_code == 422 and b"Attach at most 3 files." in r.data
 
 
-@pytest.mark.skip(reason="TODO-I5: enable once the hi catalogue is filled")
 def test_validation_messages_are_translated_next_to_fields(client, auth, world, tax):
     auth.login(world.ho1_op.login_id)
     client.set_cookie("lang", "hi")
@@ -96,7 +95,8 @@ def test_validation_messages_are_translated_next_to_fields(client, auth, world, 
     r = _post(client, "/complaints/new", form_data(tax, mobile="12345", pincode="56"))
     assert r.status_code == 422
     assert 'id="err-mobile"' in r.data.decode()
-    assert "Enter a 10-digit Indian mobile number." not in r.data.decode()  # shown in Hindi
+    assert "Enter a 10-digit Indian mobile number." not in r.data.decode()
+    assert "10 अंकों का भारतीय मोबाइल नंबर दर्ज करें।" in r.data.decode()
 
 
 def test_english_validation_messages(client, auth, world, tax):
@@ -245,3 +245,16 @@ def test_registration_needs_staff_role(client, auth, world, tax):
     assert client.get("/complaints/new").status_code == 403
     auth.logout()
     assert client.get("/complaints/new").status_code in (302, 401)
+
+
+def test_public_page_in_persian_is_rtl(client, world, tax):
+    client.set_cookie("lang", "fa")
+    r = client.get("/complaint/new")
+    html = r.data.decode()
+    assert 'dir="rtl"' in html and "ثبت شکایت" in html and "کد پستی" in html
+
+
+def test_public_registration_needs_csrf_token(app, client, world, tax):
+    app.config["WTF_CSRF_ENABLED"] = True
+    r = _post(client, "/complaint/new", form_data(tax))
+    assert r.status_code == 400 and _only_complaint() is None
