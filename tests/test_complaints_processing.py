@@ -328,3 +328,20 @@ def test_overdue_escalates_then_one_level_up_on_further_breach(client, auth, wor
     auth.login(world.ho1_sup.login_id)
     page = client.get(f"/cases/{case.reference}").data.decode()
     assert "Escalated: response time exceeded" in page and 'id="escalation-trail"' in page
+
+
+@pytest.mark.parametrize("who,links", [
+    ("ho1_op", {"Complaint Processing", "Complaint Registration", "Reports &"}),
+    ("ho1_sup", {"Complaint Processing", "Complaint Registration", "Reports &",
+                 "Closure review"}),
+])
+def test_navigation_links(client, auth, world, who, links):
+    auth.login(getattr(world, who).login_id)
+    html = client.get("/").data.decode()
+    assert all(label in html for label in links)
+    if who == "ho1_op":
+        assert "Closure review" not in html
+
+
+def test_public_landing_links_to_registration(client, world):
+    assert b"/complaint/new" in client.get("/").data

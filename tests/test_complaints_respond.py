@@ -103,6 +103,9 @@ def test_clarify_goes_back_to_the_handler(client, world, proposed):
 def test_provide_information_with_attachment(client, world, tax):
     case = complaint(world.ho1, world.ho1_op, category=tax.dispute)
     cases.act(case, "request_info", now=NOW + H, actor=world.ho1_op, text="Send the NEFT receipt.")
+    asked = db.session.scalars(select(Notification).where(
+        Notification.case_id == case.id, Notification.template == "info_requested")).all()
+    assert {n.channel for n in asked} == {"sms", "email"} and all("/respond/" in n.body for n in asked)
     page = client.get(respond_path(case)).data.decode()
     assert "Send the NEFT receipt." in page and 'value="provide_info"' in page
     r = client.post(respond_path(case), data={"action": "provide_info", "text": "Attached.",
