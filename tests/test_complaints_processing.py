@@ -345,3 +345,10 @@ def test_navigation_links(client, auth, world, who, links):
 
 def test_public_landing_links_to_registration(client, world):
     assert b"/complaint/new" in client.get("/").data
+
+
+def test_navigation_badge_counts_waiting_complaints(client, auth, world, board):
+    auth.login(world.ho1_sup.login_id)
+    r = client.get("/complaints/badge")
+    assert r.status_code == 200 and r.data == b"3"  # HO + SO pending, one escalated
+    assert b"/complaints/badge" in client.get("/").data

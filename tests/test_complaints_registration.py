@@ -70,7 +70,7 @@ def test_attachment_refusals_keep_what_was_typed(client, auth, world, tax, name,
     r = _post(client, "/complaints/new", form_data(tax, description="Typed text stays here, please."),
               files=[(name, content)])
     assert r.status_code == 422
-    assert message in r.data
+    assert message in r.data and name.encode() + b": " in r.data
     assert b"Typed text stays here, please." in r.data and b"Ravi Kumar" in r.data
     assert _only_complaint() is None
 

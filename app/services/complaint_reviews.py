@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.domain import workflow as wf
 from app.domain.errors import AlreadyDone, MissingInput, NotAllowed
@@ -56,7 +57,16 @@ def record(user: User, case: Case, verdict: str, remark: str, now: datetime) -> 
         raise MissingInput(field="remark")
     if review_of(case) is not None:
         raise AlreadyDone(field="review")
-    follow_up = None
+    # The review row first: its unique key settles a race between two reviewers
+    # before any follow-up is raised.
+    review = ComplaintReview(case_id=case.id, reviewer_id=user.id, verdict=verdict, remark=remark,
+                             created_at=now)
+    db.session.add(review)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadyDone(field="review") from None
     if verdict == "poor":
         follow_up = cases.raise_case(
             wf.COMPLAINT, office=case.current_office, now=now, actor=user, raising_office=user.office,
@@ -68,8 +78,6 @@ def record(user: User, case: Case, verdict: str, remark: str, now: datetime) -> 
             data={"review_of": case.reference, **({"article": case.data["article"]}
                                                   if (case.data or {}).get("article") else {})},
         )
-    review = ComplaintReview(case_id=case.id, reviewer_id=user.id, verdict=verdict, remark=remark,
-                             follow_up_case_id=follow_up.id if follow_up else None, created_at=now)
-    db.session.add(review)
-    db.session.commit()
+        review.follow_up_case_id = follow_up.id
+        db.session.commit()
     return review

@@ -48,7 +48,7 @@ QUEUE_LABELS = {
 }
 
 add_staff_link("complaints.processing", _l("Complaint Processing"),
-               visible=lambda u: u.has_role(*STAFF), order=20)
+               visible=lambda u: u.has_role(*STAFF), badge_endpoint="complaints.badge", order=20)
 add_staff_link("complaints.register", _l("Complaint Registration"),
                visible=lambda u: u.has_role("operator", "supervisor"), order=21)
 add_staff_link("complaints.reports", _l("Reports & Analytics"),
@@ -98,8 +98,8 @@ def _read_uploads(form: ComplaintForm) -> list:
             uploads.check_upload(item[1])
             read.append(item)
         except uploads.UploadRejected as exc:
-            errors.append(f"{uploads.safe_name(fs.filename, 'application/pdf')[:-4]}: "
-                          f"{upload_error_message(exc.code)}")
+            shown = fs.filename.replace("\\", "/").rsplit("/", 1)[-1][:80]
+            errors.append(f"{shown}: {upload_error_message(exc.code)}")
     form.attachments.errors = errors
     return read
 
@@ -216,6 +216,18 @@ def processing():
         counts=complaints.queue_counts(current_user), key=key, labels=QUEUE_LABELS, qpage=page,
         search=search, form=form, results=results,
         subtree=access.has_subtree_scope(current_user))
+
+
+@bp.route("/badge")
+@role_required(*STAFF)
+def badge():
+    """The navigation badge: complaints waiting for us (pending and escalated)."""
+    from app.i18n import format_number
+
+    counts = complaints.queue_counts(current_user)
+    resp = Response(format_number(counts["pending"] + counts["escalated"]), mimetype="text/plain")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/bulk", methods=["POST"])
