@@ -133,6 +133,7 @@ def test_bulk_htmx_follows_to_partial(client, auth, world, board):
                                               "text": "Called the customer."},
                     headers={"HX-Request": "true"}, follow_redirects=True)
     assert r.status_code == 200 and b"<html" not in r.data and b"Result of" in r.data
+    assert b"1 of 1 complaints processed." in r.data  # the flash travels with the partial
 
 
 def test_bulk_without_selection(client, auth, world, board):
@@ -352,3 +353,12 @@ def test_navigation_badge_counts_waiting_complaints(client, auth, world, board):
     r = client.get("/complaints/badge")
     assert r.status_code == 200 and r.data == b"3"  # HO + SO pending, one escalated
     assert b"/complaints/badge" in client.get("/").data
+
+
+def test_complaint_extras_also_in_the_htmx_panel(client, auth, world, board):
+    auth.login(world.ho1_sup.login_id)
+    case = board["escalated"]
+    r = client.get(f"/cases/{case.reference}", headers={"HX-Request": "true"})
+    html = r.data.decode()
+    assert "<html" not in html and 'id="escalation-trail"' in html and "Time with us" in html
+    assert "Reject resolution" in html and "Not received." in html
