@@ -362,3 +362,28 @@ def test_complaint_extras_also_in_the_htmx_panel(client, auth, world, board):
     html = r.data.decode()
     assert "<html" not in html and 'id="escalation-trail"' in html and "Time with us" in html
     assert "Reject resolution" in html and "Not received." in html
+
+
+def test_reply_note_assign_and_manual_escalation(client, world, tax):
+    from tests.complaints_support import respond_path
+
+    case = complaint(world.ho1, world.ho1_op, category=tax.delay)
+    cases.act(case, "reply", now=NOW + H, actor=world.ho1_op, text="We are tracing the article.")
+    assert case.first_response_at == NOW + H and case.status == wf.IN_PROGRESS
+    cases.act(case, "note", now=NOW + 2 * H, actor=world.ho1_op, text="Beat postman on leave.")
+    page = client.get(respond_path(case)).data.decode()
+    assert "We are tracing the article." in page and "Beat postman on leave." not in page
+    cases.act(case, "escalate", now=NOW + 3 * H, actor=world.ho1_op, text="Needs the postmaster.")
+    assert case.escalation_level == 1 and case.current_office_id == world.ho1.id
+    assert wf.HANDLER not in access.relations(world.ho1_op, case)
+    # the supervisor may hand it to a named operator, who then handles it
+    cases.act(case, "assign", now=NOW + 4 * H, actor=world.ho1_sup, target_user=world.ho1_op)
+    assert wf.HANDLER in access.relations(world.ho1_op, case)
+    cases.act(case, "escalate", now=NOW + 5 * H, actor=world.ho1_op, text="Needs the division.")
+    assert case.escalation_level == 2 and case.current_office_id == world.d1.id
+    assert complaints.queue_counts(world.d1_sup)["escalated"] == 1
+    assert complaints.queue_counts(world.ho1_sup)["escalated"] == 0
+    trail = complaints.escalation_trail(case)
+    assert [(s.office.id, s.level) for s in trail] == [(world.ho1.id, 0), (world.ho1.id, 1), (world.d1.id, 2)]
+    assert trail[1].handlers == [world.ho1_op.name]
+    assert trail[1].reason_text == "Needs the division."

@@ -172,3 +172,12 @@ def test_open_complaint_cannot_be_reviewed(world, data):
 
     with pytest.raises(WorkflowError):
         complaint_reviews.record(world.ho1_sup, data["c"], "good", "", LATER)
+
+
+def test_reports_in_persian(client, auth, world, data):
+    auth.login(world.ho1_sup.login_id)
+    client.post("/language", data={"lang": "fa", "next": "/"})
+    html = client.get("/complaints/reports").data.decode()
+    assert 'dir="rtl"' in html and "گزارش‌ها و تحلیل‌ها" in html and "در انتظار مراجع خارجی" in html
+    assert "<td>۲</td>" in html  # Persian digits
+    assert "مرسولات / حواله پستی" in html  # the category's own Persian name
