@@ -48,6 +48,7 @@ def test_counter_registration_enters_operator_office_queue(client, auth, world, 
     # the customer got the reference by SMS and e-mail
     sent = [n for n in case_notifications(case) if n.template == "case_created"]
     assert {n.channel for n in sent} == {"sms", "email"}
+    assert all("/respond/" in n.body and "/cases/" not in n.body for n in sent)  # never a staff link
     page = client.get(f"/cases/{case.reference}")
     assert b"EE123456789IN" in page.data and b"receipt.jpg" in page.data
 
