@@ -259,3 +259,19 @@ def test_public_registration_needs_csrf_token(app, client, world, tax):
     app.config["WTF_CSRF_ENABLED"] = True
     r = _post(client, "/complaint/new", form_data(tax))
     assert r.status_code == 400 and _only_complaint() is None
+
+
+def test_allowed_types_are_configurable(client, auth, world, tax, app):
+    app.config["UPLOAD_ALLOWED_TYPES"] = ("image/jpeg",)
+    auth.login(world.ho1_op.login_id)
+    r = _post(client, "/complaints/new", form_data(tax), files=[("letter.pdf", PDF)])
+    assert r.status_code == 422 and b"letter.pdf: Only JPEG images" in r.data
+    assert _post(client, "/complaints/new", form_data(tax), files=[("photo.jpg", JPEG)]).status_code == 303
+
+
+def test_rejected_complaint_row_clears_the_assignee():
+    from app.domain import workflow as wf_
+
+    t = wf_.find(wf_.COMPLAINT, wf_.AWAITING_CONFIRMATION, "reject", {wf_.REQUESTER})
+    assert t.target == wf_.OPEN and "escalate" in t.effects and "clear_assignee" in t.effects
+    assert t.needs_text
