@@ -4,6 +4,7 @@
 def register_blueprints(app) -> None:
     from app.blueprints.auth.routes import bp as auth_bp
     from app.blueprints.cases.routes import bp as cases_bp
+    from app.blueprints.complaints import register as register_complaints
     from app.blueprints.helpdesk.routes import bp as helpdesk_bp
     from app.blueprints.interactions.routes import bp as interactions_bp
     from app.blueprints.main.routes import bp as main_bp
@@ -15,3 +16,4 @@ def register_blueprints(app) -> None:
     app.register_blueprint(tickets_bp, url_prefix="/tickets")
     app.register_blueprint(interactions_bp, url_prefix="/interactions")
     app.register_blueprint(helpdesk_bp, url_prefix="/helpdesk")
+    register_complaints(app)  # staff processing, public registration, /respond/<token>

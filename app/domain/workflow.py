@@ -104,8 +104,10 @@ TRANSITIONS: tuple[Transition, ...] = (
        ["clear_confirmation_due", "resume_clock", "close"], resolution="accepted"),
     _t("accept", {OFFICE_TICKET}, ACTIVE_STATES, CLOSED, {REQUESTER}, ["close", "notify_handlers"],
        resolution="confirmed"),
+    # A rejected complaint goes to the supervisors (escalated queue), not back to its handler.
     _t("reject", {COMPLAINT}, {AWAITING_CONFIRMATION}, OPEN, {REQUESTER},
-       ["clear_confirmation_due", "resume_clock", "escalate", "notify_office"], needs_text=True),
+       ["clear_confirmation_due", "resume_clock", "escalate", "clear_assignee", "notify_office"],
+       needs_text=True),
     _t("reject", {INTERACTION, HELPDESK}, {AWAITING_CONFIRMATION}, IN_PROGRESS, {REQUESTER},
        ["clear_confirmation_due", "resume_clock", "notify_handlers"], needs_text=True),
     _t("clarify", {COMPLAINT}, {AWAITING_CONFIRMATION}, IN_PROGRESS, {REQUESTER},

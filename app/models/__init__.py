@@ -4,6 +4,7 @@ from app.models.case import Attachment, Case, CaseEvent, Feedback
 from app.models.catalog import Category, Holiday, PincodeEntry, SlaRule
 from app.models.org import HIERARCHY, OfficeKind, OrgUnit, Role, User, UserRole
 from app.models.outbox import AuditLog, Notification
+from app.models.review import ComplaintReview
 
 __all__ = [
     "Attachment",
@@ -11,6 +12,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "Category",
+    "ComplaintReview",
     "Feedback",
     "HIERARCHY",
     "Holiday",

@@ -23,7 +23,9 @@ def relations(user: User | None, case: Case) -> set[str]:
     rel: set[str] = set()
     if user is None or not user.is_authenticated or not user.active:
         return rel
-    if case.raised_by_id == user.id:
+    # A complaint's requester is the customer (signed link), never the employee who
+    # registered it at the counter: otherwise they could accept their own resolution.
+    if case.raised_by_id == user.id and case.kind != wf.COMPLAINT:
         rel.add(wf.REQUESTER)
     if case.kind == wf.OFFICE_TICKET and case.raising_office_id == user.office_id:
         rel.add(wf.REQUESTER)
@@ -31,11 +33,19 @@ def relations(user: User | None, case: Case) -> set[str]:
         rel.add(wf.HANDLER)
     elif case.current_office_id == user.office_id and user.has_role(*STAFF_ROLES):
         # A request addressed to a named colleague is theirs, not their whole office's.
-        if not (case.kind == wf.INTERACTION and (case.data or {}).get("addressed_to") == "colleague"):
+        if not (case.kind == wf.INTERACTION and (case.data or {}).get("addressed_to") == "colleague") \
+                and not _escalated_complaint_for_operator(user, case):
             rel.add(wf.HANDLER)
     if user.has_role("supervisor", "admin") and case.current_office.is_within(user.office):
         rel.add(wf.SUPERVISOR)
     return rel
+
+
+def _escalated_complaint_for_operator(user: User, case: Case) -> bool:
+    """Escalated complaints are handled by supervisors (and up), not by the office's
+    operators; a supervisor may still assign one to a named colleague."""
+    return (case.kind == wf.COMPLAINT and case.escalation_level > 0
+            and not user.has_role("supervisor", "admin"))
 
 
 def can_view(user: User | None, case: Case) -> bool:
@@ -191,3 +201,38 @@ def raised_by_user(user: User, kind: str) -> Select:
 def raised_by_office(user: User, kind: str) -> Select:
     """Cases of `kind` raised from the user's office (a helpdesk desk's log)."""
     return select(Case).where(Case.kind == kind, Case.raising_office_id == user.office_id)
+
+
+# ---- jurisdiction scoping (complaint processing, reports, reviews) ---------------
+
+def has_subtree_scope(user: User) -> bool:
+    """Supervisors (and admins, monitors) oversee their office and its subtree;
+    operators work on their own office only."""
+    return user.has_role(*OVERSIGHT_ROLES)
+
+
+def jurisdiction_filter(user: User):
+    """SQL condition on `Case`: held in the user's jurisdiction (operators: their office;
+    supervisors, admins, monitors: their office and its subtree; others: nothing)."""
+    if has_subtree_scope(user):
+        return Case.current_office_id.in_(
+            select(OrgUnit.id).where(in_subtree(OrgUnit.path, user.office)))
+    if user.has_role(*STAFF_ROLES):
+        return Case.current_office_id == user.office_id
+    return false()
+
+
+def in_jurisdiction(user: User | None, case: Case) -> bool:
+    """`jurisdiction_filter` for one case, in Python."""
+    if user is None or not user.is_authenticated or not user.active:
+        return False
+    if has_subtree_scope(user):
+        return case.current_office.is_within(user.office)
+    return user.has_role(*STAFF_ROLES) and case.current_office_id == user.office_id
+
+
+def jurisdiction_offices(user: User) -> Select:
+    """Offices whose cases the user may count in reports (same rule, as offices)."""
+    if has_subtree_scope(user):
+        return select(OrgUnit.id).where(in_subtree(OrgUnit.path, user.office))
+    return select(OrgUnit.id).where(OrgUnit.id == user.office_id)

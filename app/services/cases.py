@@ -326,7 +326,10 @@ def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, ta
             template = "case_closed"
         for email, mobile, locale in notify.requester_contacts(case):
             ctx = notify.case_context(case, locale)
-            if template in ("confirmation_requested", "info_requested") and case.raised_by_id is None:
+            # A requester without an account (a customer, a caller) answers through a
+            # signed link, also when an employee registered the case for them.
+            if template in ("confirmation_requested", "info_requested", "case_closed") and (
+                    case.raised_by_id is None or case.requester_mobile or case.requester_email):
                 ctx["url"] = notify.respond_url(case, "respond")
             notify.enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now,
                            text=event.text, **ctx)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
-from app.models import Category, OrgUnit, PincodeEntry, SlaRule, User
+from app.models import Case, Category, OrgUnit, PincodeEntry, SlaRule, User
 from app.services import cases, sla
 
 DEMO_PASSWORD = "Seva@2026"  # noqa: S105 - printed by `make run` for the demo
@@ -283,6 +283,7 @@ def load(case_count: int = 300, seed: int = 20261122) -> None:
     sla.load_national_holidays([now.year - 1, now.year, now.year + 1])
 
     _make_cases(case_count, now, divisions, post_offices, externals, depts, teams, helpdesk)
+    _complaint_follow_ups(now)
 
 
 def _users_of(office) -> list[User]:
@@ -440,3 +441,33 @@ def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpde
                 _try(case, "reply", start + step, actor=member, text="Looking into it.")
             if fate > 0.6:
                 _try(case, "close", start + 2 * step, actor=member, text="Fixed in configuration.")
+
+
+def _complaint_follow_ups(now):
+    """Complaints only: updates from external authorities, repeat complaints that refer
+    to closed ones, and a few closure reviews (one poor, opening a follow-up)."""
+    from app.services import complaint_reviews
+
+    def of(status, n):
+        return list(db.session.scalars(select(Case).where(Case.kind == wf.COMPLAINT, Case.status == status)
+                                       .order_by(Case.id).limit(n)))
+
+    for case in of(wf.PENDING_EXTERNAL, 3):
+        handler = _users_of(case.current_office)[0]
+        _try(case, "external_update", now - timedelta(hours=6), actor=handler,
+             text=f"{case.external_office.name}: article under examination, reply expected in a week.")
+    closed = of(wf.CLOSED, 6)
+    for old in closed[:3]:
+        operator = _users_of(old.current_office)[0]
+        cases.raise_case(wf.COMPLAINT, office=old.current_office, now=now - timedelta(hours=3),
+                         actor=operator, category=old.category, subject=old.subject, channel="counter",
+                         description="The same problem has happened again after the earlier complaint was closed.",
+                         related_case=old, requester={"name": old.requester_name, "mobile": old.requester_mobile,
+                                                      "email": old.requester_email, "pincode": old.pincode})
+    for old, verdict in zip(closed[3:], ("good", "good", "poor"), strict=False):
+        circle = old.current_office.ancestor_of_kind("circle")
+        reviewer = next((u for u in _users_of(circle) if u.has_role("supervisor")), None)
+        if reviewer is not None:
+            complaint_reviews.record(reviewer, old, verdict,
+                                     "" if verdict == "good" else "The customer was not told about compensation.",
+                                     now - timedelta(hours=1))

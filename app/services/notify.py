@@ -136,6 +136,9 @@ def _case_url(case: Case, public: bool) -> str:
     """Requesters without an account get the public tracking page; employees the case."""
     if public and case.raised_by_id is None:
         return _url("citizen.track_detail", f"/track/{case.reference}", reference=case.reference)
+    if public and (case.requester_mobile or case.requester_email):
+        # Raised by an employee for a customer or caller: they follow it by a signed link.
+        return respond_url(case)
     if case.kind == "interaction":  # the interaction page has «حل شده است» and the survey
         return _url("interactions.detail", f"/interactions/{case.reference}", reference=case.reference)
     return _url("cases.detail", f"/cases/{case.reference}", reference=case.reference)
