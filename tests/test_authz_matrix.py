@@ -63,6 +63,18 @@ ROUTES = {
     "helpdesk.report": ROLE("helpdesk", "supervisor", "admin", "monitor"),
     "helpdesk.detail": CASE_OF("helpdesk"),
     "helpdesk.act": CASE_OF("helpdesk"),
+    # complaints: counter registration, processing in the jurisdiction, reports, reviews
+    "complaints.register": ONLY("r1_mon"),
+    "complaints.processing": ROLE("operator", "supervisor", "admin", "monitor"),
+    "complaints.badge": ROLE("operator", "supervisor", "admin", "monitor"),
+    "complaints.bulk": ROLE("operator", "supervisor", "admin"),
+    "complaints.reports": ROLE("operator", "supervisor", "admin", "monitor"),
+    "complaints.report_csv": ROLE("operator", "supervisor", "admin", "monitor"),
+    "complaints.reviews": ROLE("supervisor", "admin"),
+    "complaints.review": ROLE("supervisor", "admin"),
+    "complaint_public.register": PUBLIC,
+    "complaint_public.choices": PUBLIC,
+    "respond.respond": PUBLIC,  # a signed, expiring token names the case
 }
 
 # who may not see a case of each kind raised in the `world` fixture (see _case_of)
