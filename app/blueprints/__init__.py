@@ -9,3 +9,4 @@ def register_blueprints(app) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(cases_bp, url_prefix="/cases")
+    app.register_blueprint(__import__("app.blueprints.citizen.routes", fromlist=["bp"]).bp)

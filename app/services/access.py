@@ -132,3 +132,18 @@ def colleagues(case: Case) -> Select:
     return (select(User)
             .where(User.office_id == case.current_office_id, User.active.is_(True))
             .order_by(User.name))
+
+
+# ---- doorstep service requests (seed 001) -------------------------------------------
+
+MONITORING_LEVELS = ("region", "circle", "cept")
+
+
+def handles_doorstep(user: User | None) -> bool:
+    """A Division's staff: they work their Division's doorstep requests."""
+    return bool(user is not None and user.is_authenticated and user.office.kind == "division")
+
+
+def monitors_doorstep(user: User | None) -> bool:
+    """Region, Circle and CEPT users watch the doorstep requests of their subtree (read-only)."""
+    return bool(user is not None and user.is_authenticated and user.office.kind in MONITORING_LEVELS)
