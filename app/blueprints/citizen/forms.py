@@ -106,10 +106,11 @@ class UpdateForm(FlaskForm):
         DataRequired(message=_l("Please choose what happened."))])
     details = TextAreaField(_l("Details for the citizen"), filters=[_strip],
                             validators=[Optional(), Length(max=2000)])
+    # No Optional() here: it would stop the chain before the cross-field checks below.
     reason = TextAreaField(_l("Reason it could not be served"), filters=[_strip],
-                           validators=[Optional(), Length(max=2000)])
+                           validators=[Length(max=2000)])
     remarks = TextAreaField(_l("Remarks (internal, not shown to the citizen)"), filters=[_strip],
-                            validators=[Optional(), Length(max=2000)])
+                            validators=[Length(max=2000)])
     version = HiddenField()
 
     def validate_reason(self, field):

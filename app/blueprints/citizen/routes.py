@@ -52,6 +52,12 @@ OTP_MOBILE = "sr_otp_mobile"  # the mobile a code was asked for
 VERIFIED = "sr_verified"  # {"mobile": ..., "until": iso} after a right code
 
 
+@bp.errorhandler(429)
+def too_many_requests(_e):
+    """A rate limit was reached: a calm, translated answer on the public pages."""
+    return render_template("citizen/too_many.html"), 429
+
+
 def _limit(name: str, default: str):
     return lambda: current_app.config.get(name, default)
 
