@@ -246,3 +246,42 @@ def test_mask_email_and_name():
     assert citizen.mask_email("ravi@example.in") == "r***@example.in"
     assert citizen.mask_email(None) == ""
     assert citizen.mask_name("Ravi  Kumar") == "R. K."
+
+
+# ---- rating after completion -------------------------------------------------------------
+
+def _prove(client):
+    client.post("/track/mobile", data={"mobile": "9876543210"})
+    client.post("/track/verify", data={"code": _otp_from_outbox()})
+
+
+def test_rating_needs_the_proved_mobile(client, world, served):
+    html = client.get(f"/track/{served.reference}").get_data(as_text=True)
+    assert 'name="rating"' not in html
+    assert client.post(f"/track/{served.reference}/rate", data={"rating": "5"}).status_code == 404
+
+
+def test_citizen_rates_a_completed_request_once(client, world, served):
+    from app.models import Feedback
+
+    _prove(client)
+    html = client.get(f"/track/{served.reference}").get_data(as_text=True)
+    assert 'name="rating"' in html
+    r = client.post(f"/track/{served.reference}/rate", data={})
+    assert r.status_code == 422 and "Please choose a rating." in r.get_data(as_text=True)
+    r = client.post(f"/track/{served.reference}/rate", data={"rating": "4", "comment": "Quick."})
+    assert r.status_code == 303
+    fb = db.session.scalar(select(Feedback))
+    assert (fb.case_id, fb.rating, fb.comment) == (served.id, 4, "Quick.")
+    html = client.get(f"/track/{served.reference}").get_data(as_text=True)
+    assert 'name="rating"' not in html and "You rated the service" in html
+    client.post(f"/track/{served.reference}/rate", data={"rating": "1"})
+    assert db.session.scalar(select(func.count(Feedback.id))) == 1
+
+
+def test_open_request_cannot_be_rated(client, world, services):
+    case = make_request(world)
+    _prove(client)
+    assert 'name="rating"' not in client.get(f"/track/{case.reference}").get_data(as_text=True)
+    r = client.post(f"/track/{case.reference}/rate", data={"rating": "5"}, follow_redirects=True)
+    assert "This request cannot be rated now." in r.get_data(as_text=True)

@@ -22,7 +22,7 @@ from app.domain import workflow as wf
 from app.domain.errors import MissingInput
 from app.domain.references import normalize
 from app.extensions import db
-from app.models import Case, CaseEvent, Category, OrgUnit, OtpCode, PincodeEntry, User
+from app.models import Case, CaseEvent, Category, Feedback, OrgUnit, OtpCode, PincodeEntry, User
 from app.services import access, cases, notify, routing
 
 KIND = wf.SERVICE_REQUEST
@@ -158,6 +158,10 @@ def public_timeline(case: Case, full: bool = False) -> list[PublicEvent]:
             text = ""
         out.append(PublicEvent(type=e.type, at=e.at, status=e.to_status, text=text))
     return out
+
+
+def has_feedback(case: Case) -> bool:
+    return db.session.scalar(select(Feedback.id).where(Feedback.case_id == case.id)) is not None
 
 
 def requests_for_mobile(mobile: str) -> list[Case]:

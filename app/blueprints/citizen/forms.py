@@ -3,7 +3,7 @@ next to their field; the htmx check of a single field runs the same validators."
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from app.services import citizen
@@ -120,3 +120,13 @@ class UpdateForm(FlaskForm):
     def validate_remarks(self, field):
         if self.outcome.data == "remarks" and not field.data:
             raise ValidationError(_l("Please write the remarks."))
+
+
+class RateForm(FlaskForm):
+    """The citizen's rating of a closed request (after proving the mobile)."""
+
+    rating = RadioField(_l("How was the service?"), choices=[("5", _l("Excellent")), ("4", _l("Good")),
+                                                         ("3", _l("Fair")), ("2", _l("Poor")),
+                                                         ("1", _l("Very poor"))],
+                        validators=[DataRequired(message=_l("Please choose a rating."))])
+    comment = TextAreaField(_l("Comment (optional)"), filters=[_strip], validators=[Optional(), Length(max=1000)])

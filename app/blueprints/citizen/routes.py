@@ -13,12 +13,20 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.blueprints.citizen.forms import OtpForm, ServiceRequestForm, TrackMobileForm, TrackReferenceForm
+from app.blueprints.citizen.forms import (
+    OtpForm,
+    RateForm,
+    ServiceRequestForm,
+    TrackMobileForm,
+    TrackReferenceForm,
+)
+from app.domain import workflow as wf
+from app.domain.errors import WorkflowError
 from app.extensions import limiter
 from app.htmx import render_page_or_partial
 from app.i18n import current_locale
 from app.nav import add_public_link
-from app.services import citizen
+from app.services import cases, citizen
 
 bp = Blueprint("citizen", __name__)
 
@@ -190,14 +198,40 @@ def track_detail(reference):
     if case is None:
         return _track_page(ref_form=TrackReferenceForm(formdata=None, reference=reference),
                            message=NOT_FOUND, status=404)
+    return _track_detail_page(case)
+
+
+def _track_detail_page(case, rate_form=None, status=200):
     full = bool(case.requester_mobile) and _verified_mobile() == case.requester_mobile
+    can_rate = full and case.is_closed and not citizen.has_feedback(case)
     return render_page_or_partial(
-        "citizen/track_detail.html", "citizen/_track_status.html", case=case, full=full,
+        "citizen/track_detail.html", "citizen/_track_status.html", status=status, case=case, full=full,
+        can_rate=can_rate, rate_form=rate_form or RateForm(formdata=None),
         events=citizen.public_timeline(case, full=full),
         masked_mobile=citizen.mask_mobile(case.requester_mobile),
         masked_email=citizen.mask_email(case.requester_email),
         masked_name=citizen.mask_name(case.requester_name),
         pin=citizen.lookup_pincode(case.pincode))
+
+
+@bp.route("/track/<reference>/rate", methods=["POST"])
+@limiter.limit(_limit("CITIZEN_TRACK_LIMIT_IP", "60 per hour"))
+def rate(reference):
+    """The citizen rates a closed request (only after proving its mobile)."""
+    case = citizen.find_by_reference(reference)
+    if case is None or not case.requester_mobile or _verified_mobile() != case.requester_mobile:
+        abort(404)
+    form = RateForm()
+    if not form.validate():
+        return _track_detail_page(case, rate_form=form, status=422)
+    try:
+        cases.act(case, "rate", as_=wf.REQUESTER, now=_now(),
+                  data={"rating": form.rating.data, "comment": form.comment.data or ""})
+    except WorkflowError:
+        flash(_("This request cannot be rated now."), "error")
+    else:
+        flash(_("Thank you for rating the service."), "success")
+    return redirect(url_for("citizen.track_detail", reference=case.reference), code=303)
 
 
 @bp.route("/track/mobile", methods=["POST"])
