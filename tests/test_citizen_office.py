@@ -221,7 +221,8 @@ def test_closed_request_has_no_update_form(client, auth, world, sr):
     assert 'name="outcome"' not in html and "This request is closed." in html
     r = client.post(f"/doorstep/{sr.reference}/update", data={"outcome": "remarks", "remarks": "x",
                                                                "version": sr.version})
-    assert r.status_code == 403
+    assert r.status_code == 409
+    assert "This action is not possible for this case in its current state." in r.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("who", ["r1_op", "c1_sup", "r1_mon"])
@@ -361,3 +362,14 @@ def test_staff_nav_links(client, auth, world, services, who, queue, monitor):
     html = client.get("/").get_data(as_text=True)
     assert ('href="/doorstep/"' in html) is queue
     assert ('href="/doorstep/monitor"' in html) is monitor
+
+
+def test_htmx_update_error_comes_back_swappable(client, auth, world, sr):
+    """htmx 2 does not swap 4xx answers, so an htmx update with an error answers 200 with
+    the panel showing the message (a plain form post keeps 422)."""
+    auth.login(world.d1_op.login_id)
+    r = client.post(f"/doorstep/{sr.reference}/update", data={"outcome": "not_served", "version": sr.version},
+                    headers={"HX-Request": "true"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and html.lstrip().startswith('<div id="sr-panel"')
+    assert "Please say why the request could not be served." in html

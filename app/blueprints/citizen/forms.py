@@ -3,7 +3,16 @@ next to their field; the htmx check of a single field runs the same validators."
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from app.services import citizen
@@ -29,12 +38,12 @@ class ServiceRequestForm(FlaskForm):
     pincode = StringField(_l("Pincode"), filters=[_digits], validators=[
         DataRequired(message=_l("Please enter the 6-digit pincode.")),
         Regexp(r"^\d{6}$", message=_l("A pincode has exactly 6 digits."))])
-    email = StringField(_l("E-mail"), filters=[_strip], validators=[
+    email = EmailField(_l("E-mail"), filters=[_strip], validators=[
         DataRequired(message=_l("Please enter your e-mail address.")),
         Email(message=_l("Please enter a valid e-mail address, like name@example.com."),
               granular_message=False, check_deliverability=False),
         Length(max=200)])
-    mobile = StringField(_l("Mobile number"), filters=[_digits], validators=[
+    mobile = TelField(_l("Mobile number"), filters=[_digits], validators=[
         DataRequired(message=_l("Please enter your mobile number."))])
     service = SelectField(_l("Type of service"), validate_choice=False, validators=[
         DataRequired(message=_l("Please choose the service you need."))])
@@ -70,7 +79,7 @@ class TrackReferenceForm(FlaskForm):
 
 
 class TrackMobileForm(FlaskForm):
-    mobile = StringField(_l("Mobile number"), filters=[_digits], validators=[
+    mobile = TelField(_l("Mobile number"), filters=[_digits], validators=[
         DataRequired(message=_l("Please enter your mobile number."))])
 
     def validate_mobile(self, field):

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from app.blueprints.citizen.forms import QueueFilterForm, UpdateForm
 from app.blueprints.citizen.routes import bp
 from app.domain import workflow as wf
-from app.domain.errors import ChangedMeanwhile, NotAllowed, WorkflowError
+from app.domain.errors import ChangedMeanwhile, InvalidTransition, NotAllowed, WorkflowError
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
 from app.i18n import STATUS_LABELS, error_message
@@ -80,6 +80,8 @@ def _panel(case, form=None, error=None, status=200):
     form.outcome.choices = [(o, str(OUTCOME_LABELS[o])) for o in outcomes]
     form.version.data = case.version
     events = [e for e in case.events if e.public or access.sees_internal(current_user, case)]
+    if is_htmx() and status >= 400:
+        status = 200  # htmx 2 does not swap error responses; the panel carries the error itself
     return render_page_or_partial(
         "citizen/office_request.html", "citizen/_office_panel.html", status=status, case=case,
         form=form, outcomes=outcomes, error=error, events=events,
@@ -101,6 +103,8 @@ def office_update(reference):
     form = UpdateForm()
     form.outcome.choices = [(o, "") for o in citizen.OUTCOMES]
     if not citizen.outcomes_for(current_user, case):
+        if wf.HANDLER in access.relations(current_user, case):  # its Division, but closed meanwhile
+            return _panel(case, form=form, error=error_message(InvalidTransition()), status=409)
         return _panel(case, form=form, error=error_message(NotAllowed()), status=403)
     if not form.validate():
         return _panel(case, form=form, status=422)

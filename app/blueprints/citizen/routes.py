@@ -120,6 +120,7 @@ def new_request():
 
 
 @bp.route("/request/check/<name>", methods=["POST"])
+@limiter.limit(_limit("CITIZEN_CHECK_LIMIT_IP", "300 per hour"))
 def check_field(name):
     """htmx inline validation: the field's block with its own validators' verdict."""
     form = _new_form()
@@ -133,6 +134,7 @@ def check_field(name):
 
 
 @bp.route("/request/pincode")
+@limiter.limit(_limit("CITIZEN_CHECK_LIMIT_IP", "300 per hour"))
 def pincode_lookup():
     """htmx: the post office and Division serving the pincode typed so far."""
     pincode = citizen.to_ascii_digits(request.args.get("pincode")).strip()
