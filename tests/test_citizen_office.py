@@ -373,3 +373,11 @@ def test_htmx_update_error_comes_back_swappable(client, auth, world, sr):
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and html.lstrip().startswith('<div id="sr-panel"')
     assert "Please say why the request could not be served." in html
+
+
+def test_monitor_in_persian_uses_persian_digits(client, auth, world, services, spread):
+    auth.login(world.r1_op.login_id)
+    client.post("/language", data={"lang": "fa"})
+    html = client.get("/doorstep/monitor").get_data(as_text=True)
+    assert 'dir="rtl"' in html and "پایش خدمات در محل" in html
+    assert f'href="/doorstep/?division={world.d1.id}&amp;status=open">۲</a>' in html

@@ -285,3 +285,15 @@ def test_open_request_cannot_be_rated(client, world, services):
     assert 'name="rating"' not in client.get(f"/track/{case.reference}").get_data(as_text=True)
     r = client.post(f"/track/{case.reference}/rate", data={"rating": "5"}, follow_redirects=True)
     assert "This request cannot be rated now." in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang,words", [
+    ("hi", ["अब तक क्या हुआ", "अनुरोध दर्ज हुआ", "आपके घर पर पूरा हुआ", 'dir="ltr"']),
+    ("fa", ["آنچه تاکنون انجام شده", "درخواست ثبت شد", "در محل شما انجام شد", 'dir="rtl"']),
+])
+def test_tracking_page_in_hindi_and_persian(client, world, served, lang, words):
+    client.set_cookie("lang", lang)
+    html = client.get(f"/track/{served.reference}").get_data(as_text=True)
+    for w in words:
+        assert w in html
+    assert f'<bdi dir="ltr">{served.reference}</bdi>' in html
