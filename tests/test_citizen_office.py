@@ -381,3 +381,16 @@ def test_monitor_in_persian_uses_persian_digits(client, auth, world, services, s
     html = client.get("/doorstep/monitor").get_data(as_text=True)
     assert 'dir="rtl"' in html and "پایش خدمات در محل" in html
     assert f'href="/doorstep/?division={world.d1.id}&amp;status=open">۲</a>' in html
+
+
+def test_nav_badge_counts_open_requests(client, auth, world, services):
+    make_request(world)
+    taken = make_request(world)
+    cases.act(taken, "start", actor=world.d1_op, now=NOW)
+    make_request(world, office=world.d2)
+    auth.login(world.d1_op.login_id)
+    assert 'hx-get="/doorstep/badge"' in client.get("/").get_data(as_text=True)
+    assert client.get("/doorstep/badge").get_data(as_text=True) == "1"
+    auth.logout()
+    auth.login(world.d3_op.login_id)
+    assert client.get("/doorstep/badge").get_data(as_text=True) == ""

@@ -16,12 +16,13 @@ from app.domain import workflow as wf
 from app.domain.errors import ChangedMeanwhile, InvalidTransition, NotAllowed, WorkflowError
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
-from app.i18n import STATUS_LABELS, error_message
+from app.i18n import STATUS_LABELS, error_message, format_number
 from app.models import OrgUnit
 from app.nav import add_staff_link
 from app.services import access, citizen, queues
 
-add_staff_link("citizen.office_queue", _l("Doorstep requests"), visible=access.handles_doorstep, order=20)
+add_staff_link("citizen.office_queue", _l("Doorstep requests"), visible=access.handles_doorstep,
+               badge_endpoint="citizen.office_badge", order=20)
 add_staff_link("citizen.monitor", _l("Doorstep monitoring"), visible=access.monitors_doorstep, order=21)
 
 SR_STATUSES = (wf.OPEN, wf.IN_PROGRESS, wf.CLOSED)
@@ -71,6 +72,15 @@ def office_queue():
     page = queues.page(q, request.args.get("after"), size=current_app.config["PAGE_SIZE"])
     return render_page_or_partial("citizen/office_queue.html", "citizen/_office_rows.html",
                                   form=form, results=page, division=division)
+
+
+@bp.route("/doorstep/badge")
+@login_required
+def office_badge():
+    """htmx: how many doorstep requests wait (open) in the Division, for the nav badge."""
+    _require_viewer()
+    n = citizen.waiting_count(current_user)
+    return (format_number(n) if n else ""), 200, {"Cache-Control": "no-store"}
 
 
 def _panel(case, form=None, error=None, status=200):
