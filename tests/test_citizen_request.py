@@ -265,3 +265,11 @@ def test_csrf_is_required_on_the_public_form(app, services):
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     r = c.post("/request", data={**form_data(services[0]), "csrf_token": token})
     assert r.status_code == 303
+
+
+@pytest.mark.parametrize("key", ["", "short", "x" * 200])
+def test_odd_submission_keys_are_replaced(client, services, key):
+    r = client.post("/request", data=form_data(services[0], submission_key=key))
+    assert r.status_code == 303
+    case = _cases()[0]
+    assert 16 <= len(case.submission_key) <= 64 and case.submission_key != key

@@ -87,7 +87,8 @@ def _now() -> datetime:
 def _new_form() -> ServiceRequestForm:
     form = ServiceRequestForm()
     form.set_choices()
-    if not form.submission_key.data:
+    key = form.submission_key.data or ""
+    if not (16 <= len(key) <= 64):  # missing or not one of ours: a fresh random token
         form.submission_key.data = secrets.token_urlsafe(24)
     return form
 
