@@ -4,6 +4,7 @@
 def register_blueprints(app) -> None:
     from app.blueprints.auth.routes import bp as auth_bp
     from app.blueprints.cases.routes import bp as cases_bp
+    from app.blueprints.citizen.routes import bp as citizen_bp
     from app.blueprints.complaints import register as register_complaints
     from app.blueprints.helpdesk.routes import bp as helpdesk_bp
     from app.blueprints.interactions.routes import bp as interactions_bp
@@ -13,6 +14,7 @@ def register_blueprints(app) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(cases_bp, url_prefix="/cases")
+    app.register_blueprint(citizen_bp)  # /request, /track…, /doorstep/…
     app.register_blueprint(tickets_bp, url_prefix="/tickets")
     app.register_blueprint(interactions_bp, url_prefix="/interactions")
     app.register_blueprint(helpdesk_bp, url_prefix="/helpdesk")

@@ -2,6 +2,7 @@
 
 from app.models.case import Attachment, Case, CaseEvent, Feedback
 from app.models.catalog import Category, Holiday, PincodeEntry, SlaRule
+from app.models.citizen import OtpCode
 from app.models.org import HIERARCHY, OfficeKind, OrgUnit, Role, User, UserRole
 from app.models.outbox import AuditLog, Notification
 from app.models.review import ComplaintReview
@@ -19,6 +20,7 @@ __all__ = [
     "Notification",
     "OfficeKind",
     "OrgUnit",
+    "OtpCode",
     "PincodeEntry",
     "Role",
     "SlaRule",

@@ -236,3 +236,18 @@ def jurisdiction_offices(user: User) -> Select:
     if has_subtree_scope(user):
         return select(OrgUnit.id).where(in_subtree(OrgUnit.path, user.office))
     return select(OrgUnit.id).where(OrgUnit.id == user.office_id)
+
+
+# ---- doorstep service requests (seed 001) -------------------------------------------
+
+MONITORING_LEVELS = ("region", "circle", "cept")
+
+
+def handles_doorstep(user: User | None) -> bool:
+    """A Division's staff: they work their Division's doorstep requests."""
+    return bool(user is not None and user.is_authenticated and user.office.kind == "division")
+
+
+def monitors_doorstep(user: User | None) -> bool:
+    """Region, Circle and CEPT users watch the doorstep requests of their subtree (read-only)."""
+    return bool(user is not None and user.is_authenticated and user.office.kind in MONITORING_LEVELS)

@@ -1,0 +1,1 @@
+"""Doorstep service requests: the public form and tracking, and the office pages."""

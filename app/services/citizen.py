@@ -1,0 +1,360 @@
+"""Doorstep service requests (seed 001): raising a request from the public form,
+tracking it by reference or by a mobile proved with a one-time code, the Division's
+status updates and the Region/Circle monitoring figures.
+
+Every status change goes through `app.services.cases`; this module only prepares the
+inputs, scopes the queries and shapes what a citizen may see."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import phonenumbers
+from flask import current_app
+from sqlalchemy import Select, func, select
+from sqlalchemy import case as sql_case
+
+from app.domain import workflow as wf
+from app.domain.errors import MissingInput
+from app.domain.references import normalize
+from app.extensions import db
+from app.models import Case, CaseEvent, Category, Feedback, OrgUnit, OtpCode, PincodeEntry, User
+from app.services import access, cases, notify, routing
+
+KIND = wf.SERVICE_REQUEST
+ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩०१२३४५६७८९",
+                             "012345678901234567890123456789")
+
+
+def _cfg(name: str, default):
+    return current_app.config.get(name, default)
+
+
+# ---- reference data -------------------------------------------------------------
+
+def service_types() -> list[Category]:
+    """The configurable list of doorstep services (Category rows, level `service`)."""
+    return list(db.session.scalars(
+        select(Category)
+        .where(Category.kind == KIND, Category.level == "service", Category.active.is_(True))
+        .order_by(Category.sort_order, Category.name_en)))
+
+
+def service_type(category_id) -> Category | None:
+    try:
+        cid = int(category_id)
+    except (TypeError, ValueError):
+        return None
+    cat = db.session.get(Category, cid)
+    if cat is None or cat.kind != KIND or cat.level != "service" or not cat.active:
+        return None
+    return cat
+
+
+def to_ascii_digits(text: str | None) -> str:
+    """Persian, Arabic-Indic and Devanagari digits typed by the citizen → 0-9."""
+    return (text or "").translate(ASCII_DIGITS)
+
+
+def lookup_pincode(pincode: str | None) -> PincodeEntry | None:
+    pin = to_ascii_digits(pincode).strip()
+    if len(pin) != 6 or not pin.isdigit():
+        return None
+    return db.session.scalar(select(PincodeEntry).where(PincodeEntry.pincode == pin))
+
+
+def normalize_mobile(raw: str | None) -> str | None:
+    """The 10-digit national number of a valid Indian mobile, or None."""
+    text = to_ascii_digits(raw).strip()
+    if not text:
+        return None
+    try:
+        number = phonenumbers.parse(text, "IN")
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != 91 or not phonenumbers.is_valid_number(number):
+        return None
+    if phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
+                                                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return None
+    return phonenumbers.national_significant_number(number)
+
+
+# ---- raising ---------------------------------------------------------------------
+
+class NotServed(Exception):
+    """The pincode has no division in the directory."""
+
+
+def submit(*, name: str, address: str, pincode: str, email: str, mobile: str, service: Category,
+           details: str = "", locale: str = "en", submission_key: str | None = None,
+           now: datetime, channel: str = "web") -> Case:
+    """Raise the request in the Division serving `pincode`. The same `submission_key`
+    returns the case already made (double click, resubmission)."""
+    division = routing.division_for_pincode(pincode)
+    if division is None:
+        raise NotServed(pincode)
+    return cases.raise_case(
+        KIND, office=division, now=now, subject=service.name_en, description=details or "",
+        category=service, channel=channel, submission_key=submission_key or None,
+        requester={"name": name.strip(), "address": address.strip(), "pincode": pincode,
+                   "email": email.strip(), "mobile": mobile, "locale": locale},
+    )
+
+
+# ---- what a citizen may see --------------------------------------------------------
+
+def find_by_reference(text: str | None) -> Case | None:
+    """A doorstep request by its reference (typing slips tolerated), else None."""
+    ref = normalize(text or "")
+    if not ref:
+        return None
+    return db.session.scalar(select(Case).where(Case.reference == ref, Case.kind == KIND))
+
+
+def mask_mobile(mobile: str | None) -> str:
+    """98XXXXXX10"""
+    m = mobile or ""
+    if len(m) <= 4:
+        return "X" * len(m)
+    return f"{m[:2]}{'X' * (len(m) - 4)}{m[-2:]}"
+
+
+def mask_email(email: str | None) -> str:
+    """r***@example.in"""
+    if not email or "@" not in email:
+        return ""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_name(name: str | None) -> str:
+    """Initials only: "Ravi Kumar" → "R. K." """
+    return " ".join(f"{part[:1]}." for part in (name or "").split() if part)
+
+
+@dataclass
+class PublicEvent:
+    type: str
+    at: datetime
+    status: str | None
+    text: str
+
+
+def public_timeline(case: Case, full: bool = False) -> list[PublicEvent]:
+    """The citizen-safe timeline: public rows only, never who on the staff did it;
+    the citizen's own text of the first row only when `full` (mobile proved)."""
+    rows = db.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.public.is_(True))
+        .order_by(CaseEvent.at, CaseEvent.id)).all()
+    out = []
+    for e in rows:
+        text = e.text or ""
+        if e.type == "created" and not full:
+            text = ""
+        out.append(PublicEvent(type=e.type, at=e.at, status=e.to_status, text=text))
+    return out
+
+
+def has_feedback(case: Case) -> bool:
+    return db.session.scalar(select(Feedback.id).where(Feedback.case_id == case.id)) is not None
+
+
+def requests_for_mobile(mobile: str) -> list[Case]:
+    return list(db.session.scalars(
+        select(Case).where(Case.kind == KIND, Case.requester_mobile == mobile)
+        .order_by(Case.created_at.desc(), Case.id.desc()).limit(100)))
+
+
+# ---- one-time codes ----------------------------------------------------------------
+
+def _hash(mobile: str, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"otp:{mobile}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def send_otp(mobile: str, *, now: datetime, locale: str = "en", purpose: str = "track") -> str | None:
+    """Send a code by SMS when `mobile` has requests with us; return it (for the caller
+    to ignore, and tests to check) or None. The caller answers the same either way."""
+    has = db.session.scalar(select(Case.id).where(Case.kind == KIND, Case.requester_mobile == mobile)
+                            .limit(1))
+    if has is None:
+        return None
+    minutes = int(_cfg("CITIZEN_OTP_MINUTES", 10))
+    code = f"{secrets.randbelow(10 ** 6):06d}"
+    # Older codes stop working: only the newest one counts.
+    for old in db.session.scalars(select(OtpCode).where(OtpCode.mobile == mobile, OtpCode.purpose == purpose,
+                                                        OtpCode.used_at.is_(None))):
+        old.used_at = now
+    db.session.add(OtpCode(mobile=mobile, purpose=purpose, code_hash=_hash(mobile, code), created_at=now,
+                           expires_at=now + timedelta(minutes=minutes)))
+    notify.enqueue("otp", mobile=mobile, locale=locale, now=now, code=code, minutes=minutes)
+    db.session.commit()
+    return code
+
+
+def verify_otp(mobile: str, code: str, *, now: datetime, purpose: str = "track") -> bool:
+    """True once for the right, unexpired code; every try counts against the limit."""
+    row = db.session.scalar(
+        select(OtpCode).where(OtpCode.mobile == mobile, OtpCode.purpose == purpose,
+                              OtpCode.used_at.is_(None))
+        .order_by(OtpCode.created_at.desc(), OtpCode.id.desc()).limit(1))
+    if row is None or now > row.expires_at:
+        return False
+    if row.attempts >= int(_cfg("CITIZEN_OTP_MAX_ATTEMPTS", 5)):
+        return False
+    row.attempts += 1
+    ok = hmac.compare_digest(row.code_hash, _hash(mobile, to_ascii_digits(code).strip()))
+    if ok:
+        row.used_at = now
+    db.session.commit()
+    return ok
+
+
+# ---- the Division's updates ----------------------------------------------------------
+
+OUTCOMES = {"in_progress": "start", "completed": "complete", "not_served": "not_served", "remarks": None}
+
+
+def outcomes_for(user: User | None, case: Case) -> list[str]:
+    """The outcomes `user` may record now (empty: read-only)."""
+    actions = {t.action for t in cases.available_actions(user, case)}
+    out = [o for o, a in OUTCOMES.items() if a and a in actions]
+    if "note" in actions:
+        out.append("remarks")
+    return out
+
+
+def update_status(case: Case, actor: User, outcome: str, *, now: datetime, details: str = "",
+                  reason: str = "", remarks: str = "", expected_version: int | None = None) -> None:
+    """Record the Division's update: a status change with its public details (the
+    reason when the request could not be served) and, optionally, internal remarks.
+    Both are checked before anything is written."""
+    if outcome not in OUTCOMES:
+        raise MissingInput(field="outcome")
+    action = OUTCOMES[outcome]
+    remarks = (remarks or "").strip()
+    text = (reason if action == "not_served" else details or "").strip()
+    rels = access.relations(actor, case)
+    if action is not None:
+        t = wf.find(case.kind, case.status, action, rels)
+        if t.needs_text and not text:
+            raise MissingInput(field="reason")
+    if remarks or action is None:
+        wf.find(case.kind, case.status, "note", rels)
+        if not remarks:
+            raise MissingInput(field="remarks")
+        cases.act(case, "note", actor=actor, now=now, text=remarks, expected_version=expected_version)
+        expected_version = None
+    if action is not None:
+        cases.act(case, action, actor=actor, now=now, text=text, expected_version=expected_version)
+
+
+# ---- office lists --------------------------------------------------------------------
+
+AGE_BUCKETS = ("0-1", "1-2", "2-5", "5+")
+
+
+def _age_bounds(now: datetime) -> dict[str, tuple[datetime | None, datetime | None]]:
+    """created_at ranges (lower, upper) of each ageing bucket, in days open."""
+    d1, d2, d5 = now - timedelta(days=1), now - timedelta(days=2), now - timedelta(days=5)
+    return {"0-1": (d1, None), "1-2": (d2, d1), "2-5": (d5, d2), "5+": (None, d5)}
+
+
+def queue_select(user: User, *, status: str | None = None, service_id: int | None = None,
+                 date_from: date | None = None, date_to: date | None = None,
+                 division_id: int | None = None, age: str | None = None,
+                 now: datetime | None = None) -> Select:
+    """Doorstep requests the user may see (their Division's, or their subtree's for a
+    Region or Circle), filtered."""
+    q = access.visible_cases(user).where(Case.kind == KIND)
+    if status:
+        q = q.where(Case.status == status)
+    if service_id:
+        q = q.where(Case.category_id == service_id)
+    if date_from:
+        q = q.where(Case.created_at >= datetime.combine(date_from, time.min))
+    if date_to:
+        q = q.where(Case.created_at < datetime.combine(date_to + timedelta(days=1), time.min))
+    if division_id:
+        q = q.where(Case.current_office_id == division_id)
+    if age in AGE_BUCKETS:
+        lower, upper = _age_bounds(now or datetime.utcnow())[age]
+        q = q.where(Case.status != wf.CLOSED)
+        if lower is not None:
+            q = q.where(Case.created_at >= lower)
+        if upper is not None:
+            q = q.where(Case.created_at < upper)
+    return q
+
+
+def waiting_count(user: User) -> int:
+    """Open (not yet taken up) doorstep requests the user's office holds."""
+    return db.session.scalar(select(func.count(Case.id)).where(
+        Case.kind == KIND, Case.current_office_id == user.office_id, Case.status == wf.OPEN)) or 0
+
+
+def divisions_in_scope(user: User) -> list[OrgUnit]:
+    return list(db.session.scalars(access.offices_in_scope(user, kinds=("division",))))
+
+
+@dataclass
+class Monitor:
+    divisions: list[OrgUnit]
+    services: list[Category]
+    by_status: dict  # {division_id: {status: n}}
+    by_service: dict  # {division_id: {category_id: n}}
+    ageing: dict  # {division_id: {bucket: n}} (requests not closed)
+    totals_status: dict
+    totals_service: dict
+    totals_ageing: dict
+
+
+def monitor(user: User, now: datetime) -> Monitor:
+    """Counts per Division of the user's subtree, computed by the database."""
+    divisions = divisions_in_scope(user)
+    ids = [d.id for d in divisions]
+    by_status: dict = {i: {} for i in ids}
+    by_service: dict = {i: {} for i in ids}
+    ageing: dict = {i: {} for i in ids}
+    if ids:
+        rows = db.session.execute(
+            select(Case.current_office_id, Case.status, func.count())
+            .where(Case.kind == KIND, Case.current_office_id.in_(ids))
+            .group_by(Case.current_office_id, Case.status)).all()
+        for div, status, n in rows:
+            by_status[div][status] = n
+        rows = db.session.execute(
+            select(Case.current_office_id, Case.category_id, func.count())
+            .where(Case.kind == KIND, Case.current_office_id.in_(ids))
+            .group_by(Case.current_office_id, Case.category_id)).all()
+        for div, cat, n in rows:
+            by_service[div][cat] = n
+        bounds = _age_bounds(now)
+        bucket = sql_case(
+            (Case.created_at >= bounds["0-1"][0], "0-1"),
+            (Case.created_at >= bounds["1-2"][0], "1-2"),
+            (Case.created_at >= bounds["2-5"][0], "2-5"),
+            else_="5+",
+        ).label("bucket")
+        rows = db.session.execute(
+            select(Case.current_office_id, bucket, func.count())
+            .where(Case.kind == KIND, Case.current_office_id.in_(ids), Case.status != wf.CLOSED)
+            .group_by(Case.current_office_id, bucket)).all()
+        for div, b, n in rows:
+            ageing[div][b] = n
+
+    def total(table):
+        out: dict = {}
+        for per in table.values():
+            for k, n in per.items():
+                out[k] = out.get(k, 0) + n
+        return out
+
+    return Monitor(divisions=divisions, services=service_types(), by_status=by_status,
+                   by_service=by_service, ageing=ageing, totals_status=total(by_status),
+                   totals_service=total(by_service), totals_ageing=total(ageing))
