@@ -75,6 +75,23 @@ ROUTES = {
     "complaint_public.register": PUBLIC,
     "complaint_public.choices": PUBLIC,
     "respond.respond": PUBLIC,  # a signed, expiring token names the case
+    # citizens (no account): request, track by reference (masked) or by mobile + OTP
+    "citizen.new_request": PUBLIC,
+    "citizen.check_field": PUBLIC,
+    "citizen.pincode_lookup": PUBLIC,
+    "citizen.confirmation": PUBLIC,  # only for the browser session that raised it
+    "citizen.track": PUBLIC,
+    "citizen.track_detail": PUBLIC,  # masked contact data, public events only
+    "citizen.rate": PUBLIC,  # needs the OTP-verified session flag
+    "citizen.track_mobile": PUBLIC,
+    "citizen.track_verify": PUBLIC,
+    "citizen.track_mine": PUBLIC,  # needs the OTP-verified session flag
+    # divisions work doorstep requests; regions/circles/CEPT monitor them read-only
+    "citizen.office_queue": ONLY("so1_user", "ho1_op", "dept_user"),
+    "citizen.office_badge": ONLY("so1_user", "dept_user"),
+    "citizen.office_request": CASE,
+    "citizen.office_update": CASE,
+    "citizen.monitor": ONLY("d1_op", "so1_user", "dept_user"),
 }
 
 # who may not see a case of each kind raised in the `world` fixture (see _case_of)

@@ -1,7 +1,7 @@
 """citizen: one-time codes
 
 Revision ID: ca5f9e180c5c
-Revises: f644908eafc5
+Revises: 2df039e08c6e
 Create Date: 2026-11-22 08:37:23.602259
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ca5f9e180c5c'
-down_revision = 'f644908eafc5'
+down_revision = '2df039e08c6e'
 branch_labels = None
 depends_on = None
 
