@@ -101,3 +101,31 @@ def read_file_storage(fs) -> tuple[str, bytes] | None:
 
 def path_of(att: Attachment) -> Path:
     return upload_dir() / att.stored_name
+
+
+def error_message(code: str) -> str:
+    """The translated sentence for an UploadRejected code."""
+    from flask_babel import gettext as _
+
+    messages = {
+        "empty": _("The file is empty."),
+        "too_large": _("The file is larger than %(kb)s KB.",
+                       kb=current_app.config["UPLOAD_MAX_BYTES"] // 1024),
+        "bad_type": _("Only JPEG images and PDF documents are accepted."),
+        "polyglot": _("This file is not a plain JPEG or PDF and was refused."),
+    }
+    return messages.get(code, messages["bad_type"])
+
+
+def read_checked(fs) -> tuple[tuple[str, bytes] | None, str | None]:
+    """Read an uploaded FileStorage and check it: (upload, None) when it is fine or
+    absent ((None, None)), (None, translated message) when it is refused. Every form with
+    an attachment field uses this, so the rules and messages are the same everywhere."""
+    upload = read_file_storage(fs)
+    if upload is None:
+        return None, None
+    try:
+        check_upload(upload[1])
+    except UploadRejected as exc:
+        return None, error_message(exc.code)
+    return upload, None

@@ -19,20 +19,6 @@ from app.services import access, cases, queues, uploads
 
 bp = Blueprint("cases", __name__)
 
-def upload_error_message(code: str) -> str:
-    """Translated message for an UploadRejected code."""
-    from flask import current_app
-
-    messages = {
-        "empty": _("The file is empty."),
-        "too_large": _("The file is larger than %(kb)s KB.",
-                       kb=current_app.config["UPLOAD_MAX_BYTES"] // 1024),
-        "bad_type": _("Only JPEG images and PDF documents are accepted."),
-        "polyglot": _("This file is not a plain JPEG or PDF and was refused."),
-    }
-    return messages.get(code, messages["bad_type"])
-
-
 def _load(reference: str):
     case = access.get_case_for(current_user, reference)
     if case is None:
@@ -104,13 +90,10 @@ def act(reference):
     target_user = None
     if form.user.data and form.user.data.isdigit():
         target_user = db.session.get(User, int(form.user.data))
-    upload = uploads.read_file_storage(request.files.get("attachment"))
-    if upload is not None:
-        try:
-            uploads.check_upload(upload[1])
-        except uploads.UploadRejected as exc:
-            form.attachment.errors = [upload_error_message(exc.code)]
-            return _failed(case, form, None, 422)
+    upload, upload_error = uploads.read_checked(request.files.get("attachment"))
+    if upload_error:
+        form.attachment.errors = [upload_error]
+        return _failed(case, form, None, 422)
     done_label = case_action_label(form.action.data, case)  # named before the case moves
     try:
         cases.act(case, form.action.data, actor=current_user, now=datetime.utcnow(),

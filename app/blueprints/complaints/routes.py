@@ -85,21 +85,18 @@ def fill_choices(form: ComplaintForm) -> None:
 
 def _read_uploads(form: ComplaintForm) -> list:
     """Read and check every file; errors go next to the field, naming the file."""
-    from app.blueprints.cases.routes import upload_error_message
-
     files = [f for f in request.files.getlist(form.attachments.name) if getattr(f, "filename", "")]
     if len(files) > MAX_FILES:
         form.attachments.errors = [_("Attach at most %(n)s files.", n=MAX_FILES)]
         return []
     read, errors = [], []
     for fs in files:
-        item = uploads.read_file_storage(fs)
-        try:
-            uploads.check_upload(item[1])
-            read.append(item)
-        except uploads.UploadRejected as exc:
+        item, error = uploads.read_checked(fs)
+        if error:
             shown = fs.filename.replace("\\", "/").rsplit("/", 1)[-1][:80]
-            errors.append(f"{shown}: {upload_error_message(exc.code)}")
+            errors.append(f"{shown}: {error}")
+        elif item is not None:
+            read.append(item)
     form.attachments.errors = errors
     return read
 

@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.blueprints.cases.routes import upload_error_message
 from app.blueprints.interactions.forms import (
     RATING_LABELS,
     REQUEST_TYPE_LABELS,
@@ -117,13 +116,10 @@ def new():
         return _form_page(form, candidates)
     valid = form.validate()
     target = _validate_target(form, candidates)
-    upload = uploads.read_file_storage(request.files.get("attachment"))
-    if upload is not None:
-        try:
-            uploads.check_upload(upload[1])
-        except uploads.UploadRejected as exc:
-            form.attachment.errors = [upload_error_message(exc.code)]
-            valid = False
+    upload, upload_error = uploads.read_checked(request.files.get("attachment"))
+    if upload_error:
+        form.attachment.errors = [upload_error]
+        valid = False
     if not valid or target is None:
         return _form_page(form, candidates, status=422)
     try:
@@ -288,13 +284,10 @@ def act(reference):
     if action == "assign" and not (form.text.data or "").strip():
         form.text.errors = [_("Write a note for the colleague.")]
         return _failed(case, form, None, 422)
-    upload = uploads.read_file_storage(request.files.get("attachment"))
-    if upload is not None:
-        try:
-            uploads.check_upload(upload[1])
-        except uploads.UploadRejected as exc:
-            form.attachment.errors = [upload_error_message(exc.code)]
-            return _failed(case, form, None, 422)
+    upload, upload_error = uploads.read_checked(request.files.get("attachment"))
+    if upload_error:
+        form.attachment.errors = [upload_error]
+        return _failed(case, form, None, 422)
     target = interactions.find_colleague(form.user.data) if action == "assign" else None
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
     try:

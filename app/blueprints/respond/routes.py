@@ -61,15 +61,11 @@ def respond(token):
     action = form.action.data or ""
     if not form.validate() or action not in OFFERED:
         return _failed(case, token, form, _("Please fill in the required details for this action."))
-    upload = uploads.read_file_storage(request.files.get("attachment")) if action == "provide_info" else None
-    if upload is not None:
-        try:
-            uploads.check_upload(upload[1])
-        except uploads.UploadRejected as exc:
-            from app.blueprints.cases.routes import upload_error_message
-
-            form.attachment.errors = [upload_error_message(exc.code)]
-            return _failed(case, token, form, None)
+    upload, upload_error = (uploads.read_checked(request.files.get("attachment"))
+                            if action == "provide_info" else (None, None))
+    if upload_error:
+        form.attachment.errors = [upload_error]
+        return _failed(case, token, form, None)
     data = {}
     if action == "rate":
         data = {"rating": form.rating.data, "comment": form.text.data or ""}

@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.blueprints.cases.routes import upload_error_message
 from app.blueprints.tickets.forms import BulkForm, TicketFilterForm, TicketForm
 from app.domain import workflow as wf
 from app.htmx import is_htmx, render_page_or_partial, with_trigger
@@ -68,13 +67,10 @@ def new():
                                       matches=[], out_of_scope=tickets.OUT_OF_SCOPE)
     matches = tickets.out_of_scope(form.subject.data, form.description.data, _category_code(form))
     valid = form.validate()
-    upload = uploads.read_file_storage(request.files.get("attachment"))
-    if upload is not None:
-        try:
-            uploads.check_upload(upload[1])
-        except uploads.UploadRejected as exc:
-            form.attachment.errors = [upload_error_message(exc.code)]
-            valid = False
+    upload, upload_error = uploads.read_checked(request.files.get("attachment"))
+    if upload_error:
+        form.attachment.errors = [upload_error]
+        valid = False
     if matches and not form.confirm_scope.data:
         valid = False
     if not valid:
