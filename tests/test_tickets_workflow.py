@@ -42,7 +42,8 @@ def snapshot(case):
 
 def notes_to(case, email):
     return db.session.scalars(select(Notification).where(Notification.case_id == case.id,
-                                                         Notification.recipient == email)).all()
+                                                         Notification.recipient == email)
+                              .order_by(Notification.id)).all()
 
 
 def test_raise_goes_to_the_division_of_the_raising_office(world, cats):
