@@ -111,7 +111,7 @@ def test_admin_pages_in_hindi(client, auth, world):
     db.session.commit()
     auth.login(world.admin.login_id)
     r = client.get("/admin/offices")
-    assert 'lang="hi"'.encode() in r.data
+    assert b'lang="hi"' in r.data
     # TRANSLATED-CHECK
 
 
