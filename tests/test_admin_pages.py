@@ -121,3 +121,22 @@ def test_admin_pages_in_persian(client, auth, world):
     auth.login(world.admin.login_id)
     r = client.get("/admin/users")
     assert b'dir="rtl"' in r.data
+
+
+def test_detail_pages_open(client, auth, world):
+    from app.models import PincodeEntry
+
+    auth.login(world.admin.login_id)
+    pin = db.session.query(PincodeEntry).first()
+    for path, marker in [(f"/admin/offices/{world.d1.id}", b"Move"),
+                         (f"/admin/users/{world.d1_op.id}", b"Reset password"),
+                         (f"/admin/categories/{world.cat.id}", "مرسولات".encode()),
+                         (f"/admin/pincodes/{pin.id}", b"560001")]:
+        r = client.get(path)
+        assert r.status_code == 200 and marker in r.data, path
+
+
+def test_own_office_cannot_be_moved_from_its_page(client, auth, world):
+    auth.login(world.admin.login_id)
+    r = client.get(f"/admin/offices/{world.cept.id}")
+    assert r.status_code == 200 and b"/move" not in r.data
