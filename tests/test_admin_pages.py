@@ -112,7 +112,7 @@ def test_admin_pages_in_hindi(client, auth, world):
     auth.login(world.admin.login_id)
     r = client.get("/admin/offices")
     assert b'lang="hi"' in r.data
-    # TRANSLATED-CHECK
+    assert "कार्यालय".encode() in r.data and "प्रशासन".encode() in r.data
 
 
 def test_admin_pages_in_persian(client, auth, world):
@@ -120,7 +120,7 @@ def test_admin_pages_in_persian(client, auth, world):
     db.session.commit()
     auth.login(world.admin.login_id)
     r = client.get("/admin/users")
-    assert b'dir="rtl"' in r.data
+    assert b'dir="rtl"' in r.data and "کارمندان".encode() in r.data
 
 
 def test_detail_pages_open(client, auth, world):

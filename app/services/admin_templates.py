@@ -58,7 +58,7 @@ def check_text(name: str, text: str) -> None:
     try:
         text % {k: "x" for k in allowed}
     except (ValueError, TypeError, KeyError):
-        raise AdminError(_l("A '%%' sign must be written '%%%%', and placeholders as %%(name)s.")) from None
+        raise AdminError(_l("A percent sign must be written as two (%%) and placeholders as %(name)s.")) from None
 
 
 def _check_target(name: str, channel: str, locale: str) -> None:
