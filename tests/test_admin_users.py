@@ -223,3 +223,25 @@ def test_import_users_page(client, auth, world):
     assert by_login("PO11111111119") is not None
     r = client.post("/admin/users/import", data={}, content_type="multipart/form-data")
     assert r.status_code == 422 and b"Choose a CSV file." in r.data
+
+
+def test_password_pages_are_not_cached(client, auth, world):
+    auth.login(world.admin.login_id)
+    r = client.post(f"/admin/users/{world.d2_op.id}/reset-password")
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_out_of_scope_attempt_is_audited_as_denial(client, auth, world, circle_admin):
+    auth.login(circle_admin.login_id)
+    assert client.post(f"/admin/users/{world.r3_op.id}/deactivate").status_code == 404
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "denied"))
+    assert row.actor_id == circle_admin.id and "user_deactivate" in row.target
+
+
+def test_admin_posts_need_csrf_token(app, client, auth, world):
+    auth.login(world.admin.login_id)
+    app.config["WTF_CSRF_ENABLED"] = True
+    r = client.post(f"/admin/users/{world.d2_op.id}/deactivate")
+    assert r.status_code == 400
+    db.session.refresh(world.d2_op)
+    assert world.d2_op.active

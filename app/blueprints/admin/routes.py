@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import wraps
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -70,18 +80,26 @@ def _now() -> datetime:
     return datetime.utcnow()
 
 
+def _out_of_scope():
+    """Answer 404 (existence is not revealed) and keep a `denied` audit row."""
+    audit.record("denied", actor=current_user, target=f"{request.endpoint}:{request.view_args}"[:80],
+                 detail="outside jurisdiction")
+    db.session.commit()
+    abort(404)
+
+
 def _scoped(fn, *args):
-    """Call a `get_for` loader; out of scope answers 404 (existence is not revealed)."""
+    """Call a `get_for` loader; out of scope answers 404."""
     try:
         return fn(current_user, *args)
     except OutOfScope:
-        abort(404)
+        _out_of_scope()
 
 
 def _refused(exc: AdminError, back: str):
     """Show a refused change as a message on the page it came from."""
     if isinstance(exc, OutOfScope):
-        abort(404)
+        _out_of_scope()
     flash(str(exc.message), "error")
     if is_htmx():
         return hx_redirect(back)
@@ -224,8 +242,10 @@ def _import(title, fn, sample, back):
         result = fn(current_user, data, dry_run=bool(form.dry_run.data), now=_now())
         report, passwords = result if isinstance(result, tuple) else (result, [])
         status = 200 if report.ok else 422
-    return render_template("admin/import.html", form=form, title=title, report=report,
-                           passwords=passwords, sample=sample, back=back), status
+    resp = make_response(render_template("admin/import.html", form=form, title=title, report=report,
+                                         passwords=passwords, sample=sample, back=back), status)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/offices/import", methods=["GET", "POST"])
@@ -274,7 +294,11 @@ def users_list():
 
 
 def _password_page(user, password, created):
-    return render_template("admin/password.html", user=user, password=password, created=created)
+    """The one page that shows a temporary password: never cached, never in the session."""
+    resp = make_response(render_template("admin/password.html", user=user, password=password,
+                                         created=created))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
