@@ -75,7 +75,7 @@ def test_preview_via_htmx_returns_fragment(client, auth, world):
     assert b'id="template-preview"' in r.data and b"Ref SR-2611-7Q4K9" in r.data
     assert db.session.scalar(select(NotificationTemplate)) is None
     r = client.post(URL, data={"body": "Ref %(nope)s", "preview": "1"}, headers={"HX-Request": "true"})
-    assert r.status_code == 422 and b"Unknown placeholder" in r.data
+    assert r.status_code == 200 and b"Unknown placeholder" in r.data  # htmx swaps 2xx only
 
 
 def test_reset_restores_default(client, auth, world):

@@ -647,6 +647,8 @@ def template_edit(name, channel, locale):
         status = 422
     if request.method == "GET":
         preview = templates.preview(name, channel, form.subject.data or "", form.body.data or "")
+    if is_htmx() and status == 422:
+        status = 200  # htmx 2 does not swap 4xx answers: the fragment carries the error
     return render_page_or_partial(
         "admin/template.html", "admin/_template_preview.html", status=status, form=form, name=name,
         channel=channel, locale=locale, row=row, preview=preview,
