@@ -138,7 +138,8 @@ def test_create_page_keeps_input_and_shows_error(client, auth, world, circle_adm
     r = client.post("/admin/offices/new", data={"code": "D8", "name": "Far Away", "kind": "division",
                                                 "parent_code": "R3"})
     assert r.status_code == 422
-    assert b"not in your jurisdiction" in r.data and b'value="Far Away"' in r.data
+    assert b'value="Far Away"' in r.data
+    assert b'id="err-parent_code" aria-live="polite">The parent office is not in your jurisdiction.' in r.data
     r = client.post("/admin/offices/new", data={"code": "", "name": "", "kind": "division", "parent_code": "R1"})
     assert r.status_code == 422 and b"This field is required" in r.data
 

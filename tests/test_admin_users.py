@@ -148,7 +148,8 @@ def test_edit_form_errors_are_shown_and_kept(client, auth, world, circle_admin):
     assert b'value="Kept Name"' in r.data
     r = client.post(f"/admin/users/{world.d1_op.id}", data={
         "name": "Kept Name", "office_code": "D4", "roles": ["operator"]})
-    assert r.status_code == 422 and b"not in your jurisdiction" in r.data
+    assert r.status_code == 422
+    assert b'id="err-office_code" aria-live="polite">The office is not in your jurisdiction.' in r.data
     db.session.refresh(world.d1_op)
     assert world.d1_op.office_id == world.d1.id
 

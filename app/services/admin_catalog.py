@@ -57,7 +57,7 @@ def save_category(admin: User, cat: Category | None, *, kind: str, level: str, c
     if kind not in LEVELS:
         raise AdminError(_l("Choose a valid kind."))
     if level not in LEVELS[kind]:
-        raise AdminError(_l("This level is not used for this kind."))
+        raise AdminError(_l("This level is not used for this kind."), field="level")
     code = (code or "").strip().lower()
     if not CODE_RE.match(code):
         raise AdminError(_l("The code must be lower-case letters, digits, dots, dashes or underscores."))
@@ -67,21 +67,21 @@ def save_category(admin: User, cat: Category | None, *, kind: str, level: str, c
     if db.session.scalar(dup) is not None:
         raise AdminError(_l("This code is already used for this kind."))
     if not (name_en or "").strip():
-        raise AdminError(_l("The English name is required."))
+        raise AdminError(_l("The English name is required."), field="name_en")
     need = LEVELS[kind][level]
     parent = db.session.get(Category, parent_id) if parent_id else None
     if need is None and parent is not None:
-        raise AdminError(_l("A top-level entry has no parent."))
+        raise AdminError(_l("A top-level entry has no parent."), field="parent_id")
     if need is not None and (parent is None or parent.kind != kind or parent.level != need):
-        raise AdminError(_l("Choose a parent of the level above (%(level)s).", level=need))
+        raise AdminError(_l("Choose a parent of the level above (%(level)s).", level=need), field="parent_id")
     if cat is not None and parent is not None and parent.id == cat.id:
-        raise AdminError(_l("An entry cannot be its own parent."))
+        raise AdminError(_l("An entry cannot be its own parent."), field="parent_id")
     department = db.session.get(OrgUnit, department_id) if department_id else None
     if kind == "interaction" and (department is None or department.kind != "department"):
-        raise AdminError(_l("Choose the department this subject belongs to."))
+        raise AdminError(_l("Choose the department this subject belongs to."), field="department_id")
     route_to = db.session.get(OrgUnit, route_to_id) if route_to_id else None
     if route_to is not None and route_to.kind not in ("team", "department"):
-        raise AdminError(_l("Helpdesk cases can only be routed to a team or department."))
+        raise AdminError(_l("Helpdesk cases can only be routed to a team or department."), field="route_to_id")
     creating = cat is None
     if creating:
         cat = Category(kind=kind)
@@ -123,9 +123,9 @@ def get_pincode_for(admin: User, entry_id: int) -> PincodeEntry:
 def _division(admin: User, code: str) -> OrgUnit:
     unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == (code or "").strip().upper()))
     if unit is None or unit.kind != "division":
-        raise AdminError(_l("Unknown division code."))
+        raise AdminError(_l("Unknown division code."), field="division_code")
     if not access.can_administer(admin, unit):
-        raise AdminError(_l("The division is not in your jurisdiction."))
+        raise AdminError(_l("The division is not in your jurisdiction."), field="division_code")
     return unit
 
 
@@ -133,9 +133,9 @@ def _apply_pincode(admin: User, entry: PincodeEntry | None, pincode: str, office
                    district: str, state: str, division_code: str) -> tuple[PincodeEntry, bool]:
     pincode = (pincode or "").strip()
     if not PIN_RE.match(pincode):
-        raise AdminError(_l("A pincode has six digits and does not start with 0."))
+        raise AdminError(_l("A pincode has six digits and does not start with 0."), field="pincode")
     if not (office_name or "").strip():
-        raise AdminError(_l("The post office name is required."))
+        raise AdminError(_l("The post office name is required."), field="office_name")
     division = _division(admin, division_code)
     existing = db.session.scalar(select(PincodeEntry).where(PincodeEntry.pincode == pincode))
     if entry is None:

@@ -15,10 +15,11 @@ from app.extensions import db
 class AdminError(Exception):
     """A refused administrative change. `message` is a lazy translatable string."""
 
-    def __init__(self, message, status: int = 422):
+    def __init__(self, message, status: int = 422, field: str | None = None):
         super().__init__(str(message))
         self.message = message
         self.status = status
+        self.field = field  # the form field the message belongs next to, if any
 
 
 class OutOfScope(AdminError):

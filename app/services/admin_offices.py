@@ -53,18 +53,18 @@ def get_for(admin: User, office_id: int) -> OrgUnit:
 def check_placement(kind: str, parent: OrgUnit | None) -> None:
     """Raise AdminError if an office of `kind` cannot sit under `parent`."""
     if kind not in CREATABLE_KINDS:
-        raise AdminError(_l("Choose a valid kind of office."))
+        raise AdminError(_l("Choose a valid kind of office."), field="kind")
     if parent is None:
-        raise AdminError(_l("A parent office is required."))
+        raise AdminError(_l("A parent office is required."), field="parent_code")
     if parent.kind == "external":
-        raise AdminError(_l("An external authority cannot have offices under it."))
+        raise AdminError(_l("An external authority cannot have offices under it."), field="parent_code")
     if kind == "external" and parent.parent_id is not None:
-        raise AdminError(_l("External authorities are kept directly under the top office."))
+        raise AdminError(_l("External authorities are kept directly under the top office."), field="parent_code")
     if kind in CHAIN and parent.kind in CHAIN and CHAIN.index(kind) <= CHAIN.index(parent.kind):
         raise AdminError(_l("A %(kind)s cannot be placed under a %(parent)s.",
-                            kind=_kind(kind), parent=_kind(parent.kind)))
+                            kind=_kind(kind), parent=_kind(parent.kind)), field="parent_code")
     if kind in CHAIN and parent.kind in ("department", "team"):
-        raise AdminError(_l("Post offices cannot be placed under a department or team."))
+        raise AdminError(_l("Post offices cannot be placed under a department or team."), field="parent_code")
 
 
 def _kind(code: str) -> str:
@@ -75,18 +75,18 @@ def _kind(code: str) -> str:
 
 def _parent_in_scope(admin: User, parent: OrgUnit | None) -> None:
     if parent is None or not access.can_administer(admin, parent):
-        raise AdminError(_l("The parent office is not in your jurisdiction."))
+        raise AdminError(_l("The parent office is not in your jurisdiction."), field="parent_code")
 
 
 def _check_code(code: str, exclude_id: int | None = None) -> str:
     code = normalize_code(code)
     if not CODE_RE.match(code):
-        raise AdminError(_l("The code must be 2 to 32 capital letters, digits or hyphens."))
+        raise AdminError(_l("The code must be 2 to 32 capital letters, digits or hyphens."), field="code")
     q = select(OrgUnit.id).where(OrgUnit.code == code)
     if exclude_id:
         q = q.where(OrgUnit.id != exclude_id)
     if db.session.scalar(q) is not None:
-        raise AdminError(_l("An office with this code already exists."))
+        raise AdminError(_l("An office with this code already exists."), field="code")
     return code
 
 
@@ -104,7 +104,7 @@ def create(admin: User, *, code: str, name: str, kind: str, parent: OrgUnit | No
     _parent_in_scope(admin, parent)
     code = _check_code(code)
     if not (name or "").strip():
-        raise AdminError(_l("A name is required."))
+        raise AdminError(_l("A name is required."), field="name")
     check_placement(kind, parent)
     unit = _add(code, name, kind, parent)
     audit.record("admin.office.create", actor=admin, target=f"office:{code}",
@@ -118,7 +118,7 @@ def rename(admin: User, office: OrgUnit, name: str, now: datetime) -> None:
         raise OutOfScope()
     name = (name or "").strip()
     if not name:
-        raise AdminError(_l("A name is required."))
+        raise AdminError(_l("A name is required."), field="name")
     old = office.name
     office.name = name
     audit.record("admin.office.rename", actor=admin, target=f"office:{office.code}",
@@ -140,9 +140,9 @@ def move(admin: User, office: OrgUnit, new_parent: OrgUnit | None, now: datetime
     _not_own_root(admin, office)
     _parent_in_scope(admin, new_parent)
     if new_parent.is_within(office):
-        raise AdminError(_l("An office cannot be moved under itself or under one of its own offices."))
+        raise AdminError(_l("An office cannot be moved under itself or under one of its own offices."), field="parent_code")
     if new_parent.id == office.parent_id:
-        raise AdminError(_l("The office is already under that parent."))
+        raise AdminError(_l("The office is already under that parent."), field="parent_code")
     check_placement(office.kind, new_parent)
     old_path, old_depth, old_parent = office.path, office.depth, office.parent
     office.set_parent(new_parent)
@@ -252,7 +252,7 @@ def import_csv(admin: User, data: bytes | str, *, dry_run: bool, now: datetime) 
                 _parent_in_scope(admin, parent)
                 code = _check_code(code)
                 if not row.get("name"):
-                    raise AdminError(_l("A name is required."))
+                    raise AdminError(_l("A name is required."), field="name")
                 kind = row.get("kind", "").lower()
                 check_placement(kind, parent)
                 pending[code] = _add(code, row["name"], kind, parent)

@@ -56,29 +56,30 @@ def get_for(admin: User, user_id: int) -> User:
 def _check_roles(roles) -> list[str]:
     roles = [r for r in (roles or []) if r]
     if not roles:
-        raise AdminError(_l("Choose at least one role."))
+        raise AdminError(_l("Choose at least one role."), field="roles")
     bad = [r for r in roles if r not in ROLES]
     if bad:
-        raise AdminError(_l("Unknown role: %(role)s", role=", ".join(bad)))
+        raise AdminError(_l("Unknown role: %(role)s", role=", ".join(bad)), field="roles")
     return sorted(set(roles))
 
 
 def _check_office(admin: User, office: OrgUnit | None) -> OrgUnit:
     if office is None or not access.can_administer(admin, office):
-        raise AdminError(_l("The office is not in your jurisdiction."))
+        raise AdminError(_l("The office is not in your jurisdiction."), field="office_code")
     if not office.active:
-        raise AdminError(_l("The office is inactive."))
+        raise AdminError(_l("The office is inactive."), field="office_code")
     if office.kind == "external":
-        raise AdminError(_l("Employees cannot belong to an external authority."))
+        raise AdminError(_l("Employees cannot belong to an external authority."), field="office_code")
     return office
 
 
 def _check_login(login_id: str) -> str:
     login_id = (login_id or "").strip().upper()
     if not valid_login_id(login_id):
-        raise AdminError(_l("Use an 8-digit Employee ID or a Facility ID (two letters and eleven digits)."))
+        raise AdminError(_l("Use an 8-digit Employee ID or a Facility ID (two letters and eleven digits)."),
+                         field="login_id")
     if db.session.scalar(select(User.id).where(func.upper(User.login_id) == login_id)) is not None:
-        raise AdminError(_l("This login ID is already taken."))
+        raise AdminError(_l("This login ID is already taken."), field="login_id")
     return login_id
 
 
@@ -99,7 +100,7 @@ def create(admin: User, *, login_id: str, name: str, office: OrgUnit | None, rol
     they must choose their own at first sign-in."""
     login_id = _check_login(login_id)
     if not (name or "").strip():
-        raise AdminError(_l("A name is required."))
+        raise AdminError(_l("A name is required."), field="name")
     office = _check_office(admin, office)
     roles = _check_roles(roles)
     user, password = _build(login_id, name, office, roles, email, mobile)
@@ -115,12 +116,12 @@ def update(admin: User, user: User, *, name: str, office: OrgUnit | None, roles,
     if not access.can_administer_user(admin, user):
         raise OutOfScope()
     if not (name or "").strip():
-        raise AdminError(_l("A name is required."))
+        raise AdminError(_l("A name is required."), field="name")
     if office is None or office.id != user.office_id:
         office = _check_office(admin, office)
     roles = _check_roles(roles)
     if user.id == admin.id and "admin" not in roles:
-        raise AdminError(_l("You cannot remove your own administrator role."))
+        raise AdminError(_l("You cannot remove your own administrator role."), field="roles")
     changes = []
     if user.office_id != office.id:
         changes.append(f"office {user.office.code} -> {office.code}")
@@ -194,7 +195,7 @@ def import_csv(admin: User, data: bytes | str, *, dry_run: bool,
             seen.add(login_id)
             login_id = _check_login(login_id)
             if not row.get("name"):
-                raise AdminError(_l("A name is required."))
+                raise AdminError(_l("A name is required."), field="name")
             office = by_code(row.get("office_code", ""))
             if office is None:
                 raise AdminError(_l("Unknown office code."))

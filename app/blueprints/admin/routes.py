@@ -106,6 +106,12 @@ def _refused(exc: AdminError, back: str):
     return redirect(back, code=303)
 
 
+def _field_error(form, exc: AdminError, default: str) -> None:
+    """Put a refused change's message next to the field it is about."""
+    field = getattr(form, exc.field or "", None) or getattr(form, default)
+    field.errors = list(field.errors) + [exc.message]
+
+
 def _form_page(form, title, action, submit, status=200, **ctx):
     return render_template("admin/form.html", form=form, title=title, action=action,
                            submit=submit, **ctx), status
@@ -154,7 +160,7 @@ def office_new():
                                   kind=form.kind.data, parent=offices.by_code(form.parent_code.data),
                                   now=_now())
         except AdminError as exc:
-            form.code.errors.append(exc.message)
+            _field_error(form, exc, "code")
         else:
             flash(_("Office %(code)s created.", code=unit.code), "success")
             return redirect(url_for("admin.office_detail", office_id=unit.id), code=303)
@@ -269,7 +275,7 @@ def externals():
             unit = offices.create(current_user, code=form.code.data, name=form.name.data, kind="external",
                                   parent=current_user.office, now=_now())
         except AdminError as exc:
-            form.code.errors.append(exc.message)
+            _field_error(form, exc, "code")
             status = 422
         else:
             flash(_("External authority %(name)s added.", name=unit.name), "success")
@@ -315,7 +321,7 @@ def user_new():
                 office=offices.by_code(form.office_code.data), roles=form.roles.data,
                 email=form.email.data, mobile=form.mobile.data, now=_now())
         except AdminError as exc:
-            form.login_id.errors.append(exc.message)
+            _field_error(form, exc, "login_id")
         else:
             return _password_page(user, password, created=True)
     return _form_page(form, _("New employee"), url_for("admin.user_new"), _("Create employee"),
@@ -337,7 +343,7 @@ def user_edit(user_id):
                          office=offices.by_code(form.office_code.data), roles=form.roles.data,
                          email=form.email.data, mobile=form.mobile.data, now=_now())
         except AdminError as exc:
-            form.office_code.errors.append(exc.message)
+            _field_error(form, exc, "office_code")
         else:
             flash(_("The employee has been updated."), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
@@ -457,7 +463,7 @@ def category_edit(cat_id=None):
         try:
             saved = _save_category(form, cat)
         except AdminError as exc:
-            form.code.errors.append(exc.message)
+            _field_error(form, exc, "code")
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("admin.categories", kind=saved.kind), code=303)
@@ -491,7 +497,7 @@ def pincode_edit(entry_id=None):
                                  district=form.district.data, state=form.state.data,
                                  division_code=form.division_code.data, now=_now())
         except AdminError as exc:
-            form.pincode.errors.append(exc.message)
+            _field_error(form, exc, "pincode")
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("admin.pincodes", q=form.pincode.data), code=303)
@@ -561,7 +567,7 @@ def holidays():
             try:
                 catalog.add_holiday(current_user, form.day.data, form.name.data, _now())
             except AdminError as exc:
-                form.day.errors.append(exc.message)
+                _field_error(form, exc, "day")
                 status = 422
             else:
                 flash(_("Holiday added."), "success")
