@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -53,8 +54,13 @@ def force_password_change():
     can use no other page until they do."""
     if (current_user.is_authenticated and current_user.must_change_password
             and request.endpoint not in GUARD_EXEMPT):
+        target = url_for("auth.change_password")
+        if is_htmx() and urlsplit(request.headers.get("HX-Current-URL", "")).path == target:
+            # A badge or panel polling from the password page itself: answer nothing,
+            # or the page would keep reloading itself.
+            return make_response("", 204)
         flash(_("Please choose a new password before you continue."), "info")
-        return hx_redirect(url_for("auth.change_password"))
+        return hx_redirect(target)
     return None
 
 
