@@ -1,5 +1,6 @@
 """All models, importable from one place."""
 
+from app.models.admin import NotificationTemplate
 from app.models.case import Attachment, Case, CaseEvent, Feedback
 from app.models.catalog import Category, Holiday, PincodeEntry, SlaRule
 from app.models.citizen import OtpCode
@@ -18,6 +19,7 @@ __all__ = [
     "HIERARCHY",
     "Holiday",
     "Notification",
+    "NotificationTemplate",
     "OfficeKind",
     "OrgUnit",
     "OtpCode",

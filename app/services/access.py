@@ -251,3 +251,39 @@ def handles_doorstep(user: User | None) -> bool:
 def monitors_doorstep(user: User | None) -> bool:
     """Region, Circle and CEPT users watch the doorstep requests of their subtree (read-only)."""
     return bool(user is not None and user.is_authenticated and user.office.kind in MONITORING_LEVELS)
+
+
+# ---- administration ---------------------------------------------------------------
+# An administrator manages the subtree of their own office: a CEPT admin everything, a
+# circle admin only their circle. Reference data shared by the whole country (taxonomies,
+# SLA matrix, holidays, templates, external authorities, outbox) is national-only.
+
+def is_admin(user: User | None) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.active
+                and user.has_role("admin"))
+
+
+def is_national_admin(user: User | None) -> bool:
+    """An administrator at the root of the office tree (CEPT)."""
+    return is_admin(user) and user.office.parent_id is None
+
+
+def can_administer(user: User | None, office: OrgUnit | None) -> bool:
+    """True if `user` is an administrator whose jurisdiction covers `office`."""
+    return is_admin(user) and office is not None and office.is_within(user.office)
+
+
+def can_administer_user(admin: User | None, target: User | None) -> bool:
+    """An administrator may manage employees of offices in their own subtree."""
+    return target is not None and can_administer(admin, target.office)
+
+
+def administered_offices(user: User) -> Select:
+    """Offices an administrator may manage (their subtree), in tree order."""
+    return select(OrgUnit).where(in_subtree(OrgUnit.path, user.office)).order_by(OrgUnit.path)
+
+
+def administered_users(user: User) -> Select:
+    """Employees an administrator may manage."""
+    return (select(User).join(OrgUnit, User.office_id == OrgUnit.id)
+            .where(in_subtree(OrgUnit.path, user.office)))

@@ -84,13 +84,32 @@ TEMPLATES = {
 }
 
 
+def overrides(template: str, locale: str) -> dict[str, tuple[str, str]]:
+    """Administrators' wording for `template` in `locale`: {channel: (subject, body)}."""
+    from app.models import NotificationTemplate
+
+    rows = db.session.scalars(select(NotificationTemplate).where(
+        NotificationTemplate.name == template, NotificationTemplate.locale == locale))
+    return {r.channel: (r.subject, r.body) for r in rows}
+
+
 def render(template: str, locale: str, ctx: dict) -> tuple[str, str, str]:
-    """(subject, body, sms) of `template` in `locale`."""
+    """(subject, body, sms) of `template` in `locale`: an administrator's override
+    (admin > Notification templates) when there is one, else the code default."""
     subject, body, sms = TEMPLATES[template]
+    custom = overrides(template, locale)
     with force_locale(locale):
         c = {k: (str(v) if v is not None else "") for k, v in ctx.items()}
         c.setdefault("text", "")
-        return str(subject) % c, str(body) % c, str(sms) % c
+        out = [str(subject) % c, str(body) % c, str(sms) % c]
+        try:  # an override that cannot be filled never stops the message: default used
+            if "email" in custom:
+                out[0], out[1] = custom["email"][0] % c, custom["email"][1] % c
+            if "sms" in custom:
+                out[2] = custom["sms"][1] % c
+        except (KeyError, ValueError, TypeError):
+            pass
+        return out[0], out[1], out[2]
 
 
 def enqueue(template: str, *, email: str | None = None, mobile: str | None = None,

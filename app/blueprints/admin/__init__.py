@@ -1,0 +1,1 @@
+"""Administration: offices, people, reference data, templates, audit log, outbox."""

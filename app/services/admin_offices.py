@@ -1,0 +1,272 @@
+"""Office tree administration: create, rename, move, deactivate, delete (never with
+cases), and the bulk CSV import. Every change is audited; each call is one transaction."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from app.extensions import db
+from app.models import HIERARCHY, Case, CaseEvent, Category, OrgUnit, PincodeEntry, User
+from app.services import access, audit
+from app.services.admin_common import AdminError, ImportReport, OutOfScope, read_csv
+
+CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
+CHAIN = [k.value for k in HIERARCHY]
+CREATABLE_KINDS = [k for k in CHAIN if k != "cept"] + ["department", "team", "external"]
+
+
+def normalize_code(code: str) -> str:
+    return (code or "").strip().upper()
+
+
+def search(admin: User, text: str | None = None, kind: str | None = None,
+           active: str | None = None):
+    """The administrator's offices, filtered (a SELECT, tree order)."""
+    q = access.administered_offices(admin)
+    text = (text or "").strip()
+    if text:
+        like = f"%{text}%"
+        q = q.where(or_(OrgUnit.code.ilike(like), OrgUnit.name.ilike(like)))
+    if kind:
+        q = q.where(OrgUnit.kind == kind)
+    if active in ("1", "0"):
+        q = q.where(OrgUnit.active.is_(active == "1"))
+    return q
+
+
+def by_code(code: str) -> OrgUnit | None:
+    return db.session.scalar(select(OrgUnit).where(OrgUnit.code == normalize_code(code)))
+
+
+def get_for(admin: User, office_id: int) -> OrgUnit:
+    """The office if `admin` may manage it; OutOfScope (404) otherwise."""
+    office = db.session.get(OrgUnit, office_id)
+    if office is None or not access.can_administer(admin, office):
+        raise OutOfScope()
+    return office
+
+
+def check_placement(kind: str, parent: OrgUnit | None) -> None:
+    """Raise AdminError if an office of `kind` cannot sit under `parent`."""
+    if kind not in CREATABLE_KINDS:
+        raise AdminError(_l("Choose a valid kind of office."), field="kind")
+    if parent is None:
+        raise AdminError(_l("A parent office is required."), field="parent_code")
+    if parent.kind == "external":
+        raise AdminError(_l("An external authority cannot have offices under it."), field="parent_code")
+    if kind == "external" and parent.parent_id is not None:
+        raise AdminError(_l("External authorities are kept directly under the top office."), field="parent_code")
+    if kind in CHAIN and parent.kind in CHAIN and CHAIN.index(kind) <= CHAIN.index(parent.kind):
+        raise AdminError(_l("A %(kind)s cannot be placed under a %(parent)s.",
+                            kind=_kind(kind), parent=_kind(parent.kind)), field="parent_code")
+    if kind in CHAIN and parent.kind in ("department", "team"):
+        raise AdminError(_l("Post offices cannot be placed under a department or team."), field="parent_code")
+
+
+def _kind(code: str) -> str:
+    from app.i18n import office_kind_label
+
+    return office_kind_label(code)
+
+
+def _parent_in_scope(admin: User, parent: OrgUnit | None) -> None:
+    if parent is None or not access.can_administer(admin, parent):
+        raise AdminError(_l("The parent office is not in your jurisdiction."), field="parent_code")
+
+
+def _check_code(code: str, exclude_id: int | None = None) -> str:
+    code = normalize_code(code)
+    if not CODE_RE.match(code):
+        raise AdminError(_l("The code must be 2 to 32 capital letters, digits or hyphens."), field="code")
+    q = select(OrgUnit.id).where(OrgUnit.code == code)
+    if exclude_id:
+        q = q.where(OrgUnit.id != exclude_id)
+    if db.session.scalar(q) is not None:
+        raise AdminError(_l("An office with this code already exists."), field="code")
+    return code
+
+
+def _add(code: str, name: str, kind: str, parent: OrgUnit) -> OrgUnit:
+    unit = OrgUnit(code=code, name=name.strip(), kind=kind)
+    db.session.add(unit)
+    db.session.flush()
+    unit.set_parent(parent)
+    return unit
+
+
+def create(admin: User, *, code: str, name: str, kind: str, parent: OrgUnit | None,
+           now: datetime) -> OrgUnit:
+    """A new office under `parent` (within the administrator's subtree)."""
+    _parent_in_scope(admin, parent)
+    code = _check_code(code)
+    if not (name or "").strip():
+        raise AdminError(_l("A name is required."), field="name")
+    check_placement(kind, parent)
+    unit = _add(code, name, kind, parent)
+    audit.record("admin.office.create", actor=admin, target=f"office:{code}",
+                 detail=f"{kind} '{unit.name}' under {parent.code}", now=now)
+    db.session.commit()
+    return unit
+
+
+def rename(admin: User, office: OrgUnit, name: str, now: datetime) -> None:
+    if not access.can_administer(admin, office):
+        raise OutOfScope()
+    name = (name or "").strip()
+    if not name:
+        raise AdminError(_l("A name is required."), field="name")
+    old = office.name
+    office.name = name
+    audit.record("admin.office.rename", actor=admin, target=f"office:{office.code}",
+                 detail=f"'{old}' -> '{name}'", now=now)
+    db.session.commit()
+
+
+def _not_own_root(admin: User, office: OrgUnit) -> None:
+    if office.id == admin.office_id or office.parent_id is None:
+        raise AdminError(_l("You cannot move, deactivate or delete your own office or the top office."),
+                         status=403)
+
+
+def move(admin: User, office: OrgUnit, new_parent: OrgUnit | None, now: datetime) -> int:
+    """Put `office` (with its whole subtree) under `new_parent`; the materialized paths
+    and depths of every office below are recomputed. Returns how many offices moved."""
+    if not access.can_administer(admin, office):
+        raise OutOfScope()
+    _not_own_root(admin, office)
+    _parent_in_scope(admin, new_parent)
+    if new_parent.is_within(office):
+        raise AdminError(_l("An office cannot be moved under itself or under one of its own offices."), field="parent_code")
+    if new_parent.id == office.parent_id:
+        raise AdminError(_l("The office is already under that parent."), field="parent_code")
+    check_placement(office.kind, new_parent)
+    old_path, old_depth, old_parent = office.path, office.depth, office.parent
+    office.set_parent(new_parent)
+    new_path, new_depth = office.path, office.depth
+    below = db.session.scalars(
+        select(OrgUnit).where(OrgUnit.path.like(f"{old_path}%"), OrgUnit.id != office.id)).all()
+    for unit in below:
+        unit.path = new_path + unit.path[len(old_path):]
+        unit.depth = unit.depth - old_depth + new_depth
+    audit.record("admin.office.move", actor=admin, target=f"office:{office.code}",
+                 detail=f"{old_parent.code if old_parent else '-'} -> {new_parent.code} "
+                        f"({len(below)} below)", now=now)
+    db.session.commit()
+    return len(below) + 1
+
+
+def open_case_count(office: OrgUnit) -> int:
+    return db.session.scalar(select(func.count(Case.id)).where(
+        Case.current_office_id == office.id, Case.status != "closed")) or 0
+
+
+def set_active(admin: User, office: OrgUnit, active: bool, now: datetime) -> None:
+    """Deactivate (no new work, hidden from pickers) or reactivate an office. An office
+    still holding open cases or active offices below it is not deactivated."""
+    if not access.can_administer(admin, office):
+        raise OutOfScope()
+    _not_own_root(admin, office)
+    if not active:
+        if open_case_count(office):
+            raise AdminError(_l("This office still holds %(n)s open cases: transfer them first.",
+                                n=open_case_count(office)))
+        children = db.session.scalar(select(func.count(OrgUnit.id)).where(
+            OrgUnit.parent_id == office.id, OrgUnit.active.is_(True))) or 0
+        if children:
+            raise AdminError(_l("Deactivate the offices under it first."))
+    elif office.parent is not None and not office.parent.active:
+        raise AdminError(_l("Reactivate the parent office first."))
+    office.active = active
+    audit.record("admin.office.activate" if active else "admin.office.deactivate", actor=admin,
+                 target=f"office:{office.code}", now=now)
+    db.session.commit()
+
+
+def usage(office: OrgUnit) -> dict[str, int]:
+    """What refers to the office (cases, users, offices below, pincodes, categories)."""
+    oid = office.id
+    return {
+        "cases": db.session.scalar(select(func.count(Case.id)).where(or_(
+            Case.current_office_id == oid, Case.raising_office_id == oid,
+            Case.external_office_id == oid))) or 0,
+        "events": db.session.scalar(select(func.count(CaseEvent.id)).where(or_(
+            CaseEvent.from_office_id == oid, CaseEvent.to_office_id == oid))) or 0,
+        "users": db.session.scalar(select(func.count(User.id)).where(User.office_id == oid)) or 0,
+        "children": db.session.scalar(select(func.count(OrgUnit.id)).where(OrgUnit.parent_id == oid)) or 0,
+        "pincodes": db.session.scalar(select(func.count(PincodeEntry.id)).where(or_(
+            PincodeEntry.division_id == oid, PincodeEntry.office_id == oid))) or 0,
+        "categories": db.session.scalar(select(func.count(Category.id)).where(or_(
+            Category.department_id == oid, Category.route_to_id == oid))) or 0,
+    }
+
+
+def delete(admin: User, office: OrgUnit, now: datetime) -> None:
+    """Remove an office created by mistake. Never an office that has (or had) cases:
+    those are deactivated instead, so their history stays readable."""
+    if not access.can_administer(admin, office):
+        raise OutOfScope()
+    _not_own_root(admin, office)
+    use = usage(office)
+    if use["cases"] or use["events"]:
+        raise AdminError(_l("This office has cases and cannot be deleted. Deactivate it instead."),
+                         status=409)
+    if use["users"] or use["children"] or use["pincodes"] or use["categories"]:
+        raise AdminError(_l("This office still has employees, offices below it, pincodes or "
+                            "categories. Move or remove them first."), status=409)
+    code = office.code
+    db.session.delete(office)
+    audit.record("admin.office.delete", actor=admin, target=f"office:{code}", now=now)
+    db.session.commit()
+
+
+# ---- bulk import ----------------------------------------------------------------
+
+OFFICE_COLUMNS = ("code", "name", "kind", "parent_code")
+
+
+def import_csv(admin: User, data: bytes | str, *, dry_run: bool, now: datetime) -> ImportReport:
+    """Create offices from CSV (code,name,kind,parent_code). A parent may be an existing
+    office or one created earlier in the same file. Everything or nothing: any error and
+    no row is written; a dry run validates and writes nothing."""
+    report = ImportReport(dry_run=dry_run)
+    rows, errors = read_csv(data, OFFICE_COLUMNS)
+    report.errors.extend(errors)
+    report.rows = len(rows)
+    if errors:
+        return report
+    pending: dict[str, OrgUnit] = {}
+    try:
+        for n, row in enumerate(rows, start=2):
+            code = normalize_code(row.get("code", ""))
+            try:
+                if code in pending:
+                    raise AdminError(_l("This code appears twice in the file."))
+                parent = pending.get(normalize_code(row.get("parent_code", ""))) or by_code(
+                    row.get("parent_code", ""))
+                if parent is None:
+                    raise AdminError(_l("Unknown parent office code."))
+                _parent_in_scope(admin, parent)
+                code = _check_code(code)
+                if not row.get("name"):
+                    raise AdminError(_l("A name is required."), field="name")
+                kind = row.get("kind", "").lower()
+                check_placement(kind, parent)
+                pending[code] = _add(code, row["name"], kind, parent)
+                report.created += 1
+            except AdminError as exc:
+                report.errors.append((n, str(exc.message)))
+        if report.errors or dry_run:
+            db.session.rollback()
+            return report
+        audit.record("admin.office.import", actor=admin, target="offices",
+                     detail=f"{report.created} offices created", now=now)
+        db.session.commit()
+        report.applied = True
+        return report
+    except Exception:
+        db.session.rollback()
+        raise
