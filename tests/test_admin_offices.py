@@ -167,7 +167,7 @@ def test_htmx_refusal_redirects_with_message(client, auth, world):
     make_case("service_request", world.d2)
     auth.login(world.admin.login_id)
     r = client.post(f"/admin/offices/{world.d2.id}/deactivate", headers={"HX-Request": "true"})
-    assert r.status_code == 204 and r.headers["HX-Location"].endswith(f"/admin/offices/{world.d2.id}")
+    assert r.status_code == 204 and r.headers["HX-Redirect"].endswith(f"/admin/offices/{world.d2.id}")
     assert b"open cases" in client.get(f"/admin/offices/{world.d2.id}").data
 
 

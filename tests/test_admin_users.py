@@ -76,11 +76,11 @@ def test_new_user_must_change_password_before_anything_else(client, auth, world)
         r = client.get(path)
         assert r.status_code == 303 and r.headers["Location"].endswith("/auth/password"), path
     r = client.get("/", headers={"HX-Request": "true"})
-    assert r.status_code == 204 and r.headers["HX-Location"].endswith("/auth/password")
+    assert r.status_code == 204 and r.headers["HX-Redirect"].endswith("/auth/password")
     assert client.get("/auth/password").status_code == 200
     # htmx polling from the password page itself gets nothing (no reload loop)
     r = client.get("/", headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/auth/password"})
-    assert r.status_code == 204 and "HX-Location" not in r.headers
+    assert r.status_code == 204 and "HX-Redirect" not in r.headers
     r = client.post("/auth/password", data={"current": password, "new": "Fresh-pass-2026",
                                             "confirm": "Fresh-pass-2026"})
     assert r.status_code == 302

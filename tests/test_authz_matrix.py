@@ -92,6 +92,41 @@ ROUTES = {
     "citizen.office_request": CASE,
     "citizen.office_update": CASE,
     "citizen.monitor": ONLY("d1_op", "so1_user", "dept_user"),
+    # administration: admins within their subtree; reference data and outbox national only
+    "admin.audit_export": ROLE("admin"),
+    "admin.audit_log": ROLE("admin"),
+    "admin.categories": ROLE("admin"),  # national admin only
+    "admin.category_edit": ROLE("admin"),  # national admin only
+    "admin.externals": ROLE("admin"),  # national admin only
+    "admin.holiday_delete": ROLE("admin"),  # national admin only
+    "admin.holidays": ROLE("admin"),  # national admin only
+    "admin.holidays_load": ROLE("admin"),  # national admin only
+    "admin.index": ROLE("admin"),
+    "admin.office_activate": ROLE("admin"),
+    "admin.office_deactivate": ROLE("admin"),
+    "admin.office_delete": ROLE("admin"),
+    "admin.office_detail": ROLE("admin"),
+    "admin.office_move": ROLE("admin"),
+    "admin.office_new": ROLE("admin"),
+    "admin.office_rename": ROLE("admin"),
+    "admin.offices_import": ROLE("admin"),
+    "admin.offices_list": ROLE("admin"),
+    "admin.outbox": ROLE("admin"),  # national admin only
+    "admin.outbox_retry": ROLE("admin"),  # national admin only
+    "admin.pincode_edit": ROLE("admin"),
+    "admin.pincodes": ROLE("admin"),
+    "admin.pincodes_import": ROLE("admin"),
+    "admin.sla": ROLE("admin"),  # national admin only
+    "admin.template_edit": ROLE("admin"),  # national admin only
+    "admin.template_reset": ROLE("admin"),  # national admin only
+    "admin.templates_list": ROLE("admin"),  # national admin only
+    "admin.user_activate": ROLE("admin"),
+    "admin.user_deactivate": ROLE("admin"),
+    "admin.user_edit": ROLE("admin"),
+    "admin.user_new": ROLE("admin"),
+    "admin.user_reset_password": ROLE("admin"),
+    "admin.users_import": ROLE("admin"),
+    "admin.users_list": ROLE("admin"),
 }
 
 # who may not see a case of each kind raised in the `world` fixture (see _case_of)
