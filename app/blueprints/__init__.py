@@ -9,3 +9,4 @@ def register_blueprints(app) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(cases_bp, url_prefix="/cases")
+    from app.blueprints.monitoring.routes import bp as monitoring_bp; app.register_blueprint(monitoring_bp, url_prefix="/dashboard")  # noqa: E702, I001
