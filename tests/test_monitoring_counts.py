@@ -152,3 +152,10 @@ def test_empty_world_gives_zeros(world):
     view = d.build_view(world.c1_sup, world.c1, d.Filters(), NOW)
     assert view.empty and view.chart is None
     assert all(r.counts["total"] == 0 for r in view.offices)
+
+
+@pytest.mark.parametrize("scope", sorted(mf.TILES))
+def test_one_statement_summary_agrees_with_polled_tiles(world, data, scope):
+    office = getattr(world, scope)
+    s = d.summary(office, d.Filters(), NOW)
+    assert s.tiles == d.tiles(office, d.Filters(), NOW) == mf.TILES[scope]
