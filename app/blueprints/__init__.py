@@ -10,6 +10,7 @@ def register_blueprints(app) -> None:
     from app.blueprints.helpdesk.routes import bp as helpdesk_bp
     from app.blueprints.interactions.routes import bp as interactions_bp
     from app.blueprints.main.routes import bp as main_bp
+    from app.blueprints.monitoring.routes import bp as monitoring_bp
     from app.blueprints.tickets.routes import bp as tickets_bp
 
     app.register_blueprint(main_bp)
@@ -20,4 +21,5 @@ def register_blueprints(app) -> None:
     app.register_blueprint(interactions_bp, url_prefix="/interactions")
     app.register_blueprint(helpdesk_bp, url_prefix="/helpdesk")
     register_complaints(app)  # staff processing, public registration, /respond/<token>
+    app.register_blueprint(monitoring_bp, url_prefix="/dashboard")
     app.register_blueprint(admin_bp, url_prefix="/admin")

@@ -1,0 +1,1 @@
+"""Monitoring dashboard for Circle, Region, Division and CEPT."""

@@ -1,0 +1,61 @@
+"""The dashboard's filter form (a GET form: no CSRF needed for a read)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectField
+from wtforms.validators import Optional, ValidationError
+
+from app.i18n import KIND_LABELS, PRIORITY_LABELS
+
+
+class IsoDateField(DateField):
+    """A date field (`<input type=date>` sends YYYY-MM-DD) with our own message."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Enter a valid date (year-month-day).")) from None
+
+
+class DashboardFilterForm(FlaskForm):
+    """Date range (raised between), kind, category and priority."""
+
+    class Meta:
+        csrf = False
+
+    office = HiddenField()
+    days = HiddenField()
+    date_from = IsoDateField(_l("Raised from"), validators=[Optional()])
+    date_to = IsoDateField(_l("Raised until"), validators=[Optional()])
+    kind = SelectField(_l("Kind"), validators=[Optional()], validate_choice=False)
+    category = SelectField(_l("Category"), validators=[Optional()], validate_choice=False)
+    priority = SelectField(_l("Priority"), validators=[Optional()], validate_choice=False)
+
+    def __init__(self, *args, categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [("", _l("All kinds"))] + [(k, v) for k, v in KIND_LABELS.items()]
+        self.priority.choices = [("", _l("All priorities"))] + [(k, v) for k, v in PRIORITY_LABELS.items()]
+        groups: dict = {}
+        for c in categories:
+            groups.setdefault(str(KIND_LABELS.get(c.kind, c.kind)), []).append((str(c.id), c.label()))
+        self.category.choices = {"": [("", _l("All categories"))], **groups}
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date must not be before the start date."))
+
+    def validate_kind(self, field):
+        if field.data and field.data not in KIND_LABELS:
+            raise ValidationError(_l("Choose a kind from the list."))
+
+    def validate_priority(self, field):
+        if field.data and field.data not in PRIORITY_LABELS:
+            raise ValidationError(_l("Choose a priority from the list."))
+
+    def validate_category(self, field):
+        if not field.data:
+            return
+        valid = {v for group in self.category.choices.values() for v, _label in group}
+        if field.data not in valid:
+            raise ValidationError(_l("Choose a category from the list."))

@@ -1,0 +1,150 @@
+"""Monitoring dashboard: tiles, breakdowns with drill-down, trend, exports and the
+filtered case list behind every number. Read-only; scoped to the signed-in user's
+jurisdiction by `app.services.access`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.blueprints.auth.decorators import role_required
+from app.blueprints.monitoring.forms import DashboardFilterForm
+from app.domain.workflow import KINDS
+from app.htmx import is_htmx, render_page_or_partial
+from app.nav import add_staff_link
+from app.services import access, dashboards, queues
+
+bp = Blueprint("monitoring", __name__)
+
+add_staff_link("monitoring.dashboard", _l("Dashboard"),
+               visible=lambda u: u.has_role(*access.OVERSIGHT_ROLES), order=30)
+
+monitor_required = role_required(*access.OVERSIGHT_ROLES)
+
+
+def _now() -> datetime:
+    return datetime.utcnow()
+
+
+def _scope():
+    """The office the view covers (`?office=`), or 404 when it is not the user's."""
+    raw = request.args.get("office", "")
+    if raw and not raw.isdigit():
+        abort(404)
+    scope = dashboards.scope_for(current_user, int(raw) if raw else None)
+    if scope is None:
+        abort(404)
+    return scope
+
+
+def _filters() -> tuple[DashboardFilterForm, dashboards.Filters]:
+    """Parse the filter form; a field with an error is shown with its message and
+    left out of the view (the rest still applies)."""
+    kind = request.args.get("kind") or None
+    form = DashboardFilterForm(request.args, categories=dashboards.category_choices(
+        kind if kind in KINDS else None))
+    form.validate()
+    ok = {name: not getattr(form, name).errors for name in ("date_from", "date_to", "kind", "category",
+                                                            "priority")}
+    days = request.args.get("days", "30")
+    f = dashboards.Filters(
+        date_from=form.date_from.data if ok["date_from"] else None,
+        date_to=form.date_to.data if ok["date_to"] and ok["date_from"] else None,
+        kind=(form.kind.data or None) if ok["kind"] else None,
+        category_id=int(form.category.data) if ok["category"] and form.category.data else None,
+        priority=(form.priority.data or None) if ok["priority"] else None,
+        days=int(days) if days.isdigit() and int(days) in dashboards.TREND_DAYS else 30,
+    )
+    return form, f
+
+
+def _args(scope, f, **extra) -> dict:
+    """Query arguments that rebuild the current view (office + filters)."""
+    args = f.as_args()
+    if scope.id != current_user.office_id:
+        args["office"] = scope.id
+    args.update({k: v for k, v in extra.items() if v is not None})
+    return args
+
+
+def _context(scope, form, f):
+    view = dashboards.build_view(current_user, scope, f, _now())
+    return {"view": view, "form": form, "args": _args(scope, f), "labels": dashboards.tile_labels(),
+            "tile_keys": dashboards.TILE_KEYS, "trend_days": dashboards.TREND_DAYS}
+
+
+@bp.route("/")
+@monitor_required
+def dashboard():
+    """The dashboard for the user's jurisdiction or an office below it (drill-down)."""
+    scope = _scope()
+    form, f = _filters()
+    return render_page_or_partial("monitoring/dashboard.html", "monitoring/_dashboard.html",
+                                  **_context(scope, form, f))
+
+
+@bp.route("/tiles")
+@monitor_required
+def tiles():
+    """The tiles alone, polled every minute by the dashboard."""
+    scope = _scope()
+    _form, f = _filters()
+    if not is_htmx():
+        return redirect(url_for("monitoring.dashboard", **_args(scope, f)))
+    now = _now()
+    resp = render_template("monitoring/_tiles.html", args=_args(scope, f), labels=dashboards.tile_labels(),
+                           tile_keys=dashboards.TILE_KEYS,
+                           view={"tiles": dashboards.tiles(scope, f, now),
+                                 "rating": dashboards.rating(scope, f), "generated_at": now})
+    return Response(resp, headers={"Vary": "HX-Request", "Cache-Control": "no-store"})
+
+
+@bp.route("/cases")
+@monitor_required
+def case_list():
+    """The cases behind a number of the dashboard (same filters, same scope)."""
+    scope = _scope()
+    form, f = _filters()
+    key = request.args.get("show") or None
+    age = request.args.get("age") or None
+    if key is not None and key not in dashboards.LIST_KEYS:
+        abort(404)
+    if age is not None and age not in {b for b, _lo, _hi in dashboards.AGE_BUCKETS}:
+        abort(404)
+    uncategorized = request.args.get("nocat") == "1"
+    q = dashboards.case_list(current_user, scope, f, _now(), key=key, age=age,
+                             uncategorized=uncategorized)
+    page = queues.page(q, request.args.get("after"))
+    # render_page_or_partial() names its first parameter `page`, which the shared rows
+    # partial also needs: choose the template here instead.
+    template = "cases/_case_rows.html" if is_htmx() else "monitoring/cases.html"
+    html = render_template(
+        template, page=page, scope=scope, form=form, filters=f, key=key, age=age,
+        uncategorized=uncategorized, labels=dashboards.tile_labels(),
+        back=url_for("monitoring.dashboard", **_args(scope, f)),
+        categories=dashboards.categories_by_id([f.category_id]))
+    return Response(html, headers={"Vary": "HX-Request"})
+
+
+@bp.route("/export.<fmt>")
+@monitor_required
+def export(fmt):
+    """The current view (office + filters) as CSV or XLSX."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    scope = _scope()
+    _form, f = _filters()
+    view = dashboards.build_view(current_user, scope, f, _now())
+    stamp = view.generated_at.strftime("%Y%m%d-%H%M")
+    name = f"dashboard-{scope.code}-{stamp}.{fmt}"
+    if fmt == "csv":
+        body, mime = dashboards.export_csv(view), "text/csv; charset=utf-8"
+    else:
+        body = dashboards.export_xlsx(view)
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mime,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "no-store"})

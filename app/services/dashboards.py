@@ -1,0 +1,542 @@
+"""Read-only aggregates for the monitoring dashboard (Circle, Region, Division, CEPT).
+
+Every number here is computed by the database with GROUP BY / CASE WHEN aggregates;
+no case is ever loaded into Python to be counted. The pattern for the breakdown by
+office is "aggregate first, roll up second": cases are grouped by the office holding
+them (an index-only scan of `ix_case_dashboard`), and that small result is joined to
+the office tree, where a case counts for a child office when its current office's
+materialized path starts with the child's path.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import (
+    Date,
+    Integer,
+    Interval,
+    String,
+    and_,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import aliased
+
+from app.domain import workflow as wf
+from app.extensions import db
+from app.models import Case, Category, Feedback, OrgUnit, User
+from app.services import access
+
+# Tiles, in display order. "awaiting_customer" is information asked or a resolution
+# waiting for the requester's confirmation; "breached" counts open cases whose SLA
+# was breached (an actionable backlog); "closed_today" is the local calendar day.
+TILE_KEYS = ("open", "in_progress", "awaiting_customer", "pending_external", "closed_today", "breached")
+# Extra list filters the breakdown tables link to.
+LIST_KEYS = TILE_KEYS + ("active", "closed", "rated")
+AGE_BUCKETS = (("0-1", 0, 1), ("1-2", 1, 2), ("2-5", 2, 5), ("5-10", 5, 10), ("10+", 10, None))
+TREND_DAYS = (30, 90)
+PRIORITIES = ("P1", "P2", "P3", "P4")
+
+
+@dataclass
+class Filters:
+    """What the filter form narrows the view to. Dates are local calendar days on which
+    cases were raised (inclusive)."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    kind: str | None = None
+    category_id: int | None = None
+    priority: str | None = None
+    days: int = 30
+
+    def as_args(self) -> dict:
+        """Query-string arguments that rebuild these filters (for links and exports)."""
+        args = {}
+        if self.date_from:
+            args["date_from"] = self.date_from.isoformat()
+        if self.date_to:
+            args["date_to"] = self.date_to.isoformat()
+        if self.kind:
+            args["kind"] = self.kind
+        if self.category_id:
+            args["category"] = str(self.category_id)
+        if self.priority:
+            args["priority"] = self.priority
+        if self.days != 30:
+            args["days"] = str(self.days)
+        return args
+
+
+@dataclass
+class OfficeRow:
+    office: OrgUnit
+    here: bool  # cases held at the scope office itself, not below it
+    drillable: bool
+    counts: dict
+
+
+@dataclass
+class View:
+    scope: OrgUnit
+    root: OrgUnit
+    trail: list
+    filters: Filters
+    tiles: dict
+    rating: dict
+    offices: list
+    kinds: list
+    ageing: list
+    trend: list
+    chart: dict | None
+    generated_at: datetime
+    categories: dict = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.tiles.get("total")
+
+
+# ---- time helpers -------------------------------------------------------------------
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata"))
+
+
+def local_today(now: datetime) -> date:
+    """The local calendar day of the naive-UTC instant `now`."""
+    return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(_tz()).date()
+
+
+def local_midnight_utc(day: date) -> datetime:
+    """Naive UTC instant at which local `day` starts."""
+    return datetime.combine(day, time(0), tzinfo=_tz()).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def _offset_minutes(now: datetime) -> int:
+    off = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(_tz()).utcoffset()
+    return int(off.total_seconds() // 60) if off else 0
+
+
+def _local_day(col, minutes: int):
+    """SQL: the local calendar day of a naive-UTC timestamp column."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.date(col, f"{minutes:+d} minutes")
+    return cast(col + literal_column(f"interval '{int(minutes)} minutes'", type_=Interval), Date)
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+# ---- scope --------------------------------------------------------------------------
+
+def scope_for(user: User, office_id: int | None) -> OrgUnit | None:
+    """The office whose subtree the view covers: the user's own office, or an office
+    below it (drill-down). None when the office does not exist, is an external
+    authority or lies outside the user's jurisdiction — the caller answers 404."""
+    if office_id is None:
+        return user.office
+    office = db.session.get(OrgUnit, office_id)
+    if office is None or office.kind == "external" or not access.office_in_scope(user, office):
+        return None
+    return office
+
+
+def trail(user: User, scope: OrgUnit) -> list[OrgUnit]:
+    """Breadcrumb from the user's office down to `scope`."""
+    root = user.office
+    return [o for o in scope.ancestors() if o.depth >= root.depth] + [scope]
+
+
+def _in_scope(scope: OrgUnit):
+    return Case.current_office_id.in_(
+        select(OrgUnit.id).where(access.in_subtree(OrgUnit.path, scope)).scalar_subquery()
+    )
+
+
+def category_ids(category_id: int):
+    """SQL subquery: the category and everything below it (three levels at most)."""
+    parent = aliased(Category)
+    return (select(Category.id)
+            .outerjoin(parent, parent.id == Category.parent_id)
+            .where(or_(Category.id == category_id, Category.parent_id == category_id,
+                       parent.parent_id == category_id))
+            .scalar_subquery())
+
+
+def _conditions(scope: OrgUnit, f: Filters) -> list:
+    conds = [_in_scope(scope)]
+    if f.date_from:
+        conds.append(Case.created_at >= local_midnight_utc(f.date_from))
+    if f.date_to:
+        conds.append(Case.created_at < local_midnight_utc(f.date_to + timedelta(days=1)))
+    if f.kind:
+        conds.append(Case.kind == f.kind)
+    if f.category_id:
+        conds.append(Case.category_id.in_(category_ids(f.category_id)))
+    if f.priority:
+        conds.append(Case.priority == f.priority)
+    return conds
+
+
+def list_condition(key: str, now: datetime):
+    """SQL condition for a tile / breakdown key (the same one the counts use)."""
+    today = local_midnight_utc(local_today(now))
+    return {
+        "open": Case.status == wf.OPEN,
+        "in_progress": Case.status == wf.IN_PROGRESS,
+        "awaiting_customer": Case.status.in_([wf.AWAITING_INFO, wf.AWAITING_CONFIRMATION]),
+        "pending_external": Case.status == wf.PENDING_EXTERNAL,
+        "closed_today": and_(Case.status == wf.CLOSED, Case.closed_at >= today),
+        "breached": and_(Case.sla_breached.is_(True), Case.status != wf.CLOSED),
+        "active": Case.status != wf.CLOSED,
+        "closed": Case.status == wf.CLOSED,
+        "rated": Case.id.in_(select(Feedback.case_id).scalar_subquery()),
+    }[key]
+
+
+def age_condition(bucket: str, now: datetime):
+    for key, lo, hi in AGE_BUCKETS:
+        if key == bucket:
+            conds = [Case.status != wf.CLOSED, Case.created_at <= now - timedelta(days=lo)]
+            if hi is not None:
+                conds.append(Case.created_at > now - timedelta(days=hi))
+            return and_(*conds)
+    raise KeyError(bucket)
+
+
+def _count_columns(now: datetime, keys=LIST_KEYS[:-1]) -> list:
+    # count(*) FILTER (WHERE ...): PostgreSQL and SQLite (3.30+) both have it, and it is
+    # cheaper than SUM(CASE WHEN ...).
+    cols = [func.count().label("total")]
+    for key in keys:
+        cols.append(func.count().filter(list_condition(key, now)).label(key))
+    return cols
+
+
+# ---- aggregates ---------------------------------------------------------------------
+
+def tiles(scope: OrgUnit, f: Filters, now: datetime) -> dict:
+    """{key: n} for every tile, plus "total", "active" and "closed"."""
+    row = db.session.execute(select(*_count_columns(now)).where(*_conditions(scope, f))).one()
+    return {k: int(v or 0) for k, v in row._mapping.items()}
+
+
+def rating(scope: OrgUnit, f: Filters) -> dict:
+    """Average rating (1–5) and number of ratings of the cases in view."""
+    avg, n = db.session.execute(
+        select(func.avg(Feedback.rating), func.count(Feedback.id))
+        .join(Case, Case.id == Feedback.case_id)
+        .where(*_conditions(scope, f))
+    ).one()
+    return {"average": round(float(avg), 2) if avg is not None else None, "count": int(n or 0)}
+
+
+SUM_KEYS = ("total",) + LIST_KEYS[:-1] + tuple(f"age_{i}" for i in range(len(AGE_BUCKETS)))
+
+
+@dataclass
+class Summary:
+    tiles: dict
+    offices: list
+    kinds: list
+    ageing: list
+
+
+def _grouped(scope: OrgUnit, f: Filters, now: datetime):
+    """CTE: counts per (holding office, kind, category) — the one scan of the cases
+    that every table of the page is rolled up from."""
+    ages = [func.count().filter(age_condition(k, now)).label(f"age_{i}")
+            for i, (k, _lo, _hi) in enumerate(AGE_BUCKETS)]
+    return (select(Case.current_office_id.label("office_id"), Case.kind.label("kind"),
+                   Case.category_id.label("category_id"), *_count_columns(now), *ages)
+            .where(*_conditions(scope, f))
+            .group_by(Case.current_office_id, Case.kind, Case.category_id)
+            .cte("grouped"))
+
+
+def summary(scope: OrgUnit, f: Filters, now: datetime) -> Summary:
+    """Tiles, breakdown by child office, by kind and category, and ageing — in ONE
+    statement: the grouped CTE is scanned once and rolled up four ways (UNION ALL).
+
+    A case counts for a child office when its holding office's materialized path
+    starts with the child's path; cases held at `scope` itself get a row of their own."""
+    g = _grouped(scope, f, now)
+    sums = [func.coalesce(func.sum(g.c[k]), 0).label(k) for k in SUM_KEYS]
+    no_int = cast(null(), Integer)
+    no_text = cast(null(), String)
+    child, held = aliased(OrgUnit), aliased(OrgUnit)
+    c1, c2, c3 = aliased(Category), aliased(Category), aliased(Category)
+    top = func.coalesce(c3.id, c2.id, c1.id)
+    by_child = (select(literal_column("'child'").label("section"), child.id.label("office_id"),
+                       no_text.label("kind"), no_int.label("category_id"), *sums)
+                .select_from(child)
+                .join(held, held.path.startswith(child.path))
+                .join(g, g.c.office_id == held.id)
+                .where(child.parent_id == scope.id)
+                .group_by(child.id))
+    here = (select(literal_column("'here'"), no_int, no_text, no_int, *sums)
+            .where(g.c.office_id == scope.id))
+    total = select(literal_column("'total'"), no_int, no_text, no_int, *sums)
+    kinds = (select(literal_column("'kind'"), no_int, g.c.kind, top, *sums)
+             .select_from(g)
+             .outerjoin(c1, c1.id == g.c.category_id)
+             .outerjoin(c2, c2.id == c1.parent_id)
+             .outerjoin(c3, c3.id == c2.parent_id)
+             .group_by(g.c.kind, top))
+    rows = db.session.execute(union_all(by_child, here, total, kinds)).all()
+
+    def nums(r) -> dict:
+        return {k: int(v or 0) for k, v in zip(SUM_KEYS, r[4:], strict=True)}
+
+    counts, here_counts, totals, kind_rows = {}, None, nums((None,) * 4 + (0,) * len(SUM_KEYS)), []
+    for r in rows:
+        section = r[0]
+        if section == "child":
+            counts[r[1]] = nums(r)
+        elif section == "here":
+            here_counts = nums(r)
+        elif section == "total":
+            totals = nums(r)
+        else:
+            kind_rows.append({"kind": r[2], "category_id": r[3], **nums(r)})
+    children = db.session.scalars(
+        select(OrgUnit).where(OrgUnit.parent_id == scope.id, OrgUnit.kind != "external")
+        .order_by(OrgUnit.name)
+    ).all()
+    with_children = set(db.session.scalars(
+        select(OrgUnit.parent_id).where(OrgUnit.parent_id.in_([c.id for c in children]),
+                                        OrgUnit.kind != "external").distinct()
+    )) if children else set()
+    office_keys = ("total",) + LIST_KEYS[:-1]
+    zero = dict.fromkeys(office_keys, 0)
+
+    def pick(d: dict, keys) -> dict:
+        return {k: d[k] for k in keys}
+
+    offices = [OfficeRow(c, False, c.id in with_children,
+                         pick(counts[c.id], office_keys) if c.id in counts else dict(zero)) for c in children]
+    if here_counts and here_counts["total"]:
+        offices.append(OfficeRow(scope, True, False, pick(here_counts, office_keys)))
+    kind_keys = ("total", "active", "closed", "breached")
+    kinds_out = [{"kind": r["kind"], "category_id": r["category_id"], **pick(r, kind_keys)}
+                 for r in kind_rows if r["total"]]
+    kinds_out.sort(key=lambda r: (wf.KINDS.index(r["kind"]) if r["kind"] in wf.KINDS else 99, -r["total"]))
+    ageing_out = [(k, totals[f"age_{i}"]) for i, (k, _lo, _hi) in enumerate(AGE_BUCKETS)]
+    return Summary(tiles=pick(totals, office_keys), offices=offices, kinds=kinds_out, ageing=ageing_out)
+
+
+def by_office(scope: OrgUnit, f: Filters, now: datetime) -> list[OfficeRow]:
+    """One row per child office of `scope` (zero rows included), plus a row for the
+    cases held at `scope` itself when there are any."""
+    return summary(scope, f, now).offices
+
+
+def by_kind_category(scope: OrgUnit, f: Filters, now: datetime) -> list[dict]:
+    """Counts by kind and top-level category (a case filed under a service or type
+    counts for its top-level category)."""
+    return summary(scope, f, now).kinds
+
+
+def ageing(scope: OrgUnit, f: Filters, now: datetime) -> list[tuple[str, int]]:
+    """Cases not closed, by age since they were raised."""
+    return summary(scope, f, now).ageing
+
+
+def trend(scope: OrgUnit, f: Filters, now: datetime) -> list[tuple[date, int, int]]:
+    """(day, raised, closed) for each local day of the last `f.days` days, today
+    included. The date-range filter does not apply (the window is the trend's own)."""
+    days = f.days if f.days in TREND_DAYS else 30
+    last = local_today(now)
+    first = last - timedelta(days=days - 1)
+    start = local_midnight_utc(first)
+    minutes = _offset_minutes(now)
+    trend_filters = Filters(kind=f.kind, category_id=f.category_id, priority=f.priority)
+    conds = _conditions(scope, trend_filters)
+    raised_day = _local_day(Case.created_at, minutes)
+    closed_day = _local_day(Case.closed_at, minutes)
+    raised = {_as_date(d): n for d, n in db.session.execute(
+        select(raised_day, func.count()).where(*conds, Case.created_at >= start).group_by(raised_day))}
+    closed = {_as_date(d): n for d, n in db.session.execute(
+        select(closed_day, func.count()).where(*conds, Case.closed_at >= start).group_by(closed_day))}
+    out = []
+    for i in range(days):
+        d = first + timedelta(days=i)
+        out.append((d, int(raised.get(d, 0)), int(closed.get(d, 0))))
+    return out
+
+
+def chart(points: list[tuple[date, int, int]], width: int = 640, height: int = 220) -> dict | None:
+    """Geometry of the server-side SVG line chart (pure function). None when there is
+    nothing to draw."""
+    if not points or not any(r or c for _d, r, c in points):
+        return None
+    pad_l, pad_r, pad_t, pad_b = 40, 10, 10, 30
+    top = max(max(r, c) for _d, r, c in points)
+    top = max(top, 1)
+    inner_w, inner_h = width - pad_l - pad_r, height - pad_t - pad_b
+    step = inner_w / max(len(points) - 1, 1)
+
+    def xy(i, v):
+        return (round(pad_l + i * step, 1), round(pad_t + inner_h - inner_h * v / top, 1))
+
+    def line(idx):
+        return " ".join(f"{x},{y}" for x, y in (xy(i, p[idx]) for i, p in enumerate(points)))
+
+    ticks = sorted({0, len(points) // 2, len(points) - 1})
+    return {
+        "width": width, "height": height, "top": top,
+        "x0": pad_l, "x1": width - pad_r, "y0": pad_t, "y1": pad_t + inner_h,
+        "raised": line(1), "closed": line(2),
+        "xticks": [(xy(i, 0)[0], points[i][0]) for i in ticks],
+        "ymid": (round(pad_t + inner_h / 2, 1), top / 2),
+    }
+
+
+def categories_by_id(ids) -> dict[int, Category]:
+    ids = [i for i in ids if i]
+    if not ids:
+        return {}
+    return {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_(ids)))}
+
+
+def build_view(user: User, scope: OrgUnit, f: Filters, now: datetime) -> View:
+    """Everything the dashboard shows, for `scope` (already authorized) and filters."""
+    s = summary(scope, f, now)
+    points = trend(scope, f, now)
+    return View(
+        scope=scope, root=user.office, trail=trail(user, scope), filters=f,
+        tiles=s.tiles, rating=rating(scope, f), offices=s.offices, kinds=s.kinds, ageing=s.ageing,
+        trend=points, chart=chart(points), generated_at=now,
+        categories=categories_by_id({r["category_id"] for r in s.kinds}),
+    )
+
+
+# ---- the filtered list behind every number -------------------------------------------
+
+def case_list(user: User, scope: OrgUnit, f: Filters, now: datetime, key: str | None = None,
+              age: str | None = None, uncategorized: bool = False):
+    """A SELECT of the cases behind a number: visible to `user`, held in `scope`'s
+    subtree, narrowed by the filters and by a tile key or an age bucket."""
+    q = access.visible_cases(user).where(*_conditions(scope, f))
+    if key:
+        q = q.where(list_condition(key, now))
+    if age:
+        q = q.where(age_condition(age, now))
+    if uncategorized:
+        q = q.where(Case.category_id.is_(None))
+    return q
+
+
+def category_choices(kind: str | None = None) -> list[Category]:
+    """Top-level categories (those the breakdown groups by), of one kind or all."""
+    q = select(Category).where(Category.parent_id.is_(None), Category.active.is_(True))
+    if kind:
+        q = q.where(Category.kind == kind)
+    return list(db.session.scalars(q.order_by(Category.kind, Category.sort_order, Category.name_en)))
+
+
+# ---- export -------------------------------------------------------------------------
+
+def export_sections(view: View) -> list[tuple[str, list[str], list[list]]]:
+    """The current view as (title, header, rows) sections, labels in the request's
+    language and numbers as plain numbers (for spreadsheets)."""
+    from flask_babel import gettext as _
+
+    from app.i18n import kind_label, office_kind_label
+
+    labels = tile_labels()
+    f = view.filters
+    summary = [
+        [_("Office"), view.scope.name],
+        [_("Raised from"), f.date_from.isoformat() if f.date_from else ""],
+        [_("Raised until"), f.date_to.isoformat() if f.date_to else ""],
+        [_("Kind"), kind_label(f.kind) if f.kind else _("All kinds")],
+        [_("Category"), view.categories.get(f.category_id).label()
+         if f.category_id in view.categories else (str(f.category_id) if f.category_id else _("All categories"))],
+        [_("Priority"), f.priority or _("All priorities")],
+        [_("Generated at (UTC)"), view.generated_at.strftime("%Y-%m-%d %H:%M")],
+        [_("Cases in view"), view.tiles["total"]],
+    ]
+    summary += [[str(labels[k]), view.tiles[k]] for k in TILE_KEYS]
+    summary.append([_("Average rating"), view.rating["average"] if view.rating["average"] is not None else ""])
+    summary.append([_("Ratings"), view.rating["count"]])
+    col_keys = ("total",) + TILE_KEYS + ("closed",)
+    office_rows = []
+    for r in view.offices:
+        name = r.office.name + (" " + _("(held here)") if r.here else "")
+        office_rows.append([name, office_kind_label(r.office.kind)] + [r.counts[k] for k in col_keys])
+    kind_rows = []
+    for r in view.kinds:
+        cat = view.categories.get(r["category_id"])
+        kind_rows.append([kind_label(r["kind"]), cat.label() if cat else _("No category"),
+                          r["total"], r["active"], r["closed"], r["breached"]])
+    return [
+        (_("Summary"), [_("Measure"), _("Value")], summary),
+        (_("By office"), [_("Office"), _("Level"), _("Total")] + [str(labels[k]) for k in col_keys[1:]],
+         office_rows),
+        (_("By kind and category"), [_("Kind"), _("Category"), _("Total"), _("Not closed"), _("Closed"),
+                                     str(labels["breached"])], kind_rows),
+        (_("Ageing of cases not closed"), [_("Age (days)"), _("Cases")], [[k, n] for k, n in view.ageing]),
+        (_("Trend"), [_("Day"), _("Raised"), _("Closed")],
+         [[d.isoformat(), r, c] for d, r, c in view.trend]),
+    ]
+
+
+def export_csv(view: View) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out)
+    for i, (title, header, rows) in enumerate(export_sections(view)):
+        if i:
+            w.writerow([])
+        w.writerow([title])
+        w.writerow(header)
+        w.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: spreadsheets detect UTF-8
+
+
+def export_xlsx(view: View) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, header, rows in export_sections(view):
+        ws = wb.create_sheet(title=title[:31].replace("/", " "))
+        ws.append(header)
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def tile_labels() -> dict:
+    from flask_babel import lazy_gettext as _l
+
+    return {
+        "open": _l("Open"),
+        "in_progress": _l("In progress"),
+        "awaiting_customer": _l("Awaiting customer or information"),
+        "pending_external": _l("Pending at external authorities"),
+        "closed_today": _l("Closed today"),
+        "breached": _l("SLA breached (not closed)"),
+        "active": _l("Not closed"),
+        "closed": _l("Closed"),
+        "rated": _l("Rated"),
+    }
