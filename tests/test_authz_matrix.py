@@ -92,6 +92,11 @@ ROUTES = {
     "citizen.office_request": CASE,
     "citizen.office_update": CASE,
     "citizen.monitor": ONLY("d1_op", "so1_user", "dept_user"),
+    # monitoring: supervisors, monitors and admins, over their own subtree only
+    "monitoring.dashboard": ROLE("supervisor", "monitor", "admin"),
+    "monitoring.tiles": ROLE("supervisor", "monitor", "admin"),
+    "monitoring.case_list": ROLE("supervisor", "monitor", "admin"),
+    "monitoring.export": ROLE("supervisor", "monitor", "admin"),
     # administration: admins within their subtree; reference data and outbox national only
     "admin.audit_export": ROLE("admin"),
     "admin.audit_log": ROLE("admin"),
