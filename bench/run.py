@@ -208,8 +208,8 @@ def run_one(kind: str, args, wrk_bin: str) -> dict:
         div_cookie, _ = login(srv.base, div_user)
         circle_cookie, _ = login(srv.base, circle_user)
         pages = [
-            ("division queue (50 rows)", f"/cases/?size=50", div_cookie, []),
-            ("queue htmx partial", f"/cases/?q=&size=50", div_cookie, ["HX-Request: true"]),
+            ("division queue (50 rows)", "/cases/?size=50", div_cookie, []),
+            ("queue htmx partial", "/cases/?q=&size=50", div_cookie, ["HX-Request: true"]),
             ("case page", f"/cases/{ref}", div_cookie, []),
             ("circle dashboard", "/dashboard/", circle_cookie, []),
             ("doorstep form GET", "/request", None, []),
