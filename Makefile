@@ -43,7 +43,7 @@ run: venv compile-translations db-upgrade
 test: venv compile-translations
 	$(BIN)/python -m pytest
 
-## bench: seed a large database and measure pages with wrk (see docs/performance.md)
+## bench: seed a large database and measure pages with wrk (see README, Performance)
 BENCH_ARGS ?= --cases 1000000 --db both --duration 15
 bench: venv compile-translations
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
