@@ -44,8 +44,8 @@ run: venv compile-translations db-upgrade
 E2E ?= 1
 test: venv compile-translations
 	@if [ "$(E2E)" = "0" ]; then echo "== e2e browser tests: SKIPPED (E2E=0)"; \
-	elif [ ! -x /usr/bin/chromium ]; then echo "== e2e browser tests: SKIPPED (/usr/bin/chromium not found: apt-get install chromium)"; \
-	else echo "== e2e browser tests: running with /usr/bin/chromium (screenshots in tests/artifacts/e2e/)"; fi
+	elif [ ! -x "$${E2E_CHROMIUM:-/usr/bin/chromium}" ]; then echo "== e2e browser tests: SKIPPED ($${E2E_CHROMIUM:-/usr/bin/chromium} not found: apt-get install chromium)"; \
+	else echo "== e2e browser tests: running with $${E2E_CHROMIUM:-/usr/bin/chromium} (screenshots in tests/artifacts/e2e/)"; fi
 	E2E=$(E2E) $(BIN)/python -m pytest -rs
 
 lint: venv

@@ -165,8 +165,8 @@ def test_persian_layout_is_mirrored_with_persian_digits(new_page, live_server):
     assert dates and all(PERSIAN_DIGIT.search(d) and not ASCII_DIGIT.search(d) for d in dates), dates
     check_page(page, "queue-rtl")
 
-    page.locator("#case-rows tbody a").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("#case-rows tbody a").first.click()
     # The timeline's rule is on the right (border-inline-start).
     borders = page.evaluate("""() => { const s = getComputedStyle(document.querySelector('.timeline'));
         return [s.borderRightWidth, s.borderLeftWidth]; }""")

@@ -2,12 +2,15 @@
 keyboard only, sign-in errors announced, error pages."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.support import (
     ARABIC_SCRIPT,
     DEMO_PASSWORD,
     DEVANAGARI,
+    axe_violations,
     check_page,
+    horizontal_overflow,
     html_lang,
     switch_language,
 )
@@ -85,8 +88,8 @@ def test_sign_in_errors_are_announced(new_page, live_server, lang):
     page = new_page()
     page.goto("/auth/login")
     switch_language(page, lang)
-    page.locator("main form button[type=submit]").click()  # both fields empty
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()  # both fields empty
     field = page.locator("#login_id")
     assert field.get_attribute("aria-invalid") == "true"
     error = page.locator("#err-login_id")
@@ -95,15 +98,30 @@ def test_sign_in_errors_are_announced(new_page, live_server, lang):
     message = error.inner_text().strip()
     assert message
     # What a screen reader reads with the field: its label and the error.
-    from playwright.sync_api import expect
-
     expect(field).to_have_accessible_description(message)
     check_page(page, "sign-in-errors")
     # A wrong password: one message in the live region, the typed ID kept.
     page.fill("#login_id", live_server.login("Bengaluru East Division supervisor"))
     page.fill("#password", "not-the-password")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
     expect(page.locator("#flash[aria-live] .flash-error, #flash[aria-live] .flash")).to_have_count(1)
     assert page.input_value("#login_id") == live_server.login("Bengaluru East Division supervisor")
     check_page(page)
+
+
+def test_the_checks_themselves_catch_problems(new_page, live_server):
+    """check_page must not pass vacuously: a page with a missing alt text and a too wide
+    element (served from the app's origin, under its CSP) fails both checks."""
+    page = new_page(viewport={"width": 360, "height": 740})
+    bad = ('<!doctype html><html lang="en"><head><title>bad</title></head><body><main>'
+           '<img src="/static/none.png"><div class="wide">x</div></main></body></html>')
+    page.route("**/__e2e_bad_page__", lambda route: route.fulfill(
+        status=200, body=bad, content_type="text/html",
+        headers={"Content-Security-Policy": "default-src 'self'; style-src 'self'"}))
+    page.goto("/__e2e_bad_page__")
+    assert "image-alt" in [v["id"] for v in axe_violations(page)]
+    page.locator("div.wide").evaluate("el => { el.style.width = '900px'; }")
+    assert horizontal_overflow(page) > 0
+    with pytest.raises(AssertionError, match="image-alt"):
+        check_page(page)
