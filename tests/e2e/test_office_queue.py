@@ -8,7 +8,6 @@ the scenarios do not depend on one another's order.
 """
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.e2e.support import (
     ARABIC_SCRIPT,
@@ -20,6 +19,8 @@ from tests.e2e.support import (
     sign_in,
     switch_language,
 )
+
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
 OPERATOR = "Bengaluru East Division operator"
 
