@@ -39,9 +39,14 @@ run: venv compile-translations db-upgrade
 	  trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT) --no-reload --with-threads
 
-## test: the whole suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set)
+## test: the whole suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set), with the
+## browser tests (tests/e2e) when /usr/bin/chromium is installed; E2E=0 leaves them out.
+E2E ?= 1
 test: venv compile-translations
-	$(BIN)/python -m pytest
+	@if [ "$(E2E)" = "0" ]; then echo "== e2e browser tests: SKIPPED (E2E=0)"; \
+	elif [ ! -x "$${E2E_CHROMIUM:-/usr/bin/chromium}" ]; then echo "== e2e browser tests: SKIPPED ($${E2E_CHROMIUM:-/usr/bin/chromium} not found: apt-get install chromium)"; \
+	else echo "== e2e browser tests: running with $${E2E_CHROMIUM:-/usr/bin/chromium} (screenshots in tests/artifacts/e2e/)"; fi
+	E2E=$(E2E) $(BIN)/python -m pytest -rs
 
 ## bench: seed a large database and measure pages with wrk (see README, Performance)
 BENCH_ARGS ?= --cases 1000000 --db both --duration 15
