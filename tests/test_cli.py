@@ -17,7 +17,7 @@ def test_demo_data_loads_everything_once(runner):
     assert result.exit_code == 0, result.output
     logins = runner.invoke(args=["demo-logins"])
     assert "Demo sign-ins" in logins.output and "Seva@2026" in logins.output
-    assert "sub_office" in logins.output and "circle" in logins.output
+    assert "Sub Office" in logins.output and "Circle" in logins.output
     kinds = set(db.session.scalars(select(OrgUnit.kind).distinct()))
     assert {"cept", "circle", "region", "division", "head_office", "sub_office", "department",
             "team", "external"} <= kinds

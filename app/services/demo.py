@@ -170,7 +170,10 @@ def _user(office, name, roles, login_id=None, describe=None) -> User:
 
 
 def demo_logins() -> list[tuple[str, str]]:
-    """(login id, description) of the showcase accounts."""
+    """(login id, description) of the showcase accounts: named ones right after `load()`
+    in this process, otherwise one account per (office level, roles) from the database."""
+    if LOGINS:
+        return list(LOGINS)
     wanted = {}
     for u in db.session.scalars(select(User).order_by(User.id)):
         key = (u.office.kind, tuple(sorted(u.roles)))

@@ -143,7 +143,8 @@ def test_persian_layout_is_mirrored_with_persian_digits(new_page, live_server):
     page.goto("/cases/")
     ltr = _layout(page)
     width = page.viewport_size["width"]
-    assert ltr["brand"]["x"] < ltr["nav"]["x"] < ltr["tools"]["x"]
+    # The header wraps when the navigation is long: compare starting edges, not order.
+    assert ltr["brand"]["x"] <= ltr["nav"]["x"] < ltr["tools"]["x"]
     assert ltr["first_th"]["x"] < ltr["last_th"]["x"]
 
     switch_language(page, "fa")
@@ -155,7 +156,7 @@ def test_persian_layout_is_mirrored_with_persian_digits(new_page, live_server):
 
     # Header: brand at the right edge, then the navigation, then the tools on the left.
     assert right(rtl["brand"]) > width * 0.85
-    assert right(rtl["brand"]) > right(rtl["nav"]) > right(rtl["tools"])
+    assert right(rtl["brand"]) >= right(rtl["nav"]) > right(rtl["tools"])
     # Table: the first column (reference) is the right-most.
     assert rtl["first_th"]["x"] > rtl["last_th"]["x"]
     # Form labels start at the right edge of their field.
