@@ -2,6 +2,7 @@
 
 
 def register_blueprints(app) -> None:
+    from app.blueprints.api import register as register_api
     from app.blueprints.auth.routes import bp as auth_bp
     from app.blueprints.cases.routes import bp as cases_bp
     from app.blueprints.citizen.routes import bp as citizen_bp
@@ -19,3 +20,4 @@ def register_blueprints(app) -> None:
     app.register_blueprint(interactions_bp, url_prefix="/interactions")
     app.register_blueprint(helpdesk_bp, url_prefix="/helpdesk")
     register_complaints(app)  # staff processing, public registration, /respond/<token>
+    register_api(app)  # JSON API at /api/v1/ (keys, no cookies)

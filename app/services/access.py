@@ -251,3 +251,19 @@ def handles_doorstep(user: User | None) -> bool:
 def monitors_doorstep(user: User | None) -> bool:
     """Region, Circle and CEPT users watch the doorstep requests of their subtree (read-only)."""
     return bool(user is not None and user.is_authenticated and user.office.kind in MONITORING_LEVELS)
+
+
+# ---- partner systems (API keys scoped to an office subtree) -------------------------
+
+def partner_filter(office: OrgUnit):
+    """SQL condition on `Case`: held in `office`'s subtree, or pending at an external
+    authority inside it (an external authority's key sees the complaints referred to it)."""
+    subtree = select(OrgUnit.id).where(in_subtree(OrgUnit.path, office))
+    return or_(Case.current_office_id.in_(subtree), Case.external_office_id.in_(subtree))
+
+
+def partner_can_view(office: OrgUnit, case: Case) -> bool:
+    """`partner_filter` for one case, in Python."""
+    if case.current_office.is_within(office):
+        return True
+    return case.external_office is not None and case.external_office.is_within(office)
