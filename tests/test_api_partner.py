@@ -217,3 +217,12 @@ def test_revoked_key_service(world):
     api_keys.revoke(key.prefix, now=NOW)
     with pytest.raises(api_keys.Revoked):
         api_keys.authenticate(raw, now=NOW)
+
+
+def test_staff_see_the_partner_update_on_the_case_page(client, auth, world, referred):
+    raw = new_key("EXT", "Customs EDI")
+    client.post(f"/api/v1/cases/{referred.reference}/external-updates", headers=bearer(raw),
+                json={"text": "Released after duty payment."})
+    auth.login(world.d3_op.login_id)
+    html = client.get(f"/cases/{referred.reference}").get_data(as_text=True)
+    assert "Released after duty payment." in html and "Customs EDI" in html
