@@ -9,6 +9,7 @@ from tests.factories import make_case
 PUBLIC = "public"  # anyone, no sign-in
 EMPLOYEE = "employee"  # any signed-in employee
 CASE = "case"  # a case the user may see (role × jurisdiction), else 404
+PARTNER = "partner"  # JSON API: an API key (header only) of an office subtree covering the case
 
 
 def ROLE(*roles):  # noqa: N802 - reads like a table entry
@@ -132,6 +133,21 @@ ROUTES = {
     "admin.user_reset_password": ROLE("admin"),
     "admin.users_import": ROLE("admin"),
     "admin.users_list": ROLE("admin"),
+    # JSON API (/api/v1/): public calls validate like the web forms; cookies are ignored
+    "api.openapi": PUBLIC,
+    "api.services": PUBLIC,
+    "api.complaint_categories": PUBLIC,
+    "api.raise_request": PUBLIC,
+    "api.raise_complaint": PUBLIC,
+    "api.track": PUBLIC,  # masked contact data, public events only (as citizen.track_detail)
+    "api.track_otp": PUBLIC,
+    "api.track_verify": PUBLIC,
+    "api.track_mine": PUBLIC,  # needs the signed tracking token from track_verify
+    "api.respond": PUBLIC,  # a signed, expiring token names the case
+    "api.respond_post": PUBLIC,
+    "api.cases_list": PARTNER,
+    "api.case_detail": PARTNER,
+    "api.external_update": PARTNER,
 }
 
 # who may not see a case of each kind raised in the `world` fixture (see _case_of)
@@ -234,3 +250,38 @@ def test_only_routes_refuse_the_listed_users(app, client, auth, world):
             r = client.open(_fill(rule, case), method=_method(rule))
             assert r.status_code in (403, 404), (rule.rule, who, r.status_code)
             auth.logout()
+
+
+def _partner_key(office_code):
+    from datetime import datetime
+
+    from app.services import api_keys
+
+    return api_keys.create(office_code, f"partner {office_code}", now=datetime(2026, 11, 23))[1]
+
+
+def test_partner_routes_need_a_key_and_stay_in_its_subtree(app, client, auth, world):
+    """No key (even with a signed-in browser session) → 401; a key of another office's
+    subtree → 404 for a case outside it, exactly as for a case that does not exist."""
+    case = make_case("complaint", world.d1)
+    ghost = type("C", (), {"reference": case.reference[:-7] + "0000000"})()
+    inside, outside = _partner_key("R1"), _partner_key("C2")
+    rules = list(_rules(app, PARTNER))
+    assert rules
+    auth.login(world.admin.login_id)
+    for rule in rules:
+        method = _method(rule)
+        r = client.open(_fill(rule, case), method=method, json={"text": "Update"})
+        assert r.status_code == 401 and r.is_json, (rule.rule, r.status_code)
+        for key in (outside,):
+            r = client.open(_fill(rule, case), method=method, json={"text": "Update"},
+                            headers={"Authorization": f"Bearer {key}"})
+            g = client.open(_fill(rule, ghost), method=method, json={"text": "Update"},
+                            headers={"Authorization": f"Bearer {key}"})
+            if "<reference>" in rule.rule:
+                assert r.status_code == g.status_code == 404, (rule.rule, r.status_code)
+            else:
+                assert r.status_code == 200 and case.reference not in r.get_data(as_text=True)
+        r = client.open(_fill(rule, case), method=method, json={"text": "Update"},
+                        headers={"X-API-Key": inside})
+        assert r.status_code in (200, 409), (rule.rule, r.status_code)  # 409: not pending externally

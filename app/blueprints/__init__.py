@@ -3,6 +3,7 @@
 
 def register_blueprints(app) -> None:
     from app.blueprints.admin.routes import bp as admin_bp
+    from app.blueprints.api import register as register_api
     from app.blueprints.auth.routes import bp as auth_bp
     from app.blueprints.cases.routes import bp as cases_bp
     from app.blueprints.citizen.routes import bp as citizen_bp
@@ -23,3 +24,4 @@ def register_blueprints(app) -> None:
     register_complaints(app)  # staff processing, public registration, /respond/<token>
     app.register_blueprint(monitoring_bp, url_prefix="/dashboard")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    register_api(app)  # JSON API at /api/v1/ (keys, no cookies)

@@ -9,7 +9,11 @@ from app.extensions import db
 
 def register_error_handlers(app) -> None:
     def page(code: int, title, message):
+        from app.blueprints.api.common import error_response, is_api_request
         from app.htmx import is_htmx
+
+        if is_api_request():  # JSON under /api/, even where no API route matched
+            return error_response(code)
 
         headers = {}
         if is_htmx():
@@ -45,6 +49,14 @@ def register_error_handlers(app) -> None:
     def too_many(_e):
         return page(429, _l("Too many attempts"),
                     _l("You have made too many requests. Please wait a few minutes and try again."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(e):
+        from app.blueprints.api.common import error_response, is_api_request
+
+        if is_api_request():
+            return error_response(405, headers={"Allow": ", ".join(e.valid_methods or [])})
+        return e
 
     @app.errorhandler(500)
     def server_error(_e):

@@ -1,6 +1,7 @@
 """All models, importable from one place."""
 
 from app.models.admin import NotificationTemplate
+from app.models.api_key import ApiKey
 from app.models.case import Attachment, Case, CaseEvent, Feedback
 from app.models.catalog import Category, Holiday, PincodeEntry, SlaRule
 from app.models.citizen import OtpCode
@@ -9,6 +10,7 @@ from app.models.outbox import AuditLog, Notification
 from app.models.review import ComplaintReview
 
 __all__ = [
+    "ApiKey",
     "Attachment",
     "AuditLog",
     "Case",

@@ -287,3 +287,19 @@ def administered_users(user: User) -> Select:
     """Employees an administrator may manage."""
     return (select(User).join(OrgUnit, User.office_id == OrgUnit.id)
             .where(in_subtree(OrgUnit.path, user.office)))
+
+
+# ---- partner systems (API keys scoped to an office subtree) -------------------------
+
+def partner_filter(office: OrgUnit):
+    """SQL condition on `Case`: held in `office`'s subtree, or pending at an external
+    authority inside it (an external authority's key sees the complaints referred to it)."""
+    subtree = select(OrgUnit.id).where(in_subtree(OrgUnit.path, office))
+    return or_(Case.current_office_id.in_(subtree), Case.external_office_id.in_(subtree))
+
+
+def partner_can_view(office: OrgUnit, case: Case) -> bool:
+    """`partner_filter` for one case, in Python."""
+    if case.current_office.is_within(office):
+        return True
+    return case.external_office is not None and case.external_office.is_within(office)

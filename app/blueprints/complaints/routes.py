@@ -101,18 +101,11 @@ def _read_uploads(form: ComplaintForm) -> list:
     return read
 
 
-def handle_registration(form: ComplaintForm, *, actor, page: str):
-    """Validate and register; returns (case, None) or (None, response)."""
-    fill_choices(form)
-    if request.method == "GET":
-        form.submission_key.data = secrets.token_hex(16)
-        return None, render_template(page, form=form)
-    if request.form.get("refresh"):
-        # Without JavaScript: reload the dependent choices, keep what was typed.
-        return None, render_template(page, form=form, refreshed=True)
-    ok = form.validate()
-    form.attachments.errors = list(form.attachments.errors)
-    files = _read_uploads(form)
+def check_registration(form: ComplaintForm, actor) -> tuple:
+    """The checks beyond the form's own validators (shared with the JSON API): a
+    consistent category → service → type, the office for the pincode (public) and the
+    earlier complaint referred to. Errors go on the form's fields; returns
+    (type_row, office, related), any of them None when not found."""
     type_row = None
     if form.type.data:
         type_row = complaints.valid_type(int(form.category.data), int(form.service.data),
@@ -135,6 +128,22 @@ def handle_registration(form: ComplaintForm, *, actor, page: str):
             form.related.errors = list(form.related.errors) + [
                 _("That complaint is still being handled; you will hear from us on it. "
                   "A new complaint can refer only to a closed one.")]
+    return type_row, office, related
+
+
+def handle_registration(form: ComplaintForm, *, actor, page: str):
+    """Validate and register; returns (case, None) or (None, response)."""
+    fill_choices(form)
+    if request.method == "GET":
+        form.submission_key.data = secrets.token_hex(16)
+        return None, render_template(page, form=form)
+    if request.form.get("refresh"):
+        # Without JavaScript: reload the dependent choices, keep what was typed.
+        return None, render_template(page, form=form, refreshed=True)
+    ok = form.validate()
+    form.attachments.errors = list(form.attachments.errors)
+    files = _read_uploads(form)
+    type_row, office, related = check_registration(form, actor)
     if not ok or form.attachments.errors or type_row is None or office is None or form.related.errors:
         return None, (render_template(page, form=form), 422)
     from app.i18n import current_locale
