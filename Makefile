@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv compile-translations extract-translations update-translations lint db-upgrade demo scheduler jobs bench clean
+.PHONY: run test venv compile-translations extract-translations update-translations lint db-upgrade demo scheduler jobs bench fault clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -52,6 +52,12 @@ test: venv compile-translations
 BENCH_ARGS ?= --cases 1000000 --db both --duration 15
 bench: venv compile-translations
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## fault: gunicorn + PostgreSQL on loopback, mixed traffic, a worker and the database
+## connections broken mid-run; every accepted request must be stored exactly once
+FAULT_ARGS ?= --duration 40 --threads 6
+fault: venv compile-translations
+	$(BIN)/python bench/load_and_fault.py $(FAULT_ARGS)
 
 lint: venv
 	$(BIN)/ruff check app tests bench

@@ -18,7 +18,26 @@ CSP = "; ".join([
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 
+def has_nul(request) -> bool:
+    """True when the path, the query, a form field or an upload's name holds a NUL
+    byte. PostgreSQL refuses NUL in text, and no person types one."""
+    if "\x00" in request.path:
+        return True
+    for source in (request.args, request.form):
+        for key, values in source.lists():
+            if "\x00" in key or any("\x00" in v for v in values):
+                return True
+    return any("\x00" in (f.filename or "") for f in request.files.values())
+
+
 def init_app(app) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        from flask import abort, request
+
+        if has_nul(request):
+            abort(400, description="nul")
+
     @app.after_request
     def security_headers(resp):
         h = resp.headers

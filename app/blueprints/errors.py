@@ -23,7 +23,12 @@ def register_error_handlers(app) -> None:
                 headers)
 
     @app.errorhandler(400)
-    def bad_request(_e):
+    def bad_request(e):
+        if getattr(e, "description", None) == "nul":
+            return page(400, _l("Character not allowed"),
+                        _l("What you sent contains a NUL character (code 0), which cannot be saved. "
+                           "Go back, remove it (retype the text rather than pasting it) and send "
+                           "again."))
         return page(400, _l("Bad request"), _l("The request could not be understood."))
 
     @app.errorhandler(CSRFError)

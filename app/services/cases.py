@@ -25,6 +25,7 @@ from app.services.numbering import new_reference
 
 # Kinds whose due times come from the SLA matrix at creation.
 DEFAULT_PRIORITY = "P3"
+SUBMISSION_KEY_MAX = 64  # Case.submission_key column
 
 
 def raise_case(
@@ -53,6 +54,8 @@ def raise_case(
     the existing case is returned instead (double click, resubmit)."""
     if kind not in wf.KINDS:
         raise ValueError(f"unknown kind {kind}")
+    if submission_key and len(submission_key) > SUBMISSION_KEY_MAX:
+        submission_key = None  # not one of ours (the forms issue short random tokens)
     if submission_key:
         existing = db.session.scalar(select(Case).where(Case.submission_key == submission_key))
         if existing is not None:

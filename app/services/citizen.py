@@ -22,6 +22,7 @@ from app.domain import workflow as wf
 from app.domain.errors import MissingInput
 from app.domain.references import normalize
 from app.extensions import db
+from app.inputs import as_id
 from app.models import Case, CaseEvent, Category, Feedback, OrgUnit, OtpCode, PincodeEntry, User
 from app.services import access, cases, notify, routing
 
@@ -45,9 +46,8 @@ def service_types() -> list[Category]:
 
 
 def service_type(category_id) -> Category | None:
-    try:
-        cid = int(category_id)
-    except (TypeError, ValueError):
+    cid = as_id(category_id)
+    if cid is None:
         return None
     cat = db.session.get(Category, cid)
     if cat is None or cat.kind != KIND or cat.level != "service" or not cat.active:

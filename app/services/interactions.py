@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from app.domain import workflow as wf
 from app.domain.errors import BadTarget, MissingInput
 from app.extensions import db
+from app.inputs import as_id
 from app.models import Case, Category, Feedback, OrgUnit, User
 from app.services import access, cases
 
@@ -43,7 +44,7 @@ def subjects(department_id: int | None) -> list[Category]:
 
 def search_colleagues(text: str, exclude: User | None = None, limit: int = 10) -> list[User]:
     """Active employees whose name or Employee ID contains `text` (at least 2 characters)."""
-    text = (text or "").strip()
+    text = (text or "").strip()[:100]  # the form's own limit; SQLite refuses huge LIKE patterns
     if len(text) < 2:
         return []
     q = select(User).where(User.active.is_(True),
@@ -55,10 +56,9 @@ def search_colleagues(text: str, exclude: User | None = None, limit: int = 10) -
 
 def find_colleague(user_id, exclude: User | None = None) -> User | None:
     """The active employee with this id (not the requester themself)."""
-    try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+    if as_id(user_id) is None:
         return None
+    user = db.session.get(User, as_id(user_id))
     if user is None or not user.active or (exclude is not None and user.id == exclude.id):
         return None
     return user

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from app.domain.references import normalize
 from app.extensions import db
+from app.inputs import as_id
 from app.models import Case
 
 
@@ -20,7 +21,7 @@ class Page:
 
 
 def apply_search(q: Select, text: str | None) -> Select:
-    text = (text or "").strip()
+    text = (text or "").strip()[:100]  # the filter forms' limit; SQLite refuses huge LIKE patterns
     if not text:
         return q
     like = f"%{text}%"
@@ -47,8 +48,8 @@ def page(q: Select, cursor: str | None = None, size: int = 25) -> Page:
     """Newest first, keyset-paginated on (created_at, id): the cost does not grow with
     the page number. `cursor` is "<id>" of the last row of the previous page."""
     q = q.order_by(Case.created_at.desc(), Case.id.desc())
-    if cursor and cursor.isdigit():
-        last = db.session.get(Case, int(cursor))
+    if as_id(cursor) is not None:
+        last = db.session.get(Case, as_id(cursor))
         if last is not None:
             q = q.where(or_(Case.created_at < last.created_at,
                             (Case.created_at == last.created_at) & (Case.id < last.id)))

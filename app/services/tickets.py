@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased, selectinload
 from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
+from app.inputs import as_id
 from app.models import Case, Category, OrgUnit, User
 from app.services import access, cases, queues
 
@@ -77,12 +78,9 @@ def categories() -> list[Category]:
 
 
 def category_by_id(cat_id) -> Category | None:
-    if cat_id in (None, ""):
+    if as_id(cat_id) is None:
         return None
-    try:
-        cat = db.session.get(Category, int(cat_id))
-    except (TypeError, ValueError):
-        return None
+    cat = db.session.get(Category, as_id(cat_id))
     return cat if cat is not None and cat.kind == KIND and cat.active else None
 
 
@@ -150,8 +148,8 @@ def _apply(q: Select, f: Filters, now: datetime) -> Select:
     if f.level in access.TICKET_LEVEL_KINDS:
         holder = aliased(OrgUnit)
         q = q.join(holder, Case.current_office_id == holder.id).where(holder.kind == f.level)
-    if f.category and f.category.isdigit():
-        q = q.where(Case.category_id == int(f.category))
+    if as_id(f.category) is not None:
+        q = q.where(Case.category_id == as_id(f.category))
     if f.age in AGES:
         lo, hi = AGES[f.age]
         q = q.where(Case.created_at <= now - timedelta(days=lo))
@@ -163,8 +161,8 @@ def _apply(q: Select, f: Filters, now: datetime) -> Select:
 def page(q: Select, sort: str = "newest", cursor: str | None = None, size: int = 25) -> queues.Page:
     """Keyset pagination over (sort column, id): `cursor` is the id of the last row shown."""
     col, desc = SORTS.get(sort, SORTS["newest"])
-    if cursor and cursor.isdigit():
-        last = db.session.get(Case, int(cursor))
+    if as_id(cursor) is not None:
+        last = db.session.get(Case, as_id(cursor))
         if last is not None:
             value = getattr(last, col.key)
             if desc:
@@ -220,7 +218,7 @@ def parse_selection(values) -> list[tuple[str, int | None]]:
         ref, _, ver = (v or "").strip().partition("@")
         ref = ref.strip().upper()
         if ref and ref not in seen:
-            seen[ref] = int(ver) if ver.isdigit() else None
+            seen[ref] = as_id(ver)
     return list(seen.items())
 
 

@@ -14,6 +14,7 @@ from app.domain.errors import ChangedMeanwhile, MissingInput, NotAllowed, Workfl
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
 from app.i18n import KIND_LABELS, STATUS_LABELS, case_action_label, error_message
+from app.inputs import as_id
 from app.models import Attachment, OrgUnit, User
 from app.services import access, cases, queues, uploads
 
@@ -85,11 +86,11 @@ def act(reference):
     if not form.validate():
         return _failed(case, form, MissingInput(), 422)
     target_office = None
-    if form.office.data and form.office.data.isdigit():
-        target_office = db.session.get(OrgUnit, int(form.office.data))
+    if as_id(form.office.data) is not None:
+        target_office = db.session.get(OrgUnit, as_id(form.office.data))
     target_user = None
-    if form.user.data and form.user.data.isdigit():
-        target_user = db.session.get(User, int(form.user.data))
+    if as_id(form.user.data) is not None:
+        target_user = db.session.get(User, as_id(form.user.data))
     upload, upload_error = uploads.read_checked(request.files.get("attachment"))
     if upload_error:
         form.attachment.errors = [upload_error]
@@ -97,7 +98,7 @@ def act(reference):
     done_label = case_action_label(form.action.data, case)  # named before the case moves
     try:
         cases.act(case, form.action.data, actor=current_user, now=datetime.utcnow(),
-                  expected_version=int(form.version.data) if form.version.data.isdigit() else None,
+                  expected_version=as_id(form.version.data),
                   text=form.text.data or "", target_office=target_office, target_user=target_user,
                   uploads=[upload] if upload else [])
     except ChangedMeanwhile as exc:

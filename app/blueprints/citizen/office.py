@@ -17,6 +17,7 @@ from app.domain.errors import ChangedMeanwhile, InvalidTransition, NotAllowed, W
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
 from app.i18n import STATUS_LABELS, error_message, format_number
+from app.inputs import as_id
 from app.models import OrgUnit
 from app.nav import add_staff_link
 from app.services import access, citizen, queues
@@ -57,13 +58,13 @@ def office_queue():
                                                         for c in citizen.service_types()]
     form.validate()
     division = None
-    if (form.division.data or "").isdigit():
-        division = db.session.get(OrgUnit, int(form.division.data))
+    if as_id(form.division.data) is not None:
+        division = db.session.get(OrgUnit, as_id(form.division.data))
         if division is None or not access.office_in_scope(current_user, division):
             division = None
     q = citizen.queue_select(
         current_user, status=form.status.data or None,
-        service_id=int(form.service.data) if (form.service.data or "").isdigit() else None,
+        service_id=as_id(form.service.data),
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
         division_id=division.id if division else None, age=form.age.data or None,
@@ -118,7 +119,7 @@ def office_update(reference):
         return _panel(case, form=form, error=error_message(NotAllowed()), status=403)
     if not form.validate():
         return _panel(case, form=form, status=422)
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    version = as_id(form.version.data)
     try:
         citizen.update_status(case, current_user, form.outcome.data, now=datetime.utcnow(),
                               details=form.details.data or "", reason=form.reason.data or "",

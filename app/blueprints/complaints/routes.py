@@ -29,6 +29,7 @@ from app.domain.errors import WorkflowError
 from app.extensions import db, limiter
 from app.htmx import render_page_or_partial
 from app.i18n import action_label, error_message
+from app.inputs import as_id
 from app.models import OrgUnit
 from app.nav import add_public_link, add_staff_link
 from app.services import access, complaint_reports, complaint_reviews, complaints, tokens, uploads
@@ -246,8 +247,8 @@ def bulk():
         flash(_("Select at least one complaint and an action."), "error")
         return redirect(url_for("complaints.processing", queue=key), code=303)
     office = None
-    if form.office.data and form.office.data.isdigit():
-        office = db.session.get(OrgUnit, int(form.office.data))
+    if as_id(form.office.data) is not None:
+        office = db.session.get(OrgUnit, as_id(form.office.data))
     results = complaints.bulk_act(current_user, form.refs.data[:100], form.action.data, now=_now(),
                                   text=form.text.data or "", target_office=office)
     not_found = _("Not found in your jurisdiction.")

@@ -29,6 +29,7 @@ from app.domain.errors import BadTarget, ChangedMeanwhile, MissingInput, Workflo
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
 from app.i18n import error_message, priority_label
+from app.inputs import as_id
 from app.models import Case, Category, Holiday, OrgUnit, SlaRule, User
 from app.nav import add_staff_link
 from app.services import access, helpdesk, queues
@@ -76,7 +77,7 @@ def new():
         category = None
         if form.validate():
             cat_id = form.category.data or ""
-            category = db.session.get(Category, int(cat_id)) if cat_id.isdigit() else None
+            category = db.session.get(Category, as_id(cat_id)) if as_id(cat_id) is not None else None
             if category is None or category.kind != wf.HELPDESK or not category.active:
                 form.category.errors = [_("Choose a category from the list.")]
                 category = None
@@ -198,8 +199,8 @@ def act(reference):
     target = None
     if action == "assign":
         uid = form.user.data or ""
-        target = db.session.get(User, int(uid)) if uid.isdigit() else None
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        target = db.session.get(User, as_id(uid)) if as_id(uid) is not None else None
+    version = as_id(form.version.data)
     try:
         helpdesk.act(case, action, current_user, _now(), version=version, text=form.text.data,
                      target_user=target)

@@ -32,6 +32,7 @@ from app.domain.errors import (
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
 from app.i18n import error_message, format_number, priority_label
+from app.inputs import as_id
 from app.models import OrgUnit
 from app.nav import add_staff_link
 from app.services import access, interactions, queues, uploads
@@ -82,7 +83,7 @@ def _fill_choices(form: NewInteractionForm) -> list:
     form.department.choices = [("", _("Choose a department"))] + [
         (str(d.id), d.name) for d in interactions.departments()]
     dep = form.department.data or ""
-    subjects = interactions.subjects(int(dep) if dep.isdigit() else None)
+    subjects = interactions.subjects(as_id(dep))
     form.subject.choices = [("", _("Choose a subject") if subjects else
                              _("Choose a department first"))] + [
         (str(s.id), s.label()) for s in subjects]
@@ -145,7 +146,7 @@ def _validate_target(form: NewInteractionForm, candidates):
     """(department, subject) or the colleague; errors are put next to the fields."""
     if form.addressed_to.data == interactions.DEPARTMENT:
         dep = form.department.data or ""
-        department = db.session.get(OrgUnit, int(dep)) if dep.isdigit() else None
+        department = db.session.get(OrgUnit, as_id(dep)) if as_id(dep) is not None else None
         if department is None or department.kind != "department" or not department.active:
             form.department.errors = [_("Choose a department.")]
             return None
@@ -289,7 +290,7 @@ def act(reference):
         form.attachment.errors = [upload_error]
         return _failed(case, form, None, 422)
     target = interactions.find_colleague(form.user.data) if action == "assign" else None
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    version = as_id(form.version.data)
     try:
         interactions.act(case, action, current_user, _now(), version=version,
                          text=form.text.data or "", target_user=target, rating=form.rating.data,

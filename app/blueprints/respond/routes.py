@@ -15,6 +15,7 @@ from app.domain.errors import AlreadyDone, ChangedMeanwhile, InvalidTransition, 
 from app.extensions import db, limiter
 from app.htmx import render_page_or_partial
 from app.i18n import action_label, error_message
+from app.inputs import as_id
 from app.models import Case, CaseEvent, Feedback
 from app.services import cases, uploads
 from app.services.tokens import load_case_token
@@ -69,7 +70,7 @@ def respond(token):
     data = {}
     if action == "rate":
         data = {"rating": form.rating.data, "comment": form.text.data or ""}
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    version = as_id(form.version.data)
     try:
         cases.act(case, action, now=datetime.utcnow(), as_=wf.REQUESTER, expected_version=version,
                   text="" if action == "rate" else (form.text.data or ""), data=data,
