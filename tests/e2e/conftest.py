@@ -59,11 +59,22 @@ class LiveServer:
         self.base_url: str = info["base_url"]
         self.logins: dict[str, str] = info["logins"]
         self.cases: dict[str, str] = info["cases"]
+        self.database = Path(info["database"])
         self.log = log
 
     def login(self, description: str) -> str:
         """Login id of a demo showcase account, by its description in demo_logins()."""
         return self.logins[description]
+
+    def outbox(self, reference: str, template: str | None = None) -> list[str]:
+        """Bodies of the notifications written for case `reference` (oldest first), as the
+        recipient would read them; read-only access to the server's SQLite database."""
+        import sqlite3
+
+        sql = ('SELECT n.body FROM notification n JOIN "case" c ON c.id = n.case_id '
+               "WHERE c.reference = ?" + (" AND n.template = ?" if template else "") + " ORDER BY n.id")
+        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10) as db:
+            return [row[0] for row in db.execute(sql, (reference, template) if template else (reference,))]
 
 
 @pytest.fixture(scope="session")
