@@ -136,3 +136,10 @@ def tab_to(page, selector: str, limit: int = 30) -> None:
         if page.evaluate("(s) => document.activeElement.matches(s)", selector):
             return
     raise AssertionError(f"{selector} not reached with Tab")
+
+
+def htmx_idle(page) -> None:
+    """Wait until no htmx request, swap or settle is under way (new content processed,
+    so its triggers listen)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")

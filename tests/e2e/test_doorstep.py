@@ -12,6 +12,7 @@ from tests.e2e.support import (
     check_page,
     focus_is_visible,
     html_lang,
+    htmx_idle,
     switch_language,
     tab_to,
 )
@@ -80,6 +81,7 @@ def test_citizen_raises_and_tracks_a_request_with_htmx(new_page, lang):
     expect(page.locator("#pincode")).to_have_accessible_description(
         page.locator("#hint-pincode").inner_text().strip() + " " + error.inner_text().strip())
     check_page(page, "doorstep-inline-error")
+    htmx_idle(page)  # the swapped-in field listens again
 
     page.fill("#pincode", PINCODE)
     with page.expect_response(lambda r: r.url.endswith("/request/check/pincode")):
