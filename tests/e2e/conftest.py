@@ -66,15 +66,25 @@ class LiveServer:
         """Login id of a demo showcase account, by its description in demo_logins()."""
         return self.logins[description]
 
-    def outbox(self, reference: str, template: str | None = None) -> list[str]:
-        """Bodies of the notifications written for case `reference` (oldest first), as the
-        recipient would read them; read-only access to the server's SQLite database."""
+    def query(self, sql: str, *params) -> list[tuple]:
+        """Rows of a read-only query on the server's SQLite database."""
         import sqlite3
 
+        db = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10)
+        try:
+            return db.execute(sql, params).fetchall()
+        finally:
+            db.close()
+
+    def outbox(self, reference: str, template: str | None = None) -> list[str]:
+        """Bodies of the notifications written for case `reference` (oldest first), as the
+        recipient would read them."""
         sql = ('SELECT n.body FROM notification n JOIN "case" c ON c.id = n.case_id '
                "WHERE c.reference = ?" + (" AND n.template = ?" if template else "") + " ORDER BY n.id")
-        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10) as db:
-            return [row[0] for row in db.execute(sql, (reference, template) if template else (reference,))]
+        return [row[0] for row in self.query(sql, *((reference, template) if template else (reference,)))]
+
+    def user_name(self, login_id: str) -> str:
+        return self.query('SELECT name FROM "user" WHERE login_id = ?', login_id)[0][0]
 
 
 @pytest.fixture(scope="session")
