@@ -212,7 +212,7 @@ def load(case_count: int = 300, seed: int = 20261122) -> None:
         depts[code] = _office(code, name, "department", cept)
         for i in range(2):
             _user(depts[code], f"{random.choice(FIRST)} {random.choice(LAST)}", ["operator"],
-                  describe=f"{name} member" if (code == "DIT" and i == 0) else None)
+                  describe=(f"{name} member", f"{name} colleague")[i] if code == "DIT" else None)
     externals = {code: _office(code, name, "external", cept) for code, name in EXTERNALS}
 
     divisions = []

@@ -59,11 +59,32 @@ class LiveServer:
         self.base_url: str = info["base_url"]
         self.logins: dict[str, str] = info["logins"]
         self.cases: dict[str, str] = info["cases"]
+        self.database = Path(info["database"])
         self.log = log
 
     def login(self, description: str) -> str:
         """Login id of a demo showcase account, by its description in demo_logins()."""
         return self.logins[description]
+
+    def query(self, sql: str, *params) -> list[tuple]:
+        """Rows of a read-only query on the server's SQLite database."""
+        import sqlite3
+
+        db = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10)
+        try:
+            return db.execute(sql, params).fetchall()
+        finally:
+            db.close()
+
+    def outbox(self, reference: str, template: str | None = None) -> list[str]:
+        """Bodies of the notifications written for case `reference` (oldest first), as the
+        recipient would read them."""
+        sql = ('SELECT n.body FROM notification n JOIN "case" c ON c.id = n.case_id '
+               "WHERE c.reference = ?" + (" AND n.template = ?" if template else "") + " ORDER BY n.id")
+        return [row[0] for row in self.query(sql, *((reference, template) if template else (reference,)))]
+
+    def user_name(self, login_id: str) -> str:
+        return self.query('SELECT name FROM "user" WHERE login_id = ?', login_id)[0][0]
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,11 @@ loads `flask demo-data --cases 40`, raises a few scenario cases through the case
 (until the public front doors exist on this branch, there is no browser way to raise
 them), then serves on 127.0.0.1 with a free port and prints ONE line of JSON on stdout:
 
-    {"base_url": "http://127.0.0.1:PORT", "logins": {description: login id}, "cases": {tag: reference}}
+    {"base_url": "http://127.0.0.1:PORT", "logins": {description: login id}, "cases": {tag: reference},
+     "database": "/path/to/e2e.sqlite"}
+
+(the database path lets a scenario read what a person would receive, e.g. the signed link
+in the outbox, as the recipient would: read-only).
 
 The configuration is the production `Config` (CSRF on, security headers, sessions, limits on
 uploads); only the database, the secret key, the upload folder,
@@ -50,7 +54,7 @@ def build(directory: Path):
             raise SystemExit(1) from result.exception
     with app.app_context():
         info = {"logins": {desc: login for login, desc in _demo_logins()},
-                "cases": _scenario_cases()}
+                "cases": _scenario_cases(), "database": str(directory / "e2e.sqlite")}
     return app, info
 
 

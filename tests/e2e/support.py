@@ -117,3 +117,29 @@ def box(page, selector: str) -> dict:
     b = page.locator(selector).first.bounding_box()
     assert b is not None, f"{selector} is not visible"
     return b
+
+
+def focus_is_visible(page) -> bool:
+    """The focused element shows a focus ring (an outline of at least 2px)."""
+    return page.evaluate("""() => {
+        const el = document.activeElement, s = getComputedStyle(el);
+        return el !== document.body && s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2;
+    }""")
+
+
+def tab_to(page, selector: str, limit: int = 30) -> None:
+    """Press Tab until `selector` has the focus; every stop must show a visible focus ring."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        assert focus_is_visible(page), "focus ring missing on " + page.evaluate(
+            "() => document.activeElement.outerHTML.slice(0, 120)")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} not reached with Tab")
+
+
+def htmx_idle(page) -> None:
+    """Wait until no htmx request, swap or settle is under way (new content processed,
+    so its triggers listen)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")

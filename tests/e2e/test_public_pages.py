@@ -12,6 +12,7 @@ from tests.e2e.support import (
     horizontal_overflow,
     html_lang,
     switch_language,
+    tab_to,
 )
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
@@ -45,24 +46,6 @@ def test_unknown_page_answers_404_inside_the_layout(new_page):
     check_page(page, "not-found")
 
 
-def _focus_is_visible(page) -> bool:
-    return page.evaluate("""() => {
-        const el = document.activeElement, s = getComputedStyle(el);
-        return el !== document.body && s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2;
-    }""")
-
-
-def _tab_to(page, selector: str, limit: int = 30) -> None:
-    """Press Tab until `selector` has the focus; every stop must show a visible focus ring."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        assert _focus_is_visible(page), "focus ring missing on " + page.evaluate(
-            "() => document.activeElement.outerHTML.slice(0, 120)")
-        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
-            return
-    raise AssertionError(f"{selector} not reached with Tab")
-
-
 @pytest.mark.parametrize("lang", ["en", "fa"])
 def test_keyboard_only_sign_in(new_page, live_server, lang):
     page = new_page(locale={"en": "en-US", "fa": "fa-IR"}[lang])
@@ -71,12 +54,12 @@ def test_keyboard_only_sign_in(new_page, live_server, lang):
     page.keyboard.press("Tab")  # the first stop is the skip link, visible when focused
     assert page.evaluate("() => document.activeElement.classList.contains('skip-link')")
     assert page.locator(".skip-link").bounding_box()["y"] >= 0
-    _tab_to(page, "header a[href$='/auth/login']")
+    tab_to(page, "header a[href$='/auth/login']")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    _tab_to(page, "#login_id")
+    tab_to(page, "#login_id")
     page.keyboard.type(live_server.login(OPERATOR))
-    _tab_to(page, "#password")
+    tab_to(page, "#password")
     page.keyboard.type(DEMO_PASSWORD)
     with page.expect_navigation():
         page.keyboard.press("Enter")

@@ -1,0 +1,54 @@
+"""Browser scenario of the monitoring dashboard: a Region officer reads the dashboard of
+the Region (tiles, offices below it) and drills down one level to a Division (htmx swaps the
+dashboard and pushes the URL, so the view can be bookmarked), then goes back up through the
+breadcrumb. In Hindi and English."""
+
+import pytest
+
+from tests.e2e.support import DEVANAGARI, check_page, htmx_idle, sign_in
+
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
+
+REGION = "Bengaluru HQ Region officer"
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_region_officer_reads_the_dashboard_and_drills_down(new_page, live_server, lang):
+    page = new_page()
+    sign_in(page, live_server.login(REGION), lang=lang)
+    page.locator("nav.main-nav a[href$='/dashboard/']").click()
+    page.wait_for_url("**/dashboard/")
+    if lang == "hi":
+        assert DEVANAGARI.search(page.locator("main h1").inner_text())
+    trail = page.locator("#dashboard nav.breadcrumb li")
+    expect(trail).to_have_count(1)
+    region = page.locator("#dashboard nav.breadcrumb [aria-current='page']").inner_text()
+    rows = page.locator("#by-office tbody th a")
+    assert rows.count() >= 1, "no office to drill down to"
+    check_page(page, "dashboard")
+
+    page.evaluate("() => { window.__e2eSameDocument = true; }")
+    division = rows.first.inner_text()
+    with page.expect_response(lambda r: "/dashboard/?" in r.url and "office=" in r.url
+                              and r.request.headers.get("hx-request") == "true"):
+        rows.first.click()
+    page.wait_for_url("**/dashboard/?*office=*")  # hx-push-url: the drill-down is a URL
+    expect(trail).to_have_count(2)
+    expect(page.locator("#dashboard nav.breadcrumb [aria-current='page']")).to_have_text(division)
+    expect(trail.first.locator("a")).to_have_text(region)
+    assert page.evaluate("() => window.__e2eSameDocument === true"), "the drill-down reloaded the page"
+    htmx_idle(page)
+    check_page(page, "dashboard-drilled")
+
+    # The pushed URL works on its own (a bookmark, or without JavaScript).
+    drilled = page.url
+    page.goto(drilled)
+    expect(page.locator("#dashboard nav.breadcrumb [aria-current='page']")).to_have_text(division)
+    check_page(page)
+
+    # Back up through the breadcrumb.
+    trail.first.locator("a").click()
+    page.wait_for_url(lambda url: url.endswith("/dashboard/") or "office=" not in url)
+    expect(trail).to_have_count(1)
+    htmx_idle(page)
+    check_page(page)
