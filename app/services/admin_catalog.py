@@ -13,7 +13,7 @@ from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Category, Holiday, OrgUnit, PincodeEntry, SlaRule, User
 from app.services import access, audit
-from app.services.admin_common import AdminError, ImportReport, OutOfScope, read_csv
+from app.services.admin_common import AdminError, ImportReport, OutOfScope, finish_import, read_csv
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,39}$")
@@ -197,14 +197,8 @@ def import_pincodes(admin: User, data: bytes | str, *, dry_run: bool, now: datet
                     report.updated += 1
             except AdminError as exc:
                 report.errors.append((n, str(exc.message)))
-        if report.errors or dry_run:
-            db.session.rollback()
-            return report
-        audit.record("admin.pincode.import", actor=admin, target="pincodes",
-                     detail=f"{report.created} added, {report.updated} updated", now=now)
-        db.session.commit()
-        report.applied = True
-        return report
+        return finish_import(report, dry_run=dry_run, admin=admin, action="admin.pincode.import",
+                             target="pincodes", detail=f"{report.created} added, {report.updated} updated", now=now)
     except Exception:
         db.session.rollback()
         raise

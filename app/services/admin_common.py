@@ -105,3 +105,18 @@ def read_csv(data: bytes | str, required: tuple[str, ...]) -> tuple[list[dict], 
     if not rows:
         return [], [(1, _("The file has no data rows."))]
     return rows, []
+
+
+def finish_import(report, *, dry_run: bool, admin, action: str, target: str, detail: str, now):
+    """End an all-or-nothing CSV import: roll back on a dry run or any row error,
+    otherwise audit and commit the whole file in one transaction."""
+    from app.extensions import db
+    from app.services import audit
+
+    if report.errors or dry_run:
+        db.session.rollback()
+        return report
+    audit.record(action, actor=admin, target=target, detail=detail, now=now)
+    db.session.commit()
+    report.applied = True
+    return report

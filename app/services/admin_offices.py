@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from app.extensions import db
 from app.models import HIERARCHY, Case, CaseEvent, Category, OrgUnit, PincodeEntry, User
 from app.services import access, audit
-from app.services.admin_common import AdminError, ImportReport, OutOfScope, read_csv
+from app.services.admin_common import AdminError, ImportReport, OutOfScope, finish_import, read_csv
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 CHAIN = [k.value for k in HIERARCHY]
@@ -259,14 +259,8 @@ def import_csv(admin: User, data: bytes | str, *, dry_run: bool, now: datetime) 
                 report.created += 1
             except AdminError as exc:
                 report.errors.append((n, str(exc.message)))
-        if report.errors or dry_run:
-            db.session.rollback()
-            return report
-        audit.record("admin.office.import", actor=admin, target="offices",
-                     detail=f"{report.created} offices created", now=now)
-        db.session.commit()
-        report.applied = True
-        return report
+        return finish_import(report, dry_run=dry_run, admin=admin, action="admin.office.import",
+                             target="offices", detail=f"{report.created} offices created", now=now)
     except Exception:
         db.session.rollback()
         raise
