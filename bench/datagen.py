@@ -21,6 +21,8 @@ KIND_WEIGHTS = [(wf.SERVICE_REQUEST, 30), (wf.COMPLAINT, 35), (wf.OFFICE_TICKET,
                 (wf.INTERACTION, 10), (wf.HELPDESK, 10)]
 STATE_WEIGHTS = [(wf.CLOSED, 70), (wf.OPEN, 8), (wf.IN_PROGRESS, 12), (wf.AWAITING_CONFIRMATION, 4),
                  (wf.AWAITING_INFO, 2), (wf.PENDING_EXTERNAL, 4)]
+OLD_DAYS = 45
+STUCK_SHARE = 0.005
 VALID = {
     wf.SERVICE_REQUEST: {wf.CLOSED, wf.OPEN, wf.IN_PROGRESS},
     wf.OFFICE_TICKET: {wf.CLOSED, wf.OPEN, wf.IN_PROGRESS},
@@ -77,13 +79,19 @@ def generate(n_cases: int, now: datetime | None = None, seed: int = 7, due_confi
     for i in range(n_cases):
         cid = start_id + i
         kind = _pick(KIND_WEIGHTS)
-        state = _pick(STATE_WEIGHTS)
+        # Raised over two years, a fifth of them in the last month (offices grow).
+        age_days = random.uniform(0, 730) if random.random() < 0.8 else random.uniform(0, 30)
+        created = now - timedelta(days=age_days)
+        # A real backlog is young: cases older than OLD_DAYS are closed but for a few
+        # stuck ones; younger ones are spread over every state.
+        if age_days > OLD_DAYS and random.random() > STUCK_SHARE:
+            state = wf.CLOSED
+        else:
+            state = _pick(STATE_WEIGHTS)
         if state not in VALID[kind]:
             state = wf.CLOSED
         if i < due_confirmations:
             kind, state = wf.COMPLAINT, wf.AWAITING_CONFIRMATION
-        created = now - timedelta(days=random.uniform(0, 730) ** 1.0 if random.random() < 0.8
-                                  else random.uniform(0, 30))
         if kind in (wf.SERVICE_REQUEST, wf.OFFICE_TICKET):
             raising = random.choice(post_offices)
             office_id = division_of[raising.id]

@@ -19,12 +19,14 @@ class Case(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(24), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(24))
-    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    # The tally key (kind, status, category, priority, office, breached) keeps its old value
+    # on change (active_history), so `app.services.tallies` can move the case's count.
+    kind: Mapped[str] = mapped_column(String(20), active_history=True)
+    status: Mapped[str] = mapped_column(String(24), active_history=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), active_history=True)
     subject: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
-    priority: Mapped[str] = mapped_column(String(2), default="P3")
+    priority: Mapped[str] = mapped_column(String(2), default="P3", active_history=True)
     channel: Mapped[str] = mapped_column(String(12), default="web")
     classification: Mapped[str | None] = mapped_column(String(20))
 
@@ -37,7 +39,7 @@ class Case(db.Model):
 
     raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     raising_office_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    current_office_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    current_office_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), active_history=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     external_office_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     related_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
@@ -51,7 +53,7 @@ class Case(db.Model):
     confirmation_due: Mapped[datetime | None]
     info_due: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
-    sla_breached: Mapped[bool] = mapped_column(default=False)
+    sla_breached: Mapped[bool] = mapped_column(default=False, active_history=True)
 
     # Two clocks: time waiting on others is kept apart from our own time.
     paused_since: Mapped[datetime | None]
@@ -96,6 +98,10 @@ Index("ix_case_kind_status_created", Case.kind, Case.status, Case.created_at)
 Index("ix_case_status_confirmation_due", Case.status, Case.confirmation_due)
 Index("ix_case_status_info_due", Case.status, Case.info_due)
 Index("ix_case_status_response_due", Case.status, Case.response_due)
+# Dashboard (issue 11): the recent cases of the offices in scope (ageing, trend) and what
+# they closed lately (closed today, trend) are index range scans per office.
+Index("ix_case_office_created", Case.current_office_id, Case.created_at)
+Index("ix_case_office_closed", Case.current_office_id, Case.closed_at)
 # Monitoring dashboard (issue 12): covers every column its aggregates read, so they are
 # index-only scans of the offices in scope; ordered so that GROUP BY (office, kind,
 # category) streams in index order without a sort.
@@ -168,3 +174,23 @@ class Feedback(db.Model):
 
 # Monitoring dashboard (issue 12): the average rating of a subtree reads only this index.
 Index("ix_feedback_case_rating", Feedback.case_id, Feedback.rating)
+
+
+class CaseTally(db.Model):
+    """Maintained counters for the dashboards: how many cases, and their ratings, per
+    (holding office, kind, category, priority, status, breached). Kept in step with
+    `case` by `app.services.tallies` in the same transaction as every change, so a
+    dashboard reads a few thousand rows instead of scanning a million cases.
+    `category_id` 0 stands for "no category" (a key column cannot be NULL)."""
+
+    __tablename__ = "case_tally"
+
+    office_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    priority: Mapped[str] = mapped_column(String(2), primary_key=True)
+    status: Mapped[str] = mapped_column(String(24), primary_key=True)
+    breached: Mapped[bool] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+    rating_sum: Mapped[int] = mapped_column(default=0)
+    rating_n: Mapped[int] = mapped_column(default=0)

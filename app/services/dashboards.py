@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 
 from app.domain import workflow as wf
 from app.extensions import db
-from app.models import Case, Category, Feedback, OrgUnit, User
+from app.models import Case, CaseTally, Category, Feedback, OrgUnit, User
 from app.services import access
 
 # Tiles, in display order. "awaiting_customer" is information asked or a resolution
@@ -232,20 +232,32 @@ def _count_columns(now: datetime, keys=LIST_KEYS[:-1]) -> list:
 
 # ---- aggregates ---------------------------------------------------------------------
 
-def tiles(scope: OrgUnit, f: Filters, now: datetime) -> dict:
+def tiles(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None) -> dict:
     """{key: n} for every tile, plus "total", "active" and "closed"."""
-    row = db.session.execute(select(*_count_columns(now)).where(*_conditions(scope, f))).one()
+    g = _grouped(scope, f, now, scan)
+    keys = ("total",) + LIST_KEYS[:-1]
+    row = db.session.execute(select(*(func.coalesce(func.sum(g.c[k]), 0).label(k) for k in keys))).one()
     return {k: int(v or 0) for k, v in row._mapping.items()}
 
 
-def rating(scope: OrgUnit, f: Filters) -> dict:
-    """Average rating (1–5) and number of ratings of the cases in view."""
-    avg, n = db.session.execute(
-        select(func.avg(Feedback.rating), func.count(Feedback.id))
-        .join(Case, Case.id == Feedback.case_id)
-        .where(*_conditions(scope, f))
-    ).one()
-    return {"average": round(float(avg), 2) if avg is not None else None, "count": int(n or 0)}
+def rating(scope: OrgUnit, f: Filters, scan: bool | None = None) -> dict:
+    """Average rating (1–5) and number of ratings of the cases in view (from the
+    counters unless a date range asks for a scan)."""
+    if scan is None:
+        scan = bool(f.date_from or f.date_to)
+    if scan:
+        total, n = db.session.execute(
+            select(func.sum(Feedback.rating), func.count(Feedback.id))
+            .join(Case, Case.id == Feedback.case_id)
+            .where(*_conditions(scope, f))
+        ).one()
+    else:
+        total, n = db.session.execute(
+            select(func.sum(CaseTally.rating_sum), func.sum(CaseTally.rating_n))
+            .where(*_tally_conditions(scope, f))
+        ).one()
+    n = int(n or 0)
+    return {"average": round(float(total) / n, 2) if n else None, "count": n}
 
 
 SUM_KEYS = ("total",) + LIST_KEYS[:-1] + tuple(f"age_{i}" for i in range(len(AGE_BUCKETS)))
@@ -259,25 +271,91 @@ class Summary:
     ageing: list
 
 
-def _grouped(scope: OrgUnit, f: Filters, now: datetime):
-    """CTE: counts per (holding office, kind, category) — the one scan of the cases
-    that every table of the page is rolled up from."""
+def _grouped(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None):
+    """CTE: counts per (holding office, kind, category) — the one source every table of
+    the page is rolled up from. Without a date range it is read from the maintained
+    counters (`CaseTally`) plus the few cases whose numbers depend on the clock (raised
+    in the last ten days, closed today), so its cost does not grow with the history;
+    with a date range the cases raised in that range are scanned."""
+    if scan is None:
+        scan = bool(f.date_from or f.date_to)
     ages = [func.count().filter(age_condition(k, now)).label(f"age_{i}")
             for i, (k, _lo, _hi) in enumerate(AGE_BUCKETS)]
-    return (select(Case.current_office_id.label("office_id"), Case.kind.label("kind"),
-                   Case.category_id.label("category_id"), *_count_columns(now), *ages)
-            .where(*_conditions(scope, f))
-            .group_by(Case.current_office_id, Case.kind, Case.category_id)
+    if scan:
+        return (select(Case.current_office_id.label("office_id"), Case.kind.label("kind"),
+                       Case.category_id.label("category_id"), *_count_columns(now), *ages)
+                .where(*_conditions(scope, f))
+                .group_by(Case.current_office_id, Case.kind, Case.category_id)
+                .cte("grouped"))
+    return _grouped_from_tally(scope, f, now)
+
+
+def _tally_conditions(scope: OrgUnit, f: Filters) -> list:
+    t = CaseTally
+    conds = [t.office_id.in_(select(OrgUnit.id).where(access.in_subtree(OrgUnit.path, scope))
+                             .scalar_subquery())]
+    if f.kind:
+        conds.append(t.kind == f.kind)
+    if f.category_id:
+        conds.append(t.category_id.in_(category_ids(f.category_id)))
+    if f.priority:
+        conds.append(t.priority == f.priority)
+    return conds
+
+
+def _grouped_from_tally(scope: OrgUnit, f: Filters, now: datetime):
+    t = CaseTally
+    n = func.sum(t.n)
+    zero = literal_column("0")
+    status_sum = {
+        "open": n.filter(t.status == wf.OPEN),
+        "in_progress": n.filter(t.status == wf.IN_PROGRESS),
+        "awaiting_customer": n.filter(t.status.in_([wf.AWAITING_INFO, wf.AWAITING_CONFIRMATION])),
+        "pending_external": n.filter(t.status == wf.PENDING_EXTERNAL),
+        "closed_today": zero,
+        "breached": n.filter(t.breached.is_(True), t.status != wf.CLOSED),
+        "active": n.filter(t.status != wf.CLOSED),
+        "closed": n.filter(t.status == wf.CLOSED),
+    }
+    keys = LIST_KEYS[:-1]
+    last = len(AGE_BUCKETS) - 1  # "10+": every case not closed, less the younger ones below
+    counted = (select(t.office_id.label("office_id"), t.kind.label("kind"), t.category_id.label("category_id"),
+                      n.label("total"), *(status_sum[k].label(k) for k in keys),
+                      *(zero.label(f"age_{i}") for i in range(last)),
+                      status_sum["active"].label(f"age_{last}"))
+               .where(*_tally_conditions(scope, f))
+               .group_by(t.office_id, t.kind, t.category_id))
+    conds = _conditions(scope, f)
+    category = func.coalesce(Case.category_id, literal_column("0"))
+    young_since = now - timedelta(days=AGE_BUCKETS[last][1])
+    young = (select(Case.current_office_id, Case.kind, category, zero, *(zero for _k in keys),
+                    *(func.count().filter(age_condition(k, now)) for k, _lo, _hi in AGE_BUCKETS[:last]),
+                    -func.count())
+             .where(*conds, Case.status != wf.CLOSED, Case.created_at > young_since)
+             .group_by(Case.current_office_id, Case.kind, category))
+    today = local_midnight_utc(local_today(now))
+    closed_today = (select(Case.current_office_id, Case.kind, category, zero,
+                           *(func.count() if k == "closed_today" else zero for k in keys),
+                           *(zero for _i in range(len(AGE_BUCKETS))))
+                    .where(*conds, Case.status == wf.CLOSED, Case.closed_at >= today)
+                    .group_by(Case.current_office_id, Case.kind, category))
+    parts = union_all(counted, young, closed_today).subquery("parts")
+    names = [c.name for c in counted.selected_columns]
+    p = list(parts.c)
+    return (select(p[0].label("office_id"), p[1].label("kind"), func.nullif(p[2], 0).label("category_id"),
+                   *(func.sum(col).label(name) for col, name in zip(p[3:], names[3:], strict=True)))
+            .group_by(p[0], p[1], p[2])
             .cte("grouped"))
 
 
-def summary(scope: OrgUnit, f: Filters, now: datetime) -> Summary:
+def summary(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None) -> Summary:
     """Tiles, breakdown by child office, by kind and category, and ageing — in ONE
-    statement: the grouped CTE is scanned once and rolled up four ways (UNION ALL).
+    statement: the grouped CTE is computed once and rolled up four ways (UNION ALL).
+    `scan=True` counts from the cases even without a date range (to check the counters).
 
     A case counts for a child office when its holding office's materialized path
     starts with the child's path; cases held at `scope` itself get a row of their own."""
-    g = _grouped(scope, f, now)
+    g = _grouped(scope, f, now, scan)
     sums = [func.coalesce(func.sum(g.c[k]), 0).label(k) for k in SUM_KEYS]
     no_int = cast(null(), Integer)
     no_text = cast(null(), String)
