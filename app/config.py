@@ -28,6 +28,9 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
 
+    # Largest queue CSV export (rows); narrow the filters for more
+    EXPORT_MAX_ROWS = _env_int("EXPORT_MAX_ROWS", 100_000)
+
     # Login throttling
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_LOCKOUT_MINUTES = _env_int("LOGIN_LOCKOUT_MINUTES", 15)

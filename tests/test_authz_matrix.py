@@ -37,6 +37,7 @@ ROUTES = {
     "auth.logout": EMPLOYEE,
     "auth.change_password": EMPLOYEE,
     "cases.queue": EMPLOYEE,
+    "cases.queue_csv": EMPLOYEE,
     "cases.detail": CASE,
     "cases.act": CASE,
     "cases.attachment": CASE,

@@ -98,10 +98,15 @@ Index("ix_case_kind_status_created", Case.kind, Case.status, Case.created_at)
 Index("ix_case_status_confirmation_due", Case.status, Case.confirmation_due)
 Index("ix_case_status_info_due", Case.status, Case.info_due)
 Index("ix_case_status_response_due", Case.status, Case.response_due)
+Index("ix_case_status_resolution_due", Case.status, Case.resolution_due)
 # Dashboard (issue 11): the recent cases of the offices in scope (ageing, trend) and what
 # they closed lately (closed today, trend) are index range scans per office.
 Index("ix_case_office_created", Case.current_office_id, Case.created_at)
 Index("ix_case_office_closed", Case.current_office_id, Case.closed_at)
+# Office queues (cases not closed, newest first, keyset on (created_at, id)): a partial
+# index holds only the working backlog, so a queue page reads its 50 rows in order.
+Index("ix_case_office_active", Case.current_office_id, Case.created_at, Case.id,
+      postgresql_where=Case.status != "closed", sqlite_where=Case.status != "closed")
 # Monitoring dashboard (issue 12): covers every column its aggregates read, so they are
 # index-only scans of the offices in scope; ordered so that GROUP BY (office, kind,
 # category) streams in index order without a sort.

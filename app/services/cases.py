@@ -146,10 +146,15 @@ def act(
     target_user: User | None = None,
     data: dict | None = None,
     uploads=(),
+    commit: bool = True,
 ) -> CaseEvent:
     """Take `action` on `case` as `actor` (or as the requester, the system or a partner
     when `as_` says so). One transaction: the status change, the timeline row, the
     timers and the outbox rows are committed together or not at all.
+
+    With `commit=False` the caller owns the transaction (the timer sweep commits a
+    batch of cases at once): the change is made inside a SAVEPOINT, so when it raises
+    only this case's change is undone and the batch goes on.
 
     Raises InvalidTransition, NotAllowed, MissingInput, BadTarget, AlreadyDone or
     ChangedMeanwhile; the case is unchanged when it raises.
@@ -162,6 +167,14 @@ def act(
     if t.needs_text and not text:
         raise MissingInput(field="text")
     _check_target(case, t, target_office, target_user)
+    if not commit:
+        try:
+            with db.session.begin_nested():
+                event = _apply(case, t, now=now, actor=actor, as_=as_, text=text,
+                               target_office=target_office, target_user=target_user, data=data or {})
+        except StaleDataError as exc:
+            raise ChangedMeanwhile() from exc
+        return event
     try:
         event = _apply(case, t, now=now, actor=actor, as_=as_, text=text,
                        target_office=target_office, target_user=target_user, data=data or {})

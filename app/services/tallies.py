@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import delete, event, func, insert, inspect, literal_column, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, event, func, insert, inspect, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from app.domain import workflow as wf
@@ -46,15 +44,14 @@ def _old_key(case: Case) -> tuple:
     return _key(values)
 
 
-def _upsert(connection, key: tuple, n: int, rating_sum: int = 0, rating_n: int = 0) -> None:
-    row = dict(zip(TALLY_KEY, key, strict=True), n=n, rating_sum=rating_sum, rating_n=rating_n)
-    ins = (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(CaseTally).values(**row)
-    t = CaseTally.__table__
-    connection.execute(ins.on_conflict_do_update(
-        index_elements=list(TALLY_KEY),
-        set_={"n": t.c.n + ins.excluded.n, "rating_sum": t.c.rating_sum + ins.excluded.rating_sum,
-              "rating_n": t.c.rating_n + ins.excluded.rating_n},
-    ))
+# Plain SQL, the same for PostgreSQL and SQLite: the dialects' on_conflict_do_update
+# constructs are not cacheable, and compiling one per row cost more than running it.
+_UPSERT = text(
+    "INSERT INTO case_tally (office_id, kind, category_id, priority, status, breached, n, rating_sum, rating_n) "
+    "VALUES (:office_id, :kind, :category_id, :priority, :status, :breached, :n, :rating_sum, :rating_n) "
+    "ON CONFLICT (office_id, kind, category_id, priority, status, breached) DO UPDATE SET "
+    "n = case_tally.n + excluded.n, rating_sum = case_tally.rating_sum + excluded.rating_sum, "
+    "rating_n = case_tally.rating_n + excluded.rating_n")
 
 
 @event.listens_for(Session, "after_flush")
@@ -94,10 +91,11 @@ def _track(session, _flush_context) -> None:
         counts[old][2] -= r_n
         counts[new][1] += r_sum
         counts[new][2] += r_n
-    for key in sorted(counts, key=repr):
-        n, r_sum, r_n = counts[key]
-        if n or r_sum or r_n:
-            _upsert(connection, key, n, r_sum, r_n)
+    rows = [dict(zip(TALLY_KEY, key, strict=True), n=n, rating_sum=r_sum, rating_n=r_n)
+            for key, (n, r_sum, r_n) in sorted(counts.items(), key=lambda kv: repr(kv[0]))
+            if n or r_sum or r_n]
+    for row in rows:  # one statement per row, in key order (executemany may reorder)
+        connection.execute(_UPSERT, row)
 
 
 def _case_key(session, connection, case_id: int) -> tuple | None:

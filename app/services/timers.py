@@ -7,6 +7,8 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
@@ -14,47 +16,73 @@ from app.extensions import db
 from app.models import Case
 from app.services import cases
 
+BATCH = 500
 
-def _due(condition, statuses, kinds=None, limit=1000):
-    q = select(Case.id, Case.version).where(Case.status.in_(statuses), condition)
+
+def _due_ids(condition, statuses, kinds, after_id: int, limit: int):
+    q = select(Case.id, Case.version).where(Case.status.in_(statuses), condition, Case.id > after_id)
     if kinds:
         q = q.where(Case.kind.in_(kinds))
     return db.session.execute(q.order_by(Case.id).limit(limit)).all()
 
 
-def _apply(rows, action: str, now: datetime) -> int:
-    """Act on each (id, version) row; a case changed meanwhile (by a person or another
-    sweeper) is skipped, so each case is changed once however many sweepers run."""
-    done = 0
-    for case_id, version in rows:
-        case = db.session.get(Case, case_id)
-        if case is None:
-            continue
+def _begin_batch() -> None:
+    """Open the batch's transaction. pysqlite opens one only before its first INSERT or
+    UPDATE, so each case's SAVEPOINT would otherwise start (and its RELEASE commit) a
+    transaction of its own; BEGIN IMMEDIATE also takes SQLite's write lock before the
+    batch is read, so no other writer can slip in between read and write."""
+    conn = db.session.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _apply(condition, statuses, action: str, now: datetime, kinds=None) -> int:
+    """Act on every case that meets `condition`, through the workflow, a batch of cases
+    per transaction (each case in a SAVEPOINT of its own). Only due rows are read: the
+    statuses and due times are indexed. A case changed meanwhile (by a person, or by
+    another sweeper that got there first) is skipped, so each case is changed once
+    however many sweepers run."""
+    done, after = 0, 0
+    while True:
+        rows = _due_ids(condition, statuses, kinds, after, BATCH)
+        if not rows:
+            return done
+        after = rows[-1][0]
+        versions = dict(rows)
+        _begin_batch()
+        batch = db.session.scalars(
+            select(Case).where(Case.id.in_(versions)).order_by(Case.id)
+            .options(joinedload(Case.current_office))
+            .execution_options(populate_existing=True)).all()
+        for case in batch:
+            try:
+                cases.act(case, action, now=now, as_=wf.SYSTEM, expected_version=versions[case.id],
+                          commit=False)
+                done += 1
+            except WorkflowError:
+                pass
         try:
-            cases.act(case, action, now=now, as_=wf.SYSTEM, expected_version=version)
-            done += 1
-        except WorkflowError:
+            db.session.commit()
+        except StaleDataError:  # pragma: no cover - flushes happen inside act's savepoints
             db.session.rollback()
-    return done
 
 
 def sweep(now: datetime) -> dict:
     """Apply every timeout that is due at `now`. Returns counts per rule."""
     counts = {}
-    counts["auto_closed"] = _apply(
-        _due(Case.confirmation_due <= now, [wf.AWAITING_CONFIRMATION]), "confirmation_timeout", now)
+    counts["auto_closed"] = _apply(Case.confirmation_due <= now, [wf.AWAITING_CONFIRMATION],
+                                   "confirmation_timeout", now)
     policy = current_app.config.get("INFO_TIMEOUT_POLICY", "close")
     action = "info_timeout_escalate" if policy == "escalate" else "info_timeout_close"
-    counts["info_timeout"] = _apply(_due(Case.info_due <= now, [wf.AWAITING_INFO]), action, now)
+    counts["info_timeout"] = _apply(Case.info_due <= now, [wf.AWAITING_INFO], action, now)
     # Overdue complaints and helpdesk cases climb one level; the receiving level gets a
     # fresh window (effect renew_due), so the next climb waits for its own breach.
     overdue = ((Case.response_due <= now) & Case.first_response_at.is_(None)) | (
         Case.resolution_due <= now)
-    counts["escalated"] = _apply(
-        _due(overdue, list(wf.WORKING), kinds=[wf.COMPLAINT, wf.HELPDESK]), "sla_escalate", now)
+    counts["escalated"] = _apply(overdue, list(wf.WORKING), "sla_escalate", now,
+                                 kinds=[wf.COMPLAINT, wf.HELPDESK])
     counts["breached"] = _apply(
-        _due((Case.response_due <= now) & (Case.first_response_at.is_(None))
-             & Case.sla_breached.is_(False), list(wf.WORKING),
-             kinds=[wf.SERVICE_REQUEST, wf.OFFICE_TICKET, wf.INTERACTION]),
-        "sla_breach", now)
+        (Case.response_due <= now) & (Case.first_response_at.is_(None)) & Case.sla_breached.is_(False),
+        list(wf.WORKING), "sla_breach", now,
+        kinds=[wf.SERVICE_REQUEST, wf.OFFICE_TICKET, wf.INTERACTION])
     return counts

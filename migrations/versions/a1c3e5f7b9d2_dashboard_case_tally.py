@@ -1,4 +1,4 @@
-"""dashboard: maintained case counters (case_tally) and per-office date indexes
+"""dashboard: maintained case counters (case_tally), per-office date indexes, active-queue and sweep indexes
 
 Revision ID: a1c3e5f7b9d2
 Revises: 112979b214e1
@@ -34,6 +34,10 @@ def upgrade():
     )
     op.create_index('ix_case_office_created', 'case', ['current_office_id', 'created_at'], unique=False)
     op.create_index('ix_case_office_closed', 'case', ['current_office_id', 'closed_at'], unique=False)
+    op.create_index('ix_case_office_active', 'case', ['current_office_id', 'created_at', 'id'], unique=False,
+                    postgresql_where=sa.text("status != 'closed'"), sqlite_where=sa.text("status != 'closed'"))
+    # the timer sweep's "resolution overdue" rule reads only due rows
+    op.create_index('ix_case_status_resolution_due', 'case', ['status', 'resolution_due'], unique=False)
     op.execute(
         'INSERT INTO case_tally (office_id, kind, category_id, priority, status, breached, n, '
         'rating_sum, rating_n) '
@@ -45,6 +49,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_case_status_resolution_due', table_name='case')
+    op.drop_index('ix_case_office_active', table_name='case')
     op.drop_index('ix_case_office_closed', table_name='case')
     op.drop_index('ix_case_office_created', table_name='case')
     op.drop_table('case_tally')
