@@ -32,6 +32,12 @@ VALID = {
 }
 
 
+def _took(age_days: float) -> float:
+    """Days from raising to closing: half a day to nine, never later than now."""
+    took = random.uniform(0.5, 9)
+    return took if took < age_days else age_days * random.random()
+
+
 def _pick(weighted):
     total = sum(w for _, w in weighted)
     r = random.uniform(0, total)
@@ -79,8 +85,8 @@ def generate(n_cases: int, now: datetime | None = None, seed: int = 7, due_confi
     for i in range(n_cases):
         cid = start_id + i
         kind = _pick(KIND_WEIGHTS)
-        # Raised over two years, a fifth of them in the last month (offices grow).
-        age_days = random.uniform(0, 730) if random.random() < 0.8 else random.uniform(0, 30)
+        # Raised evenly over two years (about 1,400 a day for a million).
+        age_days = random.uniform(0, 730)
         created = now - timedelta(days=age_days)
         # A real backlog is young: cases older than OLD_DAYS are closed but for a few
         # stuck ones; younger ones are spread over every state.
@@ -132,15 +138,15 @@ def generate(n_cases: int, now: datetime | None = None, seed: int = 7, due_confi
             "response_due": resp_due, "resolution_due": created + timedelta(days=7),
             "confirmation_due": confirmation_due, "info_due": now + timedelta(days=5)
             if state == wf.AWAITING_INFO else None,
-            "first_response_at": None if state == wf.OPEN else created + timedelta(hours=6),
+            "first_response_at": None if state == wf.OPEN else min(created + timedelta(hours=6), now),
             "sla_breached": random.random() < 0.1, "external_seconds": 0, "customer_seconds": 0,
             "data": {}, "version": 1, "created_at": created, "updated_at": created,
-            "closed_at": created + timedelta(days=random.uniform(0.5, 9)) if closed else None,
+            "closed_at": created + timedelta(days=_took(age_days)) if closed else None,
         })
         n_events = random.randint(3, 7)
         for e in range(n_events):
             event_rows.append({
-                "case_id": cid, "at": created + timedelta(hours=6 * e), "type": "created" if e == 0 else
+                "case_id": cid, "at": min(created + timedelta(hours=6 * e), now), "type": "created" if e == 0 else
                 random.choice(["reply", "note", "start", "assign"]), "actor_id": None,
                 "actor_kind": "requester" if e == 0 else "user", "public": e % 3 != 1,
                 "text": "Benchmark event.", "from_status": None, "to_status": state,
