@@ -62,6 +62,13 @@ def format_number(value, locale: str | None = None) -> str:
     locale = locale or current_locale()
     if value is None:
         return ""
+    if type(value) is int:  # counts: the same few numbers again and again on a page
+        return _format_int(value, locale)
+    return localize_digits(format_decimal(value, locale=_babel_locale(locale)), locale)
+
+
+@lru_cache(maxsize=4096)
+def _format_int(value: int, locale: str) -> str:
     return localize_digits(format_decimal(value, locale=_babel_locale(locale)), locale)
 
 

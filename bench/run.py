@@ -3,6 +3,12 @@ gunicorn (2 sync workers) on 127.0.0.1 and measures pages with wrk, next to a ba
 Flask + Jinja ceiling; then times the timer sweep and reads each worker's peak RSS.
 
     .venv/bin/python bench/run.py --cases 1000000 --db both --duration 15
+    .venv/bin/python bench/run.py --cases 10000,1000000 --db postgres   # is page cost flat?
+
+Measured: the Division queue (50 rows) and its htmx partial, a case page, the Circle
+dashboard, a CSV export of 10,000 rows, the doorstep form GET and POST (raising a
+request, each POST with its own submission key), tracking by reference; the timer sweep
+with 10,000 cases due; peak RSS per worker; EXPLAIN plans of the main queries.
 
 Figures are printed and written to bench/results/ (git-ignored). Nothing is asserted:
 targets are compared and reported.
@@ -14,6 +20,7 @@ import argparse
 import http.cookiejar
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -51,16 +58,23 @@ def ensure_wrk() -> str:
     return shutil.which("wrk")
 
 
-def db_url(kind: str) -> str:
+def db_name(cases: int) -> str:
+    """The scratch database of one scale (the million-case one keeps the plain name)."""
+    return PG_DB if cases == 1_000_000 else f"{PG_DB}_{cases}"
+
+
+def db_url(kind: str, cases: int = 1_000_000) -> str:
     if kind == "sqlite":
         RESULTS.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{RESULTS / 'bench.sqlite'}"
+        name = "bench.sqlite" if cases == 1_000_000 else f"bench-{cases}.sqlite"
+        return f"sqlite:///{RESULTS / name}"
     import psycopg
 
+    name = db_name(cases)
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", (PG_DB,)).fetchone():
-            conn.execute(f"CREATE DATABASE {PG_DB}")
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", (name,)).fetchone():
+            conn.execute(f"CREATE DATABASE {name}")
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
 def flask(env, *args, check=True, capture=False):
@@ -85,16 +99,17 @@ def seed(env, n: int, fresh: bool) -> float:
     if fresh and env["DATABASE_URL"].startswith("postgresql"):
         import psycopg
 
+        name = db_name(n)
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_DB}")
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
     flask(env, "db", "upgrade")
     have = case_count(env)
     if have >= n:
         print(f"  database already holds {have:,} cases: reused")
         return 0.0
     t = time.perf_counter()
-    flask(env, "bench-data", "--cases", str(n - have), "--due", "10000")
+    flask(env, "bench-data", "--cases", str(n - have), "--due", str(min(10_000, n // 10)))
     return time.perf_counter() - t
 
 
@@ -170,11 +185,40 @@ def pick(env, sql: str) -> list:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def time_sweep(env) -> dict:
-    code = ("import time, json; from datetime import datetime; from app import create_app; "
-            "from app.services import timers; app=create_app();\n"
-            "with app.app_context():\n t=time.perf_counter(); r=timers.sweep(datetime.utcnow()); "
-            "print(json.dumps({'seconds': round(time.perf_counter()-t, 2), **r}))")
+SWEEP_CODE = """
+import json, time
+from datetime import datetime, timedelta
+from sqlalchemy import func, select, update
+from app import create_app
+from app.extensions import db
+from app.models import Case
+from app.services import tallies, timers
+
+app = create_app()
+with app.app_context():
+    now = datetime.utcnow()
+    due = Case.confirmation_due <= now
+    have = db.session.scalar(select(func.count()).where(Case.status == "awaiting_confirmation", due))
+    if have < WANT:
+        # Re-arm: an earlier run closed the due cases; put closed complaints back.
+        ids = select(Case.id).where(Case.kind == "complaint", Case.status == "closed").order_by(Case.id.desc()) \
+            .limit(WANT - have).scalar_subquery()
+        db.session.execute(update(Case).where(Case.id.in_(ids)).values(
+            status="awaiting_confirmation", confirmation_due=now - timedelta(hours=1), closed_at=None,
+            resolution=None))
+        db.session.commit()
+        tallies.rebuild()
+    t = time.perf_counter()
+    counts = timers.sweep(now)
+    seconds = time.perf_counter() - t
+    changed = db.session.scalar(select(func.count()).where(Case.updated_at == now))
+    print(json.dumps({"seconds": round(seconds, 2), "due_before": max(have, WANT), "cases_changed": changed,
+                      **counts}))
+"""
+
+
+def time_sweep(env, want: int) -> dict:
+    code = SWEEP_CODE.replace("WANT", str(want))
     out = subprocess.run([str(VENV / "python"), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     try:
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -182,19 +226,123 @@ def time_sweep(env) -> dict:
         return {"error": out.stderr[-500:]}
 
 
-def run_one(kind: str, args, wrk_bin: str) -> dict:
-    env = {**os.environ, "DATABASE_URL": db_url(kind), "RATELIMIT_ENABLED": "0",
-           "NOTIFY_EMAIL_BACKEND": "file", "NOTIFY_SMS_BACKEND": "file"}
-    print(f"== {kind}: seeding {args.cases:,} cases")
-    seed_seconds = seed(env, args.cases, args.fresh)
+RAISE_LUA = """
+-- POST the doorstep form: one session (cookie + CSRF token), a fresh submission key
+-- per request so that every POST raises a new case.
+local counter, tid = 0, 0
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function init(args) tid = tonumber(wrk.thread:get("tid")) or 0 end
+function request()
+  counter = counter + 1
+  local body = "csrf_token=" .. TOKEN .. "&submission_key=bench-" .. tid .. "-" .. counter .. "-" .. RUN ..
+    "&name=Bench+Citizen&address=12+Station+Road&pincode=" .. PIN .. "&email=bench%40example.in" ..
+    "&mobile=9876543210&service=" .. SERVICE .. "&details=Please+come+after+10+am."
+  return wrk.format("POST", "/request", {["Content-Type"] = "application/x-www-form-urlencoded",
+                                         ["Cookie"] = COOKIE}, body)
+end
+"""
+
+
+def raise_script(base: str, env) -> tuple[str, str]:
+    """A wrk script that raises doorstep requests, and the Cookie it uses."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/request").read().decode()
+    field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', page).group(0)
+    token = re.search(r'value="([^"]*)"', field).group(1)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    pin = pick(env, "SELECT pincode FROM pincode WHERE division_id IS NOT NULL ORDER BY pincode LIMIT 1")[0][0]
+    service = pick(env, "SELECT id FROM category WHERE kind='service_request' AND level='service' AND active "
+                        "ORDER BY id LIMIT 1")[0][0]
+    lua = (RAISE_LUA.replace("TOKEN", json.dumps(urllib.parse.quote(token)))
+           .replace("COOKIE", json.dumps(cookie)).replace("PIN", json.dumps(str(pin)))
+           .replace("SERVICE", json.dumps(str(service))).replace("RUN", json.dumps(str(int(time.time())))))
+    path = RESULTS / "raise.lua"
+    path.write_text(lua)
+    return str(path), cookie
+
+
+EXPLAIN_CODE = """
+import json
+from datetime import datetime
+from sqlalchemy import func, select, text
+from app import create_app
+from app.domain import workflow as wf
+from app.extensions import db
+from app.models import Case, OrgUnit, User
+from app.services import access, dashboards, queues
+
+app = create_app()
+with app.app_context():
+    dialect = db.engine.dialect.name
+    division = db.session.get(OrgUnit, DIVISION)
+    circle = db.session.get(OrgUnit, CIRCLE)
+    now = datetime.utcnow()
+    f = dashboards.Filters()
+    q = select(Case).where(Case.current_office_id == division.id, Case.status != wf.CLOSED) \
+        .order_by(Case.created_at.desc(), Case.id.desc()).limit(51)
+    g = dashboards._grouped(circle, f, now)
+    stmts = {
+        "division queue, first page (50 rows)": q,
+        "circle dashboard: grouped counts (counters + recent cases)": select(func.count()).select_from(g),
+        "circle dashboard: trend, raised per day": select(func.count()).where(
+            *dashboards._conditions(circle, f), Case.created_at >= now.replace(hour=0) - __import__("datetime").timedelta(days=29)),
+        "timer sweep: confirmations due": select(Case.id, Case.version).where(
+            Case.status.in_([wf.AWAITING_CONFIRMATION]), Case.confirmation_due <= now, Case.id > 0)
+            .order_by(Case.id).limit(500),
+        "tracking by reference": select(Case).where(Case.reference == "SR-2611-XXXXXXX"),
+    }
+    out = {}
+    for name, stmt in stmts.items():
+        sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        prefix = "EXPLAIN ANALYZE " if dialect == "postgresql" else "EXPLAIN QUERY PLAN "
+        rows = db.session.execute(text(prefix + sql)).all()
+        out[name] = [r[0] if dialect == "postgresql" else r[-1] for r in rows]
+    print(json.dumps(out))
+"""
+
+
+def explain(env, division_id: int, circle_id: int) -> dict:
+    code = EXPLAIN_CODE.replace("DIVISION", str(division_id)).replace("CIRCLE", str(circle_id))
+    out = subprocess.run([str(VENV / "python"), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": [out.stderr[-800:]]}
+
+
+def versions(env) -> dict:
+    code = ("import json, sqlite3, platform, flask, sqlalchemy; from app import create_app; "
+            "from app.extensions import db; from sqlalchemy import text; app=create_app();\n"
+            "with app.app_context():\n v = db.session.execute(text('SELECT version()')).scalar() "
+            "if db.engine.dialect.name == 'postgresql' else 'SQLite ' + sqlite3.sqlite_version\n"
+            " print(json.dumps({'python': platform.python_version(), 'flask': flask.__version__, "
+            "'sqlalchemy': sqlalchemy.__version__, 'database': v.split(' on ')[0]}))")
+    out = subprocess.run([str(VENV / "python"), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {}
+
+
+def run_one(kind: str, cases: int, args, wrk_bin: str) -> dict:
+    env = {**os.environ, "DATABASE_URL": db_url(kind, cases), "RATELIMIT_ENABLED": "0",
+           "NOTIFY_EMAIL_BACKEND": "file", "NOTIFY_SMS_BACKEND": "file", "EXPORT_MAX_ROWS": "10000"}
+    print(f"== {kind}: seeding {cases:,} cases")
+    seed_seconds = seed(env, cases, args.fresh)
     # the busiest division and a case it holds; a circle supervisor
     division = pick(env, 'SELECT o.code, o.id FROM org_unit o JOIN "case" c ON c.current_office_id=o.id '
                          "WHERE o.kind='division' GROUP BY o.code, o.id ORDER BY COUNT(*) DESC LIMIT 1")[0]
     div_user = pick(env, f"SELECT login_id FROM \"user\" WHERE office_id={division[1]} ORDER BY id LIMIT 1")[0][0]
-    circle_user = pick(env, "SELECT u.login_id FROM \"user\" u JOIN user_role r ON r.user_id=u.id JOIN org_unit o "
-                            "ON o.id=u.office_id WHERE o.kind='circle' AND r.role='supervisor' ORDER BY u.id LIMIT 1")[0][0]
-    ref = pick(env, f"SELECT reference FROM \"case\" WHERE current_office_id={division[1]} ORDER BY id DESC LIMIT 1")[0][0]
-    results = {"db": kind, "cases": args.cases, "seed_seconds": round(seed_seconds, 1), "pages": {}}
+    circle_user, circle_id = pick(env, "SELECT u.login_id, o.id FROM \"user\" u JOIN user_role r ON r.user_id=u.id "
+                                       "JOIN org_unit o ON o.id=u.office_id WHERE o.kind='circle' AND "
+                                       "r.role='supervisor' ORDER BY u.id LIMIT 1")[0]
+    ref = pick(env, f"SELECT reference FROM \"case\" WHERE current_office_id={division[1]} "
+                    "AND status != 'closed' ORDER BY created_at DESC LIMIT 1")[0][0]
+    results = {"db": kind, "cases": cases, "seed_seconds": round(seed_seconds, 1), "pages": {},
+               "versions": versions(env), "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+               "machine": f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform()}"}
 
     ceiling_srv = Server(env, "bench.ceiling:app")
     try:
@@ -207,59 +355,121 @@ def run_one(kind: str, args, wrk_bin: str) -> dict:
     try:
         div_cookie, _ = login(srv.base, div_user)
         circle_cookie, _ = login(srv.base, circle_user)
+        lua, raise_cookie = raise_script(srv.base, env)
         pages = [
-            ("division queue (50 rows)", "/cases/?size=50", div_cookie, []),
-            ("queue htmx partial", "/cases/?q=&size=50", div_cookie, ["HX-Request: true"]),
-            ("case page", f"/cases/{ref}", div_cookie, []),
-            ("circle dashboard", "/dashboard/", circle_cookie, []),
-            ("doorstep form GET", "/request", None, []),
-            ("tracking by reference", f"/track/{ref}", None, []),
+            ("division queue (50 rows)", "/cases/?size=50", div_cookie, [], None),
+            ("queue htmx partial", "/cases/?q=&size=50", div_cookie, ["HX-Request: true"], None),
+            ("case page", f"/cases/{ref}", div_cookie, [], None),
+            ("circle dashboard", "/dashboard/", circle_cookie, [], None),
+            ("CSV export, 10,000 rows", "/cases/export.csv?status=closed", div_cookie, [], None),
+            ("doorstep form GET", "/request", None, [], None),
+            ("doorstep form POST (raise)", "/request", raise_cookie, [], lua),
+            ("tracking by reference", f"/track/{ref}", None, [], None),
         ]
-        for name, path, cookie, extra in pages:
-            probe = urllib.request.Request(srv.base + path, headers={"Cookie": cookie or ""})
-            try:
-                status = urllib.request.urlopen(probe, timeout=30).status
-            except urllib.error.HTTPError as exc:
-                status = exc.code
-            if status != 200:
-                results["pages"][name] = {"skipped": f"HTTP {status}"}
-                print(f"  {name}: skipped (HTTP {status})")
-                continue
-            headers = [f"Cookie: {cookie}"] if cookie else []
-            r = wrk(wrk_bin, srv.base + path, args.duration, headers + extra)
+        for name, path, cookie, extra, script in pages:
+            if script is None:
+                probe = urllib.request.Request(srv.base + path, headers={"Cookie": cookie or ""})
+                try:
+                    with urllib.request.urlopen(probe, timeout=60) as resp:
+                        status, body = resp.status, resp.read()
+                except urllib.error.HTTPError as exc:
+                    status, body = exc.code, b""
+                if status != 200:
+                    results["pages"][name] = {"skipped": f"HTTP {status}"}
+                    print(f"  {name}: skipped (HTTP {status})")
+                    continue
+                if path.startswith("/cases/export.csv"):
+                    results["export_rows"] = body.count(b"\n") - 1
+            headers = [f"Cookie: {cookie}"] if cookie and not script else []
+            before = case_count(env) if script else None
+            r = wrk(wrk_bin, srv.base + path, args.duration, headers + extra, script=script)
+            if script:
+                r["cases_raised"] = case_count(env) - before
             r["ratio"] = round(r["rps"] / results["ceiling"]["rps"], 3) if results["ceiling"]["rps"] else None
             results["pages"][name] = r
             print(f"  {name}: {r}")
         results["rss_mb_per_worker"] = srv.worker_peak_rss_mb()
     finally:
         srv.stop()
-    results["sweep"] = time_sweep(env)
+    results["sweep"] = time_sweep(env, min(10_000, cases // 10))
+    results["explain"] = explain(env, division[1], circle_id)
     print(f"  sweep: {results['sweep']}; peak RSS per worker: {results['rss_mb_per_worker']} MB")
     return results
 
 
+TARGETS = {
+    "division queue (50 rows)": "≥ 0.5× ceiling",
+    "queue htmx partial": "≥ 0.5× ceiling",
+    "case page": "≥ 0.5× ceiling",
+    "circle dashboard": "median ≤ 100 ms",
+    "doorstep form POST (raise)": "≥ 200/s",
+}
+
+
+def table(all_results) -> str:
+    lines = ["| db | cases | page | req/s | median ms | × ceiling | target |", "|---|---|---|---|---|---|---|"]
+    for r in all_results:
+        c = r["ceiling"]
+        lines.append(f"| {r['db']} | {r['cases']:,} | ceiling (bare Flask + Jinja, 50 rows) | {c['rps']:.0f} | "
+                     f"{c['median_ms']} | 1.0 | |")
+        for name, p in r["pages"].items():
+            if "skipped" in p:
+                lines.append(f"| {r['db']} | {r['cases']:,} | {name} | – | – | {p['skipped']} | |")
+                continue
+            extra = f" ({p['cases_raised']:,} raised)" if "cases_raised" in p else ""
+            if "errors" in p and p["errors"]:
+                extra += f" ({p['errors']} non-2xx/3xx)"
+            lines.append(f"| {r['db']} | {r['cases']:,} | {name}{extra} | {p['rps']:.0f} | {p['median_ms']} | "
+                         f"{p['ratio']} | {TARGETS.get(name, '')} |")
+        sw = r.get("sweep", {})
+        lines.append(f"| {r['db']} | {r['cases']:,} | timer sweep, {sw.get('due_before', '?'):,} due | – | "
+                     f"{round(sw['seconds'] * 1000) if 'seconds' in sw else '–'} (total) | – | ≤ 5 s |")
+        lines.append(f"| {r['db']} | {r['cases']:,} | peak RSS per worker (MB) | – | "
+                     f"{r.get('rss_mb_per_worker')} | – | ≤ 100 MB |")
+    return "\n".join(lines)
+
+
+def flatness(all_results) -> str:
+    """req/s at the largest scale over req/s at the smallest, per db and page."""
+    out = []
+    for db in sorted({r["db"] for r in all_results}):
+        runs = sorted((r for r in all_results if r["db"] == db), key=lambda r: r["cases"])
+        if len(runs) < 2:
+            continue
+        small, big = runs[0], runs[-1]
+        for name, p in big["pages"].items():
+            q = small["pages"].get(name, {})
+            if p.get("rps") and q.get("rps"):
+                out.append(f"| {db} | {name} | {q['rps']:.0f} | {p['rps']:.0f} | {p['rps'] / q['rps']:.2f} |")
+    if not out:
+        return ""
+    head = (f"| db | page | req/s at {runs[0]['cases']:,} | req/s at {runs[-1]['cases']:,} | ratio |\n"
+            "|---|---|---|---|---|")
+    return head + "\n" + "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", type=int, default=1_000_000)
+    ap.add_argument("--cases", default="1000000", help="number of cases, or several: 10000,1000000")
     ap.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--fresh", action="store_true", help="drop and re-seed the benchmark database")
     args = ap.parse_args()
+    scales = [int(x) for x in str(args.cases).replace("_", "").split(",")]
     wrk_bin = ensure_wrk()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    all_results = [run_one(k, args, wrk_bin) for k in kinds]
+    all_results = [run_one(k, n, args, wrk_bin) for k in kinds for n in scales]
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(all_results, indent=2))
-    print("\n| db | page | req/s | median ms | ratio to ceiling |")
-    print("|---|---|---|---|---|")
+    report = table(all_results)
+    flat = flatness(all_results)
+    print("\n" + report)
+    if flat:
+        print("\nPage cost against the number of cases (1.0 = flat):\n" + flat)
     for r in all_results:
-        print(f"| {r['db']} | ceiling (bare Flask, 50 rows) | {r['ceiling']['rps']:.0f} | {r['ceiling']['median_ms']} | 1.0 |")
-        for name, p in r["pages"].items():
-            if "skipped" in p:
-                print(f"| {r['db']} | {name} | – | – | {p['skipped']} |")
-            else:
-                print(f"| {r['db']} | {name} | {p['rps']:.0f} | {p['median_ms']} | {p['ratio']} |")
+        print(f"\n{r['db']} {r['cases']:,}: versions {r['versions']}; machine {r['machine']}; "
+              f"export rows {r.get('export_rows')}; sweep {r.get('sweep')}")
     print(f"\nresults: {RESULTS / f'bench-{stamp}.json'}")
 
 
