@@ -54,16 +54,23 @@ def _apply(condition, statuses, action: str, now: datetime, kinds=None) -> int:
             select(Case).where(Case.id.in_(versions)).order_by(Case.id)
             .options(joinedload(Case.current_office))
             .execution_options(populate_existing=True)).all()
-        for case in batch:
-            try:
-                cases.act(case, action, now=now, as_=wf.SYSTEM, expected_version=versions[case.id],
-                          commit=False)
-                done += 1
-            except WorkflowError:
-                pass
+        try:
+            # Fast path: the whole batch with one flush.
+            done += cases.act_many([(c, versions[c.id]) for c in batch], action, now=now)
+        except cases.BatchRefused:
+            # A case of the batch refuses (changed meanwhile, or no higher level to
+            # escalate to): take them one by one, each in a SAVEPOINT of its own.
+            for case in batch:
+                db.session.refresh(case)
+                try:
+                    cases.act(case, action, now=now, as_=wf.SYSTEM, expected_version=versions[case.id],
+                              commit=False)
+                    done += 1
+                except WorkflowError:
+                    pass
         try:
             db.session.commit()
-        except StaleDataError:  # pragma: no cover - flushes happen inside act's savepoints
+        except StaleDataError:  # pragma: no cover - flushes happen inside savepoints
             db.session.rollback()
 
 

@@ -1,0 +1,83 @@
+"""The timer sweep's batches: all cases of a batch with one flush when it can, one by one
+(each in a SAVEPOINT) when a case of the batch refuses — and never a half-applied case."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from app.domain import workflow as wf
+from app.extensions import db
+from app.models import Case, CaseEvent, Notification
+from app.services import cases, tallies, timers
+from tests.conftest import NOW
+from tests.factories import make_case
+
+H = timedelta(hours=1)
+
+
+def _awaiting(world, n):
+    out = []
+    for _ in range(n):
+        c = make_case("complaint", world.ho1, actor=world.ho1_op)
+        cases.act(c, "start", actor=world.ho1_op, now=NOW)
+        cases.act(c, "propose_resolution", actor=world.ho1_op, now=NOW, text="Delivered.")
+        out.append(c)
+    return out
+
+
+def _events(type_):
+    return db.session.scalar(select(func.count(CaseEvent.id)).where(CaseEvent.type == type_))
+
+
+def test_batch_closes_every_due_case_with_one_flush(world):
+    due = _awaiting(world, 5)
+    assert timers.sweep(NOW + 49 * H)["auto_closed"] == 5
+    db.session.expire_all()
+    assert {db.session.get(Case, c.id).status for c in due} == {wf.CLOSED}
+    assert _events("confirmation_timeout") == 5
+    assert tallies.check() == []
+
+
+def test_a_case_changed_meanwhile_is_skipped_and_the_rest_of_its_batch_goes_on(world):
+    due = _awaiting(world, 4)
+    bumped = due[1]
+    n_before = db.session.scalar(select(func.count(Notification.id)))
+    real_due_ids = timers._due_ids
+
+    def due_then_bump(*args, **kwargs):
+        rows = real_due_ids(*args, **kwargs)
+        if rows:  # another worker changes one case after the sweep found it due
+            with db.engine.begin() as other:
+                other.execute(text('UPDATE "case" SET version = version + 1 WHERE id = :id'), {"id": bumped.id})
+        return rows
+
+    timers._due_ids = due_then_bump
+    try:
+        counts = timers.sweep(NOW + 49 * H)
+    finally:
+        timers._due_ids = real_due_ids
+    assert counts["auto_closed"] == 3
+    db.session.expire_all()
+    assert db.session.get(Case, bumped.id).status == wf.AWAITING_CONFIRMATION
+    assert [db.session.get(Case, c.id).status for c in due if c.id != bumped.id] == [wf.CLOSED] * 3
+    assert _events("confirmation_timeout") == 3
+    # one closing message per closed case, none for the skipped one
+    new = db.session.scalars(select(Notification).where(Notification.id > 0)).all()
+    assert bumped.id not in {m.case_id for m in new if m.template == "case_closed"}
+    assert db.session.scalar(select(func.count(Notification.id))) > n_before
+    assert tallies.check() == []
+
+
+def test_act_many_is_all_or_nothing(world):
+    due = _awaiting(world, 3)
+    db.session.expire_all()
+    batch = [(db.session.get(Case, c.id), c.version) for c in due]
+    batch[2] = (batch[2][0], batch[2][1] - 1)  # seen at an older version
+    with pytest.raises(cases.BatchRefused):
+        cases.act_many(batch, "confirmation_timeout", now=NOW + 49 * H)
+    db.session.rollback()
+    db.session.expire_all()
+    assert {db.session.get(Case, c.id).status for c in due} == {wf.AWAITING_CONFIRMATION}
+    assert _events("confirmation_timeout") == 0
+    assert tallies.check() == []
