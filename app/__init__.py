@@ -39,6 +39,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
     _rate_limit_storage(app)
+    from app.inputs import query_args
+
+    app.jinja_env.globals["query_args"] = query_args
 
     from app import i18n
     from app.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate

@@ -36,3 +36,16 @@ class MaxLength:
             Length(max=self.limit, message=self.message)(form, field)
         except ValidationError as exc:
             raise StopValidation(exc.args[0]) from None
+
+
+def query_args(**overrides) -> dict:
+    """The current query string for a link (`url_for(endpoint, **query_args(after=...))`),
+    without url_for's own keywords (`_anchor`, `_method`, `_scheme`, `_external`) and
+    without the view's path variables: `url_for(..., **request.args)` turned a
+    `?_method=x` into a BuildError, i.e. a 500. A Jinja global."""
+    from flask import request
+
+    view_args = request.view_args or {}
+    args = {k: v for k, v in request.args.items() if not k.startswith("_") and k not in view_args}
+    args.update(overrides)
+    return args

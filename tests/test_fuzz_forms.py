@@ -868,3 +868,18 @@ def test_category_ids_that_are_not_plain_numbers_do_not_crash(app, everything):
                 "department_id": bad}
         r = client.post("/admin/categories/new", data=data)
         assert r.status_code == 422 and "Choose a parent of the level above" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["_method=x", "_scheme=javascript", "_external=1", "_anchor=x"])
+def test_url_for_keywords_in_staff_list_queries(app, everything, query):
+    """The ticket queue built its bulk form's action with url_for(**request.args): any
+    ?_method= made the page a 500 (found while fixing the admin pages). The cursor
+    pagers of cases, tickets, interactions, helpdesk and doorstep lists did the same."""
+    client = _sign_in(app, everything, "d1_op")
+    r = client.get(f"/tickets/pending?status=open&{query}")
+    assert r.status_code == 200
+    assert 'action="/tickets/bulk?status=open"' in r.get_data(as_text=True)
+    with app.test_request_context(f"/cases/?q=a&after=5&{query}"):
+        from app.inputs import query_args
+
+        assert query_args(after=9) == {"q": "a", "after": 9}

@@ -29,7 +29,7 @@ from app.domain import workflow as wf
 from app.extensions import db
 from app.htmx import hx_redirect, is_htmx, render_page_or_partial
 from app.i18n import KIND_LABELS, OFFICE_KIND_LABELS, ROLE_LABELS
-from app.inputs import as_id
+from app.inputs import as_id, query_args
 from app.models import Category, Holiday, OrgUnit
 from app.nav import add_staff_link
 from app.services import access, audit
@@ -145,9 +145,7 @@ def list_args(*names):
 def admin_page_url(page: int) -> str:
     """This list's URL at `page`, keeping its filters (but none of url_for's own
     `_anchor`/`_method`/`_scheme`/`_external`, nor a path variable's name)."""
-    view_args = request.view_args or {}
-    args = {k: v for k, v in request.args.items() if not k.startswith("_") and k not in view_args}
-    return url_for(request.endpoint, **view_args, **{**args, "page": page})
+    return url_for(request.endpoint, **(request.view_args or {}), **query_args(page=page))
 
 
 # ---- home -----------------------------------------------------------------------
