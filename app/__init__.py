@@ -38,6 +38,10 @@ def create_app(config: type | dict | None = None) -> Flask:
         )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
+    _rate_limit_storage(app)
+    from app.inputs import query_args
+
+    app.jinja_env.globals["query_args"] = query_args
 
     from app import i18n
     from app.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
@@ -76,6 +80,15 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_cli(app)
     _sqlite_pragmas(app)
     return app
+
+
+def _rate_limit_storage(app: Flask) -> None:
+    """Flask-Limiter's counters: in Redis when REDIS_URL is set (shared by every worker
+    and process), else in this process's memory. Read here, not when `app.config` is
+    imported, so the environment at start-up counts."""
+    app.config["REDIS_URL"] = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL") or None
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
 
 
 def _configure_login(app: Flask) -> None:

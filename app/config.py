@@ -35,8 +35,11 @@ class Config:
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_LOCKOUT_MINUTES = _env_int("LOGIN_LOCKOUT_MINUTES", 15)
 
-    # Rate limits (Flask-Limiter): Redis when REDIS_URL is set, memory otherwise
-    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
+    # Rate limits (Flask-Limiter): Redis when REDIS_URL is set, memory otherwise. Both are
+    # resolved in create_app (RATELIMIT_STORAGE_URI, if set, wins), so REDIS_URL may come
+    # from the environment at start-up, from instance/config.py or from a test's config.
+    REDIS_URL = None
+    RATELIMIT_STORAGE_URI = None
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
 

@@ -13,11 +13,18 @@ from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Category, Holiday, OrgUnit, PincodeEntry, SlaRule, User
 from app.services import access, audit
-from app.services.admin_common import AdminError, ImportReport, OutOfScope, finish_import, read_csv
+from app.services.admin_common import (
+    AdminError,
+    ImportReport,
+    OutOfScope,
+    check_length,
+    finish_import,
+    read_csv,
+)
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,39}$")
-PIN_RE = re.compile(r"^[1-9]\d{5}$")
+PIN_RE = re.compile(r"[1-9][0-9]{5}")  # ASCII digits only: "\d" also matches १२३
 
 # kind -> levels allowed, and the parent level each level needs (None: top level)
 LEVELS = {
@@ -132,10 +139,13 @@ def _division(admin: User, code: str) -> OrgUnit:
 def _apply_pincode(admin: User, entry: PincodeEntry | None, pincode: str, office_name: str,
                    district: str, state: str, division_code: str) -> tuple[PincodeEntry, bool]:
     pincode = (pincode or "").strip()
-    if not PIN_RE.match(pincode):
+    if not PIN_RE.fullmatch(pincode):
         raise AdminError(_l("A pincode has six digits and does not start with 0."), field="pincode")
     if not (office_name or "").strip():
         raise AdminError(_l("The post office name is required."), field="office_name")
+    check_length((office_name or "").strip(), 120, "office_name")
+    check_length((district or "").strip(), 80, "district")
+    check_length((state or "").strip(), 80, "state")
     division = _division(admin, division_code)
     existing = db.session.scalar(select(PincodeEntry).where(PincodeEntry.pincode == pincode))
     if entry is None:

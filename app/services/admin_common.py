@@ -91,20 +91,37 @@ def read_csv(data: bytes | str, required: tuple[str, ...]) -> tuple[list[dict], 
             return [], [(1, _("The file is not UTF-8 encoded text."))]
     else:
         text = data
+    if "\x00" in text:
+        # PostgreSQL cannot store NUL in text; no spreadsheet writes one.
+        return [], [(1, _("The file contains a NUL character, which is not allowed."))]
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in required if c not in header]
-    if missing:
-        return [], [(1, _("Missing columns: %(cols)s", cols=", ".join(missing)))]
     rows = []
-    for raw in reader:
-        rows.append({(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else ""
-                     for k, v in raw.items()})
-        if len(rows) > MAX_IMPORT_ROWS:
-            return [], [(1, _("Too many rows: at most %(n)s per file.", n=MAX_IMPORT_ROWS))]
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        missing = [c for c in required if c not in header]
+        if missing:
+            return [], [(1, _("Missing columns: %(cols)s", cols=", ".join(missing)))]
+        for raw in reader:
+            rows.append({(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else ""
+                         for k, v in raw.items()})
+            if len(rows) > MAX_IMPORT_ROWS:
+                return [], [(1, _("Too many rows: at most %(n)s per file.", n=MAX_IMPORT_ROWS))]
+    except csv.Error:
+        # e.g. a field over the csv module's 128 KiB limit: the file is refused, not a 500
+        return [], [(reader.line_num or 1, _("This line cannot be read as CSV (a value is far too long "
+                                             "or a quotation mark is not closed)."))]
     if not rows:
         return [], [(1, _("The file has no data rows."))]
     return rows, []
+
+
+def check_length(value: str | None, limit: int, field: str | None = None) -> None:
+    """Raise AdminError when `value` is longer than its column (`limit` characters);
+    the forms check this, but CSV rows reach the services directly."""
+    from flask_babel import lazy_gettext as _l
+
+    if value and len(value) > limit:
+        raise AdminError(_l("Too long: at most %(n)s characters.", n=limit), field=field)
 
 
 def finish_import(report, *, dry_run: bool, admin, action: str, target: str, detail: str, now):

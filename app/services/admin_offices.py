@@ -12,7 +12,14 @@ from sqlalchemy import func, or_, select
 from app.extensions import db
 from app.models import HIERARCHY, Case, CaseEvent, Category, OrgUnit, PincodeEntry, User
 from app.services import access, audit
-from app.services.admin_common import AdminError, ImportReport, OutOfScope, finish_import, read_csv
+from app.services.admin_common import (
+    AdminError,
+    ImportReport,
+    OutOfScope,
+    check_length,
+    finish_import,
+    read_csv,
+)
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 CHAIN = [k.value for k in HIERARCHY]
@@ -253,6 +260,7 @@ def import_csv(admin: User, data: bytes | str, *, dry_run: bool, now: datetime) 
                 code = _check_code(code)
                 if not row.get("name"):
                     raise AdminError(_l("A name is required."), field="name")
+                check_length(row["name"], 200, "name")
                 kind = row.get("kind", "").lower()
                 check_placement(kind, parent)
                 pending[code] = _add(code, row["name"], kind, parent)

@@ -3,6 +3,7 @@ once), reset password (forced change at next sign-in), bulk CSV import."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 
@@ -12,12 +13,13 @@ from sqlalchemy import func, or_, select
 from app.extensions import db
 from app.models import OrgUnit, Role, User
 from app.services import access, audit
-from app.services.admin_common import AdminError, ImportReport, OutOfScope, read_csv
+from app.services.admin_common import AdminError, ImportReport, OutOfScope, check_length, read_csv
 from app.services.admin_offices import by_code
 from app.services.auth import end_sessions
 from app.services.users import valid_login_id
 
 ROLES = [r.value for r in Role]
+MOBILE_RE = re.compile(r"[6-9][0-9]{9}")  # ASCII digits: "\d" would take ९८७६५४३२१०
 
 
 def temporary_password() -> str:
@@ -83,6 +85,24 @@ def _check_login(login_id: str) -> str:
     return login_id
 
 
+def _check_details(name: str | None, email: str | None, mobile: str | None) -> None:
+    """Name, e-mail and mobile as the user form checks them (CSV rows skip the form)."""
+    if not (name or "").strip():
+        raise AdminError(_l("A name is required."), field="name")
+    check_length(name.strip(), 120, "name")
+    email, mobile = (email or "").strip(), (mobile or "").strip()
+    if email:
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            check_length(email, 200, "email")
+            validate_email(email, check_deliverability=False)
+        except (EmailNotValidError, AdminError):
+            raise AdminError(_l("Enter a valid e-mail address."), field="email") from None
+    if mobile and not MOBILE_RE.fullmatch(mobile):
+        raise AdminError(_l("Enter a 10-digit mobile number."), field="mobile")
+
+
 def _build(login_id, name, office, roles, email, mobile) -> tuple[User, str]:
     password = temporary_password()
     user = User(login_id=login_id, name=name.strip(), office_id=office.id,
@@ -99,8 +119,7 @@ def create(admin: User, *, login_id: str, name: str, office: OrgUnit | None, rol
     """A new employee with a temporary password (returned once, to be handed over);
     they must choose their own at first sign-in."""
     login_id = _check_login(login_id)
-    if not (name or "").strip():
-        raise AdminError(_l("A name is required."), field="name")
+    _check_details(name, email, mobile)
     office = _check_office(admin, office)
     roles = _check_roles(roles)
     user, password = _build(login_id, name, office, roles, email, mobile)
@@ -115,8 +134,7 @@ def update(admin: User, user: User, *, name: str, office: OrgUnit | None, roles,
     """Change name, contact, office and roles (the new office must be in scope too)."""
     if not access.can_administer_user(admin, user):
         raise OutOfScope()
-    if not (name or "").strip():
-        raise AdminError(_l("A name is required."), field="name")
+    _check_details(name, email, mobile)
     if office is None or office.id != user.office_id:
         office = _check_office(admin, office)
     roles = _check_roles(roles)
@@ -194,8 +212,7 @@ def import_csv(admin: User, data: bytes | str, *, dry_run: bool,
                 raise AdminError(_l("This login ID appears twice in the file."))
             seen.add(login_id)
             login_id = _check_login(login_id)
-            if not row.get("name"):
-                raise AdminError(_l("A name is required."), field="name")
+            _check_details(row.get("name"), row.get("email"), row.get("mobile"))
             office = by_code(row.get("office_code", ""))
             if office is None:
                 raise AdminError(_l("Unknown office code."))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-EMPLOYEE_ID = re.compile(r"^\d{8}$")
-FACILITY_ID = re.compile(r"^[A-Z]{2}\d{11}$")
+EMPLOYEE_ID = re.compile(r"^[0-9]{8}$")  # ASCII: "\d" also matches Devanagari digits
+FACILITY_ID = re.compile(r"^[A-Z]{2}[0-9]{11}$")
 
 
 def valid_login_id(value: str) -> bool:

@@ -3,7 +3,8 @@ render the page (or, for htmx, only the list partial the page includes)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import MAXYEAR, MINYEAR, date, datetime
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ from app.domain import workflow as wf
 from app.extensions import db
 from app.htmx import hx_redirect, is_htmx, render_page_or_partial
 from app.i18n import KIND_LABELS, OFFICE_KIND_LABELS, ROLE_LABELS
+from app.inputs import as_id, query_args
 from app.models import Category, Holiday, OrgUnit
 from app.nav import add_staff_link
 from app.services import access, audit
@@ -129,6 +131,21 @@ def _status(form) -> int:
 
 def _page(q):
     return paginate(q, request.args.get("page"))
+
+
+@bp.app_template_global()
+def list_args(*names):
+    """The named list filters of the query string, to carry into a link. Never
+    `url_for(..., **request.args)`: a `?_method=` or `?_scheme=` (or a path variable's
+    name) in the query would reach url_for's own parameters and end in a 500."""
+    return {k: request.args[k] for k in names if request.args.get(k)}
+
+
+@bp.app_template_global()
+def admin_page_url(page: int) -> str:
+    """This list's URL at `page`, keeping its filters (but none of url_for's own
+    `_anchor`/`_method`/`_scheme`/`_external`, nor a path variable's name)."""
+    return url_for(request.endpoint, **(request.view_args or {}), **query_args(page=page))
 
 
 # ---- home -----------------------------------------------------------------------
@@ -445,7 +462,8 @@ def _category_form(cat=None):
 
 
 def _int(value):
-    return int(value) if value and str(value).isdigit() else None
+    # ASCII digits that fit the id column ("²".isdigit() is true; a 40-digit id overflows)
+    return as_id(value)
 
 
 def _save_category(form, cat):
@@ -523,6 +541,22 @@ def pincodes_import():
 
 # ---- SLA matrix and holidays ----------------------------------------------------
 
+def _days(raw: str) -> int | None:
+    """A posted number of days: ASCII digits only (`"²".isdigit()` is true but `int("²")`
+    fails). An absurdly long number counts as out of range, not as a crash."""
+    raw = (raw or "").strip()
+    if not re.fullmatch(r"[0-9]+", raw):
+        return None
+    return int(raw) if len(raw) <= 6 else 10**6
+
+
+def _year(value) -> int:
+    """The `?year=` of the holiday page; anything that is not a year `date` can hold
+    (a 40-digit number, -1, ¹²) shows the current year."""
+    year = as_id(value)
+    return year if year is not None and MINYEAR <= year <= MAXYEAR else date.today().year
+
+
 @bp.route("/sla", methods=["GET", "POST"])
 @national_required
 def sla():
@@ -538,10 +572,11 @@ def sla():
                 raw = (request.form.get(f"{kind}-{prio}-response", ""), request.form.get(f"{kind}-{prio}-resolution", ""))
                 if not raw[0] and not raw[1] and (kind, prio) not in matrix:
                     continue
-                if not (raw[0].isdigit() and raw[1].isdigit()):
+                days = (_days(raw[0]), _days(raw[1]))
+                if None in days:
                     errors[f"{kind}-{prio}"] = _("Enter whole numbers of days.")
                     continue
-                values[(kind, prio)] = (int(raw[0]), int(raw[1]))
+                values[(kind, prio)] = days
                 if values[(kind, prio)][0] > values[(kind, prio)][1]:
                     errors[f"{kind}-{prio}"] = _("The response time cannot be longer than the resolution time.")
                 elif values[(kind, prio)][1] > 365:
@@ -564,7 +599,7 @@ def sla():
 @national_required
 def holidays():
     """The holiday calendar of a year: add a day, remove one, load national holidays."""
-    year = request.args.get("year", type=int) or date.today().year
+    year = _year(request.args.get("year"))
     form = F.HolidayForm()
     load = F.LoadHolidaysForm(year=year)
     status = 200
@@ -738,4 +773,4 @@ def outbox_retry(notification_id):
     except OutOfScope:
         abort(404)
     flash(_("The message is queued again."), "success")
-    return hx_redirect(url_for("admin.outbox", **request.args))
+    return hx_redirect(url_for("admin.outbox", **list_args("status", "q", "page")))

@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from app.inputs import MaxLength
 from app.services import citizen
 
 
@@ -40,9 +41,9 @@ class ServiceRequestForm(FlaskForm):
         Regexp(r"^\d{6}$", message=_l("A pincode has exactly 6 digits."))])
     email = EmailField(_l("E-mail"), filters=[_strip], validators=[
         DataRequired(message=_l("Please enter your e-mail address.")),
+        MaxLength(200),  # before Email(): its syntax check is quadratic in the length
         Email(message=_l("Please enter a valid e-mail address, like name@example.com."),
-              granular_message=False, check_deliverability=False),
-        Length(max=200)])
+              granular_message=False, check_deliverability=False)])
     mobile = TelField(_l("Mobile number"), filters=[_digits], validators=[
         DataRequired(message=_l("Please enter your mobile number."))])
     service = SelectField(_l("Type of service"), validate_choice=False, validators=[

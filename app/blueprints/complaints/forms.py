@@ -14,6 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from app.inputs import MaxLength
+
 REQUIRED = _l("Please fill in this field.")
 
 
@@ -27,7 +29,7 @@ class ComplaintForm(FlaskForm):
         DataRequired(REQUIRED),
         Regexp(r"^[6-9]\d{9}$", message=_l("Enter a 10-digit Indian mobile number."))])
     email = StringField(_l("E-mail"), validators=[
-        Optional(), Length(max=200), Email(message=_l("Enter a valid e-mail address."))])
+        Optional(), MaxLength(200), Email(message=_l("Enter a valid e-mail address."))])
     address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=500)])
     pincode = StringField(_l("Pincode"), validators=[
         DataRequired(REQUIRED), Regexp(r"^\d{6}$", message=_l("Enter a 6-digit pincode."))])
