@@ -164,12 +164,6 @@ def trail(user: User, scope: OrgUnit) -> list[OrgUnit]:
     return [o for o in scope.ancestors() if o.depth >= root.depth] + [scope]
 
 
-def _in_scope(scope: OrgUnit):
-    return Case.current_office_id.in_(
-        select(OrgUnit.id).where(access.in_subtree(OrgUnit.path, scope)).scalar_subquery()
-    )
-
-
 def category_ids(category_id: int):
     """SQL subquery: the category and everything below it (three levels at most)."""
     parent = aliased(Category)
@@ -180,18 +174,25 @@ def category_ids(category_id: int):
             .scalar_subquery())
 
 
+def _scope_conditions(scope: OrgUnit, f: Filters, office, kind, category, priority) -> list:
+    """Conditions on the given columns (of `case` or of `case_tally`): held in `scope`'s
+    subtree, and the kind, category and priority filters."""
+    conds = [office.in_(select(OrgUnit.id).where(access.in_subtree(OrgUnit.path, scope)).scalar_subquery())]
+    if f.kind:
+        conds.append(kind == f.kind)
+    if f.category_id:
+        conds.append(category.in_(category_ids(f.category_id)))
+    if f.priority:
+        conds.append(priority == f.priority)
+    return conds
+
+
 def _conditions(scope: OrgUnit, f: Filters) -> list:
-    conds = [_in_scope(scope)]
+    conds = _scope_conditions(scope, f, Case.current_office_id, Case.kind, Case.category_id, Case.priority)
     if f.date_from:
         conds.append(Case.created_at >= local_midnight_utc(f.date_from))
     if f.date_to:
         conds.append(Case.created_at < local_midnight_utc(f.date_to + timedelta(days=1)))
-    if f.kind:
-        conds.append(Case.kind == f.kind)
-    if f.category_id:
-        conds.append(Case.category_id.in_(category_ids(f.category_id)))
-    if f.priority:
-        conds.append(Case.priority == f.priority)
     return conds
 
 
@@ -292,15 +293,7 @@ def _grouped(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None
 
 def _tally_conditions(scope: OrgUnit, f: Filters) -> list:
     t = CaseTally
-    conds = [t.office_id.in_(select(OrgUnit.id).where(access.in_subtree(OrgUnit.path, scope))
-                             .scalar_subquery())]
-    if f.kind:
-        conds.append(t.kind == f.kind)
-    if f.category_id:
-        conds.append(t.category_id.in_(category_ids(f.category_id)))
-    if f.priority:
-        conds.append(t.priority == f.priority)
-    return conds
+    return _scope_conditions(scope, f, t.office_id, t.kind, t.category_id, t.priority)
 
 
 def _grouped_from_tally(scope: OrgUnit, f: Filters, now: datetime):
