@@ -186,7 +186,7 @@ def bench_data(n_cases, due):
     from app.services import demo
 
     try:
-        from bench.datagen import generate
+        from bench.datagen import analyze, generate
     except ImportError as exc:  # the bench/ folder is not shipped with every install
         raise click.ClickException("bench/ is not importable: run from the repository root") from exc
     if not db.session.scalar(select(func.count(OrgUnit.id))):
@@ -196,6 +196,7 @@ def bench_data(n_cases, due):
     result = generate(n_cases, due_confirmations=min(due, n_cases), echo=click.echo)
     # The generator writes with bulk INSERTs, which the counters' hook does not see.
     result["tally_rows"] = tallies.rebuild()
+    analyze()
     click.echo(f"bench-data: {result}")
 
 

@@ -4,7 +4,7 @@ the dashboard read from them equals the dashboard counted from the cases."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -119,4 +119,14 @@ def test_cli_check_and_rebuild(world, runner):
     assert result.exit_code == 1 and "differ" in result.output
     result = runner.invoke(args=["tallies", "--rebuild"])
     assert result.exit_code == 0, result.output
+    assert tallies.check() == []
+
+
+def test_bench_data_leaves_counters_exact(app, runner):
+    """The benchmark generator writes with bulk INSERTs (no hook): it rebuilds the counters."""
+    result = runner.invoke(args=["bench-data", "--cases", "120", "--due", "10"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count(Case.id))) == 120
+    assert db.session.scalar(select(func.count(Case.id)).where(
+        Case.status == "awaiting_confirmation", Case.confirmation_due < datetime.utcnow())) >= 10
     assert tallies.check() == []
