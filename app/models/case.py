@@ -150,7 +150,7 @@ class Attachment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"), index=True)
     original_name: Mapped[str] = mapped_column(String(200))
     stored_name: Mapped[str] = mapped_column(String(80), unique=True)
     content_type: Mapped[str] = mapped_column(String(60))

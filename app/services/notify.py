@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import smtplib
 import urllib.request
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -84,13 +86,39 @@ TEMPLATES = {
 }
 
 
+_batch_cache: ContextVar[dict | None] = ContextVar("notify_batch_cache", default=None)
+
+
+@contextmanager
+def batch():
+    """Within a batch of changes made in one go (a transaction of the timer sweep), look
+    up each template's wording and each office's contacts once, not once per case."""
+    token = _batch_cache.set({})
+    try:
+        yield
+    finally:
+        _batch_cache.reset(token)
+
+
+def _cached(key: tuple, compute):
+    cache = _batch_cache.get()
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 def overrides(template: str, locale: str) -> dict[str, tuple[str, str]]:
     """Administrators' wording for `template` in `locale`: {channel: (subject, body)}."""
     from app.models import NotificationTemplate
 
-    rows = db.session.scalars(select(NotificationTemplate).where(
-        NotificationTemplate.name == template, NotificationTemplate.locale == locale))
-    return {r.channel: (r.subject, r.body) for r in rows}
+    def compute():
+        rows = db.session.scalars(select(NotificationTemplate).where(
+            NotificationTemplate.name == template, NotificationTemplate.locale == locale))
+        return {r.channel: (r.subject, r.body) for r in rows}
+
+    return _cached(("template", template, locale), compute)
 
 
 def render(template: str, locale: str, ctx: dict) -> tuple[str, str, str]:
@@ -182,10 +210,13 @@ def requester_contacts(case: Case) -> list[tuple[str | None, str | None, str]]:
 
 
 def office_contacts(office_id: int) -> list[tuple[str | None, str | None, str]]:
-    users = db.session.scalars(
-        select(User).where(User.office_id == office_id, User.active.is_(True))
-    ).all()
-    return [(u.email, None, u.locale or "en") for u in users if u.email]
+    def compute():
+        users = db.session.scalars(
+            select(User).where(User.office_id == office_id, User.active.is_(True))
+        ).all()
+        return [(u.email, None, u.locale or "en") for u in users if u.email]
+
+    return _cached(("office", office_id), compute)
 
 
 def user_contact(user: User) -> tuple[str | None, str | None, str]:

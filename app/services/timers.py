@@ -14,7 +14,7 @@ from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
 from app.models import Case
-from app.services import cases
+from app.services import cases, notify
 
 BATCH = 500
 
@@ -38,7 +38,8 @@ def _begin_batch() -> None:
 
 def _apply(condition, statuses, action: str, now: datetime, kinds=None) -> int:
     """Act on every case that meets `condition`, through the workflow, a batch of cases
-    per transaction (each case in a SAVEPOINT of its own). Only due rows are read: the
+    per transaction (one flush for the batch; case by case, each in a SAVEPOINT, when a
+    case of the batch refuses). Only due rows are read: the
     statuses and due times are indexed. A case changed meanwhile (by a person, or by
     another sweeper that got there first) is skipped, so each case is changed once
     however many sweepers run."""
@@ -54,24 +55,32 @@ def _apply(condition, statuses, action: str, now: datetime, kinds=None) -> int:
             select(Case).where(Case.id.in_(versions)).order_by(Case.id)
             .options(joinedload(Case.current_office))
             .execution_options(populate_existing=True)).all()
-        try:
-            # Fast path: the whole batch with one flush.
-            done += cases.act_many([(c, versions[c.id]) for c in batch], action, now=now)
-        except cases.BatchRefused:
-            # A case of the batch refuses (changed meanwhile, or no higher level to
-            # escalate to): take them one by one, each in a SAVEPOINT of its own.
-            for case in batch:
-                db.session.refresh(case)
-                try:
-                    cases.act(case, action, now=now, as_=wf.SYSTEM, expected_version=versions[case.id],
-                              commit=False)
-                    done += 1
-                except WorkflowError:
-                    pass
+        with notify.batch():
+            done += _act_on_batch(batch, versions, action, now)
         try:
             db.session.commit()
         except StaleDataError:  # pragma: no cover - flushes happen inside savepoints
             db.session.rollback()
+
+
+def _act_on_batch(batch, versions: dict, action: str, now: datetime) -> int:
+    """Apply `action` to the loaded cases of one batch; returns how many were changed."""
+    try:
+        # Fast path: the whole batch with one flush.
+        return cases.act_many([(c, versions[c.id]) for c in batch], action, now=now)
+    except cases.BatchRefused:
+        # A case of the batch refuses (changed meanwhile, or no higher level to
+        # escalate to): take them one by one, each in a SAVEPOINT of its own.
+        done = 0
+        for case in batch:
+            db.session.refresh(case)
+            try:
+                cases.act(case, action, now=now, as_=wf.SYSTEM, expected_version=versions[case.id],
+                          commit=False)
+                done += 1
+            except WorkflowError:
+                pass
+        return done
 
 
 def sweep(now: datetime) -> dict:

@@ -1,4 +1,4 @@
-"""dashboard: maintained case counters (case_tally), per-office date indexes, active-queue and sweep indexes
+"""dashboard: maintained case counters (case_tally), per-office date indexes, active-queue, sweep and attachment indexes
 
 Revision ID: a1c3e5f7b9d2
 Revises: 112979b214e1
@@ -36,6 +36,8 @@ def upgrade():
     op.create_index('ix_case_office_closed', 'case', ['current_office_id', 'closed_at'], unique=False)
     op.create_index('ix_case_office_active', 'case', ['current_office_id', 'created_at', 'id'], unique=False,
                     postgresql_where=sa.text("status != 'closed'"), sqlite_where=sa.text("status != 'closed'"))
+    # the case page loads each timeline row's attachments by event
+    op.create_index(op.f('ix_attachment_event_id'), 'attachment', ['event_id'], unique=False)
     # the timer sweep's "resolution overdue" rule reads only due rows
     op.create_index('ix_case_status_resolution_due', 'case', ['status', 'resolution_due'], unique=False)
     op.execute(
@@ -50,6 +52,7 @@ def upgrade():
 
 def downgrade():
     op.drop_index('ix_case_status_resolution_due', table_name='case')
+    op.drop_index(op.f('ix_attachment_event_id'), table_name='attachment')
     op.drop_index('ix_case_office_active', table_name='case')
     op.drop_index('ix_case_office_closed', table_name='case')
     op.drop_index('ix_case_office_created', table_name='case')
