@@ -211,10 +211,11 @@ def requester_contacts(case: Case) -> list[tuple[str | None, str | None, str]]:
 
 def office_contacts(office_id: int) -> list[tuple[str | None, str | None, str]]:
     def compute():
-        users = db.session.scalars(
-            select(User).where(User.office_id == office_id, User.active.is_(True))
+        rows = db.session.execute(
+            select(User.email, User.locale).where(User.office_id == office_id, User.active.is_(True),
+                                                  User.email.is_not(None)).order_by(User.id)
         ).all()
-        return [(u.email, None, u.locale or "en") for u in users if u.email]
+        return [(email, None, locale or "en") for email, locale in rows if email]
 
     return _cached(("office", office_id), compute)
 
