@@ -66,3 +66,24 @@ def test_case_page_queries_do_not_grow_with_events(client, auth, world):
     db.session.expire_all()
     many = _queries(client, f"/cases/{case.reference}")
     assert many == few
+
+
+def test_queue_export_queries_do_not_grow_with_rows(client, auth, world):
+    _add_rows(world, 4, 0)
+    auth.login(world.d1_op.login_id)
+    few = _queries(client, "/cases/export.csv")
+    _add_rows(world, 25, 100)
+    many = _queries(client, "/cases/export.csv")
+    assert many == few
+
+
+def test_dashboard_queries_do_not_grow_with_cases(client, auth, world):
+    for i in range(3):
+        make_case("service_request", world.d1, now=NOW + timedelta(minutes=i))
+    auth.login(world.c1_sup.login_id)
+    few = _queries(client, "/dashboard/")
+    for office in (world.d1, world.d2, world.d3):
+        for i in range(8):
+            make_case("service_request", office, now=NOW + timedelta(minutes=10 + i))
+    many = _queries(client, "/dashboard/")
+    assert many == few
