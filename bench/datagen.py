@@ -67,6 +67,7 @@ def generate(n_cases: int, now: datetime | None = None, seed: int = 7, due_confi
     externals = list(db.session.scalars(select(OrgUnit.id).where(OrgUnit.kind == "external")))
     division_of = {o.id: (o.ancestor_of_kind("division") or o).id for o in post_offices}
     start_id = (db.session.scalar(select(func.max(Case.id))) or 0) + 1
+    next_event_id = (db.session.scalar(select(func.max(CaseEvent.id))) or 0) + 1
     seen_refs: set[str] = set()
     made = events_made = 0
     case_rows, event_rows, att_rows = [], [], []
@@ -146,6 +147,7 @@ def generate(n_cases: int, now: datetime | None = None, seed: int = 7, due_confi
         n_events = random.randint(3, 7)
         for e in range(n_events):
             event_rows.append({
+                "id": next_event_id + e,
                 "case_id": cid, "at": min(created + timedelta(hours=6 * e), now), "type": "created" if e == 0 else
                 random.choice(["reply", "note", "start", "assign"]), "actor_id": None,
                 "actor_kind": "requester" if e == 0 else "user", "public": e % 3 != 1,
@@ -154,10 +156,12 @@ def generate(n_cases: int, now: datetime | None = None, seed: int = 7, due_confi
             })
         events_made += n_events
         if random.random() < 0.1:
-            att_rows.append({"case_id": cid, "event_id": None, "original_name": "receipt.jpg",
+            # uploaded with the case: linked to its "created" event, as the forms do
+            att_rows.append({"case_id": cid, "event_id": next_event_id, "original_name": "receipt.jpg",
                              "stored_name": f"bench-{cid}-{secrets.token_hex(4)}.jpg",
                              "content_type": "image/jpeg", "size": random.randint(20_000, 200_000),
                              "sha256": "0" * 64, "uploaded_by_id": None, "created_at": created})
+        next_event_id += n_events
         made += 1
         if len(case_rows) >= BATCH:
             flush()
