@@ -208,6 +208,9 @@ def act_many(items, action: str, *, now: datetime, as_: str = wf.SYSTEM) -> int:
                 if case.version != int(version):
                     raise ChangedMeanwhile(current_version=case.version)
                 t = wf.find(case.kind, case.status, action, {as_}, office_kind=case.current_office.kind)
+                if t.needs_text:  # the same guards as act(); no text or target to give here
+                    raise MissingInput(field="text")
+                _check_target(case, t, None, None)
                 _apply(case, t, now=now, actor=None, as_=as_, text="", target_office=None,
                        target_user=None, data={}, flush=False)
             db.session.flush()
