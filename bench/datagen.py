@@ -187,7 +187,7 @@ def analyze() -> None:
 
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ('"case"', "case_event", "case_tally", "feedback", "attachment"):
+            for table in ('"case"', "case_event", "case_tally", "case_day_tally", "feedback", "attachment"):
                 conn.execute(text(f"VACUUM ANALYZE {table}"))
     else:
         db.session.execute(text("ANALYZE"))

@@ -2,7 +2,7 @@
 
 from app.models.admin import NotificationTemplate
 from app.models.api_key import ApiKey
-from app.models.case import Attachment, Case, CaseEvent, CaseTally, Feedback
+from app.models.case import Attachment, Case, CaseDayTally, CaseEvent, CaseTally, Feedback
 from app.models.catalog import Category, Holiday, PincodeEntry, SlaRule
 from app.models.citizen import OtpCode
 from app.models.org import HIERARCHY, OfficeKind, OrgUnit, Role, User, UserRole
@@ -15,6 +15,7 @@ __all__ = [
     "AuditLog",
     "Case",
     "CaseEvent",
+    "CaseDayTally",
     "CaseTally",
     "Category",
     "ComplaintReview",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -67,9 +67,10 @@ class Case(db.Model):
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
+    # active_history: the per-day counters (`CaseDayTally`) move with these too.
+    created_at: Mapped[datetime] = mapped_column(default=datetime.utcnow, active_history=True)
     updated_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
-    closed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None] = mapped_column(active_history=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -199,3 +200,21 @@ class CaseTally(db.Model):
     n: Mapped[int] = mapped_column(default=0)
     rating_sum: Mapped[int] = mapped_column(default=0)
     rating_n: Mapped[int] = mapped_column(default=0)
+
+
+class CaseDayTally(db.Model):
+    """Maintained per-day counters for the dashboards' trend and "closed today": per
+    (holding office, local calendar day, kind), how many of the cases now held there were
+    raised on that day (`raised`) and how many closed cases were closed on it (`closed`).
+    Days are calendar days in `BABEL_DEFAULT_TIMEZONE` (`flask tallies --rebuild` after
+    changing it). Kept by `app.services.tallies` in the same transaction as every change,
+    like `CaseTally`, so a 30-day trend reads at most offices x kinds x 30 rows whatever
+    the number of cases."""
+
+    __tablename__ = "case_day_tally"
+
+    office_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    raised: Mapped[int] = mapped_column(default=0)
+    closed: Mapped[int] = mapped_column(default=0)

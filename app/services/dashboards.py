@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 
 from app.domain import workflow as wf
 from app.extensions import db
-from app.models import Case, CaseTally, Category, Feedback, OrgUnit, User
+from app.models import Case, CaseDayTally, CaseTally, Category, Feedback, OrgUnit, User
 from app.services import access
 
 # Tiles, in display order. "awaiting_customer" is information asked or a resolution
@@ -326,12 +326,21 @@ def _grouped_from_tally(scope: OrgUnit, f: Filters, now: datetime):
                     -func.count())
              .where(*conds, Case.status != wf.CLOSED, Case.created_at > young_since)
              .group_by(Case.current_office_id, Case.kind, category))
-    today = local_midnight_utc(local_today(now))
-    closed_today = (select(Case.current_office_id, Case.kind, category, zero,
-                           *(func.count() if k == "closed_today" else zero for k in keys),
-                           *(zero for _i in range(len(AGE_BUCKETS))))
-                    .where(*conds, Case.status == wf.CLOSED, Case.closed_at >= today)
-                    .group_by(Case.current_office_id, Case.kind, category))
+    if _days_countable(f):  # from the per-day counters: today's row (and any later one)
+        d = CaseDayTally
+        closed_today = (select(d.office_id, d.kind, zero, zero,
+                               *(func.sum(d.closed) if k == "closed_today" else zero for k in keys),
+                               *(zero for _i in range(len(AGE_BUCKETS))))
+                        .where(*_scope_conditions(scope, f, d.office_id, d.kind, None, None),
+                               d.day >= local_today(now))
+                        .group_by(d.office_id, d.kind))
+    else:
+        today = local_midnight_utc(local_today(now))
+        closed_today = (select(Case.current_office_id, Case.kind, category, zero,
+                               *(func.count() if k == "closed_today" else zero for k in keys),
+                               *(zero for _i in range(len(AGE_BUCKETS))))
+                        .where(*conds, Case.status == wf.CLOSED, Case.closed_at >= today)
+                        .group_by(Case.current_office_id, Case.kind, category))
     parts = union_all(counted, young, closed_today).subquery("parts")
     names = [c.name for c in counted.selected_columns]
     p = list(parts.c)
@@ -430,12 +439,41 @@ def ageing(scope: OrgUnit, f: Filters, now: datetime) -> list[tuple[str, int]]:
     return summary(scope, f, now).ageing
 
 
-def trend(scope: OrgUnit, f: Filters, now: datetime) -> list[tuple[date, int, int]]:
+def _days_countable(f: Filters) -> bool:
+    """Whether the per-day counters answer for these filters: they are kept per office and
+    kind, not per category or priority."""
+    return not (f.category_id or f.priority)
+
+
+def trend(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None) -> list[tuple[date, int, int]]:
     """(day, raised, closed) for each local day of the last `f.days` days, today
-    included. The date-range filter does not apply (the window is the trend's own)."""
+    included: the cases held in scope that were raised on each day, and the closed ones
+    that were closed on it. The date-range filter does not apply (the window is the
+    trend's own). Read from the per-day counters unless a category or priority filter
+    (or `scan=True`, to check them) asks for counting the cases."""
     days = f.days if f.days in TREND_DAYS else 30
     last = local_today(now)
     first = last - timedelta(days=days - 1)
+    if scan is None:
+        scan = not _days_countable(f)
+    if scan:
+        raised, closed = _trend_scan(scope, f, now, first)
+    else:
+        t = CaseDayTally
+        conds = _scope_conditions(scope, Filters(kind=f.kind), t.office_id, t.kind, None, None)
+        rows = db.session.execute(
+            select(t.day, func.sum(t.raised), func.sum(t.closed))
+            .where(*conds, t.day >= first, t.day <= last).group_by(t.day)).all()
+        raised = {_as_date(d): r for d, r, _c in rows}
+        closed = {_as_date(d): c for d, _r, c in rows}
+    out = []
+    for i in range(days):
+        d = first + timedelta(days=i)
+        out.append((d, int(raised.get(d, 0)), int(closed.get(d, 0))))
+    return out
+
+
+def _trend_scan(scope: OrgUnit, f: Filters, now: datetime, first: date) -> tuple[dict, dict]:
     start = local_midnight_utc(first)
     minutes = _offset_minutes(now)
     trend_filters = Filters(kind=f.kind, category_id=f.category_id, priority=f.priority)
@@ -445,12 +483,9 @@ def trend(scope: OrgUnit, f: Filters, now: datetime) -> list[tuple[date, int, in
     raised = {_as_date(d): n for d, n in db.session.execute(
         select(raised_day, func.count()).where(*conds, Case.created_at >= start).group_by(raised_day))}
     closed = {_as_date(d): n for d, n in db.session.execute(
-        select(closed_day, func.count()).where(*conds, Case.closed_at >= start).group_by(closed_day))}
-    out = []
-    for i in range(days):
-        d = first + timedelta(days=i)
-        out.append((d, int(raised.get(d, 0)), int(closed.get(d, 0))))
-    return out
+        select(closed_day, func.count()).where(*conds, Case.status == wf.CLOSED, Case.closed_at >= start)
+        .group_by(closed_day))}
+    return raised, closed
 
 
 def chart(points: list[tuple[date, int, int]], width: int = 640, height: int = 220) -> dict | None:

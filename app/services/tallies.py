@@ -7,19 +7,41 @@ same transaction, so the counters can never disagree with the cases they count. 
 covers every ORM write (the case engine, the sweep, the demo loader, admin); code that
 writes cases with bulk Core statements (the benchmark generator) calls `rebuild()`.
 
-`check()` recounts from the cases and lists any difference (`flask tallies --check`).
+Beside them, `CaseDayTally` counts per (holding office, local day, kind) the cases
+raised and the cases closed on each day (the trend and "closed today"), moved by a
+second hook in the same way.
+
+`check()` recounts both from the cases and lists any difference (`flask tallies --check`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, event, func, insert, inspect, literal_column, select, text
+from flask import current_app, has_app_context
+from sqlalchemy import (
+    Date,
+    Interval,
+    bindparam,
+    case,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.domain import workflow as wf
 from app.extensions import db
-from app.models import Case, CaseTally, Feedback
+from app.models import Case, CaseDayTally, CaseTally, Feedback
 
 KEY_COLUMNS = ("current_office_id", "kind", "category_id", "priority", "status", "sla_breached")
 TALLY_KEY = ("office_id", "kind", "category_id", "priority", "status", "breached")
@@ -119,11 +141,12 @@ def _recount():
 
 
 def rebuild() -> int:
-    """Recompute every counter from the cases (after bulk loads, or to repair).
-    Returns the number of tally rows. Commits."""
+    """Recompute every counter from the cases (after bulk loads, or to repair), the
+    per-day ones included. Returns the number of `case_tally` rows. Commits."""
     db.session.execute(delete(CaseTally))
     db.session.execute(insert(CaseTally).from_select(
         [*TALLY_KEY, "n", "rating_sum", "rating_n"], _recount()))
+    rebuild_days()
     db.session.commit()
     return db.session.scalar(select(func.count()).select_from(CaseTally))
 
@@ -137,7 +160,183 @@ def check() -> list[tuple]:
     fresh = {_key(r[:6]): tuple(int(v) for v in r[6:]) for r in db.session.execute(_recount())}
     zero = (0, 0, 0)
     return sorted(((k, kept.get(k, zero), fresh.get(k, zero)) for k in set(kept) | set(fresh)
+                   if kept.get(k, zero) != fresh.get(k, zero)), key=repr) + check_days()
+
+
+# ---- per-day counters: raised and closed per (office, local day, kind) ----------------
+
+DAY_COLUMNS = ("current_office_id", "kind", "status", "created_at", "closed_at")
+DAY_KEY = ("office_id", "day", "kind")
+_UTC = ZoneInfo("UTC")
+
+
+def zone() -> ZoneInfo:
+    """The portal's time zone, whose calendar days the per-day counters count."""
+    name = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata") if has_app_context() \
+        else "Asia/Kolkata"
+    return ZoneInfo(name)
+
+
+def local_day(instant: datetime, tz: ZoneInfo) -> date:
+    """The local calendar day of the naive-UTC instant."""
+    return instant.replace(tzinfo=_UTC).astimezone(tz).date()
+
+
+def _day_entries(values, tz: ZoneInfo) -> list[tuple[tuple, int, int]]:
+    """((office, day, kind), raised, closed) contributions of a case with these
+    DAY_COLUMNS values: its raising day, and its closing day when it is closed."""
+    office, kind, status, created_at, closed_at = values
+    out = []
+    if created_at is not None:
+        out.append(((office, local_day(created_at, tz), kind), 1, 0))
+    if status == wf.CLOSED and closed_at is not None:
+        out.append(((office, local_day(closed_at, tz), kind), 0, 1))
+    return out
+
+
+def _old_day_values(case: Case) -> list:
+    state = inspect(case)
+    values = []
+    for c in DAY_COLUMNS:
+        hist = state.attrs[c].history
+        values.append(hist.deleted[0] if hist.deleted else getattr(case, c))
+    return values
+
+
+_DAY_UPSERT = text(
+    "INSERT INTO case_day_tally (office_id, day, kind, raised, closed) "
+    "VALUES (:office_id, :day, :kind, :raised, :closed) "
+    "ON CONFLICT (office_id, day, kind) DO UPDATE SET "
+    "raised = case_day_tally.raised + excluded.raised, closed = case_day_tally.closed + excluded.closed",
+).bindparams(bindparam("day", type_=Date()))
+
+
+@event.listens_for(Session, "after_flush")
+def _track_days(session, _flush_context) -> None:
+    """Move the per-day counts of the cases this flush inserted, changed or deleted."""
+    counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # raised, closed
+    tz = None
+
+    def add(values, sign):
+        nonlocal tz
+        tz = tz or zone()
+        for key, raised, closed in _day_entries(values, tz):
+            counts[key][0] += sign * raised
+            counts[key][1] += sign * closed
+
+    for obj in session.new:
+        if isinstance(obj, Case):
+            add([getattr(obj, c) for c in DAY_COLUMNS], 1)
+    for obj in session.dirty:
+        if isinstance(obj, Case) and session.is_modified(obj):
+            old, new = _old_day_values(obj), [getattr(obj, c) for c in DAY_COLUMNS]
+            if old != new:
+                add(old, -1)
+                add(new, 1)
+    for obj in session.deleted:
+        if isinstance(obj, Case):
+            add(_old_day_values(obj), -1)
+    rows = [dict(zip(DAY_KEY, key, strict=True), raised=r, closed=c)
+            for key, (r, c) in sorted(counts.items(), key=lambda kv: repr(kv[0])) if r or c]
+    if not rows:
+        return
+    connection = session.connection()
+    for row in rows:  # one statement per row, in key order (as for the case counters)
+        connection.execute(_DAY_UPSERT, row)
+
+
+def offset_periods(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[datetime | None, int]]:
+    """The zone's UTC offsets (minutes) over [start, end] (naive UTC) as (until, minutes)
+    periods, the last one open (until None): one period for a zone without daylight
+    saving such as Asia/Kolkata, two a year otherwise."""
+    def minutes(t: datetime) -> int:
+        return int(t.replace(tzinfo=_UTC).astimezone(tz).utcoffset().total_seconds() // 60)
+
+    periods = []
+    t, current = start, minutes(start)
+    while t < end:
+        nxt = min(t + timedelta(days=1), end)
+        if minutes(nxt) != current:
+            lo, hi = t, nxt  # offset is `current` at lo, differs at hi: find the change
+            while hi - lo > timedelta(minutes=1):
+                mid = lo + (hi - lo) / 2
+                lo, hi = (mid, hi) if minutes(mid) == current else (lo, mid)
+            periods.append((hi.replace(second=0, microsecond=0), current))
+            current = minutes(nxt)
+        t = nxt
+    periods.append((None, current))
+    return periods
+
+
+def _shift(col, minutes: int, dialect: str):
+    if dialect == "sqlite":
+        return func.date(col, f"{minutes:+d} minutes")
+    return cast(col + literal_column(f"interval '{int(minutes)} minutes'", type_=Interval), Date)
+
+
+def local_day_sql(col, periods, dialect: str):
+    """SQL: the local calendar day of a naive-UTC column, over `offset_periods`."""
+    if len(periods) == 1:
+        return _shift(col, periods[0][1], dialect)
+    whens = [(col < until, _shift(col, m, dialect)) for until, m in periods[:-1]]
+    return case(*whens, else_=_shift(col, periods[-1][1], dialect))
+
+
+def _recount_days():
+    """SELECT of the per-day counters recomputed from the cases: (office, day, kind,
+    raised, closed)."""
+    lo, hi = db.session.execute(select(func.min(Case.created_at), func.max(
+        func.coalesce(Case.closed_at, Case.created_at)))).one()
+    dialect = db.session.get_bind().dialect.name
+    now = datetime.utcnow()
+    periods = offset_periods(_as_datetime(lo) or now, max(_as_datetime(hi) or now, now), zone())
+    raised_day = local_day_sql(Case.created_at, periods, dialect)
+    closed_day = local_day_sql(Case.closed_at, periods, dialect)
+    zero = literal_column("0")
+    raised = (select(Case.current_office_id.label("office_id"), raised_day.label("day"),
+                     Case.kind.label("kind"), func.count().label("raised"), zero.label("closed"))
+              .group_by(Case.current_office_id, raised_day, Case.kind))
+    closed = (select(Case.current_office_id, closed_day, Case.kind, zero, func.count())
+              .where(Case.status == wf.CLOSED, Case.closed_at.is_not(None))
+              .group_by(Case.current_office_id, closed_day, Case.kind))
+    parts = union_all(raised, closed).subquery("parts")
+    return (select(parts.c.office_id, parts.c.day, parts.c.kind, func.sum(parts.c.raised).label("raised"),
+                   func.sum(parts.c.closed).label("closed"))
+            .group_by(parts.c.office_id, parts.c.day, parts.c.kind))
+
+
+def _as_datetime(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def rebuild_days() -> int:
+    """Recompute the per-day counters from the cases. Returns their number of rows.
+    Does not commit (`rebuild()` does)."""
+    db.session.execute(delete(CaseDayTally))
+    db.session.execute(insert(CaseDayTally).from_select([*DAY_KEY, "raised", "closed"], _recount_days()))
+    return db.session.scalar(select(func.count()).select_from(CaseDayTally))
+
+
+def check_days() -> list[tuple]:
+    """Differences between the per-day counters and a recount: (("day", office, day,
+    kind), (raised, closed) kept, (raised, closed) recounted)."""
+    kept = {(r[0], _as_date(r[1]), r[2]): (int(r[3]), int(r[4])) for r in db.session.execute(
+        select(CaseDayTally.office_id, CaseDayTally.day, CaseDayTally.kind, CaseDayTally.raised,
+               CaseDayTally.closed))}
+    fresh = {(r[0], _as_date(r[1]), r[2]): (int(r[3]), int(r[4])) for r in db.session.execute(_recount_days())}
+    zero = (0, 0)
+    return sorted(((("day", *k), kept.get(k, zero), fresh.get(k, zero)) for k in set(kept) | set(fresh)
                    if kept.get(k, zero) != fresh.get(k, zero)), key=repr)
 
 
-__all__ = ["check", "rebuild"]
+__all__ = ["check", "check_days", "local_day", "rebuild", "rebuild_days", "zone"]
