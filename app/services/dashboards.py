@@ -14,6 +14,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Interval,
     String,
     and_,
+    bindparam,
     cast,
     func,
     literal_column,
@@ -235,9 +237,14 @@ def _count_columns(now: datetime, keys=LIST_KEYS[:-1]) -> list:
 
 def tiles(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None) -> dict:
     """{key: n} for every tile, plus "total", "active" and "closed"."""
-    g = _grouped(scope, f, now, scan)
+    if scan is None:
+        scan = bool(f.date_from or f.date_to)
     keys = ("total",) + LIST_KEYS[:-1]
-    row = db.session.execute(select(*(func.coalesce(func.sum(g.c[k]), 0).label(k) for k in keys))).one()
+    if scan:
+        g = _grouped(scope, f, now, scan=True)
+        row = db.session.execute(select(*(func.coalesce(func.sum(g.c[k]), 0).label(k) for k in keys))).one()
+    else:
+        row = db.session.execute(_tiles_statement(*_shape(f)), _tally_params(scope, f, now)).one()
     return {k: int(v or 0) for k, v in row._mapping.items()}
 
 
@@ -275,20 +282,23 @@ class Summary:
 def _grouped(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None):
     """CTE: counts per (holding office, kind, category) — the one source every table of
     the page is rolled up from. Without a date range it is read from the maintained
-    counters (`CaseTally`) plus the few cases whose numbers depend on the clock (raised
-    in the last ten days, closed today), so its cost does not grow with the history;
-    with a date range the cases raised in that range are scanned."""
+    counters (`CaseTally`, `CaseDayTally`) plus the few cases whose numbers depend on the
+    clock (raised in the last ten days and not closed), so its cost does not grow with
+    the history; with a date range the cases raised in that range are scanned.
+
+    The counters' CTE is built once per filter shape with bound parameters
+    (`_tally_grouped`); here its parameters are filled in, for callers that compose it."""
     if scan is None:
         scan = bool(f.date_from or f.date_to)
-    ages = [func.count().filter(age_condition(k, now)).label(f"age_{i}")
-            for i, (k, _lo, _hi) in enumerate(AGE_BUCKETS)]
     if scan:
+        ages = [func.count().filter(age_condition(k, now)).label(f"age_{i}")
+                for i, (k, _lo, _hi) in enumerate(AGE_BUCKETS)]
         return (select(Case.current_office_id.label("office_id"), Case.kind.label("kind"),
                        Case.category_id.label("category_id"), *_count_columns(now), *ages)
                 .where(*_conditions(scope, f))
                 .group_by(Case.current_office_id, Case.kind, Case.category_id)
                 .cte("grouped"))
-    return _grouped_from_tally(scope, f, now)
+    return _tally_grouped(*_shape(f)).params(_tally_params(scope, f, now))
 
 
 def _tally_conditions(scope: OrgUnit, f: Filters) -> list:
@@ -296,7 +306,55 @@ def _tally_conditions(scope: OrgUnit, f: Filters) -> list:
     return _scope_conditions(scope, f, t.office_id, t.kind, t.category_id, t.priority)
 
 
-def _grouped_from_tally(scope: OrgUnit, f: Filters, now: datetime):
+# ---- the counters' path: statements built once per filter shape ------------------------
+# Building these statements (a UNION of three parts rolled up four ways) cost more Python
+# time per request than the database took to run them; they depend only on which filters
+# are set, so they are built once and executed with parameters.
+
+def _shape(f: Filters) -> tuple[bool, bool, bool]:
+    return bool(f.kind), bool(f.category_id), bool(f.priority)
+
+
+def _tally_params(scope: OrgUnit, f: Filters, now: datetime) -> dict:
+    """The parameters of `_tally_grouped` and `_summary_statement`."""
+    today = local_today(now)
+    params = {"scope_path": f"{scope.path}%", "scope_id": scope.id, "today": today,
+              "today_start": local_midnight_utc(today)}
+    for _key, lo, hi in AGE_BUCKETS:
+        for days in (lo, hi):
+            if days is not None:
+                params[f"ago_{days}"] = now - timedelta(days=days)
+    if f.kind:
+        params["f_kind"] = f.kind
+    if f.category_id:
+        params["f_category"] = f.category_id
+    if f.priority:
+        params["f_priority"] = f.priority
+    return params
+
+
+def _bound_scope(office, kind, category, priority, shape: tuple[bool, bool, bool]) -> list:
+    """`_scope_conditions` with bound parameters: held in the subtree of the office
+    whose path is `scope_path` (a LIKE prefix), and the filters that `shape` says are set."""
+    with_kind, with_category, with_priority = shape
+    conds = [office.in_(select(OrgUnit.id).where(OrgUnit.path.like(bindparam("scope_path")))
+                        .scalar_subquery())]
+    if with_kind:
+        conds.append(kind == bindparam("f_kind"))
+    if with_category:
+        conds.append(category.in_(category_ids(bindparam("f_category"))))
+    if with_priority:
+        conds.append(priority == bindparam("f_priority"))
+    return conds
+
+
+@lru_cache(maxsize=16)
+def _tally_grouped(with_kind: bool, with_category: bool, with_priority: bool):
+    """CTE of `_grouped` from the counters, with bound parameters (`_tally_params`):
+    the counters, less the cases raised in the last ten days and not closed (whose age
+    bucket depends on the clock), and "closed today" from the per-day counters when the
+    filters allow (else from the cases)."""
+    shape = (with_kind, with_category, with_priority)
     t = CaseTally
     n = func.sum(t.n)
     zero = literal_column("0")
@@ -316,30 +374,32 @@ def _grouped_from_tally(scope: OrgUnit, f: Filters, now: datetime):
                       n.label("total"), *(status_sum[k].label(k) for k in keys),
                       *(zero.label(f"age_{i}") for i in range(last)),
                       status_sum["active"].label(f"age_{last}"))
-               .where(*_tally_conditions(scope, f))
+               .where(*_bound_scope(t.office_id, t.kind, t.category_id, t.priority, shape))
                .group_by(t.office_id, t.kind, t.category_id))
-    conds = _conditions(scope, f)
+    conds = _bound_scope(Case.current_office_id, Case.kind, Case.category_id, Case.priority, shape)
     category = func.coalesce(Case.category_id, literal_column("0"))
-    young_since = now - timedelta(days=AGE_BUCKETS[last][1])
+
+    def aged(lo: int, hi: int):  # the age_condition of a bucket, with bound instants
+        return and_(Case.created_at <= bindparam(f"ago_{lo}"), Case.created_at > bindparam(f"ago_{hi}"))
+
     young = (select(Case.current_office_id, Case.kind, category, zero, *(zero for _k in keys),
-                    *(func.count().filter(age_condition(k, now)) for k, _lo, _hi in AGE_BUCKETS[:last]),
+                    *(func.count().filter(aged(lo, hi)) for _k, lo, hi in AGE_BUCKETS[:last]),
                     -func.count())
-             .where(*conds, Case.status != wf.CLOSED, Case.created_at > young_since)
+             .where(*conds, Case.status != wf.CLOSED, Case.created_at > bindparam(f"ago_{AGE_BUCKETS[last][1]}"))
              .group_by(Case.current_office_id, Case.kind, category))
-    if _days_countable(f):  # from the per-day counters: today's row (and any later one)
+    if not (with_category or with_priority):  # the per-day counters: today's row (and any later one)
         d = CaseDayTally
         closed_today = (select(d.office_id, d.kind, zero, zero,
                                *(func.sum(d.closed) if k == "closed_today" else zero for k in keys),
                                *(zero for _i in range(len(AGE_BUCKETS))))
-                        .where(*_scope_conditions(scope, f, d.office_id, d.kind, None, None),
-                               d.day >= local_today(now))
+                        .where(*_bound_scope(d.office_id, d.kind, None, None, shape),
+                               d.day >= bindparam("today", type_=Date()))
                         .group_by(d.office_id, d.kind))
     else:
-        today = local_midnight_utc(local_today(now))
         closed_today = (select(Case.current_office_id, Case.kind, category, zero,
                                *(func.count() if k == "closed_today" else zero for k in keys),
                                *(zero for _i in range(len(AGE_BUCKETS))))
-                        .where(*conds, Case.status == wf.CLOSED, Case.closed_at >= today)
+                        .where(*conds, Case.status == wf.CLOSED, Case.closed_at >= bindparam("today_start"))
                         .group_by(Case.current_office_id, Case.kind, category))
     parts = union_all(counted, young, closed_today).subquery("parts")
     names = [c.name for c in counted.selected_columns]
@@ -350,14 +410,9 @@ def _grouped_from_tally(scope: OrgUnit, f: Filters, now: datetime):
             .cte("grouped"))
 
 
-def summary(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None) -> Summary:
-    """Tiles, breakdown by child office, by kind and category, and ageing — in ONE
-    statement: the grouped CTE is computed once and rolled up four ways (UNION ALL).
-    `scan=True` counts from the cases even without a date range (to check the counters).
-
-    A case counts for a child office when its holding office's materialized path
-    starts with the child's path; cases held at `scope` itself get a row of their own."""
-    g = _grouped(scope, f, now, scan)
+def _rollups(g, scope_id):
+    """The grouped CTE rolled up four ways in one statement: by child office of the
+    scope, held at the scope itself, in total, and by (kind, top-level category)."""
     sums = [func.coalesce(func.sum(g.c[k]), 0).label(k) for k in SUM_KEYS]
     no_int = cast(null(), Integer)
     no_text = cast(null(), String)
@@ -369,10 +424,10 @@ def summary(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None)
                 .select_from(child)
                 .join(held, held.path.startswith(child.path))
                 .join(g, g.c.office_id == held.id)
-                .where(child.parent_id == scope.id)
+                .where(child.parent_id == scope_id)
                 .group_by(child.id))
     here = (select(literal_column("'here'"), no_int, no_text, no_int, *sums)
-            .where(g.c.office_id == scope.id))
+            .where(g.c.office_id == scope_id))
     total = select(literal_column("'total'"), no_int, no_text, no_int, *sums)
     kinds = (select(literal_column("'kind'"), no_int, g.c.kind, top, *sums)
              .select_from(g)
@@ -380,7 +435,33 @@ def summary(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None)
              .outerjoin(c2, c2.id == c1.parent_id)
              .outerjoin(c3, c3.id == c2.parent_id)
              .group_by(g.c.kind, top))
-    rows = db.session.execute(union_all(by_child, here, total, kinds)).all()
+    return union_all(by_child, here, total, kinds)
+
+
+@lru_cache(maxsize=16)
+def _tiles_statement(with_kind: bool, with_category: bool, with_priority: bool):
+    g = _tally_grouped(with_kind, with_category, with_priority)
+    return select(*(func.coalesce(func.sum(g.c[k]), 0).label(k) for k in ("total",) + LIST_KEYS[:-1]))
+
+
+@lru_cache(maxsize=16)
+def _summary_statement(with_kind: bool, with_category: bool, with_priority: bool):
+    return _rollups(_tally_grouped(with_kind, with_category, with_priority), bindparam("scope_id"))
+
+
+def summary(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None) -> Summary:
+    """Tiles, breakdown by child office, by kind and category, and ageing — in ONE
+    statement: the grouped CTE is computed once and rolled up four ways (UNION ALL).
+    `scan=True` counts from the cases even without a date range (to check the counters).
+
+    A case counts for a child office when its holding office's materialized path
+    starts with the child's path; cases held at `scope` itself get a row of their own."""
+    if scan is None:
+        scan = bool(f.date_from or f.date_to)
+    if scan:
+        rows = db.session.execute(_rollups(_grouped(scope, f, now, scan=True), scope.id)).all()
+    else:
+        rows = db.session.execute(_summary_statement(*_shape(f)), _tally_params(scope, f, now)).all()
 
     def nums(r) -> dict:
         return {k: int(v or 0) for k, v in zip(SUM_KEYS, r[4:], strict=True)}
