@@ -91,6 +91,13 @@ def format_date(value: date | datetime | None, locale: str | None = None) -> str
     locale = locale or current_locale()
     if isinstance(value, datetime):
         value = _local(value).date()
+    return _format_day(value, locale)
+
+
+@lru_cache(maxsize=4096)
+def _format_day(value: date, locale: str) -> str:
+    """Memoised per (day, locale): a dashboard trend formats the same 30–90 days on
+    every request."""
     if locale == "fa":
         j = jdatetime.date.fromgregorian(date=value)
         return localize_digits(f"{j.day} {FA_MONTHS[j.month - 1]} {j.year}", locale)
