@@ -292,8 +292,7 @@ with app.app_context():
     stmts = {
         "division queue, first page (50 rows)": q,
         "circle dashboard: grouped counts (counters + recent cases)": select(func.count()).select_from(g),
-        "circle dashboard: trend, raised per day": select(func.count()).where(
-            *dashboards._conditions(circle, f), Case.created_at >= now.replace(hour=0) - __import__("datetime").timedelta(days=29)),
+        "circle dashboard: trend, raised and closed per day (day counters)": dashboards._trend_statement(circle, f, now),
         "timer sweep: confirmations due": select(Case.id, Case.version).where(
             Case.status.in_([wf.AWAITING_CONFIRMATION]), Case.confirmation_due <= now, Case.id > 0)
             .order_by(Case.id).limit(500),

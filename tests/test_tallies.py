@@ -103,6 +103,7 @@ def test_dashboard_from_counters_equals_dashboard_counted_from_cases(world, scop
         for now in (NOW, NOW + timedelta(days=3), NOW - timedelta(days=2)):
             fast, slow = dashboards.summary(office, f, now), dashboards.summary(office, f, now, scan=True)
             assert fast.tiles == slow.tiles
+            assert fast.rating == dashboards.rating(office, f, scan=True)
             assert fast.ageing == slow.ageing
             assert fast.kinds == slow.kinds
             assert [(r.office.id, r.here, r.counts) for r in fast.offices] == \

@@ -268,7 +268,7 @@ def rating(scope: OrgUnit, f: Filters, scan: bool | None = None) -> dict:
     return {"average": round(float(total) / n, 2) if n else None, "count": n}
 
 
-SUM_KEYS = ("total",) + LIST_KEYS[:-1] + tuple(f"age_{i}" for i in range(len(AGE_BUCKETS)))
+SUM_KEYS = ("total",) + LIST_KEYS[:-1] + tuple(f"age_{i}" for i in range(len(AGE_BUCKETS))) + ("rating_sum", "rating_n")
 
 
 @dataclass
@@ -277,6 +277,7 @@ class Summary:
     offices: list
     kinds: list
     ageing: list
+    rating: dict | None = None  # read with the counts from the counters (None when scanned)
 
 
 def _grouped(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None):
@@ -293,8 +294,10 @@ def _grouped(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None
     if scan:
         ages = [func.count().filter(age_condition(k, now)).label(f"age_{i}")
                 for i, (k, _lo, _hi) in enumerate(AGE_BUCKETS)]
+        zero = literal_column("0")
         return (select(Case.current_office_id.label("office_id"), Case.kind.label("kind"),
-                       Case.category_id.label("category_id"), *_count_columns(now), *ages)
+                       Case.category_id.label("category_id"), *_count_columns(now), *ages,
+                       zero.label("rating_sum"), zero.label("rating_n"))  # rating(): see summary()
                 .where(*_conditions(scope, f))
                 .group_by(Case.current_office_id, Case.kind, Case.category_id)
                 .cte("grouped"))
@@ -373,7 +376,8 @@ def _tally_grouped(with_kind: bool, with_category: bool, with_priority: bool):
     counted = (select(t.office_id.label("office_id"), t.kind.label("kind"), t.category_id.label("category_id"),
                       n.label("total"), *(status_sum[k].label(k) for k in keys),
                       *(zero.label(f"age_{i}") for i in range(last)),
-                      status_sum["active"].label(f"age_{last}"))
+                      status_sum["active"].label(f"age_{last}"),
+                      func.sum(t.rating_sum).label("rating_sum"), func.sum(t.rating_n).label("rating_n"))
                .where(*_bound_scope(t.office_id, t.kind, t.category_id, t.priority, shape))
                .group_by(t.office_id, t.kind, t.category_id))
     conds = _bound_scope(Case.current_office_id, Case.kind, Case.category_id, Case.priority, shape)
@@ -384,21 +388,21 @@ def _tally_grouped(with_kind: bool, with_category: bool, with_priority: bool):
 
     young = (select(Case.current_office_id, Case.kind, category, zero, *(zero for _k in keys),
                     *(func.count().filter(aged(lo, hi)) for _k, lo, hi in AGE_BUCKETS[:last]),
-                    -func.count())
+                    -func.count(), zero, zero)
              .where(*conds, Case.status != wf.CLOSED, Case.created_at > bindparam(f"ago_{AGE_BUCKETS[last][1]}"))
              .group_by(Case.current_office_id, Case.kind, category))
     if not (with_category or with_priority):  # the per-day counters: today's row (and any later one)
         d = CaseDayTally
         closed_today = (select(d.office_id, d.kind, zero, zero,
                                *(func.sum(d.closed) if k == "closed_today" else zero for k in keys),
-                               *(zero for _i in range(len(AGE_BUCKETS))))
+                               *(zero for _i in range(len(AGE_BUCKETS))), zero, zero)
                         .where(*_bound_scope(d.office_id, d.kind, None, None, shape),
                                d.day >= bindparam("today", type_=Date()))
                         .group_by(d.office_id, d.kind))
     else:
         closed_today = (select(Case.current_office_id, Case.kind, category, zero,
                                *(func.count() if k == "closed_today" else zero for k in keys),
-                               *(zero for _i in range(len(AGE_BUCKETS))))
+                               *(zero for _i in range(len(AGE_BUCKETS))), zero, zero)
                         .where(*conds, Case.status == wf.CLOSED, Case.closed_at >= bindparam("today_start"))
                         .group_by(Case.current_office_id, Case.kind, category))
     parts = union_all(counted, young, closed_today).subquery("parts")
@@ -500,7 +504,10 @@ def summary(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None)
                  for r in kind_rows if r["total"]]
     kinds_out.sort(key=lambda r: (wf.KINDS.index(r["kind"]) if r["kind"] in wf.KINDS else 99, -r["total"]))
     ageing_out = [(k, totals[f"age_{i}"]) for i, (k, _lo, _hi) in enumerate(AGE_BUCKETS)]
-    return Summary(tiles=pick(totals, office_keys), offices=offices, kinds=kinds_out, ageing=ageing_out)
+    n = totals["rating_n"]
+    rated = None if scan else {"average": round(totals["rating_sum"] / n, 2) if n else None, "count": n}
+    return Summary(tiles=pick(totals, office_keys), offices=offices, kinds=kinds_out, ageing=ageing_out,
+                   rating=rated)
 
 
 def by_office(scope: OrgUnit, f: Filters, now: datetime) -> list[OfficeRow]:
@@ -540,11 +547,7 @@ def trend(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None) -
     if scan:
         raised, closed = _trend_scan(scope, f, now, first)
     else:
-        t = CaseDayTally
-        conds = _scope_conditions(scope, Filters(kind=f.kind), t.office_id, t.kind, None, None)
-        rows = db.session.execute(
-            select(t.day, func.sum(t.raised), func.sum(t.closed))
-            .where(*conds, t.day >= first, t.day <= last).group_by(t.day)).all()
+        rows = db.session.execute(_trend_statement(scope, f, now)).all()
         raised = {_as_date(d): r for d, r, _c in rows}
         closed = {_as_date(d): c for d, _r, c in rows}
     out = []
@@ -552,6 +555,17 @@ def trend(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None) -
         d = first + timedelta(days=i)
         out.append((d, int(raised.get(d, 0)), int(closed.get(d, 0))))
     return out
+
+
+def _trend_statement(scope: OrgUnit, f: Filters, now: datetime):
+    """SELECT (day, raised, closed) from the per-day counters over the trend's window
+    (kind filter only: the counters have no category or priority)."""
+    days = f.days if f.days in TREND_DAYS else 30
+    last = local_today(now)
+    t = CaseDayTally
+    conds = _scope_conditions(scope, Filters(kind=f.kind), t.office_id, t.kind, None, None)
+    return (select(t.day, func.sum(t.raised), func.sum(t.closed))
+            .where(*conds, t.day >= last - timedelta(days=days - 1), t.day <= last).group_by(t.day))
 
 
 def _trend_scan(scope: OrgUnit, f: Filters, now: datetime, first: date) -> tuple[dict, dict]:
@@ -609,7 +623,7 @@ def build_view(user: User, scope: OrgUnit, f: Filters, now: datetime) -> View:
     points = trend(scope, f, now)
     return View(
         scope=scope, root=user.office, trail=trail(user, scope), filters=f,
-        tiles=s.tiles, rating=rating(scope, f), offices=s.offices, kinds=s.kinds, ageing=s.ageing,
+        tiles=s.tiles, rating=s.rating if s.rating is not None else rating(scope, f), offices=s.offices, kinds=s.kinds, ageing=s.ageing,
         trend=points, chart=chart(points), generated_at=now,
         categories=categories_by_id({r["category_id"] for r in s.kinds}),
     )
