@@ -224,3 +224,16 @@ def test_migration_fills_the_day_counters_from_existing_cases(world, app):
     upgrade()
     assert _day_rows() == expected
     assert tallies.check() == []
+
+
+def test_cli_check_and_rebuild_cover_the_day_counters(world, runner):
+    from app.models import CaseDayTally
+
+    mf.build(world)
+    db.session.execute(delete(CaseDayTally).where(CaseDayTally.office_id == world.d3.id))
+    db.session.commit()
+    result = runner.invoke(args=["tallies", "--check"])
+    assert result.exit_code == 1 and "'day'" in result.output and "differ" in result.output
+    result = runner.invoke(args=["tallies", "--rebuild", "--check"])
+    assert result.exit_code == 0 and "counters agree" in result.output, result.output
+    assert tallies.check() == []
