@@ -93,6 +93,8 @@ def _rate_limit_storage(app: Flask) -> None:
 
 def _configure_login(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
 
     from app.extensions import db, login_manager
     from app.models import User
@@ -104,7 +106,11 @@ def _configure_login(app: Flask) -> None:
         uid, _, token = (user_id or "").partition(":")
         if not uid.isdigit():
             return None
-        user = db.session.get(User, int(uid))
+        # One statement for the user, their roles and office: every page needs all three.
+        user = db.session.execute(
+            select(User).where(User.id == int(uid))
+            .options(joinedload(User.role_rows), joinedload(User.office))
+        ).unique().scalar_one_or_none()
         if user is None or not user.active or user.session_token != token:
             return None
         return user

@@ -58,7 +58,7 @@ def queue():
     """The signed-in office's queue: cases it holds, newest first, searchable."""
     form, q = _queue_select()
     size = min(max(request.args.get("size", 25, type=int), 10), 100)
-    page = queues.page(q, request.args.get("after"), size=size)
+    page = queues.row_page(q, request.args.get("after"), size=size)
     return render_page_or_partial("cases/queue.html", "cases/_case_rows.html", form=form, page=page)
 
 
