@@ -3,7 +3,7 @@ the translated labels of workflow codes."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -80,7 +80,7 @@ def _babel_locale(code: str) -> Locale:
 def _local(dt: datetime) -> datetime:
     tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata"))
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=ZoneInfo("UTC"))
+        dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(tz)
 
 
@@ -91,6 +91,12 @@ def format_date(value: date | datetime | None, locale: str | None = None) -> str
     locale = locale or current_locale()
     if isinstance(value, datetime):
         value = _local(value).date()
+    return _format_day(value, locale)
+
+
+@lru_cache(maxsize=4096)
+def _format_day(value: date, locale: str) -> str:
+    """One day in one language (a queue page shows the same few days again and again)."""
     if locale == "fa":
         j = jdatetime.date.fromgregorian(date=value)
         return localize_digits(f"{j.day} {FA_MONTHS[j.month - 1]} {j.year}", locale)

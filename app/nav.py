@@ -20,14 +20,27 @@ class NavItem:
 
 
 STAFF_NAV: list[NavItem] = []
+# Which links a user sees, by (roles, active, office kind): the layout asks on every page.
+_visible_cache: dict[tuple, list[NavItem]] = {}
 PUBLIC_LINKS: list[NavItem] = []  # cards on the public landing page (label, endpoint)
 
 
 def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None, order=50):
-    """Show a link in the signed-in navigation to users for whom `visible(user)` holds."""
+    """Show a link in the signed-in navigation to users for whom `visible(user)` holds.
+    `visible` may look only at the user's roles, active flag and office kind: its answer
+    is remembered for each combination of those."""
     if not any(i.endpoint == endpoint for i in STAFF_NAV):
         STAFF_NAV.append(NavItem(endpoint, label, visible, badge_endpoint, order))
         STAFF_NAV.sort(key=lambda i: i.order)
+        _visible_cache.clear()
+
+
+def _visible_items(user) -> list[NavItem]:
+    key = (frozenset(user.roles), bool(user.active), user.office.kind)
+    items = _visible_cache.get(key)
+    if items is None:
+        items = _visible_cache[key] = [i for i in STAFF_NAV if i.visible(user)]
+    return items
 
 
 def add_public_link(endpoint, label, description, order=50):
@@ -46,7 +59,7 @@ def init_app(app) -> None:
             return [
                 {"url": url_for(i.endpoint), "label": i.label, "endpoint": i.endpoint,
                  "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
-                for i in STAFF_NAV if i.visible(current_user)
+                for i in _visible_items(current_user)
             ]
 
         def public_links():

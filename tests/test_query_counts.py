@@ -80,3 +80,27 @@ def test_dashboard_queries_do_not_grow_with_cases(client, auth, world):
             make_case("service_request", office, now=NOW + timedelta(minutes=10 + i))
     many = _queries(client, "/dashboard/")
     assert many == few
+
+
+
+@pytest.mark.parametrize("path, budget", [("/cases/", 2), ("/cases/?size=50&q=Case", 2)])
+def test_queue_page_stays_within_its_statement_budget(client, auth, world, path, budget):
+    """The signed-in user with roles and office is one statement; the queue's rows with
+    the assignee's name one more."""
+    _add_rows(world, 6, 0)
+    auth.login(world.d1_op.login_id)
+    db.session.expire_all()
+    assert _queries(client, path) <= budget
+
+
+@pytest.mark.parametrize("kind, budget", [("service_request", 4), ("complaint", 11)])
+def test_case_page_stays_within_its_statement_budget(client, auth, world, kind, budget):
+    """User (1); the case with its offices, category and assignee (1); the timeline with
+    who and where (1); its attachments (1). A complaint being worked adds the action
+    forms' choices (transfer offices, external authorities, colleagues with roles) and
+    the complaint panel (related case, closure review)."""
+    case = make_case(kind, world.d1)
+    cases.act(case, "start", actor=world.d1_op, now=NOW + timedelta(hours=1))
+    auth.login(world.d1_op.login_id)
+    db.session.expire_all()
+    assert _queries(client, f"/cases/{case.reference}") <= budget

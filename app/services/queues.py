@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.domain.references import normalize
 from app.extensions import db
@@ -91,15 +91,18 @@ def row_page(q: Select, cursor: str | None = None, size: int = 25) -> Page:
 def timeline(case: Case, internal: bool) -> list:
     """The case's events in order, with who/where/attachments loaded in a fixed number
     of queries (no query per row). Internal notes only when `internal`."""
-    from app.models import CaseEvent
+    from app.models import CaseEvent, User
 
+    # Who and where are one row each: joined into the events' SELECT. Those users' roles
+    # are not shown, so they stay unloaded.
     q = (select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
-         .options(selectinload(CaseEvent.actor), selectinload(CaseEvent.from_office),
-                  selectinload(CaseEvent.to_office), selectinload(CaseEvent.to_user),
+         .options(joinedload(CaseEvent.actor).lazyload(User.role_rows),
+                  joinedload(CaseEvent.from_office), joinedload(CaseEvent.to_office),
+                  joinedload(CaseEvent.to_user).lazyload(User.role_rows),
                   selectinload(CaseEvent.attachments)))
     if not internal:
         q = q.where(CaseEvent.public.is_(True))
-    return list(db.session.scalars(q))
+    return list(db.session.scalars(q).unique())
 
 
 def base_select() -> Select:
