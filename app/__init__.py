@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from flask import Flask
@@ -44,11 +45,15 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.jinja_env.globals["query_args"] = query_args
 
     from app import i18n
-    from app.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+    from app.extensions import babel, csrf, db, htmx, limiter, login_manager
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
-                     render_as_batch=True)
+    if app.config.get("MIGRATIONS", "gunicorn" not in sys.modules):
+        # Alembic (`flask db`) is for the command line, tests and `make run`; a gunicorn
+        # web worker never migrates and saves its ~10 MB.
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
