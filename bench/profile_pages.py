@@ -67,6 +67,7 @@ def main():
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         client.post("/auth/login", data={"csrf_token": token, "login_id": user, "password": DEMO_PASSWORD})
     counter = iter(range(10**9))
+    raise_token: list[str] = []
     stamp = int(time.time())
 
     def request():
@@ -82,15 +83,15 @@ def main():
             r = client.get("/request")
         elif args.page == "track":
             r = client.get(f"/track/{track}")
-        elif args.page == "raise":
-            form = client.get("/request").get_data(as_text=True)
-            token = re.search(r'name="csrf_token"[^>]*value="([^"]*)"', form)
-            token = token.group(1) if token else re.search(r'value="([^"]*)"[^>]*name="csrf_token"', form).group(1)
-            key = re.search(r'name="submission_key"[^>]*value="([^"]*)"', form)
-            i = next(counter)
-            data = {"csrf_token": token, "name": "Bench Citizen", "mobile": "9876543210",
-                    "email": "", "pincode": str(pin), "address": "12 Test Road", "service_id": str(service),
-                    "details": f"bench {stamp} {i}", "submission_key": key.group(1) if key else f"b{stamp}{i}"}
+        elif args.page == "raise":  # the same form the benchmark's wrk script sends
+            if not raise_token:
+                form = client.get("/request").get_data(as_text=True)
+                field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', form).group(0)
+                raise_token.append(re.search(r'value="([^"]*)"', field).group(1))
+            data = {"csrf_token": raise_token[0], "submission_key": f"prof-{stamp}-{next(counter)}",
+                    "name": "Bench Citizen", "address": "12 Station Road", "pincode": str(pin),
+                    "email": "bench@example.in", "mobile": "9876543210", "service": str(service),
+                    "details": "Please come after 10 am."}
             r = client.post("/request", data=data)
         else:
             raise SystemExit(f"unknown page {args.page}")
@@ -105,7 +106,11 @@ def main():
         seen = []
 
         def log(conn, cursor, statement, *_):
-            seen.append(" ".join(statement.split())[:200])
+            import traceback
+
+            where = [f"{f.filename.rsplit('/app/', 1)[-1]}:{f.lineno} {f.name}" for f in traceback.extract_stack()
+                     if "/app/" in f.filename and "site-packages" not in f.filename][-2:]
+            seen.append(" ".join(statement.split())[:120] + "\n      from " + " < ".join(reversed(where)))
 
         with app.app_context():
             engine = db.engine

@@ -111,14 +111,14 @@ def raise_case(
                 from app.services.uploads import store_upload
 
                 store_upload(case, event, upload, actor, now)
-            db.session.refresh(case)
-            if notify_requester:
-                for email, mobile, locale in notify.requester_contacts(case):
-                    notify.enqueue("case_created", email=email, mobile=mobile, locale=locale,
-                                   case=case, now=now, **notify.case_context(case, locale))
-            _notify_office(case, case.current_office_id, now, text=case.subject)
-            if assignee is not None:
-                _notify_user(case, assignee, "assigned", now, text=case.subject)
+            with notify.batch():  # the wording of each language looked up once
+                if notify_requester:
+                    for email, mobile, locale in notify.requester_contacts(case):
+                        notify.enqueue("case_created", email=email, mobile=mobile, locale=locale,
+                                       case=case, now=now, **notify.case_context(case, locale))
+                _notify_office(case, case.current_office_id, now, text=case.subject)
+                if assignee is not None:
+                    _notify_user(case, assignee, "assigned", now, text=case.subject)
             db.session.commit()
             return case
         except IntegrityError:

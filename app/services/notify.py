@@ -93,6 +93,9 @@ _batch_cache: ContextVar[dict | None] = ContextVar("notify_batch_cache", default
 def batch():
     """Within a batch of changes made in one go (a transaction of the timer sweep), look
     up each template's wording and each office's contacts once, not once per case."""
+    if _batch_cache.get() is not None:  # already inside a batch: share its lookups
+        yield
+        return
     token = _batch_cache.set({})
     try:
         yield
@@ -113,12 +116,20 @@ def overrides(template: str, locale: str) -> dict[str, tuple[str, str]]:
     """Administrators' wording for `template` in `locale`: {channel: (subject, body)}."""
     from app.models import NotificationTemplate
 
-    def compute():
+    if _batch_cache.get() is None:
         rows = db.session.scalars(select(NotificationTemplate).where(
             NotificationTemplate.name == template, NotificationTemplate.locale == locale))
         return {r.channel: (r.subject, r.body) for r in rows}
 
-    return _cached(("template", template, locale), compute)
+    def compute():
+        # Within a batch, every template's wording in this language at once: a raise
+        # sends two or three kinds of message, a sweep many of one.
+        wording: dict[str, dict[str, tuple[str, str]]] = {}
+        for r in db.session.scalars(select(NotificationTemplate).where(NotificationTemplate.locale == locale)):
+            wording.setdefault(r.name, {})[r.channel] = (r.subject, r.body)
+        return wording
+
+    return _cached(("templates", locale), compute).get(template, {})
 
 
 def render(template: str, locale: str, ctx: dict) -> tuple[str, str, str]:
