@@ -104,3 +104,19 @@ def test_case_page_stays_within_its_statement_budget(client, auth, world, kind, 
     auth.login(world.d1_op.login_id)
     db.session.expire_all()
     assert _queries(client, f"/cases/{case.reference}") <= budget
+
+
+def test_raising_a_doorstep_request_stays_within_its_statement_budget(client, world):
+    """Services (1) and the pincode with its Division (1) read once for form and raise;
+    submission key, SLA rule, holidays, reference (4); the case, its counter, its
+    timeline row (3); the office's contacts (1), the wording of each language among the
+    requester and the office's staff (1 or 2), the outbox rows (2); the confirmation's
+    reference after the commit (1)."""
+    from tests.citizen_support import add_services, form_data
+
+    services = add_services(world)
+    client.get("/request")
+    with count_queries() as c:
+        r = client.post("/request", data=form_data(services[0], pincode="570001"))
+    assert r.status_code == 303
+    assert c["n"] <= 15
