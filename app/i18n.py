@@ -13,7 +13,7 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal
 from flask import current_app, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -285,8 +285,28 @@ def error_message(err) -> str:
     return str(ERROR_MESSAGES.get(getattr(err, "code", ""), ERROR_MESSAGES["workflow_error"]))
 
 
+_TEMPLATE_TEXT: dict[tuple, str] = {}
+
+
+def _template_gettext(text: str) -> str:
+    """`_()` in templates: each (language, text) translated once per process — a page
+    has some fifty of them, and the catalogues do not change while the process runs."""
+    key = (get_locale(), text)
+    found = _TEMPLATE_TEXT.get(key)
+    if found is None:
+        found = _TEMPLATE_TEXT[key] = get_translations().ugettext(text)
+    return found
+
+
 def init_app(app) -> None:
     """Register template filters and globals."""
+    app.jinja_env.install_gettext_callables(
+        gettext=_template_gettext,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.filters.update(
         number=format_number,
         date=format_date,
