@@ -41,11 +41,21 @@ def select_locale() -> str:
     return request.accept_languages.best_match(supported) or "en"
 
 
+_CODES: dict = {}
+
+
 def current_locale() -> str:
+    """The request's language code ("en", "hi", "fa"); asked for several times a row."""
     try:
-        return str(get_locale() or "en")
+        loc = get_locale()
     except (RuntimeError, AttributeError):
         return "en"
+    if loc is None:
+        return "en"
+    code = _CODES.get(loc)
+    if code is None:
+        code = _CODES[loc] = str(loc)
+    return code
 
 
 def text_direction() -> str:
@@ -73,12 +83,17 @@ def _format_int(value: int, locale: str) -> str:
 
 
 @lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=8)
 def _babel_locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
 def _local(dt: datetime) -> datetime:
-    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata"))
+    tz = _zone(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata"))
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(tz)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from flask import url_for
 from flask_login import current_user
+
+from app.services.memo import per_request
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,16 @@ def add_public_link(endpoint, label, description, order=50):
         PUBLIC_LINKS.sort(key=lambda i: i.order)
 
 
+def case_url(reference: str) -> str:
+    """`url_for("cases.detail", reference=…)` for the rows of a queue: the route's prefix is
+    built once per request and each reference appended, quoted the same way."""
+    prefix = per_request(("case_url",), lambda: url_for("cases.detail", reference="_")[:-1])
+    return prefix + quote(str(reference), safe="")
+
+
 def init_app(app) -> None:
+    app.jinja_env.globals["case_url"] = case_url
+
     @app.context_processor
     def inject_nav():
         def staff_nav():
