@@ -13,7 +13,6 @@ writes cases with bulk Core statements (the benchmark generator) calls `rebuild(
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
 
 from sqlalchemy import delete, event, func, insert, inspect, literal_column, select, text
 from sqlalchemy.orm import Session
@@ -47,21 +46,12 @@ def _old_key(case: Case) -> tuple:
 
 # Plain SQL, the same for PostgreSQL and SQLite: the dialects' on_conflict_do_update
 # constructs are not cacheable, and compiling one per row cost more than running it.
-# Several rows go in one statement (a round trip per row was most of a sweep batch's
-# time); VALUES rows are inserted in the order written, so key order still holds.
-_UPSERT_HEAD = ("INSERT INTO case_tally (office_id, kind, category_id, priority, status, breached, n, "
-                "rating_sum, rating_n) VALUES ")
-_UPSERT_TAIL = (" ON CONFLICT (office_id, kind, category_id, priority, status, breached) DO UPDATE SET "
-                "n = case_tally.n + excluded.n, rating_sum = case_tally.rating_sum + excluded.rating_sum, "
-                "rating_n = case_tally.rating_n + excluded.rating_n")
-_UPSERT_COLUMNS = (*TALLY_KEY, "n", "rating_sum", "rating_n")
-UPSERT_ROWS = 100  # 900 parameters a statement: under SQLite's old limit of 999
-
-
-@lru_cache(maxsize=UPSERT_ROWS)
-def _upsert(n_rows: int):
-    values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in _UPSERT_COLUMNS) + ")" for i in range(n_rows))
-    return text(_UPSERT_HEAD + values + _UPSERT_TAIL)
+_UPSERT = text(
+    "INSERT INTO case_tally (office_id, kind, category_id, priority, status, breached, n, rating_sum, rating_n) "
+    "VALUES (:office_id, :kind, :category_id, :priority, :status, :breached, :n, :rating_sum, :rating_n) "
+    "ON CONFLICT (office_id, kind, category_id, priority, status, breached) DO UPDATE SET "
+    "n = case_tally.n + excluded.n, rating_sum = case_tally.rating_sum + excluded.rating_sum, "
+    "rating_n = case_tally.rating_n + excluded.rating_n")
 
 
 @event.listens_for(Session, "after_flush")
@@ -112,14 +102,13 @@ def apply(connection, counts: dict, moves: list[tuple]) -> None:
             counts[old][2] -= r_n
             counts[new][1] += r_sum
             counts[new][2] += r_n
-    rows = [(*key, n, r_sum, r_n)
+    rows = [dict(zip(TALLY_KEY, key, strict=True), n=n, rating_sum=r_sum, rating_n=r_n)
             for key, (n, r_sum, r_n) in sorted(counts.items(), key=lambda kv: repr(kv[0]))
             if n or r_sum or r_n]
-    for start in range(0, len(rows), UPSERT_ROWS):
-        chunk = rows[start:start + UPSERT_ROWS]
-        params = {f"{c}_{i}": v for i, row in enumerate(chunk)
-                  for c, v in zip(_UPSERT_COLUMNS, row, strict=True)}
-        connection.execute(_upsert(len(chunk)), params)
+    # One executemany: the drivers run its rows in the order given (psycopg pipelines
+    # them: one round trip, not one per row, which was most of a sweep batch's time).
+    if rows:
+        connection.execute(_UPSERT, rows)
 
 
 def key_of(values) -> tuple:
