@@ -5,8 +5,8 @@ It is the same engine, not a second copy of the rules. The transition comes from
 workflow table (`wf.find`, per case, as `cases.act` does); its column changes from
 `effects.apply_to_row`, the timeline row from `cases.event_fields` and the messages
 from `cases._notify` — the code the per-case path runs. What is set-based is only how
-the results reach the database: one locked read of the batch, an UPDATE per shape of
-change (executemany, each row guarded by its version), one INSERT of the timeline rows,
+the results reach the database (`bulk_sql`): one locked read of the batch, an UPDATE
+per shape of change (each row guarded by its version), one INSERT of the timeline rows,
 one of the outbox rows, and the dashboard counters moved with `tallies.apply`.
 
 A transition qualifies when every effect is a column effect or a message
@@ -19,13 +19,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 
 from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
 from app.models import Case, CaseEvent, Notification, OrgUnit, User
-from app.services import cases, effects, notify, tallies
+from app.services import bulk_sql, cases, effects, notify, tallies
 
 NOTIFY_EFFECTS = frozenset({"notify_requester", "notify_office"})
 
@@ -86,7 +86,7 @@ def act_set(versions: dict[int, int], action: str, *, now: datetime,
     if not done:
         return 0, rest
     _update(done)
-    db.session.execute(insert(CaseEvent.__table__), [
+    bulk_sql.insert_rows(CaseEvent.__table__, [
         cases.event_fields(row.id, row.status, t, now=now, as_=as_) for row, t, _ in done])
     _tallies(done)
     _messages(done, offices, users, now)
@@ -100,20 +100,15 @@ def _by_id(model, ids: set) -> dict:
 
 
 def _update(done: list) -> None:
-    """One executemany UPDATE per set of changed columns, each row guarded by the
-    version it was read at (and moved on by one, as the ORM's version counter does)."""
+    """One UPDATE per set of changed columns, each row guarded by the version it was
+    read at (and moved on by one, as the ORM's version counter does)."""
     shapes = defaultdict(list)
     for row, _t, changes in done:
-        params = {f"v_{c}": v for c, v in changes.items()}
-        params.update(b_id=row.id, b_version=row.version, v_version=row.version + 1)
-        shapes[tuple(sorted(changes))].append(params)
-    for columns, params in shapes.items():
-        stmt = (update(_CASE)
-                .where(_CASE.c.id == bindparam("b_id"), _CASE.c.version == bindparam("b_version"))
-                .values({c: bindparam(f"v_{c}") for c in (*columns, "version")}))
-        matched = db.session.execute(stmt, params).rowcount
-        if matched != len(params):
-            raise Refused(f"{matched} of {len(params)} cases updated")
+        shapes[tuple(sorted(changes))].append({**changes, "id": row.id, "version": row.version})
+    for columns, rows in shapes.items():
+        matched = bulk_sql.update_rows(_CASE, rows, columns)
+        if matched != len(rows):
+            raise Refused(f"{matched} of {len(rows)} cases updated")
 
 
 def _tallies(done: list) -> None:
@@ -144,8 +139,7 @@ def _messages(done: list, offices: dict, users: dict, now: datetime) -> None:
                                 raised_by=users.get(row.raised_by_id), assignee=None)
             for effect in effects_to_notify:
                 cases._notify(effect, case, t, event, now, None)
-    if outbox:
-        db.session.execute(insert(Notification.__table__), outbox)
+    bulk_sql.insert_rows(Notification.__table__, outbox)
 
 
 class _Event:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -216,6 +216,9 @@ def _labels(kind: str, status: str, locale: str) -> tuple[str, str]:
 
 def _url(endpoint: str, fallback: str, **values) -> str:
     base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+    if not has_request_context() and not current_app.config.get("SERVER_NAME"):
+        # url_for cannot build here and would raise: the scheduler's case, once per message.
+        return f"{base}{fallback}"
     try:
         path = url_for(endpoint, **values)
     except Exception:  # noqa: BLE001 - no request context (scheduler) or route not there
