@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from flask import url_for
+from flask import request, url_for
 from flask_login import current_user
 
 from app.services.memo import per_request
@@ -25,6 +25,7 @@ class NavItem:
 STAFF_NAV: list[NavItem] = []
 # Which links a user sees, by (roles, active, office kind): the layout asks on every page.
 _visible_cache: dict[tuple, list[NavItem]] = {}
+_links_cache: dict[tuple, list[dict]] = {}
 PUBLIC_LINKS: list[NavItem] = []  # cards on the public landing page (label, endpoint)
 
 
@@ -36,10 +37,15 @@ def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None,
         STAFF_NAV.append(NavItem(endpoint, label, visible, badge_endpoint, order))
         STAFF_NAV.sort(key=lambda i: i.order)
         _visible_cache.clear()
+        _links_cache.clear()
+
+
+def _visibility_key(user) -> tuple:
+    return (frozenset(user.roles), bool(user.active), user.office.kind)
 
 
 def _visible_items(user) -> list[NavItem]:
-    key = (frozenset(user.roles), bool(user.active), user.office.kind)
+    key = _visibility_key(user)
     items = _visible_cache.get(key)
     if items is None:
         items = _visible_cache[key] = [i for i in STAFF_NAV if i.visible(user)]
@@ -68,11 +74,16 @@ def init_app(app) -> None:
         def staff_nav():
             if not current_user.is_authenticated:
                 return []
-            return [
-                {"url": url_for(i.endpoint), "label": i.label, "endpoint": i.endpoint,
-                 "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
-                for i in _visible_items(current_user)
-            ]
+            # The links (URLs built once) for this kind of user under this mount point.
+            key = (_visibility_key(current_user), request.script_root)
+            links = _links_cache.get(key)
+            if links is None:
+                links = _links_cache[key] = [
+                    {"url": url_for(i.endpoint), "label": i.label, "endpoint": i.endpoint,
+                     "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
+                    for i in _visible_items(current_user)
+                ]
+            return links
 
         def public_links():
             return [{"url": url_for(i.endpoint), "label": i.label, "description": i.badge_endpoint}
