@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from flask import Flask
@@ -44,11 +45,15 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.jinja_env.globals["query_args"] = query_args
 
     from app import i18n
-    from app.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+    from app.extensions import babel, csrf, db, htmx, limiter, login_manager
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
-                     render_as_batch=True)
+    if app.config.get("MIGRATIONS", "gunicorn" not in sys.modules):
+        # Alembic (`flask db`) is for the command line, tests and `make run`; a gunicorn
+        # web worker never migrates and saves its ~10 MB.
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
@@ -93,6 +98,8 @@ def _rate_limit_storage(app: Flask) -> None:
 
 def _configure_login(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
 
     from app.extensions import db, login_manager
     from app.models import User
@@ -104,7 +111,11 @@ def _configure_login(app: Flask) -> None:
         uid, _, token = (user_id or "").partition(":")
         if not uid.isdigit():
             return None
-        user = db.session.get(User, int(uid))
+        # One statement for the user, their roles and office: every page needs all three.
+        user = db.session.execute(
+            select(User).where(User.id == int(uid))
+            .options(joinedload(User.role_rows), joinedload(User.office))
+        ).unique().scalar_one_or_none()
         if user is None or not user.active or user.session_token != token:
             return None
         return user

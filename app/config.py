@@ -25,6 +25,10 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # scrypt with N=2^13, r=8, p=10: one of OWASP's equivalent scrypt settings (as costly to
+    # guess as N=2^17) that needs 8 MiB per hash instead of Werkzeug's default 32 MiB, so a
+    # sign-in does not lift a web worker's memory by 32 MB. Older hashes keep verifying.
+    PASSWORD_HASH_METHOD = "scrypt:8192:8:10"  # noqa: S105 - parameters, not a secret
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
 

@@ -3,7 +3,7 @@ the translated labels of workflow codes."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -13,9 +13,10 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal
 from flask import current_app, request, session
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 LOCALE_COOKIE = "lang"
@@ -41,11 +42,21 @@ def select_locale() -> str:
     return request.accept_languages.best_match(supported) or "en"
 
 
+def _code(loc) -> str:
+    # str(Locale) builds the identifier anew each time, and a Locale is a costly dict key
+    # (its __eq__); our languages are plain language codes.
+    if loc.territory or loc.script or loc.variant:
+        return str(loc)
+    return loc.language
+
+
 def current_locale() -> str:
+    """The request's language code ("en", "hi", "fa"); asked for several times a row."""
     try:
-        return str(get_locale() or "en")
+        loc = get_locale()
     except (RuntimeError, AttributeError):
         return "en"
+    return _code(loc) if loc is not None else "en"
 
 
 def text_direction() -> str:
@@ -73,14 +84,19 @@ def _format_int(value: int, locale: str) -> str:
 
 
 @lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=8)
 def _babel_locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
 def _local(dt: datetime) -> datetime:
-    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata"))
+    tz = _zone(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata"))
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=ZoneInfo("UTC"))
+        dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(tz)
 
 
@@ -96,8 +112,7 @@ def format_date(value: date | datetime | None, locale: str | None = None) -> str
 
 @lru_cache(maxsize=4096)
 def _format_day(value: date, locale: str) -> str:
-    """Memoised per (day, locale): a dashboard trend formats the same 30–90 days on
-    every request."""
+    """One day in one language (a queue page shows the same few days again and again)."""
     if locale == "fa":
         j = jdatetime.date.fromgregorian(date=value)
         return localize_digits(f"{j.day} {FA_MONTHS[j.month - 1]} {j.year}", locale)
@@ -222,13 +237,19 @@ ERROR_MESSAGES = {
 _LABELS: dict[tuple[str, int, str | None], str] = {}
 
 
-def _label(table: dict, code: str | None) -> str:
+def _label(table: dict, code: str | None, locale: str | None = None) -> str:
     """A translated label; translations never change while the process runs, so each
     (locale, code) is looked up once (list pages show hundreds of labels)."""
-    key = (current_locale(), id(table), code)
+    locale = locale or current_locale()
+    key = (locale, id(table), code)
     label = _LABELS.get(key)
     if label is None:
-        label = _LABELS[key] = str(table.get(code, code or ""))
+        if locale == current_locale():
+            label = str(table.get(code, code or ""))
+        else:
+            with force_locale(locale):
+                label = str(table.get(code, code or ""))
+        _LABELS[key] = label
     return label
 
 
@@ -286,15 +307,67 @@ def error_message(err) -> str:
     return str(ERROR_MESSAGES.get(getattr(err, "code", ""), ERROR_MESSAGES["workflow_error"]))
 
 
+_TEMPLATE_TEXT: dict[tuple, str] = {}
+
+
+def _template_gettext(text: str) -> str:
+    """`_()` in templates: each (language, text) translated once per process — a page
+    has some fifty of them, and the catalogues do not change while the process runs."""
+    loc = get_locale()
+    key = (_code(loc) if loc is not None else None, text)
+    found = _TEMPLATE_TEXT.get(key)
+    if found is None:
+        found = _TEMPLATE_TEXT[key] = get_translations().ugettext(text)
+    return found
+
+
+def _page_locale(ctx) -> str:
+    # Templates are rendered in the request's language, which the layout's context
+    # already holds: rows need not ask Flask-Babel for it three times each.
+    return ctx.get("html_lang") or current_locale()
+
+
+@pass_context
+def _date_filter(ctx, value):
+    return format_date(value, _page_locale(ctx))
+
+
+@pass_context
+def _datetime_filter(ctx, value):
+    return format_datetime(value, _page_locale(ctx))
+
+
+@pass_context
+def _number_filter(ctx, value):
+    return format_number(value, _page_locale(ctx))
+
+
+@pass_context
+def _status_filter(ctx, code):
+    return _label(STATUS_LABELS, code, _page_locale(ctx))
+
+
+@pass_context
+def _kind_filter(ctx, code):
+    return _label(KIND_LABELS, code, _page_locale(ctx))
+
+
 def init_app(app) -> None:
     """Register template filters and globals."""
+    app.jinja_env.install_gettext_callables(
+        gettext=_template_gettext,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.filters.update(
-        number=format_number,
-        date=format_date,
-        datetime=format_datetime,
+        number=_number_filter,
+        date=_date_filter,
+        datetime=_datetime_filter,
         ltr=ltr,
-        status=status_label,
-        kind=kind_label,
+        status=_status_filter,
+        kind=_kind_filter,
         action=action_label,
         case_action=case_action_label,
         resolution=resolution_label,

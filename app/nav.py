@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
-from flask import url_for
+from flask import request, url_for
 from flask_login import current_user
+
+from app.services.memo import per_request
 
 
 @dataclass(frozen=True)
@@ -20,14 +23,33 @@ class NavItem:
 
 
 STAFF_NAV: list[NavItem] = []
+# Which links a user sees, by (roles, active, office kind): the layout asks on every page.
+_visible_cache: dict[tuple, list[NavItem]] = {}
+_links_cache: dict[tuple, list[dict]] = {}
 PUBLIC_LINKS: list[NavItem] = []  # cards on the public landing page (label, endpoint)
 
 
 def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None, order=50):
-    """Show a link in the signed-in navigation to users for whom `visible(user)` holds."""
+    """Show a link in the signed-in navigation to users for whom `visible(user)` holds.
+    `visible` may look only at the user's roles, active flag and office kind: its answer
+    is remembered for each combination of those."""
     if not any(i.endpoint == endpoint for i in STAFF_NAV):
         STAFF_NAV.append(NavItem(endpoint, label, visible, badge_endpoint, order))
         STAFF_NAV.sort(key=lambda i: i.order)
+        _visible_cache.clear()
+        _links_cache.clear()
+
+
+def _visibility_key(user) -> tuple:
+    return (frozenset(user.roles), bool(user.active), user.office.kind)
+
+
+def _visible_items(user) -> list[NavItem]:
+    key = _visibility_key(user)
+    items = _visible_cache.get(key)
+    if items is None:
+        items = _visible_cache[key] = [i for i in STAFF_NAV if i.visible(user)]
+    return items
 
 
 def add_public_link(endpoint, label, description, order=50):
@@ -37,17 +59,31 @@ def add_public_link(endpoint, label, description, order=50):
         PUBLIC_LINKS.sort(key=lambda i: i.order)
 
 
+def case_url(reference: str) -> str:
+    """`url_for("cases.detail", reference=…)` for the rows of a queue: the route's prefix is
+    built once per request and each reference appended, quoted the same way."""
+    prefix = per_request(("case_url",), lambda: url_for("cases.detail", reference="_")[:-1])
+    return prefix + quote(str(reference), safe="")
+
+
 def init_app(app) -> None:
+    app.jinja_env.globals["case_url"] = case_url
+
     @app.context_processor
     def inject_nav():
         def staff_nav():
             if not current_user.is_authenticated:
                 return []
-            return [
-                {"url": url_for(i.endpoint), "label": i.label, "endpoint": i.endpoint,
-                 "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
-                for i in STAFF_NAV if i.visible(current_user)
-            ]
+            # The links (URLs built once) for this kind of user under this mount point.
+            key = (_visibility_key(current_user), request.script_root)
+            links = _links_cache.get(key)
+            if links is None:
+                links = _links_cache[key] = [
+                    {"url": url_for(i.endpoint), "label": i.label, "endpoint": i.endpoint,
+                     "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
+                    for i in _visible_items(current_user)
+                ]
+            return links
 
         def public_links():
             return [{"url": url_for(i.endpoint), "label": i.label, "description": i.badge_endpoint}

@@ -469,6 +469,7 @@ def main():
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--fresh", action="store_true", help="drop and re-seed the benchmark database")
     args = ap.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)  # a fresh checkout has none (git-ignored)
     scales = [int(x) for x in str(args.cases).replace("_", "").split(",")]
     wrk_bin = ensure_wrk()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]

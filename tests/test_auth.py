@@ -138,3 +138,19 @@ def test_login_is_rate_limited_per_ip(app, world, rate_limits):
     assert 429 in codes
     r = c.post("/auth/login", data={"login_id": "00000000", "password": "x"})
     assert r.status_code == 429 and b"Too many attempts" in r.data
+
+
+def test_sign_in_upgrades_a_hash_made_with_other_parameters(app, client, auth, world):
+    """A right password stored with older hashing parameters is re-hashed with the
+    configured ones at sign-in; the user stays signed in elsewhere (same session token)."""
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    user = world.d1_op
+    user.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:2000")
+    token = user.session_token
+    db.session.commit()
+    auth.login(user.login_id)
+    db.session.refresh(user)
+    assert user.password_hash.startswith(app.config["PASSWORD_HASH_METHOD"] + "$")
+    assert check_password_hash(user.password_hash, PASSWORD)
+    assert user.session_token == token

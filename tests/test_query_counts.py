@@ -80,3 +80,43 @@ def test_dashboard_queries_do_not_grow_with_cases(client, auth, world):
             make_case("service_request", office, now=NOW + timedelta(minutes=10 + i))
     many = _queries(client, "/dashboard/")
     assert many == few
+
+
+
+@pytest.mark.parametrize("path, budget", [("/cases/", 2), ("/cases/?size=50&q=Case", 2)])
+def test_queue_page_stays_within_its_statement_budget(client, auth, world, path, budget):
+    """The signed-in user with roles and office is one statement; the queue's rows with
+    the assignee's name one more."""
+    _add_rows(world, 6, 0)
+    auth.login(world.d1_op.login_id)
+    db.session.expire_all()
+    assert _queries(client, path) <= budget
+
+
+@pytest.mark.parametrize("kind, budget", [("service_request", 4), ("complaint", 11)])
+def test_case_page_stays_within_its_statement_budget(client, auth, world, kind, budget):
+    """User (1); the case with its offices, category and assignee (1); the timeline with
+    who and where (1); its attachments (1). A complaint being worked adds the action
+    forms' choices (transfer offices, external authorities, colleagues with roles) and
+    the complaint panel (related case, closure review)."""
+    case = make_case(kind, world.d1)
+    cases.act(case, "start", actor=world.d1_op, now=NOW + timedelta(hours=1))
+    auth.login(world.d1_op.login_id)
+    db.session.expire_all()
+    assert _queries(client, f"/cases/{case.reference}") <= budget
+
+
+def test_raising_a_doorstep_request_stays_within_its_statement_budget(client, world):
+    """Services (1) and the pincode with its Division (1) read once for form and raise;
+    submission key, SLA rule, holidays, reference (4); the case, its counter, its day
+    counter (the dashboard's trend), its timeline row (4); the office's contacts (1), the
+    wording of each language among the requester and the office's staff (1 or 2), the
+    outbox rows (2); the confirmation's reference after the commit (1)."""
+    from tests.citizen_support import add_services, form_data
+
+    services = add_services(world)
+    client.get("/request")
+    with count_queries() as c:
+        r = client.post("/request", data=form_data(services[0], pincode="570001"))
+    assert r.status_code == 303
+    assert c["n"] <= 16

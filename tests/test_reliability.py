@@ -38,7 +38,7 @@ def _boom(*_a, **_k):
 
 
 @pytest.mark.parametrize("target", [
-    "app.services.cases._pause",           # after the status and office were changed in memory
+    "app.services.effects.column_changes",  # while the transition's effects are applied in memory
     "app.services.routing.escalation_target",
     "app.services.cases._notify",          # after the versioned UPDATE was flushed
     "app.services.notify.enqueue",         # while writing the outbox
@@ -50,7 +50,7 @@ def test_injected_failure_leaves_nothing_written(world, monkeypatch, target):
     before = _snapshot(case.id)
     module, name = target.rsplit(".", 1)
     monkeypatch.setattr(sys.modules[module], name, _boom)
-    action = {"_pause": "propose_resolution", "escalation_target": "escalate"}.get(name, "propose_resolution")
+    action = {"column_changes": "propose_resolution", "escalation_target": "escalate"}.get(name, "propose_resolution")
     with pytest.raises(Boom):
         cases.act(case, action, actor=world.ho1_op, now=NOW, text="Resolved", uploads=[("r.jpg", JPEG)])
     assert _snapshot(case.id) == before

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, false, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from app.domain import workflow as wf
 from app.extensions import db
@@ -103,7 +103,11 @@ def office_in_scope(user: User, office: OrgUnit) -> bool:
 def get_case_for(user: User, reference: str) -> Case | None:
     """The case with `reference` if `user` may see it; None otherwise (the caller answers
     404 either way, so existence is never revealed)."""
-    case = db.session.scalar(select(Case).where(Case.reference == reference))
+    # The case page shows these (and the access check reads the offices): one statement.
+    case = db.session.scalar(
+        select(Case).where(Case.reference == reference)
+        .options(joinedload(Case.current_office), joinedload(Case.raising_office),
+                 joinedload(Case.category), joinedload(Case.assignee).lazyload(User.role_rows)))
     if case is None or not can_view(user, case):
         return None
     return case

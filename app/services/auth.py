@@ -31,6 +31,16 @@ def normalize_login(login_id: str) -> str:
     return (login_id or "").strip().upper()
 
 
+def _upgrade_hash(user: User, password: str, method: str) -> None:
+    """Re-hash a right password stored with other hashing parameters than the configured
+    ones (the only moment the plain password is at hand). The session token stays: this
+    is not a password change."""
+    from werkzeug.security import generate_password_hash
+
+    if not user.password_hash.startswith(method + "$"):
+        user.password_hash = generate_password_hash(password, method=method)
+
+
 def authenticate(login_id: str, password: str, now: datetime, ip: str = "") -> User | None:
     """The user if the credentials are right and the account is neither inactive nor
     locked. Failures are counted per account (lockout) and audited (per-IP throttling
@@ -60,6 +70,7 @@ def authenticate(login_id: str, password: str, now: datetime, ip: str = "") -> U
         return None
     user.failed_logins = 0
     user.locked_until = None
+    _upgrade_hash(user, password, cfg["PASSWORD_HASH_METHOD"])
     audit.record("login", actor=user, target=user.login_id, now=now)
     db.session.commit()
     return user

@@ -3,9 +3,8 @@ these two functions; nothing else writes a case's status, office, assignee or ti
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -21,7 +20,7 @@ from app.domain.errors import (
 )
 from app.extensions import db
 from app.models import Case, CaseEvent, Feedback, OrgUnit, User
-from app.services import access, notify, routing, sla
+from app.services import access, effects, notify, routing, sla
 from app.services.numbering import new_reference
 
 # Kinds whose due times come from the SLA matrix at creation.
@@ -111,14 +110,14 @@ def raise_case(
                 from app.services.uploads import store_upload
 
                 store_upload(case, event, upload, actor, now)
-            db.session.refresh(case)
-            if notify_requester:
-                for email, mobile, locale in notify.requester_contacts(case):
-                    notify.enqueue("case_created", email=email, mobile=mobile, locale=locale,
-                                   case=case, now=now, **notify.case_context(case, locale))
-            _notify_office(case, case.current_office_id, now, text=case.subject)
-            if assignee is not None:
-                _notify_user(case, assignee, "assigned", now, text=case.subject)
+            with notify.batch():  # the wording of each language looked up once
+                if notify_requester:
+                    for email, mobile, locale in notify.requester_contacts(case):
+                        notify.enqueue("case_created", email=email, mobile=mobile, locale=locale,
+                                       case=case, now=now, **notify.case_context(case, locale))
+                _notify_office(case, case.current_office_id, now, text=case.subject)
+                if assignee is not None:
+                    _notify_user(case, assignee, "assigned", now, text=case.subject)
             db.session.commit()
             return case
         except IntegrityError:
@@ -241,17 +240,24 @@ def _check_target(case: Case, t: wf.Transition, office: OrgUnit | None, user: Us
             raise BadTarget(field="user")
 
 
-def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office, target_user,
-           data, flush: bool = True) -> CaseEvent:
-    cfg = current_app.config
-    event = CaseEvent(
-        case_id=case.id, at=now, type=t.action,
+def event_fields(case_id: int, status: str, t: wf.Transition, *, now, actor=None, as_=wf.SYSTEM,
+                 text: str = "", data: dict | None = None) -> dict:
+    """The timeline row of taking `t` on a case in `status` (before its effects add
+    offices or users): one definition for the per-case and the set-based paths."""
+    return dict(
+        case_id=case_id, at=now, type=t.action,
         actor_id=actor.id if (actor is not None and as_ in ("user", wf.REQUESTER)) else None,
         actor_kind={"user": "user", wf.REQUESTER: "requester", wf.SYSTEM: "system",
                     wf.PARTNER: "partner"}.get(as_, "user"),
-        public=t.public, text=text, from_status=case.status, to_status=t.target or case.status,
-        data=dict(data),
+        public=t.public, text=text, from_status=status, to_status=t.target or status,
+        data=dict(data or {}),
     )
+
+
+def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office, target_user,
+           data, flush: bool = True) -> CaseEvent:
+    event = CaseEvent(**event_fields(case.id, case.status, t, now=now, actor=actor, as_=as_,
+                                     text=text, data=data))
     if as_ == "user" and actor is not None and wf.REQUESTER in access.relations(actor, case) \
             and t.who == frozenset({wf.REQUESTER}):
         event.actor_kind = "requester"
@@ -263,8 +269,6 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
         elif effect == "assign_target":
             case.assignee_id = target_user.id
             event.to_user_id = target_user.id
-        elif effect == "clear_assignee":
-            case.assignee_id = None
         elif effect == "move_to_target":
             event.from_office_id, event.to_office_id = case.current_office_id, target_office.id
             case.current_office_id = target_office.id
@@ -279,32 +283,9 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
         elif effect == "set_external":
             case.external_office_id = target_office.id
             event.to_office_id = target_office.id
-        elif effect == "pause_external":
-            _pause(case, now, "external")
-        elif effect == "pause_customer":
-            _pause(case, now, "customer")
-        elif effect == "resume_clock":
-            _resume(case, now)
-        elif effect == "set_info_due":
-            case.info_due = now + timedelta(days=cfg["INFO_RESPONSE_DAYS"])
-        elif effect == "clear_info_due":
-            case.info_due = None
-        elif effect == "set_confirmation_due":
-            case.confirmation_due = now + timedelta(hours=cfg["CONFIRMATION_HOURS"])
-        elif effect == "clear_confirmation_due":
-            case.confirmation_due = None
-        elif effect == "first_response":
-            if case.first_response_at is None:
-                case.first_response_at = now
-        elif effect == "close":
-            case.closed_at = now
-            case.resolution = t.resolution
-            case.assignee_id = case.assignee_id
-        elif effect == "renew_due":
-            # The level that receives an overdue case gets a fresh window of its own.
-            case.response_due, case.resolution_due = sla.due_times(case.kind, case.priority, now)
-        elif effect == "mark_breached":
-            case.sla_breached = True
+        elif effect in effects.COLUMN_EFFECTS:
+            for column, value in effects.column_changes(effect, case, t, now).items():
+                setattr(case, column, value)
         elif effect == "feedback":
             _add_feedback(case, data, now)
         elif effect.startswith("notify_"):
@@ -319,31 +300,6 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
     for effect in notify_after:
         _notify(effect, case, t, event, now, target_user)
     return event
-
-
-def _pause(case: Case, now: datetime, why: str) -> None:
-    if case.paused_since is None:
-        case.paused_since = now
-        case.paused_for = why
-
-
-def _resume(case: Case, now: datetime) -> None:
-    """Stop the other party's clock: add the time to its counter and push our own due
-    times back by the same amount, so the SLA counts only our time."""
-    if case.paused_since is None:
-        return
-    waited = now - case.paused_since
-    seconds = int(waited.total_seconds())
-    if case.paused_for == "external":
-        case.external_seconds += seconds
-    else:
-        case.customer_seconds += seconds
-    if case.resolution_due is not None:
-        case.resolution_due += waited
-    if case.response_due is not None and case.first_response_at is None:
-        case.response_due += waited
-    case.paused_since = None
-    case.paused_for = None
 
 
 def _add_feedback(case: Case, data: dict, now: datetime) -> None:

@@ -25,6 +25,7 @@ from app.extensions import db
 from app.inputs import as_id
 from app.models import Case, CaseEvent, Category, Feedback, OrgUnit, OtpCode, PincodeEntry, User
 from app.services import access, cases, notify, routing
+from app.services.memo import per_request
 
 KIND = wf.SERVICE_REQUEST
 ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩०१२३४५६७८९",
@@ -38,21 +39,20 @@ def _cfg(name: str, default):
 # ---- reference data -------------------------------------------------------------
 
 def service_types() -> list[Category]:
-    """The configurable list of doorstep services (Category rows, level `service`)."""
-    return list(db.session.scalars(
+    """The configurable list of doorstep services (Category rows, level `service`), read
+    once per request (the form's choices, its validation and the raise all use it)."""
+    return per_request(("service_types",), lambda: list(db.session.scalars(
         select(Category)
         .where(Category.kind == KIND, Category.level == "service", Category.active.is_(True))
-        .order_by(Category.sort_order, Category.name_en)))
+        .order_by(Category.sort_order, Category.name_en))))
 
 
 def service_type(category_id) -> Category | None:
+    """The active doorstep service with this id, or None."""
     cid = as_id(category_id)
     if cid is None:
         return None
-    cat = db.session.get(Category, cid)
-    if cat is None or cat.kind != KIND or cat.level != "service" or not cat.active:
-        return None
-    return cat
+    return next((c for c in service_types() if c.id == cid), None)
 
 
 def to_ascii_digits(text: str | None) -> str:
@@ -64,7 +64,7 @@ def lookup_pincode(pincode: str | None) -> PincodeEntry | None:
     pin = to_ascii_digits(pincode).strip()
     if len(pin) != 6 or not pin.isdigit():
         return None
-    return db.session.scalar(select(PincodeEntry).where(PincodeEntry.pincode == pin))
+    return routing.pincode_entry(pin)
 
 
 def normalize_mobile(raw: str | None) -> str | None:

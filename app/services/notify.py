@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, or_, select, update
 
 from app.extensions import db
@@ -93,6 +94,9 @@ _batch_cache: ContextVar[dict | None] = ContextVar("notify_batch_cache", default
 def batch():
     """Within a batch of changes made in one go (a transaction of the timer sweep), look
     up each template's wording and each office's contacts once, not once per case."""
+    if _batch_cache.get() is not None:  # already inside a batch: share its lookups
+        yield
+        return
     token = _batch_cache.set({})
     try:
         yield
@@ -113,65 +117,119 @@ def overrides(template: str, locale: str) -> dict[str, tuple[str, str]]:
     """Administrators' wording for `template` in `locale`: {channel: (subject, body)}."""
     from app.models import NotificationTemplate
 
-    def compute():
+    if _batch_cache.get() is None:
         rows = db.session.scalars(select(NotificationTemplate).where(
             NotificationTemplate.name == template, NotificationTemplate.locale == locale))
         return {r.channel: (r.subject, r.body) for r in rows}
 
-    return _cached(("template", template, locale), compute)
+    def compute():
+        # Within a batch, every template's wording in this language at once: a raise
+        # sends two or three kinds of message, a sweep many of one.
+        wording: dict[str, dict[str, tuple[str, str]]] = {}
+        for r in db.session.scalars(select(NotificationTemplate).where(NotificationTemplate.locale == locale)):
+            wording.setdefault(r.name, {})[r.channel] = (r.subject, r.body)
+        return wording
+
+    return _cached(("templates", locale), compute).get(template, {})
+
+
+def _formats(template: str, locale: str) -> tuple[str, str, str, dict]:
+    """`template`'s code wording translated to `locale` (subject, body, sms) and the
+    administrators' overrides: the compiled template, looked up once per batch."""
+    def compute():
+        subject, body, sms = TEMPLATES[template]
+        with force_locale(locale):
+            return str(subject), str(body), str(sms), overrides(template, locale)
+
+    return _cached(("formats", template, locale), compute)
 
 
 def render(template: str, locale: str, ctx: dict) -> tuple[str, str, str]:
     """(subject, body, sms) of `template` in `locale`: an administrator's override
     (admin > Notification templates) when there is one, else the code default."""
-    subject, body, sms = TEMPLATES[template]
-    custom = overrides(template, locale)
-    with force_locale(locale):
-        c = {k: (str(v) if v is not None else "") for k, v in ctx.items()}
-        c.setdefault("text", "")
-        out = [str(subject) % c, str(body) % c, str(sms) % c]
-        try:  # an override that cannot be filled never stops the message: default used
-            if "email" in custom:
-                out[0], out[1] = custom["email"][0] % c, custom["email"][1] % c
-            if "sms" in custom:
-                out[2] = custom["sms"][1] % c
-        except (KeyError, ValueError, TypeError):
-            pass
-        return out[0], out[1], out[2]
+    if any(isinstance(v, LazyString) for v in ctx.values()):  # translated in `locale`
+        with force_locale(locale):
+            ctx = {k: str(v) for k, v in ctx.items()}
+    subject, body, sms, custom = _formats(template, locale)
+    c = {k: (str(v) if v is not None else "") for k, v in ctx.items()}
+    c.setdefault("text", "")
+    out = [subject % c, body % c, sms % c]
+    try:  # an override that cannot be filled never stops the message: default used
+        if "email" in custom:
+            out[0], out[1] = custom["email"][0] % c, custom["email"][1] % c
+        if "sms" in custom:
+            out[2] = custom["sms"][1] % c
+    except (KeyError, ValueError, TypeError):
+        pass
+    return out[0], out[1], out[2]
+
+
+_sink: ContextVar[list | None] = ContextVar("notify_sink", default=None)
+
+
+@contextmanager
+def collect():
+    """Within this block `enqueue` gathers outbox rows as plain dicts in the list it
+    yields, for the caller to INSERT in one statement (the sweep's set-based path),
+    instead of adding ORM objects to the session."""
+    rows: list[dict] = []
+    token = _sink.set(rows)
+    try:
+        yield rows
+    finally:
+        _sink.reset(token)
 
 
 def enqueue(template: str, *, email: str | None = None, mobile: str | None = None,
             locale: str = "en", case: Case | None = None, now: datetime, **ctx) -> list[Notification]:
-    """Add outbox rows (one per channel given) to the current transaction."""
+    """Add outbox rows (one per channel given) to the current transaction (inside
+    `collect()`: to its list, and nothing is returned)."""
     rows = []
+    sink = _sink.get()
     subject, body, sms = render(template, locale, ctx)
     for channel, address, text in (("email", email, body), ("sms", mobile, sms)):
         if not address:
             continue
-        row = Notification(
+        fields = dict(
             case_id=case.id if case is not None else None,
             channel=channel, recipient=address, template=template, locale=locale,
             subject=subject if channel == "email" else "", body=text,
             status="pending", next_attempt_at=now, created_at=now,
         )
+        if sink is not None:
+            sink.append(fields)
+            continue
+        row = Notification(**fields)
         db.session.add(row)
         rows.append(row)
     return rows
 
 
 def case_context(case: Case, locale: str, public: bool = True) -> dict:
-    with force_locale(locale):
-        return {
-            "ref": case.reference,
-            "kind": str(kind_label(case.kind)),
-            "status": str(status_label(case.status)),
-            "office": case.current_office.name if case.current_office else "",
-            "url": _case_url(case, public),
-        }
+    kind, status = _labels(case.kind, case.status, locale)
+    return {
+        "ref": case.reference,
+        "kind": kind,
+        "status": status,
+        "office": case.current_office.name if case.current_office else "",
+        "url": _case_url(case, public),
+    }
+
+
+def _labels(kind: str, status: str, locale: str) -> tuple[str, str]:
+    """The kind's and the status's names in `locale`, looked up once per batch."""
+    def compute():
+        with force_locale(locale):
+            return str(kind_label(kind)), str(status_label(status))
+
+    return _cached(("labels", kind, status, locale), compute)
 
 
 def _url(endpoint: str, fallback: str, **values) -> str:
     base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+    if not has_request_context() and not current_app.config.get("SERVER_NAME"):
+        # url_for cannot build here and would raise: the scheduler's case, once per message.
+        return f"{base}{fallback}"
     try:
         path = url_for(endpoint, **values)
     except Exception:  # noqa: BLE001 - no request context (scheduler) or route not there

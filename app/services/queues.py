@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.domain.references import normalize
 from app.extensions import db
@@ -44,15 +44,23 @@ def apply_filters(q: Select, status: str | None = None, kind: str | None = None)
     return q
 
 
-def page(q: Select, cursor: str | None = None, size: int = 25) -> Page:
-    """Newest first, keyset-paginated on (created_at, id): the cost does not grow with
-    the page number. `cursor` is "<id>" of the last row of the previous page."""
+def _newest_first(q: Select, cursor: str | None) -> Select:
+    """`q` ordered newest first, starting after the row whose id is `cursor` (keyset
+    pagination on (created_at, id): the cost does not grow with the page number)."""
     q = q.order_by(Case.created_at.desc(), Case.id.desc())
     if as_id(cursor) is not None:
-        last = db.session.get(Case, as_id(cursor))
+        last = db.session.execute(
+            select(Case.created_at, Case.id).where(Case.id == as_id(cursor))).first()
         if last is not None:
             q = q.where(or_(Case.created_at < last.created_at,
                             (Case.created_at == last.created_at) & (Case.id < last.id)))
+    return q
+
+
+def page(q: Select, cursor: str | None = None, size: int = 25) -> Page:
+    """A page of `Case` objects (with office, category and assignee), newest first.
+    `cursor` is "<id>" of the last row of the previous page."""
+    q = _newest_first(q, cursor)
     rows = db.session.scalars(
         q.options(selectinload(Case.current_office), selectinload(Case.category),
                   selectinload(Case.assignee)).limit(size + 1)
@@ -63,18 +71,38 @@ def page(q: Select, cursor: str | None = None, size: int = 25) -> Page:
                 prev_cursor=None)
 
 
+def row_page(q: Select, cursor: str | None = None, size: int = 25) -> Page:
+    """Like `page`, but each row holds only what a queue table shows (reference, kind,
+    subject, status, raised, overdue, assignee's name), read by one SELECT as plain
+    tuples: no ORM objects, no related rows loaded one table at a time."""
+    from app.models import User
+
+    q = (_newest_first(q, cursor)
+         .with_only_columns(Case.id, Case.reference, Case.kind, Case.subject, Case.status,
+                            Case.created_at, Case.sla_breached, User.name.label("assignee_name"))
+         .outerjoin(User, User.id == Case.assignee_id))
+    rows = db.session.execute(q.limit(size + 1)).all()
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows=rows, next_cursor=str(rows[-1].id) if more and rows else None,
+                prev_cursor=None)
+
+
 def timeline(case: Case, internal: bool) -> list:
     """The case's events in order, with who/where/attachments loaded in a fixed number
     of queries (no query per row). Internal notes only when `internal`."""
-    from app.models import CaseEvent
+    from app.models import CaseEvent, User
 
+    # Who and where are one row each: joined into the events' SELECT. Those users' roles
+    # are not shown, so they stay unloaded.
     q = (select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
-         .options(selectinload(CaseEvent.actor), selectinload(CaseEvent.from_office),
-                  selectinload(CaseEvent.to_office), selectinload(CaseEvent.to_user),
+         .options(joinedload(CaseEvent.actor).lazyload(User.role_rows),
+                  joinedload(CaseEvent.from_office), joinedload(CaseEvent.to_office),
+                  joinedload(CaseEvent.to_user).lazyload(User.role_rows),
                   selectinload(CaseEvent.attachments)))
     if not internal:
         q = q.where(CaseEvent.public.is_(True))
-    return list(db.session.scalars(q))
+    return list(db.session.scalars(q).unique())
 
 
 def base_select() -> Select:

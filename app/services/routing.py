@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import HIERARCHY, OrgUnit, PincodeEntry
+from app.services.memo import per_request
+
+
+def pincode_entry(pincode: str) -> PincodeEntry | None:
+    """The directory entry of `pincode` with its Division, read once per request."""
+    return per_request(("pincode", pincode), lambda: db.session.scalar(
+        select(PincodeEntry).where(PincodeEntry.pincode == pincode)
+        .options(joinedload(PincodeEntry.division))))
 
 
 def division_for_pincode(pincode: str) -> OrgUnit | None:
-    entry = db.session.scalar(select(PincodeEntry).where(PincodeEntry.pincode == pincode))
+    entry = pincode_entry(pincode)
     return entry.division if entry else None
 
 

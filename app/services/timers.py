@@ -14,7 +14,7 @@ from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
 from app.models import Case
-from app.services import cases, notify
+from app.services import bulk, cases, notify
 
 BATCH = 500
 
@@ -38,8 +38,9 @@ def _begin_batch() -> None:
 
 def _apply(condition, statuses, action: str, now: datetime, kinds=None) -> int:
     """Act on every case that meets `condition`, through the workflow, a batch of cases
-    per transaction (one flush for the batch; case by case, each in a SAVEPOINT, when a
-    case of the batch refuses). Only due rows are read: the
+    per transaction: set-based (`bulk`) when the transition allows it, else with one
+    flush for the batch, case by case (each in a SAVEPOINT) when a case of the batch
+    refuses. Only due rows are read: the
     statuses and due times are indexed. A case changed meanwhile (by a person, or by
     another sweeper that got there first) is skipped, so each case is changed once
     however many sweepers run."""
@@ -51,16 +52,33 @@ def _apply(condition, statuses, action: str, now: datetime, kinds=None) -> int:
         after = rows[-1][0]
         versions = dict(rows)
         _begin_batch()
-        batch = db.session.scalars(
-            select(Case).where(Case.id.in_(versions)).order_by(Case.id)
-            .options(joinedload(Case.current_office))
-            .execution_options(populate_existing=True)).all()
         with notify.batch():
-            done += _act_on_batch(batch, versions, action, now)
+            changed, rest = _set_based(versions, action, now)
+            done += changed
+            if rest:
+                batch = db.session.scalars(
+                    select(Case).where(Case.id.in_(rest)).order_by(Case.id)
+                    .options(joinedload(Case.current_office))
+                    .execution_options(populate_existing=True)).all()
+                done += _act_on_batch(batch, versions, action, now)
         try:
             db.session.commit()
         except StaleDataError:  # pragma: no cover - flushes happen inside savepoints
             db.session.rollback()
+
+
+def _set_based(versions: dict, action: str, now: datetime) -> tuple[int, list[int]]:
+    """Take the batch's set-based transitions with a few statements (`bulk.act_set`), in
+    a SAVEPOINT; returns (cases changed, ids left for the per-case path). When the
+    action has no set-based transition, or a guarded UPDATE misses a row, every case
+    is left to the per-case path."""
+    if not bulk.may_apply(action):
+        return 0, list(versions)
+    try:
+        with db.session.begin_nested():
+            return bulk.act_set(versions, action, now=now)
+    except bulk.Refused:
+        return 0, list(versions)
 
 
 def _act_on_batch(batch, versions: dict, action: str, now: datetime) -> int:

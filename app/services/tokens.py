@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"case-{purpose}")
+    return _serializer_for(current_app.config["SECRET_KEY"], purpose)
+
+
+@lru_cache(maxsize=16)
+def _serializer_for(secret: str, purpose: str) -> URLSafeTimedSerializer:
+    """Made once per key and purpose: the sweep signs a link for every case it closes."""
+    return URLSafeTimedSerializer(secret, salt=f"case-{purpose}")
 
 
 def make_case_token(case, purpose: str) -> str:

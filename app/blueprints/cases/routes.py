@@ -58,7 +58,7 @@ def queue():
     """The signed-in office's queue: cases it holds, newest first, searchable."""
     form, q = _queue_select()
     size = min(max(request.args.get("size", 25, type=int), 10), 100)
-    page = queues.page(q, request.args.get("after"), size=size)
+    page = queues.row_page(q, request.args.get("after"), size=size)
     return render_page_or_partial("cases/queue.html", "cases/_case_rows.html", form=form, page=page)
 
 
@@ -69,8 +69,10 @@ def queue_csv():
     _form, q = _queue_select()
     header = [_("Reference"), _("Kind"), _("Status"), _("Priority"), _("Subject"), _("Office"),
               _("Assignee"), _("Raised (UTC)"), _("Closed (UTC)"), _("SLA breached")]
-    body = queues.export_csv(q, header, lambda k: str(KIND_LABELS.get(k, k)),
-                             lambda s: str(STATUS_LABELS.get(s, s)),
+    # Each label translated once, not once per row.
+    kinds = {k: str(v) for k, v in KIND_LABELS.items()}
+    statuses = {k: str(v) for k, v in STATUS_LABELS.items()}
+    body = queues.export_csv(q, header, lambda k: kinds.get(k, k), lambda s: statuses.get(s, s),
                              max_rows=current_app.config["EXPORT_MAX_ROWS"])
     return Response(stream_with_context(body), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="queue.csv"'})

@@ -135,7 +135,7 @@ def case_list():
     uncategorized = request.args.get("nocat") == "1"
     q = dashboards.case_list(current_user, scope, f, _now(), key=key, age=age,
                              uncategorized=uncategorized)
-    page = queues.page(q, request.args.get("after"))
+    page = queues.row_page(q, request.args.get("after"))
     # render_page_or_partial() names its first parameter `page`, which the shared rows
     # partial also needs: choose the template here instead.
     template = "cases/_case_rows.html" if is_htmx() else "monitoring/cases.html"

@@ -1,0 +1,106 @@
+"""What the workflow table's column effects do to a case's row: one definition, used by
+the per-case engine (`cases._apply`, on an ORM `Case`) and by the set-based sweep
+(`bulk`, on a plain row), so the two paths cannot drift apart.
+
+An effect here reads only the case's own columns and the clock, and returns the column
+values it sets. Effects that need more (routing, a target office or user, a rating,
+notifications) are carried out by `cases._apply` itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from app.domain import workflow as wf
+from app.services import sla
+
+COLUMN_EFFECTS = frozenset({
+    "clear_assignee", "pause_external", "pause_customer", "resume_clock", "set_info_due",
+    "clear_info_due", "set_confirmation_due", "clear_confirmation_due", "first_response",
+    "close", "renew_due", "mark_breached",
+})
+
+# Every column an effect above reads or writes (what the set-based path loads).
+COLUMNS = ("kind", "priority", "assignee_id", "paused_since", "paused_for", "external_seconds",
+           "customer_seconds", "resolution_due", "response_due", "first_response_at", "info_due",
+           "confirmation_due", "closed_at", "resolution", "sla_breached")
+
+
+def column_changes(effect: str, case, t: wf.Transition, now: datetime) -> dict:
+    """The column values `effect` sets on `case` (an ORM Case or any object with its
+    attributes, seen with the transition's earlier effects already applied)."""
+    cfg = current_app.config
+    if effect == "clear_assignee":
+        return {"assignee_id": None}
+    if effect in ("pause_external", "pause_customer"):
+        if case.paused_since is not None:
+            return {}
+        return {"paused_since": now, "paused_for": effect.removeprefix("pause_")}
+    if effect == "resume_clock":
+        return _resume(case, now)
+    if effect == "set_info_due":
+        return {"info_due": now + timedelta(days=cfg["INFO_RESPONSE_DAYS"])}
+    if effect == "clear_info_due":
+        return {"info_due": None}
+    if effect == "set_confirmation_due":
+        return {"confirmation_due": now + timedelta(hours=cfg["CONFIRMATION_HOURS"])}
+    if effect == "clear_confirmation_due":
+        return {"confirmation_due": None}
+    if effect == "first_response":
+        return {"first_response_at": now} if case.first_response_at is None else {}
+    if effect == "close":
+        return {"closed_at": now, "resolution": t.resolution}
+    if effect == "renew_due":
+        # The level that receives an overdue case gets a fresh window of its own.
+        response_due, resolution_due = sla.due_times(case.kind, case.priority, now)
+        return {"response_due": response_due, "resolution_due": resolution_due}
+    if effect == "mark_breached":
+        return {"sla_breached": True}
+    raise ValueError(f"{effect} is not a column effect")  # pragma: no cover - caller checks
+
+
+def _resume(case, now: datetime) -> dict:
+    """Stop the other party's clock: add the time to its counter and push our own due
+    times back by the same amount, so the SLA counts only our time."""
+    if case.paused_since is None:
+        return {}
+    waited = now - case.paused_since
+    seconds = int(waited.total_seconds())
+    out: dict = {"paused_since": None, "paused_for": None}
+    if case.paused_for == "external":
+        out["external_seconds"] = case.external_seconds + seconds
+    else:
+        out["customer_seconds"] = case.customer_seconds + seconds
+    if case.resolution_due is not None:
+        out["resolution_due"] = case.resolution_due + waited
+    if case.response_due is not None and case.first_response_at is None:
+        out["response_due"] = case.response_due + waited
+    return out
+
+
+class RowView:
+    """A row seen through the changes made to it so far: what `column_changes` reads
+    on the set-based path, where there is no ORM object to set attributes on."""
+
+    __slots__ = ("_row", "changes")
+
+    def __init__(self, row) -> None:
+        self._row = row
+        self.changes: dict = {}
+
+    def __getattr__(self, name: str):
+        changes = object.__getattribute__(self, "changes")
+        if name in changes:
+            return changes[name]
+        return getattr(object.__getattribute__(self, "_row"), name)
+
+
+def apply_to_row(row, t: wf.Transition, now: datetime) -> dict:
+    """Every column change of `t`'s column effects on `row`, in the table's order."""
+    view = RowView(row)
+    for effect in t.effects:
+        if effect in COLUMN_EFFECTS:
+            view.changes.update(column_changes(effect, view, t, now))
+    return view.changes

@@ -1,0 +1,163 @@
+"""The sweep's set-based path (`app.services.bulk`) against the per-case ORM path: on the
+same cases, at the same moment, both must leave exactly the same case rows, timeline
+rows, outbox messages and dashboard counters."""
+
+from datetime import timedelta
+
+import pytest
+from itsdangerous.timed import TimestampSigner
+from sqlalchemy import delete, func, insert, select, update
+
+from app.domain import workflow as wf
+from app.extensions import db
+from app.models import Case, CaseDayTally, CaseEvent, CaseTally, Notification, NotificationTemplate, User
+from app.services import bulk, cases, tallies, timers
+from tests.conftest import NOW
+from tests.factories import CITIZEN, make_case
+
+H = timedelta(hours=1)
+LATER = NOW + 10 * 24 * H  # every deadline below has passed
+
+
+def _scenario(world):
+    """Cases due for every sweep rule, with every kind of requester: a citizen in Hindi,
+    an employee (own contact, Persian), a customer registered by an employee (signed
+    link), a caller of the helpdesk; clocks paused for days; an administrator's wording."""
+    db.session.add(NotificationTemplate(name="case_closed", channel="sms", locale="hi",
+                                        subject="", body="बंद: %(ref)s %(status)s %(url)s"))
+    db.session.get(User, world.ho1_op.id).locale = "fa"
+    db.session.commit()
+    made = []
+    for i in range(3):
+        c = make_case("complaint", world.ho1, requester={**CITIZEN, "locale": "hi"}, category=world.cat)
+        cases.act(c, "start", actor=world.ho1_op, now=NOW)
+        cases.act(c, "propose_resolution", actor=world.ho1_op, now=NOW + i * H, text="Delivered.")
+        made.append(c)
+    own = make_case("complaint", world.ho1, actor=world.ho1_op)  # an employee's own complaint
+    cases.act(own, "propose_resolution", actor=world.ho1_sup, now=NOW, text="Fixed.")
+    customer = make_case("complaint", world.ho1, actor=world.ho1_op,
+                         requester={"name": "Customer", "mobile": "9123456789"})
+    cases.act(customer, "propose_resolution", actor=world.ho1_sup, now=NOW, text="Fixed.")
+    call = make_case("helpdesk", world.team, requester={"name": "Caller", "email": "caller@example.in"})
+    cases.act(call, "request_info", actor=world.team_user, now=NOW, text="Which counter?")
+    asked = make_case("interaction", world.dept, actor=world.d1_op)
+    cases.act(asked, "request_info", actor=world.dept_user, now=NOW, text="Screenshot?")
+    doorstep = make_case("service_request", world.d1)  # breach only
+    ticket = make_case("office_ticket", world.d1, actor=world.so1_user)
+    escalating = make_case("complaint", world.ho1)  # stays on the per-case path
+    return [*made, own, customer, call, asked, doorstep, ticket, escalating]
+
+
+def _state():
+    """Everything a sweep may write, keyed so that two runs compare directly."""
+    case_rows = {r.id: dict(r._mapping) for r in db.session.execute(select(Case.__table__))}
+    events = sorted(tuple((k, v) for k, v in dict(r._mapping).items() if k != "id")
+                    for r in db.session.execute(select(CaseEvent.__table__)))
+    messages = sorted(tuple((k, v) for k, v in dict(r._mapping).items() if k != "id")
+                      for r in db.session.execute(select(Notification.__table__)))
+    tally = sorted(tuple(r) for r in db.session.execute(select(CaseTally.__table__)) if r.n or r.rating_n)
+    days = sorted(tuple(r) for r in db.session.execute(select(CaseDayTally.__table__)) if r.raised or r.closed)
+    return case_rows, events, messages, tally, days
+
+
+def _restore(snapshot, max_event, max_message):
+    case_rows, _events, _messages, tally, days = snapshot
+    for row in case_rows.values():
+        db.session.execute(update(Case.__table__).where(Case.__table__.c.id == row["id"]).values(row))
+    db.session.execute(delete(CaseEvent).where(CaseEvent.id > max_event))
+    db.session.execute(delete(Notification).where(Notification.id > max_message))
+    db.session.execute(delete(CaseTally))
+    cols = [c.name for c in CaseTally.__table__.columns]
+    db.session.execute(insert(CaseTally.__table__), [dict(zip(cols, r, strict=True)) for r in tally])
+    db.session.execute(delete(CaseDayTally))
+    cols = [c.name for c in CaseDayTally.__table__.columns]
+    db.session.execute(insert(CaseDayTally.__table__), [dict(zip(cols, r, strict=True)) for r in days])
+    db.session.commit()
+    db.session.expire_all()
+
+
+@pytest.fixture
+def frozen_links(monkeypatch):
+    """Signed links carry the second they were made: make both runs sign at the same one."""
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: 1_800_000_000)
+
+
+@pytest.mark.parametrize("policy", ["close", "escalate"])
+def test_set_based_and_per_case_paths_write_the_same(world, app, monkeypatch, frozen_links, policy):
+    app.config["INFO_TIMEOUT_POLICY"] = policy
+    _scenario(world)
+    before = _state()
+    max_event = db.session.scalar(select(func.max(CaseEvent.id)))
+    max_message = db.session.scalar(select(func.max(Notification.id)))
+
+    with monkeypatch.context() as m:  # the per-case ORM path only
+        m.setattr(bulk, "may_apply", lambda action, as_=wf.SYSTEM: False)
+        per_case_counts = timers.sweep(LATER)
+    per_case = _state()
+    assert tallies.check() == []
+
+    _restore(before, max_event, max_message)
+    assert _state() == before
+    calls = []
+    real_act_set = bulk.act_set
+    monkeypatch.setattr(bulk, "act_set", lambda *a, **k: calls.append(a[1]) or real_act_set(*a, **k))
+    set_based_counts = timers.sweep(LATER)
+    assert {"confirmation_timeout", "sla_breach"} <= set(calls)  # the fast path did run
+    assert set_based_counts == per_case_counts
+    assert set_based_counts["auto_closed"] == 5 and set_based_counts["info_timeout"] == 2
+    after = _state()
+    assert after[0] == per_case[0]  # case rows, column by column
+    assert after[1] == per_case[1]  # timeline rows
+    assert after[2] == per_case[2]  # outbox messages, word for word
+    assert after[3] == per_case[3]  # dashboard counters
+    assert after[4] == per_case[4]  # and the per-day ones
+    assert tallies.check() == []
+    # the administrator's Hindi wording and the customer's signed link were used
+    bodies = [dict(m)["body"] for m in after[2] if dict(m)["template"] == "case_closed"]
+    assert any(b.startswith("बंद: ") for b in bodies)
+    assert any("/respond/" in b for b in bodies)
+
+
+def test_set_based_transitions_come_from_the_workflow_table():
+    by_action = {t.action: bulk.set_based(t) for t in wf.TRANSITIONS if wf.SYSTEM in t.who}
+    assert by_action == {"confirmation_timeout": True, "info_timeout_close": True,
+                         "info_timeout_escalate": False, "sla_escalate": False, "sla_breach": True}
+    assert not any(bulk.set_based(t) for t in wf.TRANSITIONS if t.needs or t.needs_text)
+
+
+def test_a_guard_that_misses_undoes_the_batch_and_the_per_case_path_takes_it(world, monkeypatch):
+    due = []
+    for _ in range(3):
+        c = make_case("complaint", world.ho1)
+        cases.act(c, "propose_resolution", actor=world.ho1_op, now=NOW, text="Done.")
+        due.append(c.id)
+
+    def refuse(*_args):  # after the UPDATEs, timeline rows and counters were written
+        raise bulk.Refused("simulated")
+
+    monkeypatch.setattr(bulk, "_messages", refuse)
+    assert timers.sweep(NOW + 49 * H)["auto_closed"] == 3
+    db.session.expire_all()
+    assert {db.session.get(Case, i).status for i in due} == {wf.CLOSED}
+    assert db.session.scalar(select(func.count()).where(CaseEvent.type == "confirmation_timeout")) == 3
+    assert db.session.scalar(select(func.count()).where(Notification.template == "case_closed")) == 3 * 2  # e-mail and SMS
+    assert tallies.check() == []
+
+
+def test_set_based_path_skips_a_case_changed_after_it_was_found_due(world):
+    due = []
+    for _ in range(3):
+        c = make_case("complaint", world.ho1)
+        cases.act(c, "propose_resolution", actor=world.ho1_op, now=NOW, text="Done.")
+        due.append(c.id)
+    versions = {i: db.session.get(Case, i).version for i in due}
+    versions[due[0]] -= 1  # seen at an older version: someone changed it since
+    timers._begin_batch()
+    changed, rest = bulk.act_set(versions, "confirmation_timeout", now=NOW + 49 * H)
+    db.session.commit()
+    assert (changed, rest) == (2, [])
+    db.session.expire_all()
+    assert [db.session.get(Case, i).status for i in due] == [
+        wf.AWAITING_CONFIRMATION, wf.CLOSED, wf.CLOSED]
+    assert db.session.get(Case, due[1]).version == versions[due[1]] + 1
+    assert tallies.check() == []
