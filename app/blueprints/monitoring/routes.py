@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -17,6 +17,7 @@ from app.domain.workflow import KINDS
 from app.htmx import is_htmx, render_page_or_partial
 from app.nav import add_staff_link
 from app.services import access, dashboards, queues
+from app.services.memo import per_request
 
 bp = Blueprint("monitoring", __name__)
 
@@ -32,10 +33,7 @@ def dash_href(endpoint: str, **args) -> str:
     the endpoint's URL built once per request: the tables link every number, and
     building a hundred URLs through the URL map was a good part of the page's time.
     Arguments that are None are left out, as url_for does."""
-    bases = g.setdefault("_dash_bases", {})
-    base = bases.get(endpoint)
-    if base is None:
-        base = bases[endpoint] = url_for(endpoint)
+    base = per_request(("dash_href", endpoint), lambda: url_for(endpoint))
     query = [(k, v) for k, v in args.items() if v is not None]
     return f"{base}?{urlencode(query, safe=URL_SAFE)}" if query else base
 
