@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import workflow as wf
@@ -118,7 +119,11 @@ def raise_case(
                 _notify_office(case, case.current_office_id, now, text=case.subject)
                 if assignee is not None:
                     _notify_user(case, assignee, "assigned", now, text=case.subject)
+            reference = case.reference
             db.session.commit()
+            # Every front door shows the new reference at once: keep the committed value
+            # instead of reading the row back (the commit expires it).
+            set_committed_value(case, "reference", reference)
             return case
         except IntegrityError:
             db.session.rollback()
