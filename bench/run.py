@@ -224,6 +224,42 @@ with app.app_context():
 """
 
 
+PURGE_CODE = """
+import json
+from sqlalchemy import delete, select
+from app import create_app
+from app.extensions import db
+from app.models import Case
+from app.services import tallies
+
+app = create_app()
+with app.app_context():
+    ids = select(Case.id).where(Case.requester_name == "Bench Citizen").scalar_subquery()
+    n = 0
+    for table in reversed(db.metadata.sorted_tables):  # rows that point at those cases first
+        for fk in table.foreign_keys:
+            if fk.column.table.name == "case" and table.name != "case":
+                db.session.execute(delete(table).where(fk.parent.in_(ids)))
+    n = db.session.execute(delete(Case).where(Case.requester_name == "Bench Citizen")).rowcount
+    db.session.commit()
+    if n:
+        tallies.rebuild()
+    print(json.dumps({"purged": n}))
+"""
+
+
+def purge_raised(env) -> int:
+    """Delete the cases earlier runs raised by POST (and their rows), so that every run
+    measures the generated data: otherwise the newest cases of a queue would be the last
+    run's one-event doorstep requests."""
+    out = subprocess.run([str(VENV / "python"), "-c", PURGE_CODE], cwd=ROOT, env=env, capture_output=True,
+                         text=True)
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])["purged"]
+    except (ValueError, IndexError, KeyError):
+        raise RuntimeError(out.stderr[-2000:]) from None
+
+
 def time_sweep(env, want: int) -> dict:
     code = SWEEP_CODE.replace("WANT", str(want))
     out = subprocess.run([str(VENV / "python"), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -251,15 +287,17 @@ end
 """
 
 
-def raise_script(base: str, env) -> tuple[str, str]:
-    """A wrk script that raises doorstep requests, and the Cookie it uses."""
+def raise_script(base: str, env, measured_division: int) -> tuple[str, str]:
+    """A wrk script that raises doorstep requests, and the Cookie it uses. They go to a
+    Division other than the one whose queue and case page are measured."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(base + "/request").read().decode()
     field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', page).group(0)
     token = re.search(r'value="([^"]*)"', field).group(1)
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
-    pin = pick(env, "SELECT pincode FROM pincode WHERE division_id IS NOT NULL ORDER BY pincode LIMIT 1")[0][0]
+    pin = pick(env, "SELECT pincode FROM pincode WHERE division_id IS NOT NULL "
+                    f"AND division_id <> {int(measured_division)} ORDER BY pincode LIMIT 1")[0][0]
     service = pick(env, "SELECT id FROM category WHERE kind='service_request' AND level='service' AND active "
                         "ORDER BY id LIMIT 1")[0][0]
     lua = (RAISE_LUA.replace("TOKEN", json.dumps(urllib.parse.quote(token)))
@@ -337,6 +375,9 @@ def run_one(kind: str, cases: int, args, wrk_bin: str) -> dict:
            "NOTIFY_EMAIL_BACKEND": "file", "NOTIFY_SMS_BACKEND": "file", "EXPORT_MAX_ROWS": "10000"}
     print(f"== {kind}: seeding {cases:,} cases")
     seed_seconds = seed(env, cases, args.fresh)
+    purged = purge_raised(env)
+    if purged:
+        print(f"  removed {purged:,} cases raised by earlier runs")
     # the busiest division and a case it holds; a circle supervisor
     division = pick(env, 'SELECT o.code, o.id FROM org_unit o JOIN "case" c ON c.current_office_id=o.id '
                          "WHERE o.kind='division' GROUP BY o.code, o.id ORDER BY COUNT(*) DESC LIMIT 1")[0]
@@ -364,7 +405,7 @@ def run_one(kind: str, cases: int, args, wrk_bin: str) -> dict:
     try:
         div_cookie, _ = login(srv.base, div_user)
         circle_cookie, _ = login(srv.base, circle_user)
-        lua, raise_cookie = raise_script(srv.base, env)
+        lua, raise_cookie = raise_script(srv.base, env, division[1])
         pages = [
             ("division queue (50 rows)", "/cases/?size=50", div_cookie, [], None),
             ("queue htmx partial", "/cases/?q=&size=50", div_cookie, ["HX-Request: true"], None),
