@@ -138,7 +138,7 @@ def test_bench_data_leaves_counters_exact(app, runner):
 def _day_rows() -> dict:
     from app.models import CaseDayTally
 
-    return {(r.office_id, tallies._as_date(r.day), r.kind): (r.raised, r.closed)
+    return {(r.office_id, tallies.as_date(r.day), r.kind): (r.raised, r.closed)
             for r in db.session.scalars(select(CaseDayTally)) if r.raised or r.closed}
 
 

@@ -38,7 +38,7 @@ from sqlalchemy.orm import aliased
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Case, CaseDayTally, CaseTally, Category, Feedback, OrgUnit, User
-from app.services import access
+from app.services import access, tallies
 
 # Tiles, in display order. "awaiting_customer" is information asked or a resolution
 # waiting for the requester's confirmation; "breached" counts open cases whose SLA
@@ -136,14 +136,6 @@ def _local_day(col, minutes: int):
     if db.session.get_bind().dialect.name == "sqlite":
         return func.date(col, f"{minutes:+d} minutes")
     return cast(col + literal_column(f"interval '{int(minutes)} minutes'", type_=Interval), Date)
-
-
-def _as_date(value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 # ---- scope --------------------------------------------------------------------------
@@ -548,8 +540,8 @@ def trend(scope: OrgUnit, f: Filters, now: datetime, scan: bool | None = None) -
         raised, closed = _trend_scan(scope, f, now, first)
     else:
         rows = db.session.execute(_trend_statement(scope, f, now)).all()
-        raised = {_as_date(d): r for d, r, _c in rows}
-        closed = {_as_date(d): c for d, _r, c in rows}
+        raised = {tallies.as_date(d): r for d, r, _c in rows}
+        closed = {tallies.as_date(d): c for d, _r, c in rows}
     out = []
     for i in range(days):
         d = first + timedelta(days=i)
@@ -575,9 +567,9 @@ def _trend_scan(scope: OrgUnit, f: Filters, now: datetime, first: date) -> tuple
     conds = _conditions(scope, trend_filters)
     raised_day = _local_day(Case.created_at, minutes)
     closed_day = _local_day(Case.closed_at, minutes)
-    raised = {_as_date(d): n for d, n in db.session.execute(
+    raised = {tallies.as_date(d): n for d, n in db.session.execute(
         select(raised_day, func.count()).where(*conds, Case.created_at >= start).group_by(raised_day))}
-    closed = {_as_date(d): n for d, n in db.session.execute(
+    closed = {tallies.as_date(d): n for d, n in db.session.execute(
         select(closed_day, func.count()).where(*conds, Case.status == wf.CLOSED, Case.closed_at >= start)
         .group_by(closed_day))}
     return raised, closed

@@ -354,7 +354,8 @@ def _as_datetime(value) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def _as_date(value) -> date:
+def as_date(value) -> date:
+    """A day as the database returns it (a date, a datetime, or SQLite's text)."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -373,10 +374,10 @@ def rebuild_days() -> int:
 def check_days() -> list[tuple]:
     """Differences between the per-day counters and a recount: (("day", office, day,
     kind), (raised, closed) kept, (raised, closed) recounted)."""
-    kept = {(r[0], _as_date(r[1]), r[2]): (int(r[3]), int(r[4])) for r in db.session.execute(
+    kept = {(r[0], as_date(r[1]), r[2]): (int(r[3]), int(r[4])) for r in db.session.execute(
         select(CaseDayTally.office_id, CaseDayTally.day, CaseDayTally.kind, CaseDayTally.raised,
                CaseDayTally.closed))}
-    fresh = {(r[0], _as_date(r[1]), r[2]): (int(r[3]), int(r[4])) for r in db.session.execute(_recount_days())}
+    fresh = {(r[0], as_date(r[1]), r[2]): (int(r[3]), int(r[4])) for r in db.session.execute(_recount_days())}
     zero = (0, 0)
     return sorted(((("day", *k), kept.get(k, zero), fresh.get(k, zero)) for k in set(kept) | set(fresh)
                    if kept.get(k, zero) != fresh.get(k, zero)), key=repr)
