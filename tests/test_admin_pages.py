@@ -136,3 +136,13 @@ def test_own_office_cannot_be_moved_from_its_page(client, auth, world):
     auth.login(world.admin.login_id)
     r = client.get(f"/admin/offices/{world.cept.id}")
     assert r.status_code == 200 and b"/move" not in r.data
+
+
+def test_nav_follows_a_change_of_roles(client, auth, world):
+    """The links each kind of user sees are remembered per (roles, active, office kind):
+    taking a role away takes its link away at the next page."""
+    auth.login(world.admin.login_id)
+    assert b'href="/admin/"' in client.get("/").data
+    world.admin.set_roles([r for r in world.admin.roles if r != "admin"] or ["operator"])
+    db.session.commit()
+    assert b'href="/admin/"' not in client.get("/").data

@@ -13,9 +13,14 @@ STAFF_ROLES = {"operator", "supervisor", "helpdesk", "admin"}
 OVERSIGHT_ROLES = {"supervisor", "admin", "monitor"}
 
 
+def subtree_pattern(office: OrgUnit) -> str:
+    """The LIKE pattern of the materialized paths in `office`'s subtree (itself included)."""
+    return f"{office.path}%"
+
+
 def in_subtree(unit_path_col, office: OrgUnit):
     """SQL condition: the unit whose path column is given lies in `office`'s subtree."""
-    return unit_path_col.like(f"{office.path}%")
+    return unit_path_col.like(subtree_pattern(office))
 
 
 def relations(user: User | None, case: Case) -> set[str]:

@@ -313,7 +313,7 @@ def _shape(f: Filters) -> tuple[bool, bool, bool]:
 def _tally_params(scope: OrgUnit, f: Filters, now: datetime) -> dict:
     """The parameters of `_tally_grouped` and `_summary_statement`."""
     today = local_today(now)
-    params = {"scope_path": f"{scope.path}%", "scope_id": scope.id, "today": today,
+    params = {"scope_path": access.subtree_pattern(scope), "scope_id": scope.id, "today": today,
               "today_start": local_midnight_utc(today)}
     for _key, lo, hi in AGE_BUCKETS:
         for days in (lo, hi):
@@ -329,8 +329,8 @@ def _tally_params(scope: OrgUnit, f: Filters, now: datetime) -> dict:
 
 
 def _bound_scope(office, kind, category, priority, shape: tuple[bool, bool, bool]) -> list:
-    """`_scope_conditions` with bound parameters: held in the subtree of the office
-    whose path is `scope_path` (a LIKE prefix), and the filters that `shape` says are set."""
+    """`_scope_conditions` with bound parameters: held in the subtree whose LIKE pattern
+    is `scope_path` (`access.subtree_pattern`), and the filters that `shape` says are set."""
     with_kind, with_category, with_priority = shape
     conds = [office.in_(select(OrgUnit.id).where(OrgUnit.path.like(bindparam("scope_path")))
                         .scalar_subquery())]
