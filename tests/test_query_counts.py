@@ -116,7 +116,8 @@ def test_raising_a_doorstep_request_stays_within_its_statement_budget(client, wo
 
     services = add_services(world)
     client.get("/request")
+    data = form_data(services[0], pincode="570001")  # the test's own reads, not counted
     with count_queries() as c:
-        r = client.post("/request", data=form_data(services[0], pincode="570001"))
+        r = client.post("/request", data=data)
     assert r.status_code == 303
     assert c["n"] <= 15
