@@ -33,7 +33,7 @@ from app.services import access, cases, queues, uploads
 bp = Blueprint("cases", __name__)
 
 def _load(reference: str):
-    case = access.get_case_for(current_user, reference)
+    case = access.get_case_for(current_user._get_current_object(), reference)
     if case is None:
         abort(404)
     return case
@@ -94,15 +94,17 @@ def queue_csv():
 
 
 def _detail_context(case, form=None, error=None, open_action=None):
-    allowed = cases.available_actions(current_user, case)
+    user = current_user._get_current_object()  # the rules below read it many times
+    allowed = cases.available_actions(user, case)
+    internal = access.sees_internal(user, case)
     ctx = {
         "case": case,
-        "events": queues.timeline(case, internal=access.sees_internal(current_user, case)),
+        "events": queues.timeline(case, internal=internal),
         "allowed": allowed,
         "form": form,
         "error": error,
         "open_action": open_action,
-        "sees_internal": access.sees_internal(current_user, case),
+        "sees_internal": internal,
         "feedback": None,
     }
     needs = {t.needs for t in allowed}
