@@ -68,7 +68,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     security.init_app(app)
 
     from app import models  # noqa: F401 - register the mappers
-    from app.services import tallies  # noqa: F401 - keeps the dashboard counters in step
+    from app.services import (
+        refcache,  # noqa: F401 - drops cached reference data when it changes
+        tallies,  # noqa: F401 - keeps the dashboard counters in step
+    )
 
     _configure_login(app)
 
