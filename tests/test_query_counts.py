@@ -110,8 +110,8 @@ def test_raising_a_doorstep_request_stays_within_its_statement_budget(client, wo
     """With the reference data cached in the process (`app.services.refcache`): the
     generation's token (1); the submission key and the reference's uniqueness (1); the
     case, its counter, its day counter (the dashboard's trend) (3); its timeline row and
-    the outbox rows, written by the commit's flush (2). The confirmation's reference is
-    kept, not read back after the commit.
+    the outbox rows, written by the commit's flush (2) — 7. The confirmation's reference
+    is kept, not read back after the commit.
 
     The first raise after a change of reference data also reads the pincode with its
     Division, the SLA matrix, the holidays, the office's contacts and the wording of each
@@ -120,13 +120,18 @@ def test_raising_a_doorstep_request_stays_within_its_statement_budget(client, wo
     from tests.citizen_support import add_services, form_data
 
     services = add_services(world)
+    first = form_data(services[0], pincode="570001")
+    second = form_data(services[0], pincode="570001", submission_key="key-" + "w" * 20)
     client.get("/request")  # the service list
+    db.session.remove()  # as in a worker, each request starts with an empty session
     with count_queries() as cold:
-        r = client.post("/request", data=form_data(services[0], pincode="570001"))
+        r = client.post("/request", data=first)
     assert r.status_code == 303
+    db.session.remove()
     with count_queries() as warm:
-        r = client.post("/request", data=form_data(services[0], pincode="570001",
-                                                   submission_key="key-" + "w" * 20))
+        r = client.post("/request", data=second)
     assert r.status_code == 303
-    assert warm["n"] <= 7
-    assert cold["n"] <= 14
+    # PostgreSQL writes the outbox rows with one INSERT; SQLite with one per row (three here).
+    per_row = 2 if db.engine.dialect.name == "sqlite" else 0
+    assert warm["n"] <= 7 + per_row
+    assert cold["n"] <= 13 + per_row
