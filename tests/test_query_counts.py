@@ -110,13 +110,13 @@ def test_raising_a_doorstep_request_stays_within_its_statement_budget(client, wo
     """With the reference data cached in the process (`app.services.refcache`): the
     generation's token (1); the submission key and the reference's uniqueness (1); the
     case, its counter, its day counter (the dashboard's trend) (3); its timeline row and
-    the outbox rows, written by the commit's flush (2) — 7. The confirmation's reference
+    the outbox rows, one plain INSERT each (2) — 7. The confirmation's reference
     is kept, not read back after the commit.
 
     The first raise after a change of reference data also reads the pincode with its
     Division, the SLA matrix, the holidays, the office's contacts and the wording of each
     language among the requester and the office's staff (1 or 2; the test's office has
-    staff reading two languages) — and its timeline row is flushed by the first of them."""
+    staff reading two languages)."""
     from tests.citizen_support import add_services, form_data
 
     services = add_services(world)
@@ -131,7 +131,5 @@ def test_raising_a_doorstep_request_stays_within_its_statement_budget(client, wo
     with count_queries() as warm:
         r = client.post("/request", data=second)
     assert r.status_code == 303
-    # PostgreSQL writes the outbox rows with one INSERT; SQLite with one per row (three here).
-    per_row = 2 if db.engine.dialect.name == "sqlite" else 0
-    assert warm["n"] <= 7 + per_row
-    assert cold["n"] <= 13 + per_row
+    assert warm["n"] <= 7
+    assert cold["n"] <= 13
