@@ -31,7 +31,7 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import event, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -61,9 +61,7 @@ _BUMP = text("INSERT INTO ref_generation (id, token) VALUES (1, :token) "
              "ON CONFLICT (id) DO UPDATE SET token = excluded.token")
 
 
-def _user_contact_changed(session: Session, user: User) -> bool:
-    from sqlalchemy import inspect
-
+def _user_contact_changed(user: User) -> bool:
     attrs = inspect(user).attrs
     return any(attrs[c].history.has_changes() for c in USER_CONTACT_COLUMNS)
 
@@ -79,7 +77,7 @@ def changes_reference(session: Session) -> bool:
     for obj in session.dirty:
         if isinstance(obj, WATCHED) and session.is_modified(obj, include_collections=False):
             return True
-        if isinstance(obj, User) and _user_contact_changed(session, obj):
+        if isinstance(obj, User) and _user_contact_changed(obj):
             return True
     return False
 
