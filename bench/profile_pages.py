@@ -42,7 +42,6 @@ def main():
     ap.add_argument("--sort", default="tottime")
     ap.add_argument("--no-profile", action="store_true", help="only time the requests")
     ap.add_argument("--sql", action="store_true", help="print the SQL statements of one request")
-    ap.add_argument("--callers", metavar="PATTERN", help="who calls the functions matching PATTERN")
     args = ap.parse_args()
     app = create_app()
     with app.app_context():
@@ -151,11 +150,7 @@ def main():
         print(f"ceiling: {c_ms:.2f} ms per request, {c_cpu:.2f} ms CPU; the page costs "
               f"{ms / c_ms:.1f}× the ceiling's time, {cpu_ms / c_cpu:.1f}× its CPU")
     if not args.no_profile:
-        stats = pstats.Stats(prof).sort_stats(args.sort)
-        if args.callers:
-            stats.print_callers(args.callers)
-        else:
-            stats.print_stats(args.top)
+        pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
 
 
 if __name__ == "__main__":
