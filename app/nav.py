@@ -10,7 +10,7 @@ from urllib.parse import quote
 from flask import request, url_for
 from flask_login import current_user
 
-from app.services.memo import per_request
+from app.i18n import current_locale
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,21 @@ def add_public_link(endpoint, label, description, order=50):
         PUBLIC_LINKS.sort(key=lambda i: i.order)
 
 
+_case_prefix: dict[str, str] = {}
+
+
 def case_url(reference: str) -> str:
     """`url_for("cases.detail", reference=…)` for the rows of a queue: the route's prefix is
-    built once per request and each reference appended, quoted the same way."""
-    prefix = per_request(("case_url",), lambda: url_for("cases.detail", reference="_")[:-1])
-    return prefix + quote(str(reference), safe="")
+    built once per mount point and each reference appended, quoted the same way."""
+    root = request.script_root
+    prefix = _case_prefix.get(root)
+    if prefix is None:
+        prefix = _case_prefix[root] = url_for("cases.detail", reference="_")[:-1]
+    reference = str(reference)
+    # References are letters, digits and dashes, which need no quoting.
+    if reference.replace("-", "").isalnum() and reference.isascii():
+        return prefix + reference
+    return prefix + quote(reference, safe="")
 
 
 def init_app(app) -> None:
@@ -74,12 +84,13 @@ def init_app(app) -> None:
         def staff_nav():
             if not current_user.is_authenticated:
                 return []
-            # The links (URLs built once) for this kind of user under this mount point.
-            key = (_visibility_key(current_user), request.script_root)
+            # The links (URLs built and labels translated once) for this kind of user
+            # under this mount point, in this language.
+            key = (_visibility_key(current_user), request.script_root, current_locale())
             links = _links_cache.get(key)
             if links is None:
                 links = _links_cache[key] = [
-                    {"url": url_for(i.endpoint), "label": i.label, "endpoint": i.endpoint,
+                    {"url": url_for(i.endpoint), "label": str(i.label), "endpoint": i.endpoint,
                      "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
                     for i in _visible_items(current_user)
                 ]

@@ -4,7 +4,7 @@
 
 Signs in the busiest Division's operator (or a Circle supervisor for the dashboard), warms the
 page up, then runs it N times under cProfile and prints the mean time per request and the
-functions with the most own time. Pages: queue, partial, case, dashboard, doorstep, raise, track.
+functions with the most own time. Pages: queue, partial, case, dashboard, doorstep, raise, track, ceiling.
 """
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ def main():
     ap.add_argument("--sort", default="tottime")
     ap.add_argument("--no-profile", action="store_true", help="only time the requests")
     ap.add_argument("--sql", action="store_true", help="print the SQL statements of one request")
+    ap.add_argument("--no-ceiling", action="store_true", help="with --no-profile: skip the bare page")
+    ap.add_argument("--callers", metavar="PATTERN", help="who calls the functions matching PATTERN")
     args = ap.parse_args()
     app = create_app()
     with app.app_context():
@@ -70,8 +72,14 @@ def main():
     raise_token: list[str] = []
     stamp = int(time.time())
 
+    from bench.ceiling import app as ceiling
+
+    bare = ceiling.test_client()
+
     def request():
-        if args.page == "queue":
+        if args.page == "ceiling":  # the bare Flask + Jinja 50-row page, for comparison
+            r = bare.get("/")
+        elif args.page == "queue":
             r = client.get("/cases/?size=50")
         elif args.page == "partial":
             r = client.get("/cases/?q=&size=50", headers={"HX-Request": "true"})
@@ -135,11 +143,8 @@ def main():
     cpu_ms = (time.process_time() - cpu) / args.n * 1000
     print(f"{args.page}: {ms:.2f} ms per request, {cpu_ms:.2f} ms of it this process's CPU "
           f"({args.n} requests{'' if args.no_profile else ', profiled'})")
-    if args.no_profile:
+    if args.no_profile and not args.no_ceiling:
         # The bare Flask + Jinja 50-row page, timed the same way at the same moment.
-        from bench.ceiling import app as ceiling
-
-        bare = ceiling.test_client()
         for _ in range(10):
             bare.get("/")
         t, cpu = time.perf_counter(), time.process_time()
@@ -150,7 +155,11 @@ def main():
         print(f"ceiling: {c_ms:.2f} ms per request, {c_cpu:.2f} ms CPU; the page costs "
               f"{ms / c_ms:.1f}× the ceiling's time, {cpu_ms / c_cpu:.1f}× its CPU")
     if not args.no_profile:
-        pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
+        stats = pstats.Stats(prof).sort_stats(args.sort)
+        if args.callers:
+            stats.print_callers(args.callers)
+        else:
+            stats.print_stats(args.top)
 
 
 if __name__ == "__main__":

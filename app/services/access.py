@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, bindparam, false, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from app.domain import workflow as wf
@@ -88,10 +88,17 @@ def visible_cases(user: User) -> Select:
     )
 
 
+def office_queue_scope(office_id: int | None = None):
+    """The condition "held by the office": with `office_id` None, the office is the bound
+    parameter `queue_office`, to be given when a statement built once is executed."""
+    if office_id is None:
+        return Case.current_office_id == bindparam("queue_office", required=True)
+    return Case.current_office_id == office_id
+
+
 def office_queue(user: User) -> Select:
     """Cases the user's office holds (its working queue)."""
-    q = select(Case).where(Case.current_office_id == user.office_id)
-    return q
+    return select(Case).where(office_queue_scope(user.office_id))
 
 
 def offices_in_scope(user: User, kinds: tuple[str, ...] | None = None) -> Select:

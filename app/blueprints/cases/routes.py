@@ -24,7 +24,7 @@ from app.domain import workflow as wf
 from app.domain.errors import ChangedMeanwhile, MissingInput, NotAllowed, WorkflowError
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
-from app.i18n import KIND_LABELS, STATUS_LABELS, case_action_label, error_message
+from app.i18n import KIND_LABELS, STATUS_LABELS, case_action_label, error_message, label_choices
 from app.inputs import as_id
 from app.models import Attachment, OrgUnit, User
 from app.services import access, cases, queues, uploads
@@ -38,17 +38,25 @@ def _load(reference: str):
     return case
 
 
-def _queue_select():
-    """The filter form and the SELECT of the signed-in office's queue it describes."""
+def _queue_filters():
+    """The filter form of the signed-in office's queue and what it asks for:
+    (form, search text, status, kind, open cases only)."""
     form = QueueFilterForm(request.args)
-    form.status.choices = [("", _("All statuses"))] + [(k, str(v)) for k, v in STATUS_LABELS.items()]
-    form.kind.choices = [("", _("All kinds"))] + [(k, str(v)) for k, v in KIND_LABELS.items()]
-    q = access.office_queue(current_user)
-    q = queues.apply_search(q, form.q.data)
+    form.status.choices = [("", _("All statuses")), *label_choices(STATUS_LABELS)]
+    form.kind.choices = [("", _("All kinds")), *label_choices(KIND_LABELS)]
     status = form.status.data if form.status.data in STATUS_LABELS else None
-    if status is None and not form.q.data:
-        q = q.where(queues.Case.status != wf.CLOSED)  # matches the partial index ix_case_office_active
     kind = form.kind.data if form.kind.data in KIND_LABELS else None
+    # Without a status or a search, the working backlog: matches the partial index
+    # ix_case_office_active.
+    return form, form.q.data, status, kind, status is None and not form.q.data
+
+
+def _queue_select(filters: tuple | None = None):
+    """The filter form and the SELECT of the signed-in office's queue it describes."""
+    form, text, status, kind, open_only = filters or _queue_filters()
+    q = queues.apply_search(access.office_queue(current_user), text)
+    if open_only:
+        q = q.where(queues.Case.status != wf.CLOSED)
     return form, queues.apply_filters(q, status=status, kind=kind)
 
 
@@ -56,9 +64,14 @@ def _queue_select():
 @login_required
 def queue():
     """The signed-in office's queue: cases it holds, newest first, searchable."""
-    form, q = _queue_select()
     size = min(max(request.args.get("size", 25, type=int), 10), 100)
-    page = queues.row_page(q, request.args.get("after"), size=size)
+    cursor = request.args.get("after")
+    filters = form, text, status, kind, open_only = _queue_filters()
+    if (text or "").strip():
+        page = queues.row_page(_queue_select(filters)[1], cursor, size=size)
+    else:
+        page = queues.office_row_page(current_user.office_id, status=status, kind=kind,
+                                      open_only=open_only, cursor=cursor, size=size)
     return render_page_or_partial("cases/queue.html", "cases/_case_rows.html", form=form, page=page)
 
 

@@ -14,7 +14,14 @@ from flask_login import current_user, login_required
 from app.blueprints.tickets.forms import BulkForm, TicketFilterForm, TicketForm
 from app.domain import workflow as wf
 from app.htmx import is_htmx, render_page_or_partial, with_trigger
-from app.i18n import ERROR_MESSAGES, STATUS_LABELS, case_action_label, format_number, office_kind_label
+from app.i18n import (
+    ERROR_MESSAGES,
+    STATUS_LABELS,
+    case_action_label,
+    format_number,
+    label_choices,
+    office_kind_label,
+)
 from app.nav import add_staff_link
 from app.services import access, tickets, uploads
 
@@ -114,8 +121,7 @@ def created(reference):
 
 def _filter_form(mode: str) -> tuple[TicketFilterForm, tickets.Filters]:
     form = TicketFilterForm(request.args)
-    form.status.choices = [("", _("Active")), ("all", _("All statuses"))] + [
-        (k, str(v)) for k, v in STATUS_LABELS.items()]
+    form.status.choices = [("", _("Active")), ("all", _("All statuses")), *label_choices(STATUS_LABELS)]
     levels = [(k, office_kind_label(k)) for k in access.TICKET_LEVEL_KINDS]
     if mode == "pending":
         form.level.choices = [("", _("At my office")), ("any", _("All levels in my jurisdiction"))] + levels
