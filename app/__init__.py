@@ -62,10 +62,11 @@ def create_app(config: type | dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     i18n.init_app(app)
-    from app import nav, security
+    from app import nav, read_only, security
 
     nav.init_app(app)
     security.init_app(app)
+    read_only.init_app(app)  # before the blueprints' hooks, which may read the user
 
     from app import models  # noqa: F401 - register the mappers
     from app.services import (

@@ -33,14 +33,16 @@ def _session_app():
             "pool_pre_ping": True, "connect_args": {"options": "-c synchronous_commit=off"}}
     app = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
                       **overrides})
-    @app.before_request
     def _fresh_request_state():
         # Tests keep one app context open (to use db.session directly), so `g` would
-        # otherwise carry Flask-Login's cached user from one request to the next.
+        # otherwise carry Flask-Login's cached user from one request to the next. First of
+        # the hooks, as a web worker's `g` is new before any of them runs.
         from flask import g
 
         g.pop("_login_user", None)
         db.session.expire_all()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)
 
     with app.app_context():
         if url.startswith("postgresql"):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import Select, bindparam, false, or_, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, lazyload
 
 from app.domain import workflow as wf
 from app.extensions import db
@@ -112,14 +114,19 @@ def office_in_scope(user: User, office: OrgUnit) -> bool:
     return office.is_within(user.office)
 
 
+@cache
+def _case_by_reference() -> Select:
+    # The case page shows these (and the access check reads the offices): one statement,
+    # built once (building it cost more than running it).
+    return (select(Case).where(Case.reference == bindparam("reference"))
+            .options(joinedload(Case.current_office), joinedload(Case.raising_office),
+                     joinedload(Case.category), joinedload(Case.assignee).lazyload(User.role_rows)))
+
+
 def get_case_for(user: User, reference: str) -> Case | None:
     """The case with `reference` if `user` may see it; None otherwise (the caller answers
     404 either way, so existence is never revealed)."""
-    # The case page shows these (and the access check reads the offices): one statement.
-    case = db.session.scalar(
-        select(Case).where(Case.reference == reference)
-        .options(joinedload(Case.current_office), joinedload(Case.raising_office),
-                 joinedload(Case.category), joinedload(Case.assignee).lazyload(User.role_rows)))
+    case = db.session.scalar(_case_by_reference(), {"reference": reference})
     if case is None or not can_view(user, case):
         return None
     return case
@@ -191,8 +198,11 @@ def external_authorities() -> Select:
 
 
 def colleagues(case: Case) -> Select:
+    """Active users of the office holding `case` (whom it may be assigned to), by name.
+    Their roles are not loaded: the choice lists show names."""
     return (select(User)
             .where(User.office_id == case.current_office_id, User.active.is_(True))
+            .options(lazyload(User.role_rows))
             .order_by(User.name))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import namedtuple
 from dataclasses import dataclass
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, literal_column, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from app.domain import workflow as wf
 from app.domain.references import normalize
 from app.extensions import db
 from app.inputs import as_id
@@ -117,9 +118,6 @@ def office_row_page(office_id: int, *, status: str | None = None, kind: str | No
     """`row_page` of an office's queue (`access.office_queue_scope`) filtered by status and
     kind, without a search: the same rows, from a statement built once per filter shape.
     `open_only` leaves closed cases out (the partial index `ix_case_office_active`)."""
-    from sqlalchemy import bindparam, literal_column
-
-    from app.domain import workflow as wf
     from app.services import access
 
     last = None
@@ -160,23 +158,28 @@ def timeline(case: Case, internal: bool) -> list:
     from sqlalchemy.orm import noload
     from sqlalchemy.orm.attributes import set_committed_value
 
-    from app.models import Attachment, CaseEvent, User
+    from app.models import Attachment, CaseEvent, OrgUnit, User
 
-    # Who and where are one row each: joined into the events' SELECT. Those users' roles
-    # are not shown, so they stay unloaded.
-    q = (select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
-         .options(joinedload(CaseEvent.actor).lazyload(User.role_rows),
-                  joinedload(CaseEvent.from_office), joinedload(CaseEvent.to_office),
-                  joinedload(CaseEvent.to_user).lazyload(User.role_rows),
-                  noload(CaseEvent.attachments)))
-    if not internal:
-        q = q.where(CaseEvent.public.is_(True))
-    events = list(db.session.scalars(q).unique())
+    def build_events() -> Select:
+        # Who and where are one row each: joined into the events' SELECT, with only the
+        # names the timeline shows (not every column of four more tables, nor those users'
+        # roles).
+        q = (select(CaseEvent).where(CaseEvent.case_id == bindparam("case_id")).order_by(CaseEvent.id)
+             .options(joinedload(CaseEvent.actor).load_only(User.name).lazyload(User.role_rows),
+                      joinedload(CaseEvent.from_office).load_only(OrgUnit.name),
+                      joinedload(CaseEvent.to_office).load_only(OrgUnit.name),
+                      joinedload(CaseEvent.to_user).load_only(User.name).lazyload(User.role_rows),
+                      noload(CaseEvent.attachments)))
+        return q if internal else q.where(CaseEvent.public.is_(True))
+
+    events = list(db.session.scalars(_prebuilt(("timeline", internal), build_events),
+                                     {"case_id": case.id}).unique())
     # The case's attachments in one plain read (indexed by case), handed to the events
     # shown: cheaper than the ORM's selectin machinery for the usual handful.
     by_event: dict[int, list] = {}
-    for a in db.session.scalars(select(Attachment).where(Attachment.case_id == case.id)
-                                .order_by(Attachment.id)):
+    attachments = _prebuilt(("attachments",), lambda: select(Attachment).where(
+        Attachment.case_id == bindparam("case_id")).order_by(Attachment.id))
+    for a in db.session.scalars(attachments, {"case_id": case.id}):
         by_event.setdefault(a.event_id, []).append(a)
     for e in events:
         set_committed_value(e, "attachments", by_event.get(e.id, []))

@@ -27,6 +27,7 @@ from app.htmx import is_htmx, render_page_or_partial
 from app.i18n import KIND_LABELS, STATUS_LABELS, case_action_label, error_message, label_choices
 from app.inputs import as_id
 from app.models import Attachment, OrgUnit, User
+from app.read_only import in_transaction
 from app.services import access, cases, queues, uploads
 
 bp = Blueprint("cases", __name__)
@@ -76,6 +77,7 @@ def queue():
 
 
 @bp.route("/export.csv")
+@in_transaction  # streams through a server-side cursor
 @login_required
 def queue_csv():
     """The queue as the filters show it, every page of it, as a CSV download (streamed)."""
