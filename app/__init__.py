@@ -63,6 +63,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
     i18n.init_app(app)
     from app import nav, read_only, security
+    from app.sessions import BrowserSessionInterface
+
+    app.session_interface = BrowserSessionInterface()
 
     nav.init_app(app)
     security.init_app(app)

@@ -17,6 +17,15 @@ CSP = "; ".join([
 
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
+HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", PERMISSIONS),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
 
 def has_nul(request) -> bool:
     """True when the path, the query, a form field or an upload's name holds a NUL
@@ -41,16 +50,17 @@ def init_app(app) -> None:
     @app.after_request
     def security_headers(resp):
         h = resp.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", PERMISSIONS)
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        # One pass over the response's headers rather than a lookup per header (a missing
+        # header costs Werkzeug an exception each): a view may have set its own.
+        present = {key.lower() for key, _value in h.items()}
+        wanted = list(HEADERS)
         if app.config.get("HSTS_SECONDS"):
-            h.setdefault("Strict-Transport-Security",
-                         f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains")
+            wanted.append(("Strict-Transport-Security",
+                           f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains"))
         if resp.mimetype == "text/html":
             # Pages carry personal data: never keep them in shared caches.
-            h.setdefault("Cache-Control", "no-store")
+            wanted.append(("Cache-Control", "no-store"))
+        for key, value in wanted:
+            if key.lower() not in present:
+                h.add(key, value)
         return resp

@@ -320,6 +320,17 @@ def test_no_csrf_and_no_cookies(app, client, auth, world, services):
     assert client.post("/request", data={"name": "x"}).status_code == 400
 
 
+def test_a_browser_session_sent_to_the_api_is_neither_used_nor_changed(client, auth, world, services):
+    auth.login(world.d1_op.login_id)
+    assert client.get("/cases/").status_code == 200
+    client.environ_base["HTTP_USER_AGENT"] = "partner-script/1.0"  # would fail session protection
+    r = client.post("/api/v1/requests", json=_request_body(services[0]))
+    assert r.status_code == 201 and "Set-Cookie" not in r.headers
+    assert db.session.scalar(select(Case)).raised_by_id is None  # not raised as the staff member
+    del client.environ_base["HTTP_USER_AGENT"]
+    assert client.get("/cases/").status_code == 200  # the browser is still signed in
+
+
 def test_locale_comes_from_accept_language_not_the_cookie(client, world, services):
     client.set_cookie(LOCALE_COOKIE, "fa")
     with client.session_transaction() as sess:

@@ -97,3 +97,24 @@ def test_every_marked_string_is_in_the_catalogues():
         with open(ROOT / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as fh:
             have = {m.id for m in read_po(fh) if m.id}
         assert extracted - have == set(), lang
+
+
+def test_datetimes_read_as_babel_writes_them_in_every_latin_script_locale(app):
+    """format_datetime builds Babel's "medium" date and time from patterns parsed once:
+    the same text as babel.dates.format_datetime, across the year (daylight saving in
+    other zones) and at every hour."""
+    from datetime import datetime, timedelta
+
+    from babel.dates import format_datetime as babel_format_datetime
+
+    from app.i18n import _babel_locale, _local, format_datetime
+
+    with app.test_request_context():
+        for zone in ("Asia/Kolkata", "Europe/London"):
+            app.config["BABEL_DEFAULT_TIMEZONE"] = zone
+            for step in range(0, 366 * 24, 7):
+                value = datetime(2026, 1, 1, 0, 0, 13) + timedelta(hours=step, minutes=step % 60)
+                local = _local(value)
+                for code in ("en", "hi"):
+                    assert format_datetime(value, code) == babel_format_datetime(
+                        local, "medium", locale=_babel_locale(code), tzinfo=local.tzinfo)
