@@ -72,7 +72,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     read_only.init_app(app)  # before the blueprints' hooks, which may read the user
 
     from app import models  # noqa: F401 - register the mappers
-    from app.services import tallies  # noqa: F401 - keeps the dashboard counters in step
+    from app.services import (
+        refcache,  # noqa: F401 - drops cached reference data when it changes
+        tallies,  # noqa: F401 - keeps the dashboard counters in step
+    )
 
     _configure_login(app)
 

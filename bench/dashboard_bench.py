@@ -64,6 +64,7 @@ def seed_offices(db, circles: int = 4) -> tuple[list[tuple], int]:
     from sqlalchemy import insert
 
     from app.models import OrgUnit
+    from app.services import refcache
 
     rows: list[dict] = []
 
@@ -87,6 +88,7 @@ def seed_offices(db, circles: int = 4) -> tuple[list[tuple], int]:
                     for s in range(4):
                         add(f"C{c}R{r}D{d}H{h}S{s}", f"Sub Office {c}.{r}.{d}.{h}.{s}", "sub_office", ho)
     db.session.execute(insert(OrgUnit), rows)
+    refcache.bump()  # a bulk write: running workers drop their cached reference data
     db.session.commit()
     return rows, rows[1]["id"]
 
@@ -95,6 +97,7 @@ def seed_categories(db) -> dict[str, list[int]]:
     from sqlalchemy import insert
 
     from app.models import Category
+    from app.services import refcache
 
     rows, by_kind = [], {}
     for kind in KINDS:
@@ -104,6 +107,7 @@ def seed_categories(db) -> dict[str, list[int]]:
                          "name_en": f"{kind} {i}", "name_hi": "", "name_fa": "", "active": True, "sort_order": i})
             by_kind.setdefault(kind, []).append(cid)
     db.session.execute(insert(Category), rows)
+    refcache.bump()  # a bulk write: running workers drop their cached reference data
     db.session.commit()
     return by_kind
 

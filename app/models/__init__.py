@@ -3,7 +3,7 @@
 from app.models.admin import NotificationTemplate
 from app.models.api_key import ApiKey
 from app.models.case import Attachment, Case, CaseDayTally, CaseEvent, CaseTally, Feedback
-from app.models.catalog import Category, Holiday, PincodeEntry, SlaRule
+from app.models.catalog import Category, Holiday, PincodeEntry, RefGeneration, SlaRule
 from app.models.citizen import OtpCode
 from app.models.org import HIERARCHY, OfficeKind, OrgUnit, Role, User, UserRole
 from app.models.outbox import AuditLog, Notification
@@ -28,6 +28,7 @@ __all__ = [
     "OrgUnit",
     "OtpCode",
     "PincodeEntry",
+    "RefGeneration",
     "Role",
     "SlaRule",
     "User",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -80,3 +80,16 @@ class Holiday(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(unique=True)
     name: Mapped[str] = mapped_column(String(120))
+
+
+class RefGeneration(db.Model):
+    """One row whose `token` changes (to a fresh random number) in the same transaction
+    as every change to the reference data that processes cache across requests
+    (`app.services.refcache`): services and categories, pincodes, offices, the SLA
+    matrix, holidays, notification wording and staff contact details. A worker that
+    reads a token other than the one its cache was filled under drops the cache."""
+
+    __tablename__ = "ref_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[int] = mapped_column(BigInteger)

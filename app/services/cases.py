@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, literal, select, union_all
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -19,8 +21,9 @@ from app.domain.errors import (
     MissingInput,
     WorkflowError,
 )
+from app.domain.references import make_reference
 from app.extensions import db
-from app.models import Case, CaseEvent, Feedback, OrgUnit, User
+from app.models import Case, CaseEvent, Feedback, Notification, OrgUnit, User
 from app.services import access, effects, notify, routing, sla
 from app.services.numbering import new_reference
 
@@ -57,8 +60,10 @@ def raise_case(
         raise ValueError(f"unknown kind {kind}")
     if submission_key and len(submission_key) > SUBMISSION_KEY_MAX:
         submission_key = None  # not one of ours (the forms issue short random tokens)
+    session = db.session()
+    reference = None
     if submission_key:
-        existing = db.session.scalar(select(Case).where(Case.submission_key == submission_key))
+        existing, reference = _replay_or_reference(kind, now, submission_key)
         if existing is not None:
             return existing
     if related_case is not None and not related_case.is_closed:
@@ -94,24 +99,43 @@ def raise_case(
     if requester.get("locale"):
         extra["locale"] = requester["locale"]
     # One transaction. A unique-constraint race (same submission key from a double
-    # click, or the rare reference collision) rolls back and is retried from scratch.
+    # click, or the rare reference collision) is undone and retried from scratch: only
+    # the attempt when the transaction holds the caller's own earlier writes (a
+    # SAVEPOINT keeps them), else the whole transaction (nothing else to lose, and no
+    # SAVEPOINT round trips on the common path).
+    protect = bool(session.new or session.deleted or session.dirty or session.info.get(_WROTE))
+    try:
+        if protect:
+            session.flush()  # the caller's own changes, outside the attempt
+    except Exception:
+        session.rollback()
+        raise
     for attempt in range(3):
+        savepoint = session.begin_nested() if protect else None
+        released = False
         try:
-            case = Case(**fields, data=dict(extra), reference=new_reference(kind, now))
-            db.session.add(case)
-            db.session.flush()
-            event = CaseEvent(
+            case = Case(**fields, data=dict(extra), reference=reference or new_reference(kind, now))
+            reference = None
+            session.add(case)
+            session.flush()  # the case's id; the counters move in the same flush
+            created = dict(
                 case_id=case.id, at=now, type="created", actor_id=actor.id if actor else None,
                 actor_kind="user" if actor else "requester", public=True, text=case.description,
-                to_status=wf.OPEN, to_office_id=office.id, to_user_id=case.assignee_id,
+                to_status=wf.OPEN, to_office_id=office.id, to_user_id=case.assignee_id, data={},
             )
-            db.session.add(event)
-            db.session.flush()
-            for upload in uploads:
+            if uploads:  # the attachments name their timeline row: an ORM row, flushed
+                event = CaseEvent(**created)
+                session.add(event)
+                session.flush()
                 from app.services.uploads import store_upload
 
-                store_upload(case, event, upload, actor, now)
-            with notify.batch():  # the wording of each language looked up once
+                for upload in uploads:
+                    store_upload(case, event, upload, actor, now)
+            else:
+                # The timeline row and the outbox rows as plain INSERTs: nothing reads
+                # them back, and a second flush of ORM objects cost more than the rows.
+                session.execute(_INSERT_EVENT, created)
+            with notify.batch(), notify.collect() as outbox:  # each language's wording once
                 if notify_requester:
                     for email, mobile, locale in notify.requester_contacts(case):
                         notify.enqueue("case_created", email=email, mobile=mobile, locale=locale,
@@ -119,23 +143,70 @@ def raise_case(
                 _notify_office(case, case.current_office_id, now, text=case.subject)
                 if assignee is not None:
                     _notify_user(case, assignee, "assigned", now, text=case.subject)
+            if outbox:
+                session.execute(_INSERT_NOTIFICATION, outbox)
             reference = case.reference
-            db.session.commit()
+            if savepoint is not None:
+                savepoint.commit()
+                released = True
+            session.commit()
             # Every front door shows the new reference at once: keep the committed value
             # instead of reading the row back (the commit expires it).
             set_committed_value(case, "reference", reference)
             return case
         except IntegrityError:
-            db.session.rollback()
+            reference = None
+            if savepoint is not None and not released:
+                savepoint.rollback()  # this attempt only
+            else:
+                session.rollback()
             if submission_key:
-                existing = db.session.scalar(select(Case).where(Case.submission_key == submission_key))
+                existing = session.scalar(select(Case).where(Case.submission_key == submission_key))
                 if existing is not None:
+                    if savepoint is not None:
+                        session.commit()  # the caller's earlier writes, as a successful raise would
                     return existing
             if attempt == 2:
                 raise
         except Exception:
-            db.session.rollback()
+            session.rollback()
             raise
+
+
+_WROTE = "cases.wrote"  # session.info: this transaction has flushed changes
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _note_writes(session, _flush_context) -> None:
+    session.info[_WROTE] = True
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_writes(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
+_INSERT_EVENT = insert(CaseEvent.__table__)
+_INSERT_NOTIFICATION = insert(Notification.__table__)
+
+# A case already raised with the submission key (what = 1) and whether the candidate
+# reference is taken (what = 2): one round trip instead of two.
+_REPLAY_OR_TAKEN = union_all(
+    select(literal(1).label("what"), Case.id).where(Case.submission_key == bindparam("key")),
+    select(literal(2).label("what"), Case.id).where(Case.reference == bindparam("reference")),
+)
+
+
+def _replay_or_reference(kind: str, now: datetime, submission_key: str) -> tuple[Case | None, str | None]:
+    """(the case already raised with `submission_key`, None), or (None, a free reference
+    — None in the rare case the first candidate was taken: the caller draws another)."""
+    reference = make_reference(kind, now)
+    rows = db.session.execute(_REPLAY_OR_TAKEN, {"key": submission_key, "reference": reference}).all()
+    for what, case_id in rows:
+        if what == 1:
+            return db.session.get(Case, case_id), None
+    return None, (None if rows else reference)
 
 
 def act(

@@ -12,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 import phonenumbers
 from flask import current_app
@@ -24,8 +25,7 @@ from app.domain.references import normalize
 from app.extensions import db
 from app.inputs import as_id
 from app.models import Case, CaseEvent, Category, Feedback, OrgUnit, OtpCode, PincodeEntry, User
-from app.services import access, cases, notify, routing
-from app.services.memo import per_request
+from app.services import access, cases, notify, refcache, routing
 
 KIND = wf.SERVICE_REQUEST
 ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩०१२३४५६७८९",
@@ -36,23 +36,61 @@ def _cfg(name: str, default):
     return current_app.config.get(name, default)
 
 
-# ---- reference data -------------------------------------------------------------
+# ---- reference data ----------------------------------------------------------------
 
-def service_types() -> list[Category]:
-    """The configurable list of doorstep services (Category rows, level `service`), read
-    once per request (the form's choices, its validation and the raise all use it)."""
-    return per_request(("service_types",), lambda: list(db.session.scalars(
-        select(Category)
-        .where(Category.kind == KIND, Category.level == "service", Category.active.is_(True))
-        .order_by(Category.sort_order, Category.name_en))))
+@dataclass(frozen=True, slots=True)
+class ServiceType:
+    """A doorstep service (a `Category` row of level `service`) as cached across
+    requests (`app.services.refcache`): a read-only snapshot, not a session's object."""
+
+    id: int
+    kind: str
+    level: str
+    code: str
+    name_en: str
+    name_hi: str
+    name_fa: str
+    sort_order: int
+    active: bool
+
+    def label(self, locale: str | None = None) -> str:
+        """The name in `locale` (the request's locale by default), English as fallback."""
+        return Category.label(self, locale)
 
 
-def service_type(category_id) -> Category | None:
+def service_types() -> tuple[ServiceType, ...]:
+    """The configurable list of doorstep services (Category rows, level `service`), kept
+    per process until the reference data changes (`refcache`)."""
+    def compute():
+        return tuple(ServiceType(c.id, c.kind, c.level, c.code, c.name_en, c.name_hi or "", c.name_fa or "",
+                                 c.sort_order, c.active)
+                     for c in db.session.scalars(
+                         select(Category)
+                         .where(Category.kind == KIND, Category.level == "service", Category.active.is_(True))
+                         .order_by(Category.sort_order, Category.name_en)))
+
+    return refcache.cached(("citizen.services",), compute)
+
+
+def service_type(category_id) -> ServiceType | None:
     """The active doorstep service with this id, or None."""
     cid = as_id(category_id)
     if cid is None:
         return None
     return next((c for c in service_types() if c.id == cid), None)
+
+
+def service_choices() -> list[tuple[str, str]]:
+    """The form's (value, label) choices in the request's language, the placeholder
+    first: built once per language and generation."""
+    from flask_babel import gettext
+
+    from app.i18n import current_locale
+
+    locale = current_locale()
+    choices = refcache.cached(("citizen.service_choices", locale), lambda: tuple(
+        [("", gettext("Choose a service"))] + [(str(c.id), c.label(locale)) for c in service_types()]))
+    return list(choices)
 
 
 def to_ascii_digits(text: str | None) -> str:
@@ -69,6 +107,12 @@ def lookup_pincode(pincode: str | None) -> PincodeEntry | None:
 
 def normalize_mobile(raw: str | None) -> str | None:
     """The 10-digit national number of a valid Indian mobile, or None."""
+    return _normalize_mobile(raw or "")
+
+
+@lru_cache(maxsize=1024)
+def _normalize_mobile(raw: str) -> str | None:
+    """Pure (phonenumbers' parse is the costly part; a raise asks two or three times)."""
     text = to_ascii_digits(raw).strip()
     if not text:
         return None

@@ -1,5 +1,5 @@
-"""Per-request memo for reference data that a form validates against and the service then
-uses again (the doorstep service list, a pincode's entry): read once per request."""
+"""Per-request memo for values a request needs several times (URL prefixes built once).
+Reference data shared by requests is cached across them by `app.services.refcache`."""
 
 from __future__ import annotations
 

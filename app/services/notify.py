@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from types import MappingProxyType
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
@@ -21,6 +22,7 @@ from sqlalchemy import and_, or_, select, update
 from app.extensions import db
 from app.i18n import kind_label, status_label
 from app.models import Case, Notification, User
+from app.services import refcache
 
 # name -> (e-mail subject, e-mail body, sms text). Placeholders: %(ref)s, %(kind)s,
 # %(status)s, %(text)s, %(url)s, %(office)s, %(code)s, %(minutes)s
@@ -115,33 +117,34 @@ def _cached(key: tuple, compute):
 
 def overrides(template: str, locale: str) -> dict[str, tuple[str, str]]:
     """Administrators' wording for `template` in `locale`: {channel: (subject, body)}."""
+    return _wording(locale).get(template, {})
+
+
+def _wording(locale: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """Every template's override in `locale` at once ({name: {channel: (subject, body)}}):
+    a raise sends two or three kinds of message, a sweep many of one. Kept per process
+    until the reference data changes (`refcache`)."""
     from app.models import NotificationTemplate
 
-    if _batch_cache.get() is None:
-        rows = db.session.scalars(select(NotificationTemplate).where(
-            NotificationTemplate.name == template, NotificationTemplate.locale == locale))
-        return {r.channel: (r.subject, r.body) for r in rows}
-
     def compute():
-        # Within a batch, every template's wording in this language at once: a raise
-        # sends two or three kinds of message, a sweep many of one.
         wording: dict[str, dict[str, tuple[str, str]]] = {}
         for r in db.session.scalars(select(NotificationTemplate).where(NotificationTemplate.locale == locale)):
             wording.setdefault(r.name, {})[r.channel] = (r.subject, r.body)
-        return wording
+        return MappingProxyType({name: MappingProxyType(by_channel) for name, by_channel in wording.items()})
 
-    return _cached(("templates", locale), compute).get(template, {})
+    return _cached(("templates", locale), lambda: refcache.cached(("notify.templates", locale), compute))
 
 
 def _formats(template: str, locale: str) -> tuple[str, str, str, dict]:
     """`template`'s code wording translated to `locale` (subject, body, sms) and the
-    administrators' overrides: the compiled template, looked up once per batch."""
+    administrators' overrides: the compiled template, kept per process and generation."""
     def compute():
         subject, body, sms = TEMPLATES[template]
         with force_locale(locale):
             return str(subject), str(body), str(sms), overrides(template, locale)
 
-    return _cached(("formats", template, locale), compute)
+    key = ("formats", template, locale)
+    return _cached(key, lambda: refcache.cached(("notify.formats", template, locale), compute))
 
 
 def render(template: str, locale: str, ctx: dict) -> tuple[str, str, str]:
@@ -217,12 +220,13 @@ def case_context(case: Case, locale: str, public: bool = True) -> dict:
 
 
 def _labels(kind: str, status: str, locale: str) -> tuple[str, str]:
-    """The kind's and the status's names in `locale`, looked up once per batch."""
+    """The kind's and the status's names in `locale`, looked up once per process."""
     def compute():
         with force_locale(locale):
             return str(kind_label(kind)), str(status_label(status))
 
-    return _cached(("labels", kind, status, locale), compute)
+    return _cached(("labels", kind, status, locale),
+                   lambda: refcache.cached(("notify.labels", kind, status, locale), compute))
 
 
 def _url(endpoint: str, fallback: str, **values) -> str:
@@ -267,15 +271,17 @@ def requester_contacts(case: Case) -> list[tuple[str | None, str | None, str]]:
     return []
 
 
-def office_contacts(office_id: int) -> list[tuple[str | None, str | None, str]]:
+def office_contacts(office_id: int) -> tuple[tuple[str | None, str | None, str], ...]:
+    """(email, None, locale) of the office's active staff with an e-mail address, kept
+    per process until reference data (users' contact columns among it) changes."""
     def compute():
         rows = db.session.execute(
             select(User.email, User.locale).where(User.office_id == office_id, User.active.is_(True),
                                                   User.email.is_not(None)).order_by(User.id)
         ).all()
-        return [(email, None, locale or "en") for email, locale in rows if email]
+        return tuple((email, None, locale or "en") for email, locale in rows if email)
 
-    return _cached(("office", office_id), compute)
+    return _cached(("office", office_id), lambda: refcache.cached(("notify.office", office_id), compute))
 
 
 def user_contact(user: User) -> tuple[str | None, str | None, str]:

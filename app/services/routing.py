@@ -2,25 +2,83 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import HIERARCHY, OrgUnit, PincodeEntry
-from app.services.memo import per_request
+from app.services import refcache
 
 
-def pincode_entry(pincode: str) -> PincodeEntry | None:
-    """The directory entry of `pincode` with its Division, read once per request."""
-    return per_request(("pincode", pincode), lambda: db.session.scalar(
-        select(PincodeEntry).where(PincodeEntry.pincode == pincode)
-        .options(joinedload(PincodeEntry.division))))
+@dataclass(frozen=True, slots=True)
+class OfficeInfo:
+    """An office as cached across requests: a read-only snapshot of its columns."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent_id: int | None
+    path: str
+    depth: int
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PincodeInfo:
+    """A pincode's directory entry with its Division, as cached across requests."""
+
+    id: int
+    pincode: str
+    office_name: str
+    district: str
+    state: str
+    division_id: int
+    office_id: int | None
+    division: OfficeInfo | None
+
+
+_OFFICE_COLUMNS = tuple(f.name for f in fields(OfficeInfo))
+
+
+def _office_info(unit: OrgUnit | None) -> OfficeInfo | None:
+    return OfficeInfo(*(getattr(unit, c) for c in _OFFICE_COLUMNS)) if unit is not None else None
+
+
+def pincode_entry(pincode: str) -> PincodeInfo | None:
+    """The directory entry of `pincode` with its Division, kept per process until the
+    reference data changes (`refcache`); None for a pincode not in the directory."""
+    def compute():
+        entry = db.session.scalar(select(PincodeEntry).where(PincodeEntry.pincode == pincode)
+                                  .options(joinedload(PincodeEntry.division)))
+        if entry is None:
+            return None
+        return PincodeInfo(entry.id, entry.pincode, entry.office_name, entry.district or "",
+                           entry.state or "", entry.division_id, entry.office_id,
+                           _office_info(entry.division))
+
+    return refcache.cached(("pincode", pincode), compute)
+
+
+def attached_office(info: OfficeInfo) -> OrgUnit:
+    """The session's `OrgUnit` for a cached office, without a query: the one the session
+    already holds, else one made from the snapshot and added as if just loaded."""
+    session = db.session()
+    unit = session.identity_map.get(identity_key(OrgUnit, info.id))
+    if unit is None:
+        unit = OrgUnit(**{c: getattr(info, c) for c in _OFFICE_COLUMNS})
+        make_transient_to_detached(unit)
+        session.add(unit)
+    return unit
 
 
 def division_for_pincode(pincode: str) -> OrgUnit | None:
     entry = pincode_entry(pincode)
-    return entry.division if entry else None
+    return attached_office(entry.division) if entry is not None and entry.division is not None else None
 
 
 def parent_in_chain(office: OrgUnit) -> OrgUnit | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from types import MappingProxyType
 
 from flask import current_app
 from sqlalchemy import select
@@ -10,22 +11,37 @@ from sqlalchemy import select
 from app.domain.sla import add_business_days
 from app.extensions import db
 from app.models import Holiday, SlaRule
+from app.services import refcache
 
 # Used when the matrix has no row for a kind/priority: (response, resolution) business days.
 FALLBACK = {"P1": (1, 2), "P2": (2, 4), "P3": (2, 7), "P4": (2, 10)}
 
 
 def holidays_between(start: date, end: date) -> set[date]:
-    rows = db.session.scalars(select(Holiday.day).where(Holiday.day >= start, Holiday.day <= end))
-    return set(rows)
+    return {day for day in holidays() if start <= day <= end}
+
+
+def holidays() -> frozenset[date]:
+    """The whole holiday calendar (a few dozen days a year), kept per process until the
+    reference data changes (`refcache`)."""
+    return refcache.cached(("sla.holidays",), lambda: frozenset(db.session.scalars(select(Holiday.day))))
+
+
+def _rules() -> dict[tuple[str, str], tuple[int, int]]:
+    """The SLA matrix {(kind, priority): (response days, resolution days)}, cached."""
+    return refcache.cached(("sla.rules",), lambda: MappingProxyType({
+        (r.kind, r.priority): (r.response_days, r.resolution_days)
+        for r in db.session.execute(select(SlaRule.kind, SlaRule.priority, SlaRule.response_days,
+                                           SlaRule.resolution_days))}))
 
 
 def due_times(kind: str, priority: str, now: datetime) -> tuple[datetime, datetime]:
     """(response_due, resolution_due) for a case of `kind`/`priority` raised at `now`."""
-    rule = db.session.scalar(select(SlaRule).where(SlaRule.kind == kind, SlaRule.priority == priority))
-    resp_days, res_days = (rule.response_days, rule.resolution_days) if rule else FALLBACK.get(
-        priority, FALLBACK["P3"])
-    hol = holidays_between(now.date(), now.date() + timedelta(days=max(res_days, resp_days) * 3 + 30))
+    rule = _rules().get((kind, priority))
+    resp_days, res_days = rule if rule else FALLBACK.get(priority, FALLBACK["P3"])
+    # Every holiday, not only those of the window: add_business_days only asks whether
+    # a given day is one.
+    hol = holidays()
     tz = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata")
     return add_business_days(now, resp_days, hol, tz), add_business_days(now, res_days, hol, tz)
 

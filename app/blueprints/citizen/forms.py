@@ -50,11 +50,10 @@ class ServiceRequestForm(FlaskForm):
         DataRequired(message=_l("Please choose the service you need."))])
     details = TextAreaField(_l("Anything we should know (optional)"), filters=[_strip], validators=[
         Optional(), Length(max=1000, message=_l("Please shorten this to at most 1000 characters."))])
-    submission_key = HiddenField()
+    submission_key = HiddenField(label="")  # a label would load WTForms' catalogue per request
 
     def set_choices(self) -> None:
-        self.service.choices = [("", _l("Choose a service"))] + [
-            (str(c.id), c.label()) for c in citizen.service_types()]
+        self.service.choices = citizen.service_choices()
 
     def validate_pincode(self, field):
         if field.data and len(field.data) == 6 and citizen.lookup_pincode(field.data) is None:
