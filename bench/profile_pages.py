@@ -34,6 +34,18 @@ def one(sql: str):
     return db.session.execute(text(sql)).first()
 
 
+def _server_cpu(pids) -> float:
+    """Seconds of CPU (user + system) the given local processes have used."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("page")
@@ -43,9 +55,25 @@ def main():
     ap.add_argument("--no-profile", action="store_true", help="only time the requests")
     ap.add_argument("--sql", action="store_true", help="print the SQL statements of one request")
     ap.add_argument("--no-ceiling", action="store_true", help="with --no-profile: skip the bare page")
+    ap.add_argument("--db-cpu", action="store_true",
+                    help="with --no-profile: also the CPU PostgreSQL's server processes spent per request "
+                         "(a local server: read from /proc)")
     ap.add_argument("--callers", metavar="PATTERN", help="who calls the functions matching PATTERN")
     args = ap.parse_args()
     app = create_app()
+    backends: set[int] = set()  # the PostgreSQL server processes serving this process
+    if args.db_cpu:
+        from sqlalchemy import event
+
+        with app.app_context():
+            @event.listens_for(db.engine, "connect")
+            def _backend_pid(dbapi_conn, _record):
+                cur = dbapi_conn.cursor()
+                cur.execute("SELECT pg_backend_pid()")
+                backends.add(cur.fetchone()[0])
+                cur.close()
+
+            db.engine.dispose()  # connections from here on are seen
     with app.app_context():
         div_code, div_id = one('SELECT o.code, o.id FROM org_unit o JOIN "case" c ON c.current_office_id=o.id '
                                "WHERE o.kind='division' GROUP BY o.code, o.id ORDER BY COUNT(*) DESC LIMIT 1")
@@ -130,6 +158,7 @@ def main():
             print("  ", s)
         return
     t, cpu = time.perf_counter(), time.process_time()
+    server_before = _server_cpu(backends)
     if args.no_profile:
         for _ in range(args.n):
             request()
@@ -143,6 +172,10 @@ def main():
     cpu_ms = (time.process_time() - cpu) / args.n * 1000
     print(f"{args.page}: {ms:.2f} ms per request, {cpu_ms:.2f} ms of it this process's CPU "
           f"({args.n} requests{'' if args.no_profile else ', profiled'})")
+    if backends:
+        spent = _server_cpu(backends) - server_before
+        print(f"PostgreSQL server processes: {spent / args.n * 1000:.3f} ms CPU per request "
+              f"({len(backends)} connection(s); clock ticks of {1000 / os.sysconf('SC_CLK_TCK'):.0f} ms)")
     if args.no_profile and not args.no_ceiling:
         # The bare Flask + Jinja 50-row page, timed the same way at the same moment.
         for _ in range(10):
