@@ -409,6 +409,9 @@ def run_one(kind: str, cases: int, args, wrk_bin: str) -> dict:
         pages = [
             ("division queue (50 rows)", "/cases/?size=50", div_cookie, [], None),
             ("queue htmx partial", "/cases/?q=&size=50", div_cookie, ["HX-Request: true"], None),
+            # The same page over closed cases: 50 rows at every scale (a small database's
+            # busiest Division may have fewer open cases than a page holds).
+            ("division queue, closed cases (50 rows)", "/cases/?status=closed&size=50", div_cookie, [], None),
             ("case page", f"/cases/{ref}", div_cookie, [], None),
             ("circle dashboard", "/dashboard/", circle_cookie, [], None),
             ("circle dashboard, one request at a time", "/dashboard/", circle_cookie, [], "c1"),
@@ -434,12 +437,15 @@ def run_one(kind: str, cases: int, args, wrk_bin: str) -> dict:
                     continue
                 if path.startswith("/cases/export.csv"):
                     results["export_rows"] = body.count(b"\n") - 1
+                shown = body.count(b"<tr") - 1 if path.startswith("/cases/?") else None  # less the header
             headers = [f"Cookie: {cookie}"] if cookie and not script else []
             before = case_count(env) if script else None
             r = wrk(wrk_bin, srv.base + path, args.duration, headers + extra, script=script,
                     connections=connections)
             if script:
                 r["cases_raised"] = case_count(env) - before
+            elif shown is not None:
+                r["rows_shown"] = shown
             r["ratio"] = round(r["rps"] / results["ceiling"]["rps"], 3) if results["ceiling"]["rps"] else None
             results["pages"][name] = r
             print(f"  {name}: {r}")
@@ -472,6 +478,8 @@ def table(all_results) -> str:
                 lines.append(f"| {r['db']} | {r['cases']:,} | {name} | – | – | {p['skipped']} | |")
                 continue
             extra = f" ({p['cases_raised']:,} raised)" if "cases_raised" in p else ""
+            if p.get("rows_shown") is not None:
+                extra += f" [{p['rows_shown']} rows shown]"
             if "errors" in p and p["errors"]:
                 extra += f" ({p['errors']} non-2xx/3xx)"
             lines.append(f"| {r['db']} | {r['cases']:,} | {name}{extra} | {p['rps']:.0f} | {p['median_ms']} | "
