@@ -6,7 +6,7 @@ from collections import namedtuple
 from dataclasses import dataclass
 
 from sqlalchemy import Select, bindparam, literal_column, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from app.domain import workflow as wf
 from app.domain.references import normalize
@@ -152,38 +152,48 @@ def office_row_page(office_id: int, *, status: str | None = None, kind: str | No
     return _rows_to_page(db.session.execute(stmt, params).all(), size)
 
 
-def timeline(case: Case, internal: bool) -> list:
-    """The case's events in order, with who/where/attachments loaded in a fixed number
-    of queries (no query per row). Internal notes only when `internal`."""
-    from sqlalchemy.orm import noload
-    from sqlalchemy.orm.attributes import set_committed_value
+# The timeline as plain rows: what the timeline partial reads of an event, with who and
+# where as one-attribute tuples (`e.actor.name`). No ORM objects: building them, their
+# related objects and their attachment lists cost more than the rest of a case page's SQL.
+TimelineEvent = namedtuple("TimelineEvent", "id type public at actor_kind data text actor from_office "
+                                            "to_office to_user attachments")
+TimelineAttachment = namedtuple("TimelineAttachment", "id event_id original_name size")
+Named = namedtuple("Named", "name")
 
+
+def timeline(case: Case, internal: bool) -> list[TimelineEvent]:
+    """The case's events in order, with the names of who and where and their attachments,
+    in two statements whatever the number of events. Internal notes only when `internal`."""
     from app.models import Attachment, CaseEvent, OrgUnit, User
 
     def build_events() -> Select:
-        # Who and where are one row each: joined into the events' SELECT, with only the
-        # names the timeline shows (not every column of four more tables, nor those users'
-        # roles).
-        q = (select(CaseEvent).where(CaseEvent.case_id == bindparam("case_id")).order_by(CaseEvent.id)
-             .options(joinedload(CaseEvent.actor).load_only(User.name).lazyload(User.role_rows),
-                      joinedload(CaseEvent.from_office).load_only(OrgUnit.name),
-                      joinedload(CaseEvent.to_office).load_only(OrgUnit.name),
-                      joinedload(CaseEvent.to_user).load_only(User.name).lazyload(User.role_rows),
-                      noload(CaseEvent.attachments)))
+        actor, to_user = aliased(User), aliased(User)
+        from_office, to_office = aliased(OrgUnit), aliased(OrgUnit)
+        q = (select(CaseEvent.id, CaseEvent.type, CaseEvent.public, CaseEvent.at, CaseEvent.actor_kind,
+                    CaseEvent.data, CaseEvent.text, actor.name, from_office.name, to_office.name,
+                    to_user.name)
+             .outerjoin(actor, actor.id == CaseEvent.actor_id)
+             .outerjoin(from_office, from_office.id == CaseEvent.from_office_id)
+             .outerjoin(to_office, to_office.id == CaseEvent.to_office_id)
+             .outerjoin(to_user, to_user.id == CaseEvent.to_user_id)
+             .where(CaseEvent.case_id == bindparam("case_id")).order_by(CaseEvent.id))
         return q if internal else q.where(CaseEvent.public.is_(True))
 
-    events = list(db.session.scalars(_prebuilt(("timeline", internal), build_events),
-                                     {"case_id": case.id}).unique())
-    # The case's attachments in one plain read (indexed by case), handed to the events
-    # shown: cheaper than the ORM's selectin machinery for the usual handful.
+    # The case's attachments in one read (indexed by case), handed to the events shown.
     by_event: dict[int, list] = {}
-    attachments = _prebuilt(("attachments",), lambda: select(Attachment).where(
+    attachments = _prebuilt(("attachments",), lambda: select(
+        Attachment.id, Attachment.event_id, Attachment.original_name, Attachment.size).where(
         Attachment.case_id == bindparam("case_id")).order_by(Attachment.id))
-    for a in db.session.scalars(attachments, {"case_id": case.id}):
-        by_event.setdefault(a.event_id, []).append(a)
-    for e in events:
-        set_committed_value(e, "attachments", by_event.get(e.id, []))
-    return events
+    for a in db.session.execute(attachments, {"case_id": case.id}):
+        by_event.setdefault(a.event_id, []).append(TimelineAttachment._make(a))
+    return [TimelineEvent(eid, type_, public, at, actor_kind, data, text,
+                          Named(actor) if actor is not None else None,
+                          Named(origin) if origin is not None else None,
+                          Named(target) if target is not None else None,
+                          Named(assignee) if assignee is not None else None,
+                          by_event.get(eid, []))
+            for eid, type_, public, at, actor_kind, data, text, actor, origin, target, assignee
+            in db.session.execute(_prebuilt(("timeline", internal), build_events), {"case_id": case.id})]
 
 
 def base_select() -> Select:
