@@ -76,8 +76,25 @@ def case_url(reference: str) -> str:
     return prefix + quote(reference, safe="")
 
 
+_fixed_urls: dict[tuple, str] = {}
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """`url_for` for the links that depend on nothing but where the portal is mounted — the
+    layout's links and assets on every page: each built once per mount point. Not for
+    URLs with per-request values (a reference, a cursor)."""
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    url = _fixed_urls.get(key)
+    if url is None:
+        if len(_fixed_urls) > 1000:  # a misuse with per-request values must not grow forever
+            _fixed_urls.clear()
+        url = _fixed_urls[key] = url_for(endpoint, **values)
+    return url
+
+
 def init_app(app) -> None:
     app.jinja_env.globals["case_url"] = case_url
+    app.jinja_env.globals["fixed_url"] = fixed_url
 
     @app.context_processor
     def inject_nav():
