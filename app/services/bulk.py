@@ -72,14 +72,20 @@ def act_set(versions: dict[int, int], action: str, *, now: datetime,
     users = _by_id(User, {r.raised_by_id for r in rows if r.raised_by_id is not None})
     rest: list[int] = []
     parents = None  # {office id: next office up}, read once when the batch escalates
+    found: dict[tuple, wf.Transition | None] = {}  # wf.find per kind, state and office kind
     done = []  # (row, transition, column changes, timeline row)
     for row in rows:
         if row.version != int(versions[row.id]):
             continue
         office = offices[row.current_office_id]
-        try:
-            t = wf.find(row.kind, row.status, action, {as_}, office_kind=office.kind)
-        except WorkflowError:
+        key = (row.kind, row.status, office.kind)
+        if key not in found:
+            try:
+                found[key] = wf.find(row.kind, row.status, action, {as_}, office_kind=office.kind)
+            except WorkflowError:
+                found[key] = None
+        t = found[key]
+        if t is None:
             continue
         if not set_based(t):
             rest.append(row.id)

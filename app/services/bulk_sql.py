@@ -78,16 +78,17 @@ def insert_rows(table: Table, rows: list[dict]) -> None:
     if not _pg() or callable_default:
         db.session.execute(insert(table), rows)
         return
-    rows = [{**missing, **r} for r in rows]
     varying, constant = _constant(rows, list(rows[0]))
     dialect = db.session.connection().dialect
+    constant += list(missing)  # the defaults: the same in every row
+    first = {**missing, **rows[0]}
     values = ", ".join([*(f"v.{q}" for q in _quoted(dialect, varying)),
                         *(_scalar_of(table, n, dialect) for n in constant)])
     sql = (f'INSERT INTO "{table.name}" ({", ".join(_quoted(dialect, [*varying, *constant]))}) '  # noqa: S608 - names from metadata
            f"SELECT {values} FROM unnest({_array_of(table, varying, dialect)}) "
            f"AS v({', '.join(_quoted(dialect, varying))})")
     db.session.execute(text(sql), {**_column_values(table, varying, rows),
-                                   **_scalar_values(table, constant, rows[0])})
+                                   **_scalar_values(table, constant, first)})
 
 
 def update_rows(table: Table, rows: list[dict], columns: tuple[str, ...]) -> int:

@@ -106,11 +106,13 @@ class RowView:
         self._row = row
         self.changes: dict = {}
 
-    def __getattr__(self, name: str):
-        changes = object.__getattribute__(self, "changes")
+    def __getattr__(self, name: str):  # only called for names that are not slots
+        if name in self.__slots__:  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        changes = self.changes
         if name in changes:
             return changes[name]
-        return getattr(object.__getattribute__(self, "_row"), name)
+        return getattr(self._row, name)
 
 
 def apply_to_row(row, t: wf.Transition, now: datetime, target=None) -> tuple[dict, dict]:

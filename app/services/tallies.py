@@ -140,17 +140,18 @@ def apply(connection, counts: dict, moves: list[tuple]) -> None:
             counts[old][2] -= r_n
             counts[new][1] += r_sum
             counts[new][2] += r_n
-    rows = [dict(zip(TALLY_KEY, key, strict=True), n=n, rating_sum=r_sum, rating_n=r_n)
-            for key, (n, r_sum, r_n) in sorted(counts.items(), key=lambda kv: repr(kv[0]))
-            if n or r_sum or r_n]
-    if not rows:
+    changed = [(*key, n, r_sum, r_n)
+               for key, (n, r_sum, r_n) in sorted(counts.items(), key=lambda kv: repr(kv[0]))
+               if n or r_sum or r_n]
+    if not changed:
         return
     if connection.dialect.name == "postgresql":
         # One statement with a column of values per array: a sweep batch moves about a
         # thousand keys, and even pipelined, a statement per key cost ~0.1 s a batch.
-        connection.execute(_UPSERT_ARRAYS, {c: [r[c] for r in rows] for c in _UPSERT_COLUMNS})
+        connection.execute(_UPSERT_ARRAYS, {c: list(values) for c, values in
+                                            zip(_UPSERT_COLUMNS, zip(*changed, strict=True), strict=True)})
     else:  # executemany runs its rows in the order given
-        connection.execute(_UPSERT, rows)
+        connection.execute(_UPSERT, [dict(zip(_UPSERT_COLUMNS, r, strict=True)) for r in changed])
 
 
 def key_of(values) -> tuple:
