@@ -23,11 +23,19 @@ BATCH = 500
 CHUNK = 20 * BATCH
 
 
-def _due_ids(condition, statuses, kinds, after_id: int, limit: int):
-    q = select(Case.id, Case.version).where(Case.status.in_(statuses), condition, Case.id > after_id)
+def _due_query(condition, statuses, kinds, after_id: int, limit: int):
+    # SQLite's planner, given ORDER BY id and id > n, walks the whole table in rowid order
+    # (a million rows, 0.2-0.4 s a read) instead of the rule's (status, due time) index;
+    # "id + 0" is not the rowid to it, so it reads the index and sorts the due rows.
+    key = Case.id + 0 if db.session.get_bind().dialect.name == "sqlite" else Case.id
+    q = select(Case.id, Case.version).where(Case.status.in_(statuses), condition, key > after_id)
     if kinds:
         q = q.where(Case.kind.in_(kinds))
-    return db.session.execute(q.order_by(Case.id).limit(limit)).all()
+    return q.order_by(key).limit(limit)
+
+
+def _due_ids(condition, statuses, kinds, after_id: int, limit: int):
+    return db.session.execute(_due_query(condition, statuses, kinds, after_id, limit)).all()
 
 
 def _begin_batch() -> None:
