@@ -17,7 +17,7 @@ from app.domain.errors import (
 )
 from app.domain.references import is_well_formed
 from app.extensions import db
-from app.models import Case, CaseEvent, Feedback, Notification
+from app.models import Case, CaseEvent, Feedback, Notification, User
 from app.services import cases, timers
 from tests.conftest import NOW
 from tests.factories import make_case
@@ -220,6 +220,29 @@ def test_transfer_target_rules(world):
         cases.act(case, "assign", actor=world.ho1_op, now=NOW, target_user=world.d2_op)
     cases.act(case, "transfer", actor=world.ho1_op, now=NOW, text="Belongs to D2", target_office=world.d2)
     assert case.current_office_id == world.d2.id and case.status == wf.OPEN
+
+
+@pytest.mark.parametrize("how", ["transfer", "sweep"])
+def test_the_receiving_office_is_told_its_own_name(world, how):
+    """The message to the office a case moves to names that office, not the one it left
+    (a transfer by a person; an escalation up the chain by the sweep, per case)."""
+    case = make_case("complaint", world.ho1)
+    if how == "transfer":
+        cases.act(case, "transfer", actor=world.ho1_op, now=NOW, text="Belongs to D2", target_office=world.d2)
+        office = world.d2
+    else:
+        cases.act(case, "escalate", actor=world.ho1_sup, now=NOW, text="Up.")  # level 1, same office
+        timers._begin_batch()
+        case = db.session.get(Case, case.id)
+        assert cases.act_many([(case, case.version)], "sla_escalate", now=NOW + timedelta(days=30)) == 1
+        db.session.commit()
+        office = world.d1
+    staff = set(db.session.scalars(select(User.email).where(User.office_id == office.id)))
+    received = db.session.scalars(select(Notification).where(
+        Notification.case_id == case.id, Notification.template == "office_received",
+        Notification.recipient.in_(staff))).all()
+    assert len(received) == len(staff)
+    assert all(f"queue of {office.name}." in n.body for n in received)
 
 
 def test_external_clock_is_kept_apart_and_sla_shifted(world):

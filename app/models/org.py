@@ -69,9 +69,13 @@ class OrgUnit(db.Model):
         """True if this unit is `ancestor` or below it."""
         return self.path.startswith(ancestor.path)
 
+    def ancestor_ids(self) -> list[int]:
+        """Ids of the ancestors from the root down to (excluding) this unit, from `path`."""
+        return [int(p) for p in self.path.strip("/").split("/")[:-1] if p]
+
     def ancestors(self) -> list[OrgUnit]:
         """Ancestors from the root down to (excluding) this unit."""
-        ids = [int(p) for p in self.path.strip("/").split("/")[:-1] if p]
+        ids = self.ancestor_ids()
         if not ids:
             return []
         rows = db.session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids))).all()

@@ -3,15 +3,17 @@ handful of statements instead of an ORM flush of every case.
 
 It is the same engine, not a second copy of the rules. The transition comes from the
 workflow table (`wf.find`, per case, as `cases.act` does); its column changes from
-`effects.apply_to_row`, the timeline row from `cases.event_fields` and the messages
-from `cases._notify` — the code the per-case path runs. What is set-based is only how
+`effects.apply_to_row`, the office an escalation goes to from
+`routing.escalation_target` (with the parents of the batch's offices read in one query),
+the timeline row from `cases.event_fields` and the messages from `cases._notify` — the
+code the per-case path runs. What is set-based is only how
 the results reach the database (`bulk_sql`): one locked read of the batch, an UPDATE
 per shape of change (each row guarded by its version), one INSERT of the timeline rows,
 one of the outbox rows, and the dashboard counters moved with `tallies.apply`.
 
-A transition qualifies when every effect is a column effect or a message
-(`set_based`); anything else (escalations need routing per case, a target, a rating)
-is left to the caller's per-case path.
+A transition qualifies when every effect is a column effect, a move one level up or
+a message (`set_based`); anything else (a target chosen by a person, a text, a rating)
+is left to the caller's per-case path, and so is a case that has no level to go up to.
 """
 
 from __future__ import annotations
@@ -25,22 +27,23 @@ from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
 from app.models import Case, CaseEvent, Notification, OrgUnit, User
-from app.services import bulk_sql, cases, effects, notify, tallies
+from app.services import bulk_sql, cases, effects, notify, routing, tallies
 
 NOTIFY_EFFECTS = frozenset({"notify_requester", "notify_office"})
 
 # What a case's messages and counters read, next to what its effects read.
-_READ = ("id", "version", "reference", "status", "category_id", "current_office_id", "data",
-         "requester_email", "requester_mobile", "raised_by_id", "created_at",
-         *effects.COLUMNS)
+_READ = tuple(dict.fromkeys((
+    "id", "version", "reference", "status", "category_id", "current_office_id", "data",
+    "requester_email", "requester_mobile", "raised_by_id", "created_at", *effects.COLUMNS)))
 _CASE = Case.__table__
 
 
 def set_based(t: wf.Transition) -> bool:
-    """Can `t` be taken on many cases at once: no text, no target, and every effect a
-    column effect or a message?"""
+    """Can `t` be taken on many cases at once: no text, no target chosen by a person,
+    and every effect a column effect, a move one level up or a message?"""
     return (t.needs is None and not t.needs_text
-            and all(e in effects.COLUMN_EFFECTS or e in NOTIFY_EFFECTS for e in t.effects))
+            and all(e in effects.COLUMN_EFFECTS or e in effects.ROUTING_EFFECTS
+                    or e in NOTIFY_EFFECTS for e in t.effects))
 
 
 def may_apply(action: str, as_: str = wf.SYSTEM) -> bool:
@@ -68,26 +71,46 @@ def act_set(versions: dict[int, int], action: str, *, now: datetime,
     offices = _by_id(OrgUnit, {r.current_office_id for r in rows})
     users = _by_id(User, {r.raised_by_id for r in rows if r.raised_by_id is not None})
     rest: list[int] = []
-    done = []  # (row, transition, column changes)
+    parents = None  # {office id: next office up}, read once when the batch escalates
+    found: dict[tuple, wf.Transition | None] = {}  # wf.find per kind, state and office kind
+    done = []  # (row, transition, column changes, timeline row)
     for row in rows:
         if row.version != int(versions[row.id]):
             continue
-        try:
-            t = wf.find(row.kind, row.status, action, {as_},
-                        office_kind=offices[row.current_office_id].kind)
-        except WorkflowError:
+        office = offices[row.current_office_id]
+        key = (row.kind, row.status, office.kind)
+        if key not in found:
+            try:
+                found[key] = wf.find(row.kind, row.status, action, {as_}, office_kind=office.kind)
+            except WorkflowError:
+                found[key] = None
+        t = found[key]
+        if t is None:
             continue
         if not set_based(t):
             rest.append(row.id)
             continue
-        changes = effects.apply_to_row(row, t, now)
+        target = None
+        if any(e in effects.ROUTING_EFFECTS for e in t.effects):
+            if parents is None:
+                parents = routing.parents_in_chain(list(offices.values()))
+            case = effects.RowView(row)
+            case.changes["current_office"] = office
+            target = routing.escalation_target(case, parents)
+            if target is None:  # no higher level: the per-case path refuses it
+                rest.append(row.id)
+                continue
+            offices.setdefault(target.id, target)
+        changes, moved = effects.apply_to_row(row, t, now, target)
         changes.update(status=t.target or row.status, updated_at=now)
-        done.append((row, t, changes))
+        event = cases.event_fields(row.id, row.status, t, now=now, as_=as_)
+        event.update(from_office_id=moved.get("from_office_id"), to_office_id=moved.get("to_office_id"))
+        event["data"].update(moved.get("data", {}))
+        done.append((row, t, changes, event))
     if not done:
         return 0, rest
     _update(done)
-    bulk_sql.insert_rows(CaseEvent.__table__, [
-        cases.event_fields(row.id, row.status, t, now=now, as_=as_) for row, t, _ in done])
+    bulk_sql.insert_rows(CaseEvent.__table__, [event for *_, event in done])
     _tallies(done)
     _messages(done, offices, users, now)
     return len(done), rest
@@ -103,7 +126,7 @@ def _update(done: list) -> None:
     """One UPDATE per set of changed columns, each row guarded by the version it was
     read at (and moved on by one, as the ORM's version counter does)."""
     shapes = defaultdict(list)
-    for row, _t, changes in done:
+    for row, _t, changes, _event in done:
         shapes[tuple(sorted(changes))].append({**changes, "id": row.id, "version": row.version})
     for columns, rows in shapes.items():
         matched = bulk_sql.update_rows(_CASE, rows, columns)
@@ -115,7 +138,7 @@ def _tallies(done: list) -> None:
     """Move each case's count from its old key to its new one (the ORM flush hook does
     this for the per-case path; these UPDATEs bypass it)."""
     moves = []
-    for row, _t, changes in done:
+    for row, _t, changes, _event in done:
         old = tallies.key_of(getattr(row, c) for c in tallies.KEY_COLUMNS)
         new = tallies.key_of(changes.get(c, getattr(row, c)) for c in tallies.KEY_COLUMNS)
         if old != new:
@@ -125,7 +148,7 @@ def _tallies(done: list) -> None:
     # and the per-day counters (a case closed by the sweep counts on its closing day)
     days = [(old, new) for old, new in
             (([getattr(row, c) for c in tallies.DAY_COLUMNS],
-              [changes.get(c, getattr(row, c)) for c in tallies.DAY_COLUMNS]) for row, _t, changes in done)
+              [changes.get(c, getattr(row, c)) for c in tallies.DAY_COLUMNS]) for row, _t, changes, _e in done)
             if old != new]
     if days:
         tallies.apply_days(db.session.connection(), days)
@@ -135,14 +158,16 @@ def _messages(done: list, offices: dict, users: dict, now: datetime) -> None:
     """The outbox rows of the transitions' messages, rendered by `cases._notify` from
     the case as it is after the change, inserted in one statement."""
     event = _Event()
+    notify.load_office_contacts(changes.get("current_office_id", row.current_office_id)
+                                for row, t, changes, _e in done if "notify_office" in t.effects)
     with notify.collect() as outbox:
-        for row, t, changes in done:
+        for row, t, changes, _event in done:
             effects_to_notify = [e for e in t.effects if e in NOTIFY_EFFECTS]
             if not effects_to_notify:
                 continue
             case = effects.RowView(row)
             case.changes.update(changes)
-            case.changes.update(current_office=offices[row.current_office_id],
+            case.changes.update(current_office=offices[changes.get("current_office_id", row.current_office_id)],
                                 raised_by=users.get(row.raised_by_id), assignee=None)
             for effect in effects_to_notify:
                 cases._notify(effect, case, t, event, now, None)

@@ -348,14 +348,17 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
         elif effect == "move_to_target":
             event.from_office_id, event.to_office_id = case.current_office_id, target_office.id
             case.current_office_id = target_office.id
-        elif effect in ("move_up", "escalate"):
+            case.current_office = target_office  # its messages name the new office
+        elif effect in effects.ROUTING_EFFECTS:
             target = routing.escalation_target(case)
             if target is None:
                 raise InvalidTransition("no higher level", action=t.action)
-            event.from_office_id, event.to_office_id = case.current_office_id, target.id
-            case.current_office_id = target.id
-            case.escalation_level += 1
-            event.data["level"] = case.escalation_level
+            columns, moved = effects.escalation(case, target)
+            event.from_office_id, event.to_office_id = moved["from_office_id"], moved["to_office_id"]
+            event.data.update(moved["data"])
+            for column, value in columns.items():
+                setattr(case, column, value)
+            case.current_office = target  # its messages name the new office
         elif effect == "set_external":
             case.external_office_id = target_office.id
             event.to_office_id = target_office.id

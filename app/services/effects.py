@@ -3,8 +3,10 @@ the per-case engine (`cases._apply`, on an ORM `Case`) and by the set-based swee
 (`bulk`, on a plain row), so the two paths cannot drift apart.
 
 An effect here reads only the case's own columns and the clock, and returns the column
-values it sets. Effects that need more (routing, a target office or user, a rating,
-notifications) are carried out by `cases._apply` itself.
+values it sets. The routing effects (`ROUTING_EFFECTS`: one level up) also need the
+office the case goes to, found by `routing.escalation_target`; what they change is
+`escalation`. Effects that need more (a target office or user chosen by a person, a
+rating, notifications) are carried out by `cases._apply` itself.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ COLUMN_EFFECTS = frozenset({
     "close", "renew_due", "mark_breached",
 })
 
+# Moving the case one level up; the office comes from `routing.escalation_target`.
+ROUTING_EFFECTS = frozenset({"move_up", "escalate"})
+
 # Every column an effect above reads or writes (what the set-based path loads).
 COLUMNS = ("kind", "priority", "assignee_id", "paused_since", "paused_for", "external_seconds",
            "customer_seconds", "resolution_due", "response_due", "first_response_at", "info_due",
-           "confirmation_due", "closed_at", "resolution", "sla_breached")
+           "confirmation_due", "closed_at", "resolution", "sla_breached", "current_office_id",
+           "escalation_level")
 
 
 def column_changes(effect: str, case, t: wf.Transition, now: datetime) -> dict:
@@ -61,6 +67,16 @@ def column_changes(effect: str, case, t: wf.Transition, now: datetime) -> dict:
     raise ValueError(f"{effect} is not a column effect")  # pragma: no cover - caller checks
 
 
+def escalation(case, target) -> tuple[dict, dict]:
+    """A routing effect: `case` moves up to the office `target`. Returns the case's
+    column changes and what its timeline row records (office columns, and the new
+    level under "data")."""
+    level = case.escalation_level + 1
+    return ({"current_office_id": target.id, "escalation_level": level},
+            {"from_office_id": case.current_office_id, "to_office_id": target.id,
+             "data": {"level": level}})
+
+
 def _resume(case, now: datetime) -> dict:
     """Stop the other party's clock: add the time to its counter and push our own due
     times back by the same amount, so the SLA counts only our time."""
@@ -90,17 +106,25 @@ class RowView:
         self._row = row
         self.changes: dict = {}
 
-    def __getattr__(self, name: str):
-        changes = object.__getattribute__(self, "changes")
+    def __getattr__(self, name: str):  # only called for names that are not slots
+        if name in self.__slots__:  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        changes = self.changes
         if name in changes:
             return changes[name]
-        return getattr(object.__getattribute__(self, "_row"), name)
+        return getattr(self._row, name)
 
 
-def apply_to_row(row, t: wf.Transition, now: datetime) -> dict:
-    """Every column change of `t`'s column effects on `row`, in the table's order."""
+def apply_to_row(row, t: wf.Transition, now: datetime, target=None) -> tuple[dict, dict]:
+    """Every column change of `t`'s column and routing effects on `row`, in the table's
+    order, and the timeline row's fields they set (`escalation`). `target` is the
+    office a routing effect moves the case to."""
     view = RowView(row)
+    event: dict = {}
     for effect in t.effects:
         if effect in COLUMN_EFFECTS:
             view.changes.update(column_changes(effect, view, t, now))
-    return view.changes
+        elif effect in ROUTING_EFFECTS:
+            columns, event = escalation(view, target)
+            view.changes.update(columns)
+    return view.changes, event

@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_, select, update
 from app.extensions import db
 from app.i18n import kind_label, status_label
 from app.models import Case, Notification, User
-from app.services import refcache
+from app.services import memo, refcache
 
 # name -> (e-mail subject, e-mail body, sms text). Placeholders: %(ref)s, %(kind)s,
 # %(status)s, %(text)s, %(url)s, %(office)s, %(code)s, %(minutes)s
@@ -89,30 +89,10 @@ TEMPLATES = {
 }
 
 
-_batch_cache: ContextVar[dict | None] = ContextVar("notify_batch_cache", default=None)
-
-
-@contextmanager
-def batch():
-    """Within a batch of changes made in one go (a transaction of the timer sweep), look
-    up each template's wording and each office's contacts once, not once per case."""
-    if _batch_cache.get() is not None:  # already inside a batch: share its lookups
-        yield
-        return
-    token = _batch_cache.set({})
-    try:
-        yield
-    finally:
-        _batch_cache.reset(token)
-
-
-def _cached(key: tuple, compute):
-    cache = _batch_cache.get()
-    if cache is None:
-        return compute()
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]
+# Within a batch (a transaction of the timer sweep, a raise), each template's wording
+# and each office's contacts are looked up once, not once per case.
+batch = memo.batch
+_cached = memo.per_batch
 
 
 def overrides(template: str, locale: str) -> dict[str, tuple[str, str]]:
@@ -271,17 +251,38 @@ def requester_contacts(case: Case) -> list[tuple[str | None, str | None, str]]:
     return []
 
 
+def _contacts_query(office_ids):
+    return (select(User.office_id, User.email, User.locale)
+            .where(User.office_id.in_(office_ids), User.active.is_(True), User.email.is_not(None))
+            .order_by(User.id))
+
+
 def office_contacts(office_id: int) -> tuple[tuple[str | None, str | None, str], ...]:
     """(email, None, locale) of the office's active staff with an e-mail address, kept
     per process until reference data (users' contact columns among it) changes."""
     def compute():
-        rows = db.session.execute(
-            select(User.email, User.locale).where(User.office_id == office_id, User.active.is_(True),
-                                                  User.email.is_not(None)).order_by(User.id)
-        ).all()
-        return tuple((email, None, locale or "en") for email, locale in rows if email)
+        rows = db.session.execute(_contacts_query([office_id])).all()
+        return tuple((email, None, locale or "en") for _office, email, locale in rows if email)
 
     return _cached(("office", office_id), lambda: refcache.cached(("notify.office", office_id), compute))
+
+
+def load_office_contacts(office_ids) -> None:
+    """Within a batch, read the contacts of all `office_ids` with one query, for
+    `office_contacts` to answer from (a sweep batch sends cases to many offices)."""
+    if not memo.in_batch():
+        return
+    wanted = sorted(set(office_ids))
+    if not wanted:
+        return
+    found: dict[int, list] = {i: [] for i in wanted}
+    for office, email, locale in db.session.execute(_contacts_query(wanted)):
+        if email:
+            found[office].append((email, None, locale or "en"))
+    for office, contacts in found.items():  # kept across requests too, as office_contacts does
+        value = tuple(contacts)
+        _cached(("office", office),
+                lambda office=office, value=value: refcache.cached(("notify.office", office), lambda: value))
 
 
 def user_contact(user: User) -> tuple[str | None, str | None, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 from sqlalchemy import select
@@ -12,6 +13,8 @@ from app.domain import workflow as wf
 from app.extensions import db
 from app.models import HIERARCHY, OrgUnit, PincodeEntry
 from app.services import refcache
+
+_CHAIN = frozenset(k.value for k in HIERARCHY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,21 +84,43 @@ def division_for_pincode(pincode: str) -> OrgUnit | None:
     return attached_office(entry.division) if entry is not None and entry.division is not None else None
 
 
-def parent_in_chain(office: OrgUnit) -> OrgUnit | None:
-    """The next office up the postal chain (skips departments and teams)."""
-    for unit in reversed(office.ancestors()):
-        if unit.kind in {k.value for k in HIERARCHY}:
+def _nearest_in_chain(ancestors: list[OrgUnit]) -> OrgUnit | None:
+    for unit in reversed(ancestors):
+        if unit.kind in _CHAIN:
             return unit
     return None
 
 
-def escalation_target(case) -> OrgUnit | None:
+def parent_in_chain(office: OrgUnit) -> OrgUnit | None:
+    """The next office up the postal chain (skips departments and teams)."""
+    return _nearest_in_chain(office.ancestors())
+
+
+def parents_in_chain(offices: Iterable[OrgUnit]) -> dict[int, OrgUnit | None]:
+    """`parent_in_chain` of each of `offices` ({office id: parent or None}), with one
+    query for all their ancestors (the sweep's set-based escalations)."""
+    offices = list(offices)
+    ids = {i for office in offices for i in office.ancestor_ids()}
+    by_id = ({o.id: o for o in db.session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)))}
+             if ids else {})
+    return {office.id: _nearest_in_chain([by_id[i] for i in office.ancestor_ids() if i in by_id])
+            for office in offices}
+
+
+def escalation_target(case, parents: dict[int, OrgUnit | None] | None = None) -> OrgUnit | None:
     """Office tickets climb one level each time (Division → Region → Circle → CEPT).
     Complaints and helpdesk cases first go to the supervisors of the holding office
-    (level 1, same office) and climb one level on each further escalation."""
+    (level 1, same office) and climb one level on each further escalation.
+
+    `parents` ({office id: `parent_in_chain`}, from `parents_in_chain`) saves the query
+    per case when a batch of cases is escalated at once."""
     office = case.current_office
+
+    def parent() -> OrgUnit | None:
+        return parents[office.id] if parents is not None else parent_in_chain(office)
+
     if case.kind == wf.OFFICE_TICKET:
-        return parent_in_chain(office)
+        return parent()
     if case.escalation_level == 0:
         return office
-    return parent_in_chain(office) or office
+    return parent() or office

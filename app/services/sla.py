@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.domain.sla import add_business_days
 from app.extensions import db
 from app.models import Holiday, SlaRule
-from app.services import refcache
+from app.services import memo, refcache
 
 # Used when the matrix has no row for a kind/priority: (response, resolution) business days.
 FALLBACK = {"P1": (1, 2), "P2": (2, 4), "P3": (2, 7), "P4": (2, 10)}
@@ -36,7 +36,14 @@ def _rules() -> dict[tuple[str, str], tuple[int, int]]:
 
 
 def due_times(kind: str, priority: str, now: datetime) -> tuple[datetime, datetime]:
-    """(response_due, resolution_due) for a case of `kind`/`priority` raised at `now`."""
+    """(response_due, resolution_due) for a case of `kind`/`priority` raised at `now`;
+    within a `memo.batch()` (a sweep batch renewing the windows of the cases it
+    escalates) computed once per kind and priority."""
+    return memo.per_batch(("sla.due_times", kind, priority, now),
+                          lambda: _due_times(kind, priority, now))
+
+
+def _due_times(kind: str, priority: str, now: datetime) -> tuple[datetime, datetime]:
     rule = _rules().get((kind, priority))
     resp_days, res_days = rule if rule else FALLBACK.get(priority, FALLBACK["P3"])
     # Every holiday, not only those of the window: add_business_days only asks whether

@@ -140,17 +140,18 @@ def apply(connection, counts: dict, moves: list[tuple]) -> None:
             counts[old][2] -= r_n
             counts[new][1] += r_sum
             counts[new][2] += r_n
-    rows = [dict(zip(TALLY_KEY, key, strict=True), n=n, rating_sum=r_sum, rating_n=r_n)
-            for key, (n, r_sum, r_n) in sorted(counts.items(), key=lambda kv: repr(kv[0]))
-            if n or r_sum or r_n]
-    if not rows:
+    changed = [(*key, n, r_sum, r_n)
+               for key, (n, r_sum, r_n) in sorted(counts.items(), key=lambda kv: repr(kv[0]))
+               if n or r_sum or r_n]
+    if not changed:
         return
     if connection.dialect.name == "postgresql":
         # One statement with a column of values per array: a sweep batch moves about a
         # thousand keys, and even pipelined, a statement per key cost ~0.1 s a batch.
-        connection.execute(_UPSERT_ARRAYS, {c: [r[c] for r in rows] for c in _UPSERT_COLUMNS})
+        connection.execute(_UPSERT_ARRAYS, {c: list(values) for c, values in
+                                            zip(_UPSERT_COLUMNS, zip(*changed, strict=True), strict=True)})
     else:  # executemany runs its rows in the order given
-        connection.execute(_UPSERT, rows)
+        connection.execute(_UPSERT, [dict(zip(_UPSERT_COLUMNS, r, strict=True)) for r in changed])
 
 
 def key_of(values) -> tuple:
@@ -249,6 +250,18 @@ _DAY_UPSERT = text(
 ).bindparams(bindparam("day", type_=Date()))
 
 
+_DAY_UPSERT_COLUMNS = (*DAY_KEY, "raised", "closed")
+# The same for PostgreSQL, all rows in one statement, in key order (as _UPSERT_ARRAYS).
+_DAY_UPSERT_ARRAYS = text(
+    "INSERT INTO case_day_tally (office_id, day, kind, raised, closed) "
+    "SELECT office_id, day, kind, raised, closed FROM unnest("
+    "CAST(:office_id AS integer[]), CAST(:day AS date[]), CAST(:kind AS varchar[]), "
+    "CAST(:raised AS integer[]), CAST(:closed AS integer[])"
+    ") WITH ORDINALITY AS v(office_id, day, kind, raised, closed, ord) ORDER BY ord "
+    "ON CONFLICT (office_id, day, kind) DO UPDATE SET "
+    "raised = case_day_tally.raised + excluded.raised, closed = case_day_tally.closed + excluded.closed")
+
+
 @event.listens_for(Session, "after_flush")
 def _track_days(session, _flush_context) -> None:
     """Move the per-day counts of the cases this flush inserted, changed or deleted."""
@@ -284,8 +297,14 @@ def apply_days(connection, pairs) -> None:
                 counts[key][1] += sign * closed
     rows = [dict(zip(DAY_KEY, key, strict=True), raised=r, closed=c)
             for key, (r, c) in sorted(counts.items(), key=lambda kv: repr(kv[0])) if r or c]
-    for row in rows:  # a few rows (office x day x kind): one statement each, in key order
-        connection.execute(_DAY_UPSERT, row)
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        # One statement: a batch of escalations moves the raising day of each case it
+        # moves to another office (hundreds of keys), not only a few closing days.
+        connection.execute(_DAY_UPSERT_ARRAYS, {c: [r[c] for r in rows] for c in _DAY_UPSERT_COLUMNS})
+    else:  # executemany runs its rows in the order given
+        connection.execute(_DAY_UPSERT, rows)
 
 
 def offset_periods(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[datetime | None, int]]:

@@ -17,13 +17,25 @@ from app.models import Case
 from app.services import bulk, cases, notify
 
 BATCH = 500
+# Due ids are read this many at a time and then taken BATCH by BATCH: each read scans the
+# rule's index range from its start, where the entries of the cases already changed stay
+# until VACUUM (a read per batch of 500 scanned 10,000 entries twenty times over).
+CHUNK = 20 * BATCH
+
+
+def _due_query(condition, statuses, kinds, after_id: int, limit: int):
+    # SQLite's planner, given ORDER BY id and id > n, walks the whole table in rowid order
+    # (a million rows, 0.2-0.4 s a read) instead of the rule's (status, due time) index;
+    # "id + 0" is not the rowid to it, so it reads the index and sorts the due rows.
+    key = Case.id + 0 if db.session.get_bind().dialect.name == "sqlite" else Case.id
+    q = select(Case.id, Case.version).where(Case.status.in_(statuses), condition, key > after_id)
+    if kinds:
+        q = q.where(Case.kind.in_(kinds))
+    return q.order_by(key).limit(limit)
 
 
 def _due_ids(condition, statuses, kinds, after_id: int, limit: int):
-    q = select(Case.id, Case.version).where(Case.status.in_(statuses), condition, Case.id > after_id)
-    if kinds:
-        q = q.where(Case.kind.in_(kinds))
-    return db.session.execute(q.order_by(Case.id).limit(limit)).all()
+    return db.session.execute(_due_query(condition, statuses, kinds, after_id, limit)).all()
 
 
 def _begin_batch() -> None:
@@ -40,31 +52,38 @@ def _apply(condition, statuses, action: str, now: datetime, kinds=None) -> int:
     """Act on every case that meets `condition`, through the workflow, a batch of cases
     per transaction: set-based (`bulk`) when the transition allows it, else with one
     flush for the batch, case by case (each in a SAVEPOINT) when a case of the batch
-    refuses. Only due rows are read: the
-    statuses and due times are indexed. A case changed meanwhile (by a person, or by
-    another sweeper that got there first) is skipped, so each case is changed once
-    however many sweepers run."""
+    refuses. Only due rows are read: the statuses and due times are indexed; their ids
+    and versions CHUNK at a time. A case changed meanwhile (by a person, or by another
+    sweeper that got there first) is skipped, so each case is changed once however
+    many sweepers run; if it is still due, the next sweep takes it."""
     done, after = 0, 0
     while True:
-        rows = _due_ids(condition, statuses, kinds, after, BATCH)
-        if not rows:
+        found = _due_ids(condition, statuses, kinds, after, CHUNK)
+        for start in range(0, len(found), BATCH):
+            done += _apply_batch(dict(found[start:start + BATCH]), action, now)
+        if len(found) < CHUNK:
             return done
-        after = rows[-1][0]
-        versions = dict(rows)
-        _begin_batch()
-        with notify.batch():
-            changed, rest = _set_based(versions, action, now)
-            done += changed
-            if rest:
-                batch = db.session.scalars(
-                    select(Case).where(Case.id.in_(rest)).order_by(Case.id)
-                    .options(joinedload(Case.current_office))
-                    .execution_options(populate_existing=True)).all()
-                done += _act_on_batch(batch, versions, action, now)
-        try:
-            db.session.commit()
-        except StaleDataError:  # pragma: no cover - flushes happen inside savepoints
-            db.session.rollback()
+        after = found[-1][0]
+
+
+def _apply_batch(versions: dict, action: str, now: datetime) -> int:
+    """One batch ({id: version seen when found due}) in one transaction."""
+    done = 0
+    _begin_batch()
+    with notify.batch():
+        changed, rest = _set_based(versions, action, now)
+        done += changed
+        if rest:
+            batch = db.session.scalars(
+                select(Case).where(Case.id.in_(rest)).order_by(Case.id)
+                .options(joinedload(Case.current_office))
+                .execution_options(populate_existing=True)).all()
+            done += _act_on_batch(batch, versions, action, now)
+    try:
+        db.session.commit()
+    except StaleDataError:  # pragma: no cover - flushes happen inside savepoints
+        db.session.rollback()
+    return done
 
 
 def _set_based(versions: dict, action: str, now: datetime) -> tuple[int, list[int]]:
