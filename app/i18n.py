@@ -285,6 +285,37 @@ def label_choices(table: dict) -> list[tuple[str, str]]:
     return found
 
 
+class _Labels(dict):
+    """Translated labels of one table in one language; a code without a label reads as
+    itself, as `_label` has it."""
+
+    def __missing__(self, code):
+        return code or ""
+
+
+_LABEL_TABLES: dict[tuple[str, int], _Labels] = {}
+
+
+def _labels(table: dict, locale: str) -> _Labels:
+    key = (locale, id(table))
+    found = _LABEL_TABLES.get(key)
+    if found is None:
+        found = _LABEL_TABLES[key] = _Labels({code: _label(table, code, locale) for code in table})
+    return found
+
+
+@pass_context
+def _kind_labels(ctx) -> _Labels:
+    """{kind code: label} in the page's language, for a template to read once per page."""
+    return _labels(KIND_LABELS, _page_locale(ctx))
+
+
+@pass_context
+def _status_labels(ctx) -> _Labels:
+    """{status code: label} in the page's language, for a template to read once per page."""
+    return _labels(STATUS_LABELS, _page_locale(ctx))
+
+
 def status_label(code):
     return _label(STATUS_LABELS, code)
 
@@ -409,6 +440,7 @@ def init_app(app) -> None:
         npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.globals["_"] = _template_underscore
+    app.jinja_env.globals.update(kind_labels=_kind_labels, status_labels=_status_labels)
     app.jinja_env.filters.update(
         number=_number_filter,
         date=_date_filter,

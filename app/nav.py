@@ -94,6 +94,7 @@ def fixed_url(endpoint: str, **values) -> str:
 
 def init_app(app) -> None:
     app.jinja_env.globals["case_url"] = case_url
+    app.jinja_env.filters["case_url"] = case_url  # a filter is called directly, a global through the context
     app.jinja_env.globals["fixed_url"] = fixed_url
 
     @app.context_processor
