@@ -281,7 +281,7 @@ def label_choices(table: dict) -> list[tuple[str, str]]:
     key = (current_locale(), id(table))
     found = _CHOICES.get(key)
     if found is None:
-        found = _CHOICES[key] = [(code, _label(table, code, key[0])) for code in table]
+        found = _CHOICES[key] = list(_labels(table, key[0]).items())
     return found
 
 

@@ -59,16 +59,10 @@ def add_public_link(endpoint, label, description, order=50):
         PUBLIC_LINKS.sort(key=lambda i: i.order)
 
 
-_case_prefix: dict[str, str] = {}
-
-
 def case_url(reference: str) -> str:
     """`url_for("cases.detail", reference=…)` for the rows of a queue: the route's prefix is
-    built once per mount point and each reference appended, quoted the same way."""
-    root = request.script_root
-    prefix = _case_prefix.get(root)
-    if prefix is None:
-        prefix = _case_prefix[root] = url_for("cases.detail", reference="_")[:-1]
+    built once per mount point (`fixed_url`) and each reference appended, quoted the same way."""
+    prefix = fixed_url("cases.detail", reference="_")[:-1]
     reference = str(reference)
     # References are letters, digits and dashes, which need no quoting.
     if reference.replace("-", "").isalnum() and reference.isascii():

@@ -50,13 +50,23 @@ def _newest_first(q: Select, cursor: str | None) -> Select:
     """`q` ordered newest first, starting after the row whose id is `cursor` (keyset
     pagination on (created_at, id): the cost does not grow with the page number)."""
     q = q.order_by(Case.created_at.desc(), Case.id.desc())
-    if as_id(cursor) is not None:
-        last = db.session.execute(
-            select(Case.created_at, Case.id).where(Case.id == as_id(cursor))).first()
-        if last is not None:
-            q = q.where(or_(Case.created_at < last.created_at,
-                            (Case.created_at == last.created_at) & (Case.id < last.id)))
+    last = _cursor_row(cursor)
+    if last is not None:
+        q = q.where(_older_than(last.created_at, last.id))
     return q
+
+
+def _cursor_row(cursor: str | None):
+    """(created_at, id) of the case a page's cursor names, or None."""
+    if as_id(cursor) is None:
+        return None
+    stmt = _prebuilt(("cursor",), lambda: select(Case.created_at, Case.id).where(Case.id == bindparam("after_id")))
+    return db.session.execute(stmt, {"after_id": as_id(cursor)}).first()
+
+
+def _older_than(created_at, case_id):
+    """Cases after (created_at, id) in newest-first order: the keyset condition."""
+    return or_(Case.created_at < created_at, (Case.created_at == created_at) & (Case.id < case_id))
 
 
 def page(q: Select, cursor: str | None = None, size: int = 25) -> Page:
@@ -120,10 +130,7 @@ def office_row_page(office_id: int, *, status: str | None = None, kind: str | No
     `open_only` leaves closed cases out (the partial index `ix_case_office_active`)."""
     from app.services import access
 
-    last = None
-    if as_id(cursor) is not None:
-        last = db.session.execute(_prebuilt(("cursor",), lambda: select(Case.created_at, Case.id).where(
-            Case.id == bindparam("after_id"))), {"after_id": as_id(cursor)}).first()
+    last = _cursor_row(cursor)
 
     def build() -> Select:
         q = select(Case).where(access.office_queue_scope())
@@ -137,8 +144,7 @@ def office_row_page(office_id: int, *, status: str | None = None, kind: str | No
             q = q.where(Case.kind == bindparam("kind"))
         q = q.order_by(Case.created_at.desc(), Case.id.desc())
         if last is not None:
-            q = q.where(or_(Case.created_at < bindparam("after_at"),
-                            (Case.created_at == bindparam("after_at")) & (Case.id < bindparam("after_id"))))
+            q = q.where(_older_than(bindparam("after_at"), bindparam("after_id")))
         return _row_columns(q).limit(bindparam("size_1"))
 
     stmt = _prebuilt(("office_rows", open_only, bool(status), bool(kind), last is not None), build)
