@@ -62,12 +62,13 @@ def create_app(config: type | dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     i18n.init_app(app)
-    from app import nav, read_only, security
+    from app import fragments, nav, read_only, security
     from app.sessions import BrowserSessionInterface
 
     app.session_interface = BrowserSessionInterface()
 
     nav.init_app(app)
+    fragments.init_app(app)
     security.init_app(app)
     read_only.init_app(app)  # before the blueprints' hooks, which may read the user
 

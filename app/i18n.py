@@ -272,16 +272,19 @@ def _label(table: dict, code: str | None, locale: str | None = None) -> str:
     return label
 
 
-_CHOICES: dict[tuple[str, int], list[tuple[str, str]]] = {}
+_CHOICES: dict[tuple, list[tuple[str, str]]] = {}
 
 
-def label_choices(table: dict) -> list[tuple[str, str]]:
-    """[(code, translated label)] of a label table, for a select's choices: built once per
-    language (a queue's filter form has twenty of them on every request)."""
-    key = (current_locale(), id(table))
+def label_choices(table: dict, *first: tuple[str, object]) -> list[tuple[str, str]]:
+    """[(code, translated label)] of a label table, for a select's choices, after the
+    `first` (code, lazy label) pairs ("All statuses"), which must be module-level
+    constants: built once per language (a queue's filter form has twenty of them on
+    every request)."""
+    key = (current_locale(), id(table), *map(id, first))
     found = _CHOICES.get(key)
     if found is None:
-        found = _CHOICES[key] = list(_labels(table, key[0]).items())
+        found = _CHOICES[key] = [(code, str(label)) for code, label in first] + \
+            list(_labels(table, key[0]).items())
     return found
 
 

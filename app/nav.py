@@ -3,12 +3,16 @@ so the layout never needs editing when a front door is added."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote
 
 from flask import request, url_for
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup, escape
 
 from app.i18n import current_locale
 
@@ -38,6 +42,7 @@ def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None,
         STAFF_NAV.sort(key=lambda i: i.order)
         _visible_cache.clear()
         _links_cache.clear()
+        clear_kept()
 
 
 def _visibility_key(user) -> tuple:
@@ -86,27 +91,69 @@ def fixed_url(endpoint: str, **values) -> str:
     return url
 
 
+def staff_links(user) -> list[dict]:
+    """The signed-in navigation's links (URLs built and labels translated once) for this
+    kind of user under this mount point, in this language."""
+    key = (_visibility_key(user), request.script_root, current_locale())
+    links = _links_cache.get(key)
+    if links is None:
+        links = _links_cache[key] = [
+            {"url": url_for(i.endpoint), "label": str(i.label), "endpoint": i.endpoint,
+             "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
+            for i in _visible_items(user)
+        ]
+    return links
+
+
+# ---- the layout's header, kept ----------------------------------------------------
+# Every page renders the same header for the same signed-in kind of user, language and
+# page; it was a tenth of a page's work. It is rendered from the values below alone (see
+# _header.html) and kept under exactly them, so a renamed user or office, a changed role
+# or another language is another key. The CSRF token differs per request: the kept HTML
+# holds a placeholder, replaced on the way out.
+Who = namedtuple("Who", "name office_name office_kind visibility")
+_TOKEN_SLOT = "@@csrf-token@@"  # noqa: S105 - a placeholder, not a secret
+HEADERS_KEPT = 512
+
+
+@pass_context
+def layout_header(ctx, token: str) -> Markup:
+    """The skip link and the header of the layout (`_header.html`) for this request."""
+    who = None
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
+        who = Who(user.name, user.office.name, user.office.kind, _visibility_key(user))
+    next_path = request.full_path if request.query_string else request.path
+    html = _header_html(ctx.environment, ctx.get("html_lang"), request.script_root, who, request.endpoint,
+                        next_path, tuple(ctx.get("languages", {}).items()))
+    return Markup(html.replace(_TOKEN_SLOT, str(escape(token))))  # noqa: S704 - autoescaped template
+
+
+@lru_cache(maxsize=HEADERS_KEPT)
+def _header_html(env, lang, script_root, who, endpoint, next_path, languages) -> str:
+    # script_root is in the key, not in the call: fixed_url reads it from the request.
+    nav = staff_links(current_user) if who else []  # the same user whose `who` this is
+    return env.get_template("_header.html").render(
+        html_lang=lang, who=who, nav=nav, endpoint=endpoint, next_path=next_path,
+        languages=dict(languages), token=_TOKEN_SLOT)
+
+
+def clear_kept() -> None:
+    """Forget the kept headers (a test that changes the navigation)."""
+    _header_html.cache_clear()
+
+
 def init_app(app) -> None:
     app.jinja_env.globals["case_url"] = case_url
     app.jinja_env.filters["case_url"] = case_url  # a filter is called directly, a global through the context
     app.jinja_env.globals["fixed_url"] = fixed_url
 
+    app.jinja_env.globals["layout_header"] = layout_header
+
     @app.context_processor
     def inject_nav():
         def staff_nav():
-            if not current_user.is_authenticated:
-                return []
-            # The links (URLs built and labels translated once) for this kind of user
-            # under this mount point, in this language.
-            key = (_visibility_key(current_user), request.script_root, current_locale())
-            links = _links_cache.get(key)
-            if links is None:
-                links = _links_cache[key] = [
-                    {"url": url_for(i.endpoint), "label": str(i.label), "endpoint": i.endpoint,
-                     "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
-                    for i in _visible_items(current_user)
-                ]
-            return links
+            return staff_links(current_user) if current_user.is_authenticated else []
 
         def public_links():
             return [{"url": url_for(i.endpoint), "label": i.label, "description": i.badge_endpoint}

@@ -35,11 +35,14 @@ def _session_app():
                       **overrides})
     def _fresh_request_state():
         # Tests keep one app context open (to use db.session directly), so `g` would
-        # otherwise carry Flask-Login's cached user from one request to the next. First of
-        # the hooks, as a web worker's `g` is new before any of them runs.
+        # otherwise carry Flask-Login's cached user (and Flask-Babel's language, and
+        # Flask-WTF's signed CSRF token) from one request to the next. First of the hooks,
+        # as a web worker's `g` is new before any of them runs.
         from flask import g
 
         g.pop("_login_user", None)
+        g.pop("_flask_babel", None)
+        g.pop("csrf_token", None)
         db.session.expire_all()
 
     app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)

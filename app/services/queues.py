@@ -13,6 +13,7 @@ from app.domain.references import normalize
 from app.extensions import db
 from app.inputs import as_id
 from app.models import Case
+from app.services import plain_rows
 
 
 @dataclass
@@ -61,7 +62,7 @@ def _cursor_row(cursor: str | None):
     if as_id(cursor) is None:
         return None
     stmt = _prebuilt(("cursor",), lambda: select(Case.created_at, Case.id).where(Case.id == bindparam("after_id")))
-    return db.session.execute(stmt, {"after_id": as_id(cursor)}).first()
+    return plain_rows.first_row(stmt, {"after_id": as_id(cursor)})
 
 
 def _older_than(created_at, case_id):
@@ -108,7 +109,7 @@ def row_page(q: Select, cursor: str | None = None, size: int = 25) -> Page:
     subject, status, raised, overdue, assignee's name), read by one SELECT as plain
     tuples: no ORM objects, no related rows loaded one table at a time."""
     q = _row_columns(_newest_first(q, cursor))
-    return _rows_to_page(db.session.execute(q.limit(size + 1)).all(), size)
+    return _rows_to_page(plain_rows.all_rows(q.limit(size + 1)), size)
 
 
 # Statements built once per shape, their values bound at execution: building a SELECT and
@@ -155,7 +156,7 @@ def office_row_page(office_id: int, *, status: str | None = None, kind: str | No
         params["kind"] = kind
     if last is not None:
         params.update(after_at=last.created_at, after_id=last.id)
-    return _rows_to_page(db.session.execute(stmt, params).all(), size)
+    return _rows_to_page(plain_rows.all_rows(stmt, params), size)
 
 
 # The timeline as plain rows: what the timeline partial reads of an event, with who and
@@ -190,7 +191,7 @@ def timeline(case: Case, internal: bool) -> list[TimelineEvent]:
     attachments = _prebuilt(("attachments",), lambda: select(
         Attachment.id, Attachment.event_id, Attachment.original_name, Attachment.size).where(
         Attachment.case_id == bindparam("case_id")).order_by(Attachment.id))
-    for a in db.session.execute(attachments, {"case_id": case.id}):
+    for a in plain_rows.all_rows(attachments, {"case_id": case.id}):
         by_event.setdefault(a.event_id, []).append(TimelineAttachment._make(a))
     return [TimelineEvent(eid, type_, public, at, actor_kind, data, text,
                           Named(actor) if actor is not None else None,
@@ -199,7 +200,7 @@ def timeline(case: Case, internal: bool) -> list[TimelineEvent]:
                           Named(assignee) if assignee is not None else None,
                           by_event.get(eid, []))
             for eid, type_, public, at, actor_kind, data, text, actor, origin, target, assignee
-            in db.session.execute(_prebuilt(("timeline", internal), build_events), {"case_id": case.id})]
+            in plain_rows.all_rows(_prebuilt(("timeline", internal), build_events), {"case_id": case.id})]
 
 
 def base_select() -> Select:

@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -31,6 +32,8 @@ from app.read_only import in_transaction
 from app.services import access, cases, queues, uploads
 
 bp = Blueprint("cases", __name__)
+ALL_STATUSES = ("", _l("All statuses"))  # the filters' first choices
+ALL_KINDS = ("", _l("All kinds"))
 
 def _load(reference: str):
     case = access.get_case_for(current_user._get_current_object(), reference)
@@ -43,8 +46,8 @@ def _queue_filters():
     """The filter form of the signed-in office's queue and what it asks for:
     (form, search text, status, kind, open cases only)."""
     form = QueueFilterForm(request.args)
-    form.status.choices = [("", _("All statuses")), *label_choices(STATUS_LABELS)]
-    form.kind.choices = [("", _("All kinds")), *label_choices(KIND_LABELS)]
+    form.status.choices = label_choices(STATUS_LABELS, ALL_STATUSES)
+    form.kind.choices = label_choices(KIND_LABELS, ALL_KINDS)
     status = form.status.data if form.status.data in STATUS_LABELS else None
     kind = form.kind.data if form.kind.data in KIND_LABELS else None
     # Without a status or a search, the working backlog: matches the partial index

@@ -26,6 +26,8 @@ from app.nav import add_staff_link
 from app.services import access, tickets, uploads
 
 bp = Blueprint("tickets", __name__)
+ACTIVE = ("", _l("Active"))  # the status filter's first choices
+ALL_STATUSES = ("all", _l("All statuses"))
 
 add_staff_link("tickets.new", _l("Add Ticket"), visible=access.can_raise_ticket, order=20)
 add_staff_link("tickets.mine", _l("My tickets"), visible=access.can_raise_ticket, order=21)
@@ -121,7 +123,7 @@ def created(reference):
 
 def _filter_form(mode: str) -> tuple[TicketFilterForm, tickets.Filters]:
     form = TicketFilterForm(request.args)
-    form.status.choices = [("", _("Active")), ("all", _("All statuses")), *label_choices(STATUS_LABELS)]
+    form.status.choices = label_choices(STATUS_LABELS, ACTIVE, ALL_STATUSES)
     levels = [(k, office_kind_label(k)) for k in access.TICKET_LEVEL_KINDS]
     if mode == "pending":
         form.level.choices = [("", _("At my office")), ("any", _("All levels in my jurisdiction"))] + levels
