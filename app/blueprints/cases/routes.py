@@ -29,7 +29,7 @@ from app.i18n import KIND_LABELS, STATUS_LABELS, case_action_label, error_messag
 from app.inputs import as_id
 from app.models import Attachment, OrgUnit, User
 from app.read_only import in_transaction
-from app.services import access, cases, queues, uploads
+from app.services import access, cases, plain_rows, queues, uploads
 
 bp = Blueprint("cases", __name__)
 ALL_STATUSES = ("", _l("All statuses"))  # the filters' first choices
@@ -110,14 +110,18 @@ def _detail_context(case, form=None, error=None, open_action=None):
         "sees_internal": internal,
         "feedback": None,
     }
+    # The choice lists show ids and names: plain rows, not ORM objects (a Division's
+    # colleagues and the office tree are dozens to hundreds of them).
     needs = {t.needs for t in allowed}
     if "office" in needs:
-        ctx["offices"] = db.session.scalars(access.transfer_targets(case)).all()
+        ctx["offices"] = plain_rows.all_rows(
+            access.transfer_targets(case).with_only_columns(OrgUnit.id, OrgUnit.name, OrgUnit.kind))
     if "external" in needs:
-        ctx["externals"] = db.session.scalars(access.external_authorities()).all()
+        ctx["externals"] = plain_rows.all_rows(
+            access.external_authorities().with_only_columns(OrgUnit.id, OrgUnit.name))
     if "user" in needs:
-        ctx["colleagues"] = [u for u in db.session.scalars(access.colleagues(case))
-                             if u.id != case.assignee_id]
+        ctx["colleagues"] = [u for u in plain_rows.all_rows(
+            access.colleagues(case).with_only_columns(User.id, User.name)) if u.id != case.assignee_id]
     return ctx
 
 
