@@ -152,11 +152,9 @@ def init_app(app) -> None:
 
     @app.context_processor
     def inject_nav():
-        def staff_nav():
-            return staff_links(current_user) if current_user.is_authenticated else []
-
+        # The signed-in navigation is in the kept header (layout_header).
         def public_links():
             return [{"url": url_for(i.endpoint), "label": i.label, "description": i.badge_endpoint}
                     for i in PUBLIC_LINKS]
 
-        return {"staff_nav": staff_nav, "public_links": public_links}
+        return {"public_links": public_links}
