@@ -31,7 +31,9 @@ FA_MONTHS = [
 def select_locale() -> str:
     """User preference → cookie/session → Accept-Language → default."""
     supported = list(current_app.config["LANGUAGES"])
-    if request.path.startswith("/api/"):  # the API ignores cookies and sessions
+    from app.blueprints.api.common import is_api_request
+
+    if is_api_request():  # the API ignores cookies and sessions
         return request.accept_languages.best_match(supported) or "en"
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         if current_user.locale in supported:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask.sessions import SecureCookieSessionInterface
 
 
-def _is_api(path: str) -> bool:
-    return path == "/api" or path.startswith("/api/")
+def _is_api() -> bool:
+    from app.blueprints.api.common import is_api_request  # the one rule for "under /api/"
+
+    return is_api_request()
 
 
 class BrowserSessionInterface(SecureCookieSessionInterface):
@@ -16,11 +17,11 @@ class BrowserSessionInterface(SecureCookieSessionInterface):
     session protection would otherwise rewrite it) or re-sent."""
 
     def open_session(self, app, request_):
-        if _is_api(request_.path):
+        if _is_api():
             return self.session_class()
         return super().open_session(app, request_)
 
     def save_session(self, app, session, response):
-        if _is_api(request.path):
+        if _is_api():
             return None
         return super().save_session(app, session, response)

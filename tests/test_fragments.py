@@ -65,3 +65,20 @@ def test_text_in_a_kept_row_is_escaped(client, auth, world):
 
 def test_the_cache_is_bounded():
     assert fragments._row_html.cache_info().maxsize == fragments.ROWS_KEPT
+
+
+def _selects(page: str) -> str:
+    return page[page.index('id="field-status"'):page.index('<button type="submit">')]
+
+
+def test_kept_filter_selects_follow_their_values_and_language(client, auth, world):
+    auth.login(world.d1_op.login_id)
+    plain = _selects(client.get("/cases/").get_data(as_text=True))
+    closed = _selects(client.get("/cases/?status=closed&kind=complaint").get_data(as_text=True))
+    again = _selects(client.get("/cases/").get_data(as_text=True))
+    assert plain == again and "All statuses" in plain
+    assert 'selected value="closed"' not in plain
+    assert 'selected value="closed"' in closed and 'selected value="complaint"' in closed
+    client.post("/language", data={"lang": "hi", "next": "/cases/"})
+    hindi = _selects(client.get("/cases/").get_data(as_text=True))
+    assert "All statuses" not in hindi and 'value="closed"' in hindi
