@@ -44,10 +44,12 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     app.jinja_env.globals["query_args"] = query_args
 
-    from app import i18n
+    from app import connections, i18n
     from app.extensions import babel, csrf, db, htmx, limiter, login_manager
 
+    connections.configure(app)
     db.init_app(app)
+    connections.init_app(app)
     if app.config.get("MIGRATIONS", "gunicorn" not in sys.modules):
         # Alembic (`flask db`) is for the command line, tests and `make run`; a gunicorn
         # web worker never migrates and saves its ~10 MB.

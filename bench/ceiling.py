@@ -7,12 +7,23 @@ included). `/compiled-per-request` is the ceiling the first two rounds measured:
 `render_template_string` parses and compiles its source on every call, which took two
 thirds of that page's time, so ratios to it are about 2.5 times kinder. It is kept so
 that earlier results can be compared.
+
+`/floor` is the least any signed-in page of a database-backed application does: it reads
+the signed session cookie, reads the user's row and 50 case rows (SQLAlchemy Core, plain
+rows, one pooled connection, not pinged at checkout) from `DATABASE_URL`, and
+renders the same table. No ORM, sign-in library, CSRF token, translation or layout. Its
+ratio to `/` shows how much of the ceiling a page can keep once it must ask the database
+at all. `/floor/cookie` signs the first user in: it sets the cookie that wrk then sends.
 """
 
-from flask import Flask, render_template, render_template_string
+import os
+
+from flask import Flask, abort, render_template, render_template_string, session
 from jinja2 import DictLoader
+from sqlalchemy import bindparam, create_engine, text
 
 app = Flask(__name__)
+app.secret_key = "bench-ceiling-only"  # this page signs nothing of the portal's
 ROWS = [{"ref": f"SR-2611-{i:06d}X", "subject": f"Row {i}", "status": "open", "office": "Division"}
         for i in range(50)]
 PAGE = """<!doctype html><html><head><title>ceiling</title></head><body><table>
@@ -29,3 +40,36 @@ def index():
 @app.route("/compiled-per-request")
 def compiled_per_request():
     return render_template_string(PAGE, rows=ROWS)
+
+
+_ENGINE = []
+_USER = text('SELECT id, name, office_id, active, session_token FROM "user" WHERE id = :uid')
+_ROWS = text('SELECT reference, subject, status, current_office_id FROM "case" '
+             "WHERE id <= :top ORDER BY id DESC LIMIT 50").bindparams(bindparam("top"))
+
+
+def _engine():
+    if not _ENGINE:  # per worker, after gunicorn forks
+        _ENGINE.append(create_engine(os.environ["DATABASE_URL"]))
+    return _ENGINE[0]
+
+
+@app.route("/floor/cookie")
+def floor_cookie():
+    with _engine().connect() as conn:
+        session["uid"] = conn.execute(text('SELECT min(id) FROM "user"')).scalar()
+    return "ok"
+
+
+@app.route("/floor")
+def floor():
+    uid = session.get("uid")
+    if uid is None:
+        abort(403)
+    with _engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        user = conn.execute(_USER, {"uid": uid}).first()
+        if user is None or not user.active:
+            abort(403)
+        rows = [{"ref": r.reference, "subject": r.subject, "status": r.status, "office": r.current_office_id}
+                for r in conn.execute(_ROWS, {"top": 2**62})]
+    return render_template("page.html", rows=rows)
