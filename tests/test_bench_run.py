@@ -16,11 +16,34 @@ def test_the_ceiling_is_the_mean_of_before_and_after_and_keeps_both():
 def test_the_table_shows_the_ceilings_drift_and_each_pages_ratio():
     ceiling = run._mean_of({"rps": 1600.0, "median_ms": 9.0}, {"rps": 2000.0, "median_ms": 7.0})
     old = run._mean_of({"rps": 700.0, "median_ms": 20.0}, {"rps": 900.0, "median_ms": 18.0})
+    floor = run._mean_of({"rps": 850.0, "median_ms": 15.0}, {"rps": 950.0, "median_ms": 13.0})
     result = {"db": "postgres", "cases": 10_000, "ceiling": ceiling, "ceiling_compiled_per_request": old,
+              "floor": floor,
               "pages": {"case page": {"rps": 450.0, "median_ms": 30.0, "errors": 0,
                                       "ratio": run._ratio(450.0, ceiling["rps"]),
-                                      "ratio_compiled_per_request": run._ratio(450.0, old["rps"])}},
+                                      "ratio_compiled_per_request": run._ratio(450.0, old["rps"]),
+                                      "ratio_floor": run._ratio(450.0, floor["rps"])}},
               "sweep": {"seconds": 1.5, "due_before": 1000}, "rss_mb_per_worker": [80.0, 81.0]}
     text = run.table([result])
-    assert "ceiling (bare Flask + Jinja, 50 rows) (before 1600, after 2000) | 1800 |" in text
-    assert "| case page | 450 | 30.0 | 0.25 | 0.562 | ≥ 0.5× ceiling |" in text
+    assert "ceiling (bare Flask + Jinja, 50 rows) (before 1600, after 2000) | 1800 | 8.0 | 1.0 | 2.25 | 2.0 |" in text
+    assert "| floor: signed cookie + 2 plain SELECTs + the same table | 900 | 14.0 | 0.5 | 1.125 | 1.0 |" in text
+    assert "| case page | 450 | 30.0 | 0.25 | 0.562 | 0.5 | ≥ 0.5× ceiling |" in text
+
+
+def test_the_floor_page_needs_its_cookie_and_reads_the_database(app, world, monkeypatch):
+    from bench import ceiling
+    from tests.factories import make_case
+
+    case = make_case("office_ticket", world.d1, actor=world.d1_op)
+    monkeypatch.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
+    monkeypatch.setattr(ceiling, "_ENGINE", [])
+    client = ceiling.app.test_client()
+    try:
+        assert client.get("/floor").status_code == 403
+        assert client.get("/floor/cookie").status_code == 200
+        page = client.get("/floor")
+        assert page.status_code == 200
+        assert f'href="/c/{case.reference}"' in page.get_data(as_text=True)
+    finally:
+        for engine in ceiling._ENGINE:
+            engine.dispose()
