@@ -170,7 +170,7 @@ Named = namedtuple("Named", "name")
 
 def timeline(case: Case, internal: bool) -> list[TimelineEvent]:
     """The case's events in order, with the names of who and where and their attachments,
-    in two statements whatever the number of events. Internal notes only when `internal`."""
+    in one statement whatever the number of events. Internal notes only when `internal`."""
     from app.models import Attachment, CaseEvent, OrgUnit, User
 
     def build_events() -> Select:
@@ -178,29 +178,31 @@ def timeline(case: Case, internal: bool) -> list[TimelineEvent]:
         from_office, to_office = aliased(OrgUnit), aliased(OrgUnit)
         q = (select(CaseEvent.id, CaseEvent.type, CaseEvent.public, CaseEvent.at, CaseEvent.actor_kind,
                     CaseEvent.data, CaseEvent.text, actor.name, from_office.name, to_office.name,
-                    to_user.name)
+                    to_user.name, Attachment.id, Attachment.original_name, Attachment.size)
              .outerjoin(actor, actor.id == CaseEvent.actor_id)
              .outerjoin(from_office, from_office.id == CaseEvent.from_office_id)
              .outerjoin(to_office, to_office.id == CaseEvent.to_office_id)
              .outerjoin(to_user, to_user.id == CaseEvent.to_user_id)
-             .where(CaseEvent.case_id == bindparam("case_id")).order_by(CaseEvent.id))
+             # An event's attachments (most have none) come on its rows, one row each;
+             # the case's own condition lets the database read them by the case index.
+             .outerjoin(Attachment, (Attachment.event_id == CaseEvent.id)
+                        & (Attachment.case_id == bindparam("case_id")))
+             .where(CaseEvent.case_id == bindparam("case_id")).order_by(CaseEvent.id, Attachment.id))
         return q if internal else q.where(CaseEvent.public.is_(True))
 
-    # The case's attachments in one read (indexed by case), handed to the events shown.
-    by_event: dict[int, list] = {}
-    attachments = _prebuilt(("attachments",), lambda: select(
-        Attachment.id, Attachment.event_id, Attachment.original_name, Attachment.size).where(
-        Attachment.case_id == bindparam("case_id")).order_by(Attachment.id))
-    for a in plain_rows.all_rows(attachments, {"case_id": case.id}):
-        by_event.setdefault(a.event_id, []).append(TimelineAttachment._make(a))
-    return [TimelineEvent(eid, type_, public, at, actor_kind, data, text,
-                          Named(actor) if actor is not None else None,
-                          Named(origin) if origin is not None else None,
-                          Named(target) if target is not None else None,
-                          Named(assignee) if assignee is not None else None,
-                          by_event.get(eid, []))
-            for eid, type_, public, at, actor_kind, data, text, actor, origin, target, assignee
-            in plain_rows.all_rows(_prebuilt(("timeline", internal), build_events), {"case_id": case.id})]
+    events: list[TimelineEvent] = []
+    for (eid, type_, public, at, actor_kind, data, text, actor, origin, target, assignee,
+         att_id, att_name, att_size) in plain_rows.all_rows(_prebuilt(("timeline", internal), build_events),
+                                                            {"case_id": case.id}):
+        if not events or events[-1].id != eid:
+            events.append(TimelineEvent(eid, type_, public, at, actor_kind, data, text,
+                                        Named(actor) if actor is not None else None,
+                                        Named(origin) if origin is not None else None,
+                                        Named(target) if target is not None else None,
+                                        Named(assignee) if assignee is not None else None, []))
+        if att_id is not None:
+            events[-1].attachments.append(TimelineAttachment(att_id, eid, att_name, att_size))
+    return events
 
 
 def base_select() -> Select:
