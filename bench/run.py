@@ -427,8 +427,9 @@ def run_one(kind: str, cases: int, args, wrk_bin: str) -> dict:
 
     # The ceiling is measured before the pages and again after them, and the pages are read
     # against the mean of the two: on a shared machine it drifts by a quarter within minutes.
-    before = measure_ceiling(env, wrk_bin, args.duration)
-    print(f"  ceiling before the pages: {before[0]}; compiled per request: {before[1]}; floor: {before[2]}")
+    bare_before = measure_ceiling(env, wrk_bin, args.duration)
+    print(f"  ceiling before the pages: {bare_before[0]}; compiled per request: {bare_before[1]}; "
+          f"floor: {bare_before[2]}")
 
     srv = Server(env, "wsgi:app")
     try:
@@ -480,11 +481,12 @@ def run_one(kind: str, cases: int, args, wrk_bin: str) -> dict:
         results["rss_mb_per_worker"] = srv.worker_peak_rss_mb()
     finally:
         srv.stop()
-    after = measure_ceiling(env, wrk_bin, args.duration)
-    print(f"  ceiling after the pages: {after[0]}; compiled per request: {after[1]}; floor: {after[2]}")
-    results["ceiling"] = _mean_of(before[0], after[0])
-    results["ceiling_compiled_per_request"] = _mean_of(before[1], after[1])
-    results["floor"] = _mean_of(before[2], after[2])
+    bare_after = measure_ceiling(env, wrk_bin, args.duration)
+    print(f"  ceiling after the pages: {bare_after[0]}; compiled per request: {bare_after[1]}; "
+          f"floor: {bare_after[2]}")
+    results["ceiling"] = _mean_of(bare_before[0], bare_after[0])
+    results["ceiling_compiled_per_request"] = _mean_of(bare_before[1], bare_after[1])
+    results["floor"] = _mean_of(bare_before[2], bare_after[2])
     for name, r in results["pages"].items():
         if "rps" in r:
             r["ratio"] = _ratio(r["rps"], results["ceiling"]["rps"])
