@@ -4,7 +4,9 @@
 
 Signs in the busiest Division's operator (or a Circle supervisor for the dashboard), warms the
 page up, then runs it N times under cProfile and prints the mean time per request and the
-functions with the most own time. Pages: queue, closed, partial, case, dashboard, doorstep, raise, track, ceiling.
+functions with the most own time. Pages: queue, closed, partial, case, dashboard, doorstep, raise, track,
+ceiling, floor (bench/ceiling.py's bare page, and the same table after a signed cookie and two
+plain SELECTs on DATABASE_URL).
 """
 from __future__ import annotations
 
@@ -103,10 +105,13 @@ def main():
     from bench.ceiling import app as ceiling
 
     bare = ceiling.test_client()
+    bare.get("/floor/cookie")  # the floor's signed session cookie
 
     def request():
         if args.page == "ceiling":  # the bare Flask + Jinja 50-row page, for comparison
             r = bare.get("/")
+        elif args.page == "floor":  # the same table after a signed cookie and two plain SELECTs
+            r = bare.get("/floor")
         elif args.page == "queue":
             r = client.get("/cases/?size=50")
         elif args.page == "closed":  # the queue over closed cases: 50 rows at every scale
@@ -179,16 +184,17 @@ def main():
         print(f"PostgreSQL server processes: {spent / args.n * 1000:.3f} ms CPU per request "
               f"({len(backends)} connection(s); clock ticks of {1000 / os.sysconf('SC_CLK_TCK'):.0f} ms)")
     if args.no_profile and not args.no_ceiling:
-        # The bare Flask + Jinja 50-row page, timed the same way at the same moment.
-        for _ in range(10):
-            bare.get("/")
-        t, cpu = time.perf_counter(), time.process_time()
-        for _ in range(args.n):
-            bare.get("/")
-        c_ms = (time.perf_counter() - t) / args.n * 1000
-        c_cpu = (time.process_time() - cpu) / args.n * 1000
-        print(f"ceiling: {c_ms:.2f} ms per request, {c_cpu:.2f} ms CPU; the page costs "
-              f"{ms / c_ms:.1f}× the ceiling's time, {cpu_ms / c_cpu:.1f}× its CPU")
+        # The bare Flask + Jinja 50-row page and the floor, timed the same way at the same moment.
+        for name, path in (("ceiling", "/"), ("floor", "/floor")):
+            for _ in range(10):
+                bare.get(path)
+            t, cpu = time.perf_counter(), time.process_time()
+            for _ in range(args.n):
+                bare.get(path)
+            c_ms = (time.perf_counter() - t) / args.n * 1000
+            c_cpu = (time.process_time() - cpu) / args.n * 1000
+            print(f"{name}: {c_ms:.2f} ms per request, {c_cpu:.2f} ms CPU; the page costs "
+                  f"{ms / c_ms:.1f}× the {name}'s time, {cpu_ms / c_cpu:.1f}× its CPU")
     if not args.no_profile:
         stats = pstats.Stats(prof).sort_stats(args.sort)
         if args.callers:
