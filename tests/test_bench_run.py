@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench import run
 
 
@@ -47,3 +49,17 @@ def test_the_floor_page_needs_its_cookie_and_reads_the_database(app, world, monk
     finally:
         for engine in ceiling._ENGINE:
             engine.dispose()
+
+
+def test_the_ab_runner_reads_timings_and_instructions():
+    from bench import ab
+
+    out = ("case: 3.52 ms per request, 3.10 ms of it this process's CPU (2000 requests)\n"
+           "PostgreSQL server processes: 0.380 ms CPU per request (1 connection(s); clock ticks of 10 ms)\n")
+    assert ab.parse_timing(out) == {"ms": 3.52, "cpu_ms": 3.1, "server_ms": 0.38}
+    assert ab.parse_timing(out.splitlines()[0]) == {"ms": 3.52, "cpu_ms": 3.1}
+    assert ab.instructions_per_request(1_000_000, 1_200_000) == 10_000
+    assert ab.medians([{"ms": 3.0, "cpu_ms": 2.0}, {"ms": 5.0, "cpu_ms": 2.5}, {"ms": 4.0, "cpu_ms": 9.0}]) == \
+        {"cpu_ms": 2.5, "ms": 4.0}
+    with pytest.raises(ValueError):
+        ab.parse_timing("Traceback (most recent call last): ...")
