@@ -17,13 +17,16 @@ at all. `/floor/cookie` signs the first user in: it sets the cookie that wrk the
 """
 
 import os
+import secrets
 
 from flask import Flask, abort, render_template, render_template_string, session
 from jinja2 import DictLoader
 from sqlalchemy import bindparam, create_engine, text
 
 app = Flask(__name__)
-app.secret_key = "bench-ceiling-only"  # this page signs nothing of the portal's
+# The runner gives its workers one key (a cookie signed by one must pass in the other);
+# alone, a random one. Nothing of the portal's is signed with it.
+app.secret_key = os.environ.get("CEILING_SECRET_KEY") or secrets.token_hex(32)
 ROWS = [{"ref": f"SR-2611-{i:06d}X", "subject": f"Row {i}", "status": "open", "office": "Division"}
         for i in range(50)]
 PAGE = """<!doctype html><html><head><title>ceiling</title></head><body><table>

@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -376,7 +377,7 @@ def measure_ceiling(env, wrk_bin, duration: int) -> tuple[dict, dict, dict]:
     rounds measured it (compiled on every request), and the floor (`/floor`: the same
     table after a signed cookie and two plain SELECTs, the least a signed-in page of a
     database-backed application does)."""
-    srv = Server(env, "bench.ceiling:app")
+    srv = Server({**env, "CEILING_SECRET_KEY": secrets.token_hex(32)}, "bench.ceiling:app")
     try:
         with urllib.request.urlopen(srv.base + "/floor/cookie", timeout=30) as resp:
             cookie = resp.headers["Set-Cookie"].split(";", 1)[0]
