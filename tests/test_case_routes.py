@@ -111,6 +111,9 @@ def test_attachment_upload_and_guarded_download(client, auth, world):
     assert r.status_code == 200 and r.data == JPEG
     assert r.headers["Content-Type"] == "image/jpeg"
     assert r.headers["Content-Disposition"].startswith("attachment;")
+    page = client.get(f"/cases/{case.reference}").get_data(as_text=True)  # under its reply
+    assert f'href="/cases/{case.reference}/attachments/{att.id}">receipt.jpg</a>' in page
+    assert page.index("See receipt") < page.index("receipt.jpg</a>")
     auth.logout()
     auth.login(world.d2_op.login_id)
     assert client.get(f"/cases/{case.reference}/attachments/{att.id}").status_code == 404
