@@ -67,6 +67,20 @@ def test_the_cache_is_bounded():
     assert fragments._row_html.cache_info().maxsize == fragments.ROWS_KEPT
 
 
+def test_kept_fragments_forget_the_least_recently_used_first():
+    # The fragments' map is ours (the rows use functools.lru_cache): its eviction is tested.
+    lru = fragments._LRU(2)
+    lru.put("a", "A")
+    lru.put("b", "B")
+    assert lru.get("a") == "A"  # "a" is now the more recently used
+    lru.put("c", "C")
+    assert lru.get("b") is None and lru.get("a") == "A" and lru.get("c") == "C"
+    assert len(lru.data) == 2
+    lru.clear()
+    assert lru.get("a") is None
+    assert fragments._fragments.size == fragments.FRAGMENTS_KEPT
+
+
 def _selects(page: str) -> str:
     return page[page.index('id="field-status"'):page.index('<button type="submit">')]
 
