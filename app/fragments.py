@@ -8,6 +8,9 @@ context), so its HTML is kept under exactly those values: a changed case is a di
 key, and a kept row cannot be stale. Rows that are ORM objects (identity, not value) are
 rendered every time, with the page's context.
 
+`memo` does the same for one fragment of a page, a template rendered from one plain
+tuple (a case page's header and its timeline).
+
 `kept` does the same for a fragment of a page (`{% call kept("name", values…) %}…{% endcall %}`),
 where the template names the values the fragment depends on, as with a `{% cache %}` tag.
 
@@ -28,10 +31,14 @@ ROWS_KEPT = 2048  # about 40 pages of 50 rows: 2–3 MB
 FRAGMENTS_KEPT = 256
 
 
-@lru_cache(maxsize=ROWS_KEPT)
-def _row_html(env, template_name: str, row: tuple, lang: str, zone, script_root: str) -> str:
-    # script_root is in the key, not in the call: the row's links read it from the request.
-    return env.get_template(template_name).render(c=row, html_lang=lang, page_zone=zone)
+def _render_alone(env, template_name: str, value: tuple, lang: str, zone, script_root: str) -> str:
+    # script_root is in the key, not in the call: links read it from the request.
+    return env.get_template(template_name).render(c=value, html_lang=lang, page_zone=zone)
+
+
+_row_html = lru_cache(maxsize=ROWS_KEPT)(_render_alone)
+# Fragments are larger than rows (a timeline is a few kilobytes) and fewer: a cache of their own.
+_fragment_html = lru_cache(maxsize=FRAGMENTS_KEPT)(_render_alone)
 
 
 @pass_context
@@ -48,6 +55,15 @@ def memo_rows(ctx, template_name: str, rows) -> Markup:
             template = ctx.environment.get_template(template_name)
             out.append(template.render(c=row, html_lang=lang, page_zone=zone))
     return Markup("\n".join(out))  # noqa: S704 - rendered by autoescaped templates
+
+
+@pass_context
+def memo(ctx, template_name: str, value) -> Markup:
+    """`{% include template_name %}` with `c` = `value` (a tuple of plain, hashable values) and
+    nothing else, its HTML kept for the next page that shows the same values in the same
+    language, zone and mount point."""
+    return Markup(_fragment_html(ctx.environment, template_name, value, ctx.get("html_lang"),  # noqa: S704
+                                 ctx.get("page_zone"), request.script_root))
 
 
 class _LRU:
@@ -95,8 +111,9 @@ def kept(ctx, name: str, *values, caller) -> Markup:
 def clear() -> None:
     """Forget every kept row and fragment (a test that changes translations or templates)."""
     _row_html.cache_clear()
+    _fragment_html.cache_clear()
     _fragments.clear()
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(memo_rows=memo_rows, kept=kept)
+    app.jinja_env.globals.update(memo_rows=memo_rows, memo=memo, kept=kept)

@@ -96,3 +96,106 @@ def test_kept_filter_selects_follow_their_values_and_language(client, auth, worl
     client.post("/language", data={"lang": "hi", "next": "/cases/"})
     hindi = _selects(client.get("/cases/").get_data(as_text=True))
     assert "All statuses" not in hindi and 'value="closed"' in hindi
+
+
+# ---- a case page's header and timeline (`fragments.memo`) ------------------------------
+
+def _between(page: str, start: str, end: str) -> str:
+    i = page.index(start)
+    return page[i:page.index(end, i) + len(end)]
+
+
+def _header(page: str) -> str:
+    return _between(page, '<header class="case-header">', "</header>")
+
+
+def _timeline(page: str) -> str:
+    return _between(page, '<ol class="timeline"', "</ol>")
+
+
+def test_a_case_pages_header_and_timeline_are_kept_and_served_again(client, auth, world):
+    sr = make_case("service_request", world.d1)
+    auth.login(world.d1_op.login_id)
+    first = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+    hits = fragments._fragment_html.cache_info().hits
+    second = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+    assert fragments._fragment_html.cache_info().hits == hits + 2  # the header and the timeline
+    assert _header(first) == _header(second) and _timeline(first) == _timeline(second)
+    assert sr.reference in _header(second) and "event-created" in _timeline(second)
+
+
+def test_a_changed_case_page_shows_the_change(client, auth, world):
+    sr = make_case("service_request", world.d1)
+    auth.login(world.d1_op.login_id)
+    before = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+    assert ">Open<" in _header(before) and "On the way" not in _timeline(before)
+    cases.act(sr, "start", actor=world.d1_op, now=NOW, text="On the way")
+    db.session.commit()
+    after = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+    assert ">In progress<" in _header(after) and ">Open<" not in _header(after)
+    assert "On the way" in _timeline(after)
+
+
+def test_a_renamed_office_shows_renamed_on_a_kept_case_page(client, auth, world):
+    sr = make_case("service_request", world.d1)
+    auth.login(world.d1_op.login_id)
+    client.get(f"/cases/{sr.reference}")  # kept under the old name
+    world.d1.name = "Renamed Division"
+    db.session.commit()
+    page = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+    assert "Renamed Division" in _header(page)
+
+
+def test_a_kept_timeline_never_shows_internal_notes_to_those_who_may_not_see_them(client, auth, world):
+    ticket = make_case("office_ticket", world.d1, actor=world.so1_user)
+    cases.act(ticket, "note", actor=world.d1_op, now=NOW, text="Secret internal remark")
+    db.session.commit()
+    auth.login(world.d1_op.login_id)
+    assert "Secret internal remark" in _timeline(client.get(f"/cases/{ticket.reference}").get_data(as_text=True))
+    auth.logout()
+    auth.login(world.so1_user.login_id)  # the raising office: public entries only
+    for _ in range(2):
+        assert "Secret internal remark" not in client.get(f"/cases/{ticket.reference}").get_data(as_text=True)
+
+
+def test_a_kept_case_header_follows_the_language(client, auth, world):
+    sr = make_case("service_request", world.d1)
+    auth.login(world.d1_op.login_id)
+    english = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+    client.post("/language", data={"lang": "hi", "next": "/cases/"})
+    hindi = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+    assert ">Open<" in _header(english) and ">Open<" not in _header(hindi)
+    assert "Status" in _header(english) and "Status" not in _header(hindi)
+    assert _timeline(english) != _timeline(hindi)
+
+
+def test_text_in_a_kept_case_header_and_timeline_is_escaped(client, auth, world):
+    sr = make_case("service_request", world.d1, subject="<script>alert(1)</script>")
+    cases.act(sr, "start", actor=world.d1_op, now=NOW, text="<img src=x onerror=alert(2)>")
+    db.session.commit()
+    auth.login(world.d1_op.login_id)
+    for _ in range(2):  # rendered, then served from the cache
+        page = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+        assert "<script>" not in _header(page) and "&lt;script&gt;" in _header(page)
+        assert "<img" not in _timeline(page) and "&lt;img" in _timeline(page)
+
+
+def test_the_fragment_cache_is_bounded():
+    assert fragments._fragment_html.cache_info().maxsize == fragments.FRAGMENTS_KEPT
+
+
+def test_a_partners_name_and_a_rating_show_on_the_timeline(client, auth, world):
+    # Both come out of an event's data, which the kept timeline reads as plain values.
+    from app.models import CaseEvent
+
+    sr = make_case("service_request", world.d1)
+    db.session.add_all([
+        CaseEvent(case_id=sr.id, at=NOW, type="external_update", actor_kind="partner", public=True,
+                  text="Parcel found", data={"partner": "Speed Post <Hub>"}),
+        CaseEvent(case_id=sr.id, at=NOW, type="rate", actor_kind="requester", public=True, data={"rating": 4}),
+    ])
+    db.session.commit()
+    auth.login(world.d1_op.login_id)
+    timeline = _timeline(client.get(f"/cases/{sr.reference}").get_data(as_text=True))
+    assert "Partner system" in timeline and "(<span dir=\"auto\">Speed Post &lt;Hub&gt;</span>)" in timeline
+    assert "Rating: 4/5" in timeline

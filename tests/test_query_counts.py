@@ -163,13 +163,13 @@ def test_the_timeline_gives_each_event_its_own_attachments_in_one_statement(app,
     db.session.expire_all()
     assert case.id  # the case is loaded already when the page asks for its timeline
     with count_queries() as seen:
-        full = queues.timeline(case, internal=True)
+        full = queues.timeline(case, internal=True).events
     assert seen["n"] == 1
     assert [e.id for e in full] == [e.id for e in events]  # each event once, in order
     names = {e.type: [a.original_name for a in e.attachments] for e in full}
     assert names["reply"] == ["b.txt", "a.txt"]  # in the order they were added
     assert names["note"] == ["secret.txt"]
     assert all(not e.attachments for e in full if e.type not in ("reply", "note"))
-    public = queues.timeline(case, internal=False)
+    public = queues.timeline(case, internal=False).events
     assert "note" not in {e.type for e in public}
     assert [a.original_name for e in public for a in e.attachments] == ["b.txt", "a.txt"]

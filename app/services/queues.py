@@ -162,13 +162,17 @@ def office_row_page(office_id: int, *, status: str | None = None, kind: str | No
 # The timeline as plain rows: what the timeline partial reads of an event, with who and
 # where as one-attribute tuples (`e.actor.name`). No ORM objects: building them, their
 # related objects and their attachment lists cost more than the rest of a case page's SQL.
-TimelineEvent = namedtuple("TimelineEvent", "id type public at actor_kind data text actor from_office "
-                                            "to_office to_user attachments")
+# Every field is a plain, hashable value, so a whole timeline keys its kept HTML
+# (`fragments.memo`): a partner's name and a rating are read out of the event's data.
+TimelineEvent = namedtuple("TimelineEvent", "id type public at actor_kind partner rating text actor "
+                                            "from_office to_office to_user attachments")
 TimelineAttachment = namedtuple("TimelineAttachment", "id event_id original_name size")
 Named = namedtuple("Named", "name")
+# What the timeline partial shows: the case's reference (its attachments' links) and events.
+Timeline = namedtuple("Timeline", "reference events")
 
 
-def timeline(case: Case, internal: bool) -> list[TimelineEvent]:
+def timeline(case: Case, internal: bool) -> Timeline:
     """The case's events in order, with the names of who and where and their attachments,
     in one statement whatever the number of events. Internal notes only when `internal`."""
     from app.models import Attachment, CaseEvent, OrgUnit, User
@@ -191,18 +195,25 @@ def timeline(case: Case, internal: bool) -> list[TimelineEvent]:
         return q if internal else q.where(CaseEvent.public.is_(True))
 
     events: list[TimelineEvent] = []
+    attachments: dict[int, list[TimelineAttachment]] = {}
     for (eid, type_, public, at, actor_kind, data, text, actor, origin, target, assignee,
          att_id, att_name, att_size) in plain_rows.all_rows(_prebuilt(("timeline", internal), build_events),
                                                             {"case_id": case.id}):
         if not events or events[-1].id != eid:
-            events.append(TimelineEvent(eid, type_, public, at, actor_kind, data, text,
+            data = data or {}
+            events.append(TimelineEvent(eid, type_, public, at, actor_kind,
+                                        data.get("partner") if actor_kind == "partner" else None,
+                                        data.get("rating"), text,
                                         Named(actor) if actor is not None else None,
                                         Named(origin) if origin is not None else None,
                                         Named(target) if target is not None else None,
-                                        Named(assignee) if assignee is not None else None, []))
+                                        Named(assignee) if assignee is not None else None, ()))
         if att_id is not None:
-            events[-1].attachments.append(TimelineAttachment(att_id, eid, att_name, att_size))
-    return events
+            attachments.setdefault(eid, []).append(TimelineAttachment(att_id, eid, att_name, att_size))
+    if attachments:
+        events = [e._replace(attachments=tuple(attachments[e.id])) if e.id in attachments else e
+                  for e in events]
+    return Timeline(case.reference, tuple(events))
 
 
 def base_select() -> Select:

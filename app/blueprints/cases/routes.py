@@ -29,7 +29,7 @@ from app.i18n import KIND_LABELS, STATUS_LABELS, case_action_label, error_messag
 from app.inputs import as_id
 from app.models import Attachment, OrgUnit, User
 from app.read_only import in_transaction
-from app.services import access, cases, plain_rows, queues, uploads
+from app.services import access, case_view, cases, plain_rows, queues, uploads
 
 bp = Blueprint("cases", __name__)
 ALL_STATUSES = ("", _l("All statuses"))  # the filters' first choices
@@ -102,7 +102,8 @@ def _detail_context(case, form=None, error=None, open_action=None):
     internal = access.sees_internal(user, case)
     ctx = {
         "case": case,
-        "events": queues.timeline(case, internal=internal),
+        "header": case_view.header(case),
+        "timeline": queues.timeline(case, internal=internal),
         "allowed": allowed,
         "form": form,
         "error": error,

@@ -90,12 +90,12 @@ def _panel(case, form=None, error=None, status=200):
         form = UpdateForm(formdata=None, version=case.version)
     form.outcome.choices = [(o, str(OUTCOME_LABELS[o])) for o in outcomes]
     form.version.data = case.version
-    events = [e for e in case.events if e.public or access.sees_internal(current_user, case)]
+    timeline = queues.timeline(case, internal=access.sees_internal(current_user, case))
     if is_htmx() and status >= 400:
         status = 200  # htmx 2 does not swap error responses; the panel carries the error itself
     return render_page_or_partial(
         "citizen/office_request.html", "citizen/_office_panel.html", status=status, case=case,
-        form=form, outcomes=outcomes, error=error, events=events,
+        form=form, outcomes=outcomes, error=error, timeline=timeline,
         pin=citizen.lookup_pincode(case.pincode))
 
 
