@@ -61,6 +61,7 @@ def main():
                     help="with --no-profile: also the CPU PostgreSQL's server processes spent per request "
                          "(a local server: read from /proc)")
     ap.add_argument("--callers", metavar="PATTERN", help="who calls the functions matching PATTERN")
+    ap.add_argument("--callees", metavar="PATTERN", help="what the functions matching PATTERN call")
     args = ap.parse_args()
     app = create_app()
     backends: set[int] = set()  # the PostgreSQL server processes serving this process
@@ -199,6 +200,8 @@ def main():
         stats = pstats.Stats(prof).sort_stats(args.sort)
         if args.callers:
             stats.print_callers(args.callers)
+        elif args.callees:
+            stats.print_callees(args.callees)
         else:
             stats.print_stats(args.top)
 
