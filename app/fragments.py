@@ -37,8 +37,6 @@ def _render_alone(env, template_name: str, value: tuple, lang: str, zone, script
 
 
 _row_html = lru_cache(maxsize=ROWS_KEPT)(_render_alone)
-# Fragments are larger than rows (a timeline is a few kilobytes) and fewer: a cache of their own.
-_fragment_html = lru_cache(maxsize=FRAGMENTS_KEPT)(_render_alone)
 
 
 @pass_context
@@ -55,15 +53,6 @@ def memo_rows(ctx, template_name: str, rows) -> Markup:
             template = ctx.environment.get_template(template_name)
             out.append(template.render(c=row, html_lang=lang, page_zone=zone))
     return Markup("\n".join(out))  # noqa: S704 - rendered by autoescaped templates
-
-
-@pass_context
-def memo(ctx, template_name: str, value) -> Markup:
-    """`{% include template_name %}` with `c` = `value` (a tuple of plain, hashable values) and
-    nothing else, its HTML kept for the next page that shows the same values in the same
-    language, zone and mount point."""
-    return Markup(_fragment_html(ctx.environment, template_name, value, ctx.get("html_lang"),  # noqa: S704
-                                 ctx.get("page_zone"), request.script_root))
 
 
 class _LRU:
@@ -93,6 +82,27 @@ class _LRU:
 
 
 _fragments = _LRU(FRAGMENTS_KEPT)
+# Fragments rendered from one value (`memo`) are larger than rows (a case's timeline is a
+# few kilobytes) and fewer: a map of their own. A fragment longer than this is rendered
+# each time rather than kept, so a few very long timelines cannot fill a worker's memory:
+# at most FRAGMENTS_KEPT × (this, and about as much again for the values in the keys).
+MEMO_MAX_CHARS = 16_384
+_memo_html = _LRU(FRAGMENTS_KEPT)
+
+
+@pass_context
+def memo(ctx, template_name: str, value) -> Markup:
+    """`{% include template_name %}` with `c` = `value` (a tuple of plain, hashable values) and
+    nothing else, its HTML kept for the next page that shows the same values in the same
+    language, zone and mount point (unless it is longer than MEMO_MAX_CHARS)."""
+    lang, zone, root = ctx.get("html_lang"), ctx.get("page_zone"), request.script_root
+    key = (ctx.environment, template_name, value, lang, zone, root)
+    html = _memo_html.get(key)
+    if html is None:
+        html = _render_alone(ctx.environment, template_name, value, lang, zone, root)
+        if len(html) <= MEMO_MAX_CHARS:
+            _memo_html.put(key, html)
+    return Markup(html)  # noqa: S704 - rendered by an autoescaped template
 
 
 @pass_context
@@ -111,7 +121,7 @@ def kept(ctx, name: str, *values, caller) -> Markup:
 def clear() -> None:
     """Forget every kept row and fragment (a test that changes translations or templates)."""
     _row_html.cache_clear()
-    _fragment_html.cache_clear()
+    _memo_html.clear()
     _fragments.clear()
 
 

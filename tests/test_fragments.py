@@ -113,15 +113,41 @@ def _timeline(page: str) -> str:
     return _between(page, '<ol class="timeline"', "</ol>")
 
 
-def test_a_case_pages_header_and_timeline_are_kept_and_served_again(client, auth, world):
+def _count_renders(monkeypatch) -> list:
+    rendered = []
+    real = fragments._render_alone
+
+    def counting(env, template_name, *args):
+        rendered.append(template_name)
+        return real(env, template_name, *args)
+
+    monkeypatch.setattr(fragments, "_render_alone", counting)
+    return rendered
+
+
+def test_a_case_pages_header_and_timeline_are_kept_and_served_again(client, auth, world, monkeypatch):
     sr = make_case("service_request", world.d1)
     auth.login(world.d1_op.login_id)
+    rendered = _count_renders(monkeypatch)
     first = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
-    hits = fragments._fragment_html.cache_info().hits
+    assert sorted(rendered) == ["cases/_case_header.html", "cases/_timeline.html"]
     second = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
-    assert fragments._fragment_html.cache_info().hits == hits + 2  # the header and the timeline
+    assert len(rendered) == 2  # served from the kept HTML
     assert _header(first) == _header(second) and _timeline(first) == _timeline(second)
     assert sr.reference in _header(second) and "event-created" in _timeline(second)
+
+
+def test_a_very_long_timeline_is_rendered_each_time_not_kept(client, auth, world, monkeypatch):
+    sr = make_case("service_request", world.d1)
+    cases.act(sr, "start", actor=world.d1_op, now=NOW, text="Long remark. " * 2000)  # 26 KB
+    db.session.commit()
+    auth.login(world.d1_op.login_id)
+    rendered = _count_renders(monkeypatch)
+    for _ in range(2):
+        assert "Long remark." in _timeline(client.get(f"/cases/{sr.reference}").get_data(as_text=True))
+    assert rendered.count("cases/_timeline.html") == 2
+    assert rendered.count("cases/_case_header.html") == 1
+    assert all(len(html) <= fragments.MEMO_MAX_CHARS for html in fragments._memo_html.data.values())
 
 
 def test_a_changed_case_page_shows_the_change(client, auth, world):
@@ -181,7 +207,7 @@ def test_text_in_a_kept_case_header_and_timeline_is_escaped(client, auth, world)
 
 
 def test_the_fragment_cache_is_bounded():
-    assert fragments._fragment_html.cache_info().maxsize == fragments.FRAGMENTS_KEPT
+    assert fragments._memo_html.size == fragments.FRAGMENTS_KEPT
 
 
 def test_a_partners_name_and_a_rating_show_on_the_timeline(client, auth, world):
