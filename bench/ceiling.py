@@ -9,9 +9,10 @@ thirds of that page's time, so ratios to it are about 2.5 times kinder. It is ke
 that earlier results can be compared.
 
 `/floor` is the least any signed-in page of a database-backed application does: it reads
-the signed session cookie, reads the user's row and 50 case rows (SQLAlchemy Core, plain
-rows, one pooled connection, not pinged at checkout) from `DATABASE_URL`, and
-renders the same table. No ORM, sign-in library, CSRF token, translation or layout. Its
+the signed session cookie, reads the user's row (refused when inactive or when its session
+token is not the cookie's, as the portal does) and 50 case rows (SQLAlchemy Core, plain
+rows, one pooled connection, not pinged at checkout) from `DATABASE_URL`, and renders the
+same table. No ORM, sign-in library, CSRF token, translation or layout. Its
 ratio to `/` shows how much of the ceiling a page can keep once it must ask the database
 at all. `/floor/cookie` signs the first user in: it sets the cookie that wrk then sends.
 """
@@ -60,18 +61,19 @@ def _engine():
 @app.route("/floor/cookie")
 def floor_cookie():
     with _engine().connect() as conn:
-        session["uid"] = conn.execute(text('SELECT min(id) FROM "user"')).scalar()
+        uid, token = conn.execute(text('SELECT id, session_token FROM "user" ORDER BY id LIMIT 1')).first()
+    session["uid"] = f"{uid}:{token}"  # as the portal's sign-in keeps it: the id and the session token
     return "ok"
 
 
 @app.route("/floor")
 def floor():
-    uid = session.get("uid")
-    if uid is None:
+    uid, _, token = str(session.get("uid") or "").partition(":")
+    if not uid.isdigit():
         abort(403)
     with _engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        user = conn.execute(_USER, {"uid": uid}).first()
-        if user is None or not user.active:
+        user = conn.execute(_USER, {"uid": int(uid)}).first()
+        if user is None or not user.active or user.session_token != token:  # signed out elsewhere
             abort(403)
         rows = [{"ref": r.reference, "subject": r.subject, "status": r.status, "office": r.current_office_id}
                 for r in conn.execute(_ROWS, {"top": 2**62})]

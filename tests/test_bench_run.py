@@ -46,6 +46,13 @@ def test_the_floor_page_needs_its_cookie_and_reads_the_database(app, world, monk
         page = client.get("/floor")
         assert page.status_code == 200
         assert f'href="/c/{case.reference}"' in page.get_data(as_text=True)
+        # Like the portal, the floor compares the session token: signed out elsewhere, refused.
+        from sqlalchemy import text
+
+        with ceiling._ENGINE[0].begin() as conn:
+            conn.execute(text('UPDATE "user" SET session_token = \'changed\' '
+                              'WHERE id = (SELECT min(id) FROM "user")'))
+        assert client.get("/floor").status_code == 403
     finally:
         for engine in ceiling._ENGINE:
             engine.dispose()
