@@ -394,3 +394,17 @@ def test_nav_badge_counts_open_requests(client, auth, world, services):
     auth.logout()
     auth.login(world.d3_op.login_id)
     assert client.get("/doorstep/badge").get_data(as_text=True) == ""
+
+
+def test_request_page_shows_the_timeline_with_internal_remarks_for_the_division(client, auth, world, sr):
+    # The panel reads the same plain timeline as the case page (`queues.timeline`).
+    auth.login(world.d1_op.login_id)
+    client.post(f"/doorstep/{sr.reference}/update",
+                data={"outcome": "in_progress", "details": "On the way.", "remarks": "Beat 4 postman.",
+                      "version": sr.version})
+    html = client.get(f"/doorstep/{sr.reference}").get_data(as_text=True)
+    timeline = html[html.index('<ol class="timeline"'):html.index("</ol>", html.index('<ol class="timeline"'))]
+    assert timeline.count("<li ") == 3
+    assert "On the way." in timeline and "Beat 4 postman." in timeline
+    note = timeline[timeline.index("event-note"):timeline.index("Beat 4 postman.")]
+    assert "internal" in note and ">Internal<" in note
