@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -96,10 +96,19 @@ class Case(db.Model):
 
 Index("ix_case_office_status_created", Case.current_office_id, Case.status, Case.created_at)
 Index("ix_case_kind_status_created", Case.kind, Case.status, Case.created_at)
-Index("ix_case_status_confirmation_due", Case.status, Case.confirmation_due)
-Index("ix_case_status_info_due", Case.status, Case.info_due)
-Index("ix_case_status_response_due", Case.status, Case.response_due)
-Index("ix_case_status_resolution_due", Case.status, Case.resolution_due)
+# The timer sweep's rules (issue 11): partial, so a case leaves them when it closes (or
+# its timer is cleared) instead of being moved inside each of them on every change, and
+# they hold the working backlog rather than every case ever raised. The sweep's queries
+# carry the same terms (`timers._due_query`): SQLite uses a partial index only then.
+_OPEN = text("status != 'closed'")
+Index("ix_case_status_confirmation_due", Case.status, Case.confirmation_due,
+      postgresql_where=Case.confirmation_due.is_not(None), sqlite_where=Case.confirmation_due.is_not(None))
+Index("ix_case_status_info_due", Case.status, Case.info_due,
+      postgresql_where=Case.info_due.is_not(None), sqlite_where=Case.info_due.is_not(None))
+Index("ix_case_status_response_due", Case.status, Case.response_due,
+      postgresql_where=_OPEN, sqlite_where=_OPEN)
+Index("ix_case_status_resolution_due", Case.status, Case.resolution_due,
+      postgresql_where=_OPEN, sqlite_where=_OPEN)
 # Dashboard (issue 11): the recent cases of the offices in scope (ageing, trend) and what
 # they closed lately (closed today, trend) are index range scans per office.
 Index("ix_case_office_created", Case.current_office_id, Case.created_at)

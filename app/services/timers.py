@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -120,22 +120,33 @@ def _act_on_batch(batch, versions: dict, action: str, now: datetime) -> int:
         return done
 
 
-def sweep(now: datetime) -> dict:
-    """Apply every timeout that is due at `now`. Returns counts per rule."""
-    counts = {}
-    counts["auto_closed"] = _apply(Case.confirmation_due <= now, [wf.AWAITING_CONFIRMATION],
-                                   "confirmation_timeout", now)
+# "Not closed" as a constant beside each response or resolution time compared: it is the
+# predicate of their partial indexes, SQLite uses a partial index only for a term (or a
+# branch of an OR) that carries it, and PostgreSQL cannot prove it from a parameter.
+_OPEN = Case.status != literal_column(f"'{wf.CLOSED}'")
+
+
+def rules(now: datetime) -> list[tuple]:
+    """The timeouts due at `now`, in the order the sweep applies them: (name, condition,
+    statuses, action, kinds or None)."""
     policy = current_app.config.get("INFO_TIMEOUT_POLICY", "close")
-    action = "info_timeout_escalate" if policy == "escalate" else "info_timeout_close"
-    counts["info_timeout"] = _apply(Case.info_due <= now, [wf.AWAITING_INFO], action, now)
     # Overdue complaints and helpdesk cases climb one level; the receiving level gets a
     # fresh window (effect renew_due), so the next climb waits for its own breach.
-    overdue = ((Case.response_due <= now) & Case.first_response_at.is_(None)) | (
-        Case.resolution_due <= now)
-    counts["escalated"] = _apply(overdue, list(wf.WORKING), "sla_escalate", now,
-                                 kinds=[wf.COMPLAINT, wf.HELPDESK])
-    counts["breached"] = _apply(
-        (Case.response_due <= now) & (Case.first_response_at.is_(None)) & Case.sla_breached.is_(False),
-        list(wf.WORKING), "sla_breach", now,
-        kinds=[wf.SERVICE_REQUEST, wf.OFFICE_TICKET, wf.INTERACTION])
-    return counts
+    overdue = (_OPEN & (Case.response_due <= now) & Case.first_response_at.is_(None)) | (
+        _OPEN & (Case.resolution_due <= now))
+    return [
+        ("auto_closed", Case.confirmation_due <= now, [wf.AWAITING_CONFIRMATION],
+         "confirmation_timeout", None),
+        ("info_timeout", Case.info_due <= now, [wf.AWAITING_INFO],
+         "info_timeout_escalate" if policy == "escalate" else "info_timeout_close", None),
+        ("escalated", overdue, list(wf.WORKING), "sla_escalate", [wf.COMPLAINT, wf.HELPDESK]),
+        ("breached", _OPEN & (Case.response_due <= now) & Case.first_response_at.is_(None)
+         & Case.sla_breached.is_(False), list(wf.WORKING), "sla_breach",
+         [wf.SERVICE_REQUEST, wf.OFFICE_TICKET, wf.INTERACTION]),
+    ]
+
+
+def sweep(now: datetime) -> dict:
+    """Apply every timeout that is due at `now`. Returns counts per rule."""
+    return {name: _apply(condition, statuses, action, now, kinds=kinds)
+            for name, condition, statuses, action, kinds in rules(now)}
