@@ -213,7 +213,7 @@ with app.app_context():
         tallies.rebuild()
     if db.engine.dialect.name == "postgresql":
         # The re-armed cases' old row versions, as autovacuum would have cleared them long
-        # before a live server's confirmations fell due (it is off on the benchmark machines).
+        # before a live server's confirmations fell due (it may be off, as on the sixth round's machine).
         db.session.commit()  # no open snapshot of ours holding the old versions back
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql('VACUUM (ANALYZE) "case", case_tally')
@@ -285,7 +285,7 @@ def vacuum(env) -> dict:
     server's cases were read, and report whether autovacuum is on. The runner's own churn
     (the cases the last run raised, deleted; the sweep's re-armed and closed cases) leaves
     dead row versions that every index scan of the next run would step over — with
-    autovacuum off, as on the machines these rounds ran on, for good. SQLite: nothing to do."""
+    autovacuum off, as on the sixth round's machine, for good. SQLite: nothing to do."""
     url = env["DATABASE_URL"]
     if not url.startswith("postgresql"):
         return {}
@@ -354,7 +354,7 @@ from app import create_app
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Case, OrgUnit, User
-from app.services import access, dashboards, queues
+from app.services import access, dashboards, queues, timers
 
 app = create_app()
 with app.app_context():
@@ -366,13 +366,15 @@ with app.app_context():
     q = select(Case).where(Case.current_office_id == division.id, Case.status != wf.CLOSED) \
         .order_by(Case.created_at.desc(), Case.id.desc()).limit(51)
     g = dashboards._grouped(circle, f, now)
+    rules = {name: (condition, statuses, kinds) for name, condition, statuses, _, kinds in timers.rules(now)}
     stmts = {
         "division queue, first page (50 rows)": q,
         "circle dashboard: grouped counts (counters + recent cases)": select(func.count()).select_from(g),
         "circle dashboard: trend, raised and closed per day (day counters)": dashboards._trend_statement(circle, f, now),
-        "timer sweep: confirmations due": select(Case.id, Case.version).where(
-            Case.status.in_([wf.AWAITING_CONFIRMATION]), Case.confirmation_due <= now, Case.id > 0)
-            .order_by(Case.id).limit(500),
+        # the sweep's own statements (`timers.rules`), as it reads its first chunk of due ids
+        "timer sweep: confirmations due": timers._due_query(*rules["auto_closed"], 0, timers.CHUNK),
+        "timer sweep: complaints and helpdesk cases overdue": timers._due_query(*rules["escalated"], 0,
+                                                                              timers.CHUNK),
         "tracking by reference": select(Case).where(Case.reference == "SR-2611-XXXXXXX"),
     }
     out = {}
