@@ -27,6 +27,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -440,6 +441,57 @@ def _ratio(rps: float, ceiling: float) -> float | None:
     return round(rps / ceiling, 3) if ceiling else None
 
 
+# The pages the first target names, measured once more against the floor side by side.
+PAIRED = ("division queue (50 rows)", "queue htmx partial", "case page")
+
+
+def _paired_summary(page_rps: list[float], floor_rps: list[float]) -> dict:
+    """Rounds of (floor, page) measured one after the other: each round's ratio, and
+    their median — what the page keeps of the floor with the machine in the same state."""
+    ratios = [round(p / f, 3) if f else None for p, f in zip(page_rps, floor_rps, strict=True)]
+    known = [r for r in ratios if r is not None]
+    return {"page_rps": page_rps, "floor_rps": floor_rps, "ratios": ratios,
+            "median": round(statistics.median(known), 3) if known else None}
+
+
+def paired_with_floor(env, wrk_bin, requests: dict, rounds: int, seconds: int) -> dict:
+    """Each of `requests` ({page: (url, headers)}, on a running portal) against the floor,
+    alternately: floor, page, floor, page… `rounds` times, `seconds` each. The main table
+    reads every page against a floor measured minutes before and after it, and on a shared
+    machine a page's own figure moves by a tenth or more between runs; side by side, the
+    ratio is steadier (and the runner's order does not favour one side)."""
+    srv = Server({**env, "CEILING_SECRET_KEY": secrets.token_hex(32)}, "bench.ceiling:app")
+    try:
+        with urllib.request.urlopen(srv.base + "/floor/cookie", timeout=30) as resp:
+            floor_cookie = resp.headers["Set-Cookie"].split(";", 1)[0]
+        out = {}
+        for name, (url, headers) in requests.items():
+            pages, floors = [], []
+            for _ in range(rounds):
+                floors.append(wrk(wrk_bin, srv.base + "/floor", seconds, [f"Cookie: {floor_cookie}"])["rps"])
+                pages.append(wrk(wrk_bin, url, seconds, headers)["rps"])
+            out[name] = _paired_summary(pages, floors)
+            print(f"  {name} side by side with the floor: {out[name]}")
+        return out
+    finally:
+        srv.stop()
+
+
+def paired_table(all_results) -> str:
+    """The side-by-side measurements, a line per page."""
+    lines = []
+    for r in all_results:
+        for name, p in r.get("paired", {}).items():
+            each = ", ".join(f"{x:.0f}" for x in p["page_rps"])
+            floors = ", ".join(f"{x:.0f}" for x in p["floor_rps"])
+            ratios = ", ".join(str(x) for x in p["ratios"])
+            lines.append(f"| {r['db']} | {r['cases']:,} | {name} | {each} | {floors} | {ratios} | {p['median']} |")
+    if not lines:
+        return ""
+    return ("| db | cases | page | page req/s, each round | floor req/s, each round | × floor, each round "
+            "| × floor, median |\n|---|---|---|---|---|---|---|\n" + "\n".join(lines))
+
+
 def run_one(kind: str, cases: int, args, wrk_bin: str) -> dict:
     env = {**os.environ, "DATABASE_URL": db_url(kind, cases), "RATELIMIT_ENABLED": "0",
            "NOTIFY_EMAIL_BACKEND": "file", "NOTIFY_SMS_BACKEND": "file", "EXPORT_MAX_ROWS": "10000"}
@@ -521,6 +573,11 @@ def run_one(kind: str, cases: int, args, wrk_bin: str) -> dict:
             results["pages"][name] = r
             print(f"  {name}: {r}")
         results["rss_mb_per_worker"] = srv.worker_peak_rss_mb()
+        if args.paired_rounds:
+            wanted = {name: (srv.base + path, [f"Cookie: {cookie}"] + extra)
+                      for name, path, cookie, extra, _ in pages if name in PAIRED}
+            results["paired"] = paired_with_floor(env, wrk_bin, wanted, args.paired_rounds,
+                                                  args.paired_seconds)
     finally:
         srv.stop()
     bare_after = measure_ceiling(env, wrk_bin, args.duration)
@@ -617,6 +674,9 @@ def main():
     ap.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--fresh", action="store_true", help="drop and re-seed the benchmark database")
+    ap.add_argument("--paired-rounds", type=int, default=3,
+                    help="rounds of floor-then-page for the queue, its partial and the case page (0: none)")
+    ap.add_argument("--paired-seconds", type=int, default=5, help="seconds of each side-by-side measurement")
     args = ap.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)  # a fresh checkout has none (git-ignored)
     scales = [int(x) for x in str(args.cases).replace("_", "").split(",")]
@@ -631,6 +691,9 @@ def main():
     print("\n" + report)
     if flat:
         print("\nPage cost against the number of cases (1.0 = flat):\n" + flat)
+    paired = paired_table(all_results)
+    if paired:
+        print("\nSide by side with the floor (floor, then page, each round):\n" + paired)
     for r in all_results:
         print(f"\n{r['db']} {r['cases']:,}: versions {r['versions']}; machine {r['machine']}; "
               f"export rows {r.get('export_rows')}; sweep {r.get('sweep')}"

@@ -70,3 +70,13 @@ def test_the_ab_runner_reads_timings_and_instructions():
         {"cpu_ms": 2.5, "ms": 4.0}
     with pytest.raises(ValueError):
         ab.parse_timing("Traceback (most recent call last): ...")
+
+
+def test_side_by_side_rounds_give_each_ratio_and_their_median():
+    p = run._paired_summary([500.0, 450.0, 480.0], [1000.0, 1000.0, 800.0])
+    assert p["ratios"] == [0.5, 0.45, 0.6]
+    assert p["median"] == 0.5
+    assert run._paired_summary([500.0], [0.0])["median"] is None
+    text = run.paired_table([{"db": "sqlite", "cases": 1_000_000, "paired": {"case page": p}}])
+    assert "| sqlite | 1,000,000 | case page | 500, 450, 480 | 1000, 1000, 800 | 0.5, 0.45, 0.6 | 0.5 |" in text
+    assert run.paired_table([{"db": "sqlite", "cases": 10, "pages": {}}]) == ""
