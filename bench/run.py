@@ -516,6 +516,9 @@ def run_one(kind: str, cases: int, args, wrk_bin: str) -> dict:
     track_ref = pick(env, f"SELECT reference FROM \"case\" WHERE current_office_id={division[1]} "
                           "AND kind = 'service_request' ORDER BY created_at DESC LIMIT 1")[0][0]
     results = {"db": kind, "cases": cases, "seed_seconds": round(seed_seconds, 1), "pages": {},
+               # which case the case page and tracking showed: runs compare only on the same kind
+               # of case (a complaint's page reads more than a doorstep request's)
+               "case_ref": ref, "track_ref": track_ref, "division": division[0],
                "versions": versions(env), **vacuumed, "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
                "machine": f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform()}"}
 
