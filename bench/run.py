@@ -699,6 +699,7 @@ def main():
         print("\nSide by side with the floor (floor, then page, each round):\n" + paired)
     for r in all_results:
         print(f"\n{r['db']} {r['cases']:,}: versions {r['versions']}; machine {r['machine']}; "
+              f"case page {r.get('case_ref')}, tracking {r.get('track_ref')} (Division {r.get('division')}); "
               f"export rows {r.get('export_rows')}; sweep {r.get('sweep')}"
               + (f"; autovacuum {r['autovacuum']}, VACUUM (ANALYZE) before the pages {r['vacuum_seconds']} s"
                  if "autovacuum" in r else ""))
