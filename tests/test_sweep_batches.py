@@ -143,7 +143,7 @@ def test_due_cases_are_found_by_the_rules_indexes_not_a_table_walk(world):
 def test_a_prepared_due_query_can_use_its_partial_index_on_postgresql(world):
     """PostgreSQL: a prepared statement's generic plan knows no parameter's value, so the
     partial indexes' predicates must be provable from the query's constants and
-    comparisons alone (`timers._OPEN`; a due time compared is not NULL)."""
+    comparisons alone (`NOT_CLOSED`, a constant; a due time compared is not NULL)."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's planner")
     from sqlalchemy import literal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, literal_column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -96,19 +96,23 @@ class Case(db.Model):
 
 Index("ix_case_office_status_created", Case.current_office_id, Case.status, Case.created_at)
 Index("ix_case_kind_status_created", Case.kind, Case.status, Case.created_at)
+# "Not closed": the predicate of the partial indexes below, and the term the queries that
+# read them carry (office queues, timer sweep). A constant, not a bound parameter: SQLite
+# uses a partial index only when the query's WHERE (each branch of an OR) carries its
+# terms, and PostgreSQL's plan for a prepared statement cannot prove it from a parameter.
+NOT_CLOSED = Case.status != literal_column("'closed'")
+
 # The timer sweep's rules (issue 11): partial, so a case leaves them when it closes (or
 # its timer is cleared) instead of being moved inside each of them on every change, and
-# they hold the working backlog rather than every case ever raised. The sweep's queries
-# carry the same terms (`timers._due_query`): SQLite uses a partial index only then.
-_OPEN = text("status != 'closed'")
+# they hold the working backlog rather than every case ever raised.
 Index("ix_case_status_confirmation_due", Case.status, Case.confirmation_due,
       postgresql_where=Case.confirmation_due.is_not(None), sqlite_where=Case.confirmation_due.is_not(None))
 Index("ix_case_status_info_due", Case.status, Case.info_due,
       postgresql_where=Case.info_due.is_not(None), sqlite_where=Case.info_due.is_not(None))
 Index("ix_case_status_response_due", Case.status, Case.response_due,
-      postgresql_where=_OPEN, sqlite_where=_OPEN)
+      postgresql_where=NOT_CLOSED, sqlite_where=NOT_CLOSED)
 Index("ix_case_status_resolution_due", Case.status, Case.resolution_due,
-      postgresql_where=_OPEN, sqlite_where=_OPEN)
+      postgresql_where=NOT_CLOSED, sqlite_where=NOT_CLOSED)
 # Dashboard (issue 11): the recent cases of the offices in scope (ageing, trend) and what
 # they closed lately (closed today, trend) are index range scans per office.
 Index("ix_case_office_created", Case.current_office_id, Case.created_at)
@@ -116,7 +120,7 @@ Index("ix_case_office_closed", Case.current_office_id, Case.closed_at)
 # Office queues (cases not closed, newest first, keyset on (created_at, id)): a partial
 # index holds only the working backlog, so a queue page reads its 50 rows in order.
 Index("ix_case_office_active", Case.current_office_id, Case.created_at, Case.id,
-      postgresql_where=Case.status != "closed", sqlite_where=Case.status != "closed")
+      postgresql_where=NOT_CLOSED, sqlite_where=NOT_CLOSED)
 # Monitoring dashboard (issue 12): covers every column its aggregates read, so they are
 # index-only scans of the offices in scope; ordered so that GROUP BY (office, kind,
 # category) streams in index order without a sort.

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import namedtuple
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, literal_column, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
-from app.domain import workflow as wf
 from app.domain.references import normalize
 from app.extensions import db
 from app.inputs import as_id
 from app.models import Case
+from app.models.case import NOT_CLOSED
 from app.services import plain_rows
 
 
@@ -136,9 +136,8 @@ def office_row_page(office_id: int, *, status: str | None = None, kind: str | No
     def build() -> Select:
         q = select(Case).where(access.office_queue_scope())
         if open_only:
-            # A constant, not a parameter, so a prepared statement's plan can use the
-            # partial index (its predicate is status <> 'closed').
-            q = q.where(Case.status != literal_column(f"'{wf.CLOSED}'"))
+            # The partial index's own predicate, a constant (`NOT_CLOSED`).
+            q = q.where(NOT_CLOSED)
         if status:
             q = q.where(Case.status == bindparam("status"))
         if kind:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import literal_column, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -14,6 +14,7 @@ from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
 from app.models import Case
+from app.models.case import NOT_CLOSED
 from app.services import bulk, cases, notify
 
 BATCH = 500
@@ -120,28 +121,23 @@ def _act_on_batch(batch, versions: dict, action: str, now: datetime) -> int:
         return done
 
 
-# "Not closed" as a constant beside each response or resolution time compared: it is the
-# predicate of their partial indexes, SQLite uses a partial index only for a term (or a
-# branch of an OR) that carries it, and PostgreSQL cannot prove it from a parameter.
-_OPEN = Case.status != literal_column(f"'{wf.CLOSED}'")
-
-
 def rules(now: datetime) -> list[tuple]:
     """The timeouts due at `now`, in the order the sweep applies them: (name, condition,
     statuses, action, kinds or None)."""
     policy = current_app.config.get("INFO_TIMEOUT_POLICY", "close")
     # Overdue complaints and helpdesk cases climb one level; the receiving level gets a
     # fresh window (effect renew_due), so the next climb waits for its own breach.
-    overdue = (_OPEN & (Case.response_due <= now) & Case.first_response_at.is_(None)) | (
-        _OPEN & (Case.resolution_due <= now))
+    # "Not closed" beside each response or resolution time compared: the predicate of
+    # their partial indexes (`NOT_CLOSED`), which SQLite needs in each branch of the OR.
+    no_response = NOT_CLOSED & (Case.response_due <= now) & Case.first_response_at.is_(None)
+    overdue = no_response | (NOT_CLOSED & (Case.resolution_due <= now))
     return [
         ("auto_closed", Case.confirmation_due <= now, [wf.AWAITING_CONFIRMATION],
          "confirmation_timeout", None),
         ("info_timeout", Case.info_due <= now, [wf.AWAITING_INFO],
          "info_timeout_escalate" if policy == "escalate" else "info_timeout_close", None),
         ("escalated", overdue, list(wf.WORKING), "sla_escalate", [wf.COMPLAINT, wf.HELPDESK]),
-        ("breached", _OPEN & (Case.response_due <= now) & Case.first_response_at.is_(None)
-         & Case.sla_breached.is_(False), list(wf.WORKING), "sla_breach",
+        ("breached", no_response & Case.sla_breached.is_(False), list(wf.WORKING), "sla_breach",
          [wf.SERVICE_REQUEST, wf.OFFICE_TICKET, wf.INTERACTION]),
     ]
 
