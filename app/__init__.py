@@ -40,9 +40,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
     _rate_limit_storage(app)
-    from app.inputs import query_args
+    from app.inputs import IdConverter, query_args
 
     app.jinja_env.globals["query_args"] = query_args
+    app.url_map.converters["id"] = IdConverter  # `<id:x>`: every id in a URL path
 
     from app import connections, i18n
     from app.extensions import babel, csrf, db, htmx, limiter, login_manager
@@ -112,6 +113,7 @@ def _configure_login(app: Flask) -> None:
     from sqlalchemy.orm import joinedload
 
     from app.extensions import db, login_manager
+    from app.inputs import as_id
     from app.models import User
 
     login_manager.login_message = _l("Please sign in to see this page.")
@@ -123,9 +125,9 @@ def _configure_login(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str):
         uid, _, token = (user_id or "").partition(":")
-        if not uid.isdigit():
+        if as_id(uid) is None:
             return None
-        user = db.session.execute(user_by_id, {"uid": int(uid)}).unique().scalar_one_or_none()
+        user = db.session.execute(user_by_id, {"uid": as_id(uid)}).unique().scalar_one_or_none()
         if user is None or not user.active or user.session_token != token:
             return None
         return user

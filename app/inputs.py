@@ -9,14 +9,110 @@ MAX_ID = 2**31 - 1  # INTEGER columns (PostgreSQL int4)
 
 
 def as_id(value) -> int | None:
-    """A posted id, version or cursor as an int, or None. Only ASCII digits count:
-    `"²".isdigit()` is true but `int("²")` fails, and an endless digit string would
-    overflow the database's integer column."""
+    """An id, version, cursor or small count from a URL path, query string, form or JSON
+    as an int, or None. THE parser for them: never `int(request.args[...])`,
+    `type=int` or `<id:...>` (use the `<id:...>` converter below). Only ASCII digits
+    count: `"²".isdigit()` is true but `int("²")` fails (a 500), and an endless digit
+    string overflows the database's integer column (OverflowError, a 500)."""
+    if type(value) is int:  # a value this application built itself
+        return value if 0 <= value <= MAX_ID else None
     text = value.strip() if isinstance(value, str) else ""
     if not _ID.fullmatch(text):
         return None
     number = int(text)
     return number if number <= MAX_ID else None
+
+
+def query_id(name: str) -> int | None:
+    """`?name=` as an id when present and well-formed, else None (absent or malformed
+    alike; callers that must tell them apart read `request.args` themselves)."""
+    from flask import request
+
+    return as_id(request.args.get(name))
+
+
+try:
+    from werkzeug.routing import BaseConverter, ValidationError
+except ImportError:  # pragma: no cover - Werkzeug is a Flask dependency
+    BaseConverter, ValidationError = object, Exception
+
+
+class IdConverter(BaseConverter):
+    """`<id:name>` in a route: ASCII digits that fit the id column, else no match (404).
+    Werkzeug's `<id:...>` accepts any length (an OverflowError in the database driver,
+    a 500) and any Unicode decimal digit."""
+
+    regex = r"[0-9]+"
+    weight = 50  # as Werkzeug's number converters: a static segment still wins
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = as_id(value)
+        if number is None:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+# ---- redirect targets -----------------------------------------------------------------
+
+_MAX_TARGET = 2048
+
+
+def _bad_char(ch: str) -> bool:
+    r"""Control characters (C0, DEL, C1), line/paragraph separators and bidi controls.
+    Browsers drop tab and newline inside a URL and strip leading controls, and Python's
+    urlsplit drops tab/CR/LF too: `/\t/evil.example` becomes `//evil.example`.
+    Zero-width (non-)joiners stay allowed: Persian text uses them."""
+    import unicodedata
+
+    code = ord(ch)
+    if code < 0x20 or 0x7F <= code <= 0x9F:
+        return True
+    if 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
+        return True
+    return unicodedata.category(ch) in ("Zl", "Zp", "Cc")
+
+
+def _local_path(text: str) -> bool:
+    from urllib.parse import urlsplit
+
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return False
+    if any(_bad_char(ch) for ch in text):
+        return False
+    parts = urlsplit(text)
+    return not parts.scheme and not parts.netloc and parts.path.startswith("/") \
+        and not parts.path.startswith("//")
+
+
+def safe_next(target) -> str | None:
+    r"""`target` when it is a path on this site (for `next`, `back`, `return_to` and the
+    like), else None. THE check for every redirect to a client-supplied place.
+
+    Refused: anything with a scheme or host, a protocol-relative `//host`, a backslash
+    (browsers read `/\host` as `//host`), control characters (`/\t/host`), and the same
+    after percent-decoding and Unicode NFKC normalisation (`/%2F/host`, a full-width
+    solidus), since a proxy or a later redirect may decode what we pass on."""
+    import unicodedata
+    from urllib.parse import unquote
+
+    if not isinstance(target, str) or not target or len(target) > _MAX_TARGET:
+        return None
+    seen, text = set(), target
+    while text not in seen:  # every decoding of the target must be a local path
+        seen.add(text)
+        if not _local_path(text) or not _local_path(unicodedata.normalize("NFKC", text)):
+            return None
+        if len(seen) > 5:
+            return None
+        try:
+            text = unquote(text, errors="strict") if "%" in text else text
+        except UnicodeDecodeError:
+            return None
+    return target
 
 
 class MaxLength:

@@ -15,6 +15,7 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from app.i18n import current_locale
+from app.inputs import safe_next
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,9 @@ def layout_header(ctx, token: str) -> Markup:
     if current_user.is_authenticated:
         user = current_user._get_current_object()
         who = Who(user.name, user.office.name, user.office.kind, _visibility_key(user))
-    next_path = request.full_path if request.query_string else request.path
+    # Only a safe local path goes into the language form (a 404 page's own path may be
+    # `//evil.example`); the switcher checks it again when posted.
+    next_path = safe_next(request.full_path if request.query_string else request.path) or ""
     html = _header_html(ctx.environment, ctx.get("html_lang"), request.script_root, who, request.endpoint,
                         next_path, tuple(ctx.get("languages", {}).items()))
     return Markup(html.replace(_TOKEN_SLOT, str(escape(token))))  # noqa: S704 - autoescaped template

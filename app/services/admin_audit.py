@@ -3,12 +3,12 @@ timeline), CSV export, and the notification outbox with a retry."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
 
+from app.exports import csv_writer
 from app.extensions import db
 from app.models import AuditLog, Case, CaseEvent, Notification, OrgUnit, User
 from app.services import access, audit, notify
@@ -67,28 +67,22 @@ def status_changes_query(admin: User, *, text: str | None = None, start: date | 
 
 def audit_csv(rows) -> str:
     out = io.StringIO()
-    w = csv.writer(out)
+    w = csv_writer(out)
     w.writerow(["at_utc", "action", "actor", "target", "detail", "ip"])
     for r in rows:
         w.writerow([r.at.isoformat(sep=" ", timespec="seconds"), r.action, r.actor_label,
-                    r.target, _safe(r.detail), r.ip])
+                    r.target, r.detail, r.ip])
     return out.getvalue()
 
 
 def status_csv(rows) -> str:
     out = io.StringIO()
-    w = csv.writer(out)
+    w = csv_writer(out)
     w.writerow(["at_utc", "reference", "event", "from_status", "to_status", "actor"])
     for e in rows:
         w.writerow([e.at.isoformat(sep=" ", timespec="seconds"), e.case.reference, e.type,
                     e.from_status, e.to_status, e.actor.login_id if e.actor else e.actor_kind])
     return out.getvalue()
-
-
-def _safe(value: str) -> str:
-    """No spreadsheet formula injection from logged text."""
-    value = value or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 # ---- outbox ---------------------------------------------------------------------

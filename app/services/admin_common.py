@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, func, select
 
 from app.extensions import db
+from app.inputs import as_id
 
 
 class AdminError(Exception):
@@ -48,10 +49,7 @@ class Pagination:
 
 def paginate(q: Select, page: int | str | None, per_page: int = 25, scalars: bool = True) -> Pagination:
     """Offset pagination for admin lists (small, ordered tables)."""
-    try:
-        page = max(int(page or 1), 1)
-    except (TypeError, ValueError):
-        page = 1
+    page = max(as_id(page) or 1, 1)  # "²", -1 or 40 digits: the first page
     total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
     pages = max((total + per_page - 1) // per_page, 1)
     page = min(page, pages)

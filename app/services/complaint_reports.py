@@ -204,19 +204,14 @@ def all_reports(user, now, start=None, end=None) -> list[Table]:
 
 
 def to_csv(table: Table) -> str:
-    import csv
+    """One report as CSV; text cells (office/authority names are data) neutralised by
+    the shared writer."""
     import io
 
+    from app.exports import csv_writer
+
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv_writer(buf)
     writer.writerow([str(h) for h in table.headers])
-    for row in table.rows:
-        writer.writerow(["" if v is None else _csv_safe(v) for v in row])
+    writer.writerows(table.rows)
     return buf.getvalue()
-
-
-def _csv_safe(v):
-    """Neutralise spreadsheet formulas in text cells (office/authority names are data)."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
-        return "'" + v
-    return v

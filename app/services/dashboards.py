@@ -10,7 +10,6 @@ materialized path starts with the child's path.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -36,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from app.domain import workflow as wf
+from app.exports import csv_writer, xlsx_append
 from app.extensions import db
 from app.models import Case, CaseDayTally, CaseTally, Category, Feedback, OrgUnit, User
 from app.services import access, tallies
@@ -694,7 +694,7 @@ def export_sections(view: View) -> list[tuple[str, list[str], list[list]]]:
 
 def export_csv(view: View) -> bytes:
     out = io.StringIO()
-    w = csv.writer(out)
+    w = csv_writer(out)
     for i, (title, header, rows) in enumerate(export_sections(view)):
         if i:
             w.writerow([])
@@ -711,9 +711,9 @@ def export_xlsx(view: View) -> bytes:
     wb.remove(wb.active)
     for title, header, rows in export_sections(view):
         ws = wb.create_sheet(title=title[:31].replace("/", " "))
-        ws.append(header)
+        xlsx_append(ws, header)
         for row in rows:
-            ws.append(row)
+            xlsx_append(ws, row)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -219,22 +219,13 @@ def base_select() -> Select:
     return select(Case)
 
 
-# Spreadsheets run a cell that starts with one of these as a formula ("CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def export_csv(q: Select, header: list[str], label_kind, label_status, max_rows: int):
     """Stream the cases of the queue SELECT `q` as CSV lines (UTF-8 with a BOM for
     spreadsheets), newest first, at most `max_rows`. Reads plain columns in chunks
     (no ORM objects), so memory stays flat whatever the number of rows."""
-    import csv
     import io
 
+    from app.exports import csv_writer
     from app.models import OrgUnit, User
 
     office, assignee = aliased(OrgUnit), aliased(User)
@@ -248,7 +239,7 @@ def export_csv(q: Select, header: list[str], label_kind, label_status, max_rows:
             .order_by(None).order_by(Case.created_at.desc(), Case.id.desc())
             .limit(max_rows))
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv_writer(buf)  # every field neutralised (CSV injection)
 
     def take() -> str:
         out = buf.getvalue()
@@ -261,7 +252,7 @@ def export_csv(q: Select, header: list[str], label_kind, label_status, max_rows:
     result = db.session.execute(rows.execution_options(yield_per=2000))
     for chunk in result.partitions():
         for ref, kind, status, prio, subject, office_code, who, created, closed, breached in chunk:
-            writer.writerow([ref, label_kind(kind), label_status(status), prio, _cell(subject), office_code,
-                             _cell(who), created.strftime("%Y-%m-%d %H:%M"),
+            writer.writerow([ref, label_kind(kind), label_status(status), prio, subject, office_code,
+                             who, created.strftime("%Y-%m-%d %H:%M"),
                              closed.strftime("%Y-%m-%d %H:%M") if closed else "", "1" if breached else "0"])
         yield take()

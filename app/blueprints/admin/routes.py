@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     make_response,
@@ -26,6 +25,7 @@ from flask_login import current_user
 from app.blueprints.admin import forms as F
 from app.blueprints.auth.decorators import role_required
 from app.domain import workflow as wf
+from app.exports import download
 from app.extensions import db
 from app.htmx import hx_redirect, is_htmx, render_page_or_partial
 from app.i18n import KIND_LABELS, OFFICE_KIND_LABELS, ROLE_LABELS
@@ -191,7 +191,7 @@ def office_new():
                       status=_status(form), back=url_for("admin.offices_list"))
 
 
-@bp.route("/offices/<int:office_id>")
+@bp.route("/offices/<id:office_id>")
 @admin_required
 def office_detail(office_id):
     """One office: usage, rename, move, deactivate or delete."""
@@ -218,14 +218,14 @@ def _office_change(office_id, fn, done_message, form_cls=F.ConfirmForm):
     return hx_redirect(back)
 
 
-@bp.route("/offices/<int:office_id>/rename", methods=["POST"])
+@bp.route("/offices/<id:office_id>/rename", methods=["POST"])
 @admin_required
 def office_rename(office_id):
     return _office_change(office_id, lambda o, f: offices.rename(current_user, o, f.name.data, _now()),
                           _("The office has been renamed."), F.RenameForm)
 
 
-@bp.route("/offices/<int:office_id>/move", methods=["POST"])
+@bp.route("/offices/<id:office_id>/move", methods=["POST"])
 @admin_required
 def office_move(office_id):
     return _office_change(
@@ -233,21 +233,21 @@ def office_move(office_id):
         _("The office has been moved with everything below it."), F.MoveForm)
 
 
-@bp.route("/offices/<int:office_id>/deactivate", methods=["POST"])
+@bp.route("/offices/<id:office_id>/deactivate", methods=["POST"])
 @admin_required
 def office_deactivate(office_id):
     return _office_change(office_id, lambda o, f: offices.set_active(current_user, o, False, _now()),
                           _("The office has been deactivated."))
 
 
-@bp.route("/offices/<int:office_id>/activate", methods=["POST"])
+@bp.route("/offices/<id:office_id>/activate", methods=["POST"])
 @admin_required
 def office_activate(office_id):
     return _office_change(office_id, lambda o, f: offices.set_active(current_user, o, True, _now()),
                           _("The office has been reactivated."))
 
 
-@bp.route("/offices/<int:office_id>/delete", methods=["POST"])
+@bp.route("/offices/<id:office_id>/delete", methods=["POST"])
 @admin_required
 def office_delete(office_id):
     office = _scoped(offices.get_for, office_id)
@@ -351,7 +351,7 @@ def user_new():
                       status=_status(form), back=url_for("admin.users_list"))
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 @admin_required
 def user_edit(user_id):
     """Edit an employee's name, contact, office and roles; deactivate; reset password."""
@@ -386,21 +386,21 @@ def _user_change(user_id, fn, message):
     return hx_redirect(back)
 
 
-@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/users/<id:user_id>/deactivate", methods=["POST"])
 @admin_required
 def user_deactivate(user_id):
     return _user_change(user_id, lambda u: users.set_active(current_user, u, False, _now()),
                         _("The employee has been deactivated and signed out everywhere."))
 
 
-@bp.route("/users/<int:user_id>/activate", methods=["POST"])
+@bp.route("/users/<id:user_id>/activate", methods=["POST"])
 @admin_required
 def user_activate(user_id):
     return _user_change(user_id, lambda u: users.set_active(current_user, u, True, _now()),
                         _("The employee has been reactivated."))
 
 
-@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@bp.route("/users/<id:user_id>/reset-password", methods=["POST"])
 @admin_required
 def user_reset_password(user_id):
     """A new temporary password, shown once; the employee must change it at sign-in."""
@@ -475,7 +475,7 @@ def _save_category(form, cat):
 
 
 @bp.route("/categories/new", methods=["GET", "POST"])
-@bp.route("/categories/<int:cat_id>", methods=["GET", "POST"])
+@bp.route("/categories/<id:cat_id>", methods=["GET", "POST"])
 @national_required
 def category_edit(cat_id=None):
     """Add or edit a taxonomy entry (names in three languages, order, active flag)."""
@@ -507,7 +507,7 @@ def pincodes():
 
 
 @bp.route("/pincodes/new", methods=["GET", "POST"])
-@bp.route("/pincodes/<int:entry_id>", methods=["GET", "POST"])
+@bp.route("/pincodes/<id:entry_id>", methods=["GET", "POST"])
 @admin_required
 def pincode_edit(entry_id=None):
     """Add or edit a pincode (the division must be in the administrator's jurisdiction)."""
@@ -620,7 +620,7 @@ def holidays():
                                   rows=rows, year=year, form=form, load=load, confirm=F.ConfirmForm())
 
 
-@bp.route("/holidays/<int:holiday_id>/delete", methods=["POST"])
+@bp.route("/holidays/<id:holiday_id>/delete", methods=["POST"])
 @national_required
 def holiday_delete(holiday_id):
     row = db.session.get(Holiday, holiday_id) or abort(404)
@@ -750,8 +750,7 @@ def audit_export():
     body = audits.status_csv(rows) if request.args.get("tab") == "status" else audits.audit_csv(rows)
     audit.record("admin.audit.export", actor=current_user, target="audit", detail=f"{len(rows)} rows",
                  commit=True)
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=audit.csv"})
+    return download(body, "audit.csv", "text/csv")
 
 
 @bp.route("/outbox")
@@ -763,7 +762,7 @@ def outbox():
                                   confirm=F.ConfirmForm())
 
 
-@bp.route("/outbox/<int:notification_id>/retry", methods=["POST"])
+@bp.route("/outbox/<id:notification_id>/retry", methods=["POST"])
 @national_required
 def outbox_retry(notification_id):
     if not F.ConfirmForm().validate_on_submit():

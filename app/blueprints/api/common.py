@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.inputs import as_id
 from app.services import api_keys, citizen
 
 bp = Blueprint("api", __name__)
@@ -126,11 +127,10 @@ def form_data(data: dict, fields: tuple[str, ...]) -> MultiDict:
     return out
 
 
-def small_int(text: str | None, digits: int = 18) -> int | None:
-    """An ASCII number that fits a database integer, else None ("²".isdigit() is True)."""
-    if text is None or not (text.isascii() and text.isdigit()) or len(text) > digits:
-        return None
-    return int(text)
+def small_int(text: str | None) -> int | None:
+    """An ASCII number that fits a database integer, else None ("²".isdigit() is True):
+    `app.inputs.as_id`, the one parser of ids, cursors and versions."""
+    return as_id(text)
 
 
 def clean_reference(text: str | None) -> str | None:

@@ -1,7 +1,6 @@
 """Sign in, sign out, change password."""
 
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -9,17 +8,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.blueprints.auth.forms import ChangePasswordForm, LoginForm
 from app.extensions import limiter
+from app.inputs import safe_next
 from app.services import auth as auth_service
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only a local path: no scheme, no host, no protocol-relative or backslash tricks."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -42,7 +34,7 @@ def login():
             if user.must_change_password:
                 flash(_("Please choose a new password before you continue."), "info")
                 return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+            return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
         flash(_("Sign-in failed: the ID or password is wrong, or the account is locked."), "error")
         status = 401
     elif request.method == "POST":

@@ -5,13 +5,11 @@ from datetime import datetime
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
     redirect,
     request,
-    send_file,
     stream_with_context,
     url_for,
 )
@@ -23,6 +21,7 @@ from sqlalchemy import select
 from app.blueprints.cases.forms import ActionForm, QueueFilterForm
 from app.domain import workflow as wf
 from app.domain.errors import ChangedMeanwhile, MissingInput, NotAllowed, WorkflowError
+from app.exports import download, send_stored_file
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
 from app.i18n import KIND_LABELS, STATUS_LABELS, case_action_label, error_message, label_choices
@@ -68,7 +67,7 @@ def _queue_select(filters: tuple | None = None):
 @login_required
 def queue():
     """The signed-in office's queue: cases it holds, newest first, searchable."""
-    size = min(max(request.args.get("size", 25, type=int), 10), 100)
+    size = min(max(as_id(request.args.get("size")) or 25, 10), 100)
     cursor = request.args.get("after")
     filters = form, text, status, kind, open_only = _queue_filters()
     if (text or "").strip():
@@ -92,8 +91,7 @@ def queue_csv():
     statuses = {k: str(v) for k, v in STATUS_LABELS.items()}
     body = queues.export_csv(q, header, lambda k: kinds.get(k, k), lambda s: statuses.get(s, s),
                              max_rows=current_app.config["EXPORT_MAX_ROWS"])
-    return Response(stream_with_context(body), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="queue.csv"'})
+    return download(stream_with_context(body), "queue.csv", "text/csv")
 
 
 def _detail_context(case, form=None, error=None, open_action=None):
@@ -193,7 +191,7 @@ def _failed(case, form, exc, status):
                                                     open_action=form.action.data))
 
 
-@bp.route("/<reference>/attachments/<int:attachment_id>")
+@bp.route("/<reference>/attachments/<id:attachment_id>")
 @login_required
 def attachment(reference, attachment_id):
     """Download an attachment of a case the user may see (never served from static/)."""
@@ -204,5 +202,5 @@ def attachment(reference, attachment_id):
         abort(404)
     if att.event is not None and not att.event.public and not access.sees_internal(current_user, case):
         abort(404)
-    return send_file(uploads.path_of(att), mimetype=att.content_type, as_attachment=True,
-                     download_name=att.original_name, max_age=0)
+    return send_stored_file(uploads.path_of(att), mimetype=att.content_type,
+                            download_name=att.original_name)

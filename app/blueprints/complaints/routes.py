@@ -26,6 +26,7 @@ from app.blueprints.auth.decorators import role_required
 from app.blueprints.complaints.forms import BulkForm, ComplaintForm, ReportFilterForm, ReviewForm
 from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
+from app.exports import download
 from app.extensions import db, limiter
 from app.htmx import render_page_or_partial
 from app.i18n import action_label, error_message
@@ -77,7 +78,7 @@ def fill_choices(form: ComplaintForm) -> None:
         ids = {str(c.id) for c in rows}
         if (field.data or "") not in ids:
             field.data = ""
-        return int(field.data) if field.data else None
+        return as_id(field.data)
 
     cat_id = pick(form.category, complaints.categories("category"))
     svc_id = pick(form.service, complaints.categories("service", cat_id) if cat_id else [])
@@ -109,8 +110,8 @@ def check_registration(form: ComplaintForm, actor) -> tuple:
     (type_row, office, related), any of them None when not found."""
     type_row = None
     if form.type.data:
-        type_row = complaints.valid_type(int(form.category.data), int(form.service.data),
-                                         int(form.type.data))
+        type_row = complaints.valid_type(as_id(form.category.data), as_id(form.service.data),
+                                         as_id(form.type.data))
         if type_row is None:
             form.type.errors = list(form.type.errors) + [_("Choose the type of grievance.")]
     office = actor.office if actor is not None else None
@@ -288,9 +289,7 @@ def report_csv(name):
     form = ReportFilterForm(request.args)
     form.validate()
     table = fn(current_user, _now(), form.start.data, form.end.data)
-    return Response(complaint_reports.to_csv(table), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="complaints-{name}.csv"',
-                             "Cache-Control": "no-store"})
+    return download(complaint_reports.to_csv(table), f"complaints-{name}.csv", "text/csv")
 
 
 # ---- closure quality review -----------------------------------------------------------

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.i18n import LOCALE_COOKIE
+from app.inputs import safe_next
 from app.services import overview
 
 bp = Blueprint("main", __name__)
@@ -29,9 +30,7 @@ def index():
 def set_language():
     """Remember the chosen language (cookie, and the profile when signed in)."""
     lang = request.form.get("lang", "")
-    back = request.form.get("next") or url_for("main.index")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("main.index")
+    back = safe_next(request.form.get("next")) or url_for("main.index")
     resp = make_response(redirect(back, code=303))
     if lang in current_app.config["LANGUAGES"]:
         resp.set_cookie(LOCALE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax",

@@ -14,7 +14,9 @@ from flask_login import current_user
 from app.blueprints.auth.decorators import role_required
 from app.blueprints.monitoring.forms import DashboardFilterForm
 from app.domain.workflow import KINDS
+from app.exports import download
 from app.htmx import is_htmx, render_page_or_partial
+from app.inputs import as_id
 from app.nav import add_staff_link
 from app.services import access, dashboards, queues
 from app.services.memo import per_request
@@ -48,9 +50,10 @@ def _now() -> datetime:
 def _scope():
     """The office the view covers (`?office=`), or 404 when it is not the user's."""
     raw = request.args.get("office", "")
-    if raw and not raw.isdigit():
+    office_id = as_id(raw)
+    if raw and office_id is None:  # not an id ("²", 30 digits): no such office
         abort(404)
-    scope = dashboards.scope_for(current_user, int(raw) if raw else None)
+    scope = dashboards.scope_for(current_user, office_id)
     if scope is None:
         abort(404)
     return scope
@@ -65,14 +68,14 @@ def _filters() -> tuple[DashboardFilterForm, dashboards.Filters]:
     form.validate()
     ok = {name: not getattr(form, name).errors for name in ("date_from", "date_to", "kind", "category",
                                                             "priority")}
-    days = request.args.get("days", "30")
+    days = as_id(request.args.get("days", "30"))
     f = dashboards.Filters(
         date_from=form.date_from.data if ok["date_from"] else None,
         date_to=form.date_to.data if ok["date_to"] and ok["date_from"] else None,
         kind=(form.kind.data or None) if ok["kind"] else None,
-        category_id=int(form.category.data) if ok["category"] and form.category.data else None,
+        category_id=as_id(form.category.data) if ok["category"] else None,
         priority=(form.priority.data or None) if ok["priority"] else None,
-        days=int(days) if days.isdigit() and int(days) in dashboards.TREND_DAYS else 30,
+        days=days if days in dashboards.TREND_DAYS else 30,
     )
     return form, f
 
@@ -157,10 +160,6 @@ def export(fmt):
     stamp = view.generated_at.strftime("%Y%m%d-%H%M")
     name = f"dashboard-{scope.code}-{stamp}.{fmt}"
     if fmt == "csv":
-        body, mime = dashboards.export_csv(view), "text/csv; charset=utf-8"
-    else:
-        body = dashboards.export_xlsx(view)
-        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mime,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
-                             "Cache-Control": "no-store"})
+        return download(dashboards.export_csv(view), name, "text/csv")
+    return download(dashboards.export_xlsx(view), name,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
