@@ -10,10 +10,10 @@ MAX_ID = 2**31 - 1  # INTEGER columns (PostgreSQL int4)
 
 def as_id(value) -> int | None:
     """An id, version, cursor or small count from a URL path, query string, form or JSON
-    as an int, or None. THE parser for them: never `int(request.args[...])`,
-    `type=int` or `<id:...>` (use the `<id:...>` converter below). Only ASCII digits
-    count: `"²".isdigit()` is true but `int("²")` fails (a 500), and an endless digit
-    string overflows the database's integer column (OverflowError, a 500)."""
+    as an int, or None. THE parser for them: never `int()` of a request value, an int
+    type for a query argument or Werkzeug's int converter (use `<id:...>`, below). Only
+    ASCII digits count: `"²".isdigit()` is true but `int("²")` fails (a 500), and an
+    endless digit string overflows the database's integer column (OverflowError, a 500)."""
     if type(value) is int:  # a value this application built itself
         return value if 0 <= value <= MAX_ID else None
     text = value.strip() if isinstance(value, str) else ""
