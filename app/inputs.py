@@ -23,14 +23,6 @@ def as_id(value) -> int | None:
     return number if number <= MAX_ID else None
 
 
-def query_id(name: str) -> int | None:
-    """`?name=` as an id when present and well-formed, else None (absent or malformed
-    alike; callers that must tell them apart read `request.args` themselves)."""
-    from flask import request
-
-    return as_id(request.args.get(name))
-
-
 try:
     from werkzeug.routing import BaseConverter, ValidationError
 except ImportError:  # pragma: no cover - Werkzeug is a Flask dependency
