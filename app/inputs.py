@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from werkzeug.routing import BaseConverter, ValidationError
+
 _ID = re.compile(r"[0-9]{1,10}")
 MAX_ID = 2**31 - 1  # INTEGER columns (PostgreSQL int4)
 
@@ -23,15 +25,9 @@ def as_id(value) -> int | None:
     return number if number <= MAX_ID else None
 
 
-try:
-    from werkzeug.routing import BaseConverter, ValidationError
-except ImportError:  # pragma: no cover - Werkzeug is a Flask dependency
-    BaseConverter, ValidationError = object, Exception
-
-
 class IdConverter(BaseConverter):
     """`<id:name>` in a route: ASCII digits that fit the id column, else no match (404).
-    Werkzeug's `<id:...>` accepts any length (an OverflowError in the database driver,
+    Werkzeug's int converter accepts any length (an OverflowError in the database driver,
     a 500) and any Unicode decimal digit."""
 
     regex = r"[0-9]+"
