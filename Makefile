@@ -43,13 +43,12 @@ run: venv compile-translations db-upgrade
 	@$(FLASK) demo-logins
 	@echo ""
 	@echo "Seva Desk on http://$(HOST):$(PORT)  (scheduler running in its own process; Ctrl+C stops both)"
-	@trap '' INT; \
-	  $(FLASK) scheduler & sched=$$!; \
-	  trap 'kill $$sched 2>/dev/null' EXIT; \
-	  trap 'kill $$web 2>/dev/null' TERM; \
-	  (trap - INT; exec $(FLASK) run --host $(HOST) --port $(PORT) --no-reload --with-threads) & web=$$!; \
-	  wait $$web; kill $$sched 2>/dev/null; wait $$sched 2>/dev/null; \
-	  echo ""; echo "Seva Desk stopped."; exit 0
+	@$(FLASK) scheduler & sched=$$!; \
+	  trap 'kill $$sched 2>/dev/null' EXIT; trap ':' INT; \
+	  trap 'kill $$sched 2>/dev/null; echo ""; echo "Seva Desk stopped."; exit 0' TERM; \
+	  $(FLASK) run --host $(HOST) --port $(PORT) --no-reload --with-threads; status=$$?; \
+	  kill $$sched 2>/dev/null; wait $$sched 2>/dev/null; \
+	  case $$status in 0|130) echo ""; echo "Seva Desk stopped."; exit 0;; *) exit $$status;; esac
 
 ## test: the whole suite (SQLite; also PostgreSQL when TEST_DATABASE_URL is set), with the
 ## browser tests (tests/e2e) when /usr/bin/chromium is installed; E2E=0 leaves them out.
