@@ -59,7 +59,7 @@ test: venv-dev compile-translations
 	else echo "== e2e browser tests: running with $${E2E_CHROMIUM:-/usr/bin/chromium} (screenshots in tests/artifacts/e2e/)"; fi
 	E2E=$(E2E) $(BIN)/python -m pytest -rs
 
-## bench: seed a large database and measure pages with wrk (see README, Performance)
+## bench: seed a large database and measure pages with wrk (see docs/performance.md)
 BENCH_ARGS ?= --cases 1000000 --db both --duration 15
 bench: venv-dev compile-translations
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

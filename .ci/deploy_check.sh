@@ -75,7 +75,7 @@ echo "== stop"
 (cd "$APP" && bash -euo pipefail -x -c "$(block stop)")
 for _ in $(seq 30); do
   if ! kill -0 "$(cat "$APP/instance/scheduler.pid")" 2>/dev/null \
-     && ! kill -0 "$(cat "$APP/instance/gunicorn.pid" 2>/dev/null || echo 0)" 2>/dev/null; then
+     && ! kill -0 "$(cat "$APP/instance/gunicorn.pid" 2>/dev/null || echo none)" 2>/dev/null; then
     break
   fi
   sleep 1
