@@ -39,8 +39,7 @@ db-upgrade: venv
 ## `make run PORT=8080` (and HOST=0.0.0.0) changes where it listens. Ctrl+C stops both
 ## processes and ends quietly: the recipe waits for them and exits 0.
 run: venv compile-translations db-upgrade
-	@$(FLASK) demo-data --if-empty
-	@$(FLASK) demo-logins
+	@$(FLASK) demo-data --if-empty --print-logins
 	@echo ""
 	@echo "Seva Desk on http://$(HOST):$(PORT)  (scheduler running in its own process; Ctrl+C stops both)"
 	@$(FLASK) scheduler & sched=$$!; \
