@@ -24,11 +24,15 @@ def test_demo_data_loads_everything_once(runner):
     assert db.session.scalar(select(func.count(OrgUnit.id)).where(OrgUnit.kind == "circle")) == 2
     assert db.session.scalar(select(func.count(OrgUnit.id)).where(OrgUnit.kind == "region")) == 4
     assert db.session.scalar(select(func.count(OrgUnit.id)).where(OrgUnit.kind == "division")) == 8
-    assert db.session.scalar(select(func.count(Case.id))) == 25
+    # --cases counts the demo's cases; the repeat complaints it files about closed ones
+    # (related_case) come on top
+    repeats = db.session.scalar(select(func.count(Case.id)).where(Case.related_case_id.is_not(None)))
+    total = db.session.scalar(select(func.count(Case.id)))
+    assert total - repeats == 25
     assert len(set(db.session.scalars(select(Case.kind)))) == 5
     again = runner.invoke(args=["demo-data", "--if-empty"])
     assert "already has data" in again.output
-    assert db.session.scalar(select(func.count(Case.id))) == 25
+    assert db.session.scalar(select(func.count(Case.id))) == total
 
 
 def test_demo_logins_land_on_a_home_page(runner, app):
