@@ -88,6 +88,17 @@ TEMPLATES = {
     ),
 }
 
+# Delivery order (lower first, then oldest first): a one-time code is useless after its
+# few minutes, and a new requester waits for the reference; everything else can queue.
+PRIORITY_CODE = 0
+PRIORITY_WAITING = 1
+PRIORITY_NORMAL = 5
+PRIORITIES = {"otp": PRIORITY_CODE, "case_created": PRIORITY_WAITING}
+
+
+def priority_of(template: str) -> int:
+    return PRIORITIES.get(template, PRIORITY_NORMAL)
+
 
 # Within a batch (a transaction of the timer sweep, a raise), each template's wording
 # and each office's contacts are looked up once, not once per case.
@@ -177,7 +188,7 @@ def enqueue(template: str, *, email: str | None = None, mobile: str | None = Non
             case_id=case.id if case is not None else None,
             channel=channel, recipient=address, template=template, locale=locale,
             subject=subject if channel == "email" else "", body=text,
-            status="pending", next_attempt_at=now, created_at=now,
+            status="pending", priority=priority_of(template), next_attempt_at=now, created_at=now,
         )
         if sink is not None:
             sink.append(fields)
@@ -354,18 +365,21 @@ def backoff(attempts: int) -> timedelta:
 
 
 def deliver_due(now: datetime, limit: int = 200) -> dict:
-    """Send what is due. Each row is claimed with a guarded UPDATE first, so two
-    deliverers never send the same message twice. A failure is recorded on the row and
-    retried later; the case change that caused it is long committed."""
+    """Send what is due: by priority (codes and messages a person is waiting for first,
+    `PRIORITIES`), then oldest first. Each row is claimed with a guarded UPDATE first, so
+    two deliverers never send the same message twice. A failure is recorded on the row
+    and retried later; the case change that caused it is long committed."""
     stale = now - timedelta(minutes=10)
-    ids = db.session.scalars(
-        select(Notification.id).where(
-            or_(
-                and_(Notification.status == "pending", Notification.next_attempt_at <= now),
-                and_(Notification.status == "sending", Notification.next_attempt_at <= stale),
-            )
-        ).order_by(Notification.id).limit(limit)
-    ).all()
+    # Claims left behind by a deliverer that died mid-send (rare): taken up first.
+    ids = list(db.session.scalars(
+        select(Notification.id).where(Notification.status == "sending",
+                                      Notification.next_attempt_at <= stale)
+        .order_by(Notification.priority, Notification.created_at, Notification.id).limit(limit)))
+    if len(ids) < limit:  # read in the order of ix_notification_status_priority
+        ids += db.session.scalars(
+            select(Notification.id).where(Notification.status == "pending", Notification.next_attempt_at <= now)
+            .order_by(Notification.priority, Notification.created_at, Notification.id)
+            .limit(limit - len(ids))).all()
     counts = {"sent": 0, "retry": 0, "failed": 0}
     max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
     for nid in ids:
