@@ -273,3 +273,51 @@ def test_odd_submission_keys_are_replaced(client, services, key):
     assert r.status_code == 303
     case = _cases()[0]
     assert 16 <= len(case.submission_key) <= 64 and case.submission_key != key
+
+
+# ---- the error summary reflects the current errors only (issue 22, item 10) ------------
+
+SUMMARY = "Please correct the fields marked below."
+
+
+def _summary(html: str) -> str:
+    """The error summary block of a page or an htmx answer ("" when absent)."""
+    start = html.find('<div id="form-summary"')
+    assert start >= 0, html
+    return html[start:html.index("</div>", html.index(">", start) + 1)]
+
+
+def test_summary_lists_only_the_fields_still_wrong_without_js(client, services):
+    html = client.post("/request", data=form_data(services[0], name="", mobile="12345")).get_data(as_text=True)
+    box = _summary(html)
+    assert SUMMARY in box and 'href="#name"' in box and 'href="#mobile"' in box
+    # the name corrected, the mobile still wrong: only the mobile is listed
+    html = client.post("/request", data=form_data(services[0], mobile="12345")).get_data(as_text=True)
+    box = _summary(html)
+    assert SUMMARY in box and 'href="#mobile"' in box and 'href="#name"' not in box
+    assert 'value="Ravi Kumar"' in html  # nothing typed is lost
+    # everything corrected: the request is raised
+    assert client.post("/request", data=form_data(services[0])).status_code == 303
+
+
+def test_inline_check_refreshes_the_summary_shown_after_a_submit(client, services):
+    html = client.post("/request", data=form_data(services[0], name="", mobile="12345")).get_data(as_text=True)
+    assert 'name="error_summary" value="1"' in html  # posted with htmx's checks (the form's values)
+    hx = {"HX-Request": "true"}
+    # the name corrected (the mobile still wrong): the summary, out of band, lists the mobile only
+    r = client.post("/request/check/name", headers=hx,
+                    data=form_data(services[0], mobile="12345", error_summary="1"))
+    html = r.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="block-name"') and 'id="err-name" aria-live="polite"></p>' in html
+    box = _summary(html)
+    assert 'hx-swap-oob="true"' in box and 'href="#mobile"' in box and 'href="#name"' not in box
+    # the mobile corrected too: the summary goes away
+    r = client.post("/request/check/mobile", headers=hx, data=form_data(services[0], error_summary="1"))
+    box = _summary(r.get_data(as_text=True))
+    assert 'hx-swap-oob="true"' in box and SUMMARY not in box and "alert" not in box
+
+
+def test_inline_check_before_any_submit_sends_no_summary(client, services):
+    html = client.post("/request/check/name", data={"name": ""},
+                       headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "form-summary" not in html and SUMMARY not in html

@@ -84,6 +84,10 @@ def _now() -> datetime:
     return datetime.utcnow()
 
 
+FORM_FIELDS = ("name", "address", "pincode", "email", "mobile", "service", "details")
+SUMMARY_MARK = "error_summary"  # posted by the error summary while the page shows it
+
+
 def _new_form() -> ServiceRequestForm:
     form = ServiceRequestForm()
     form.set_choices()
@@ -116,7 +120,7 @@ def new_request():
             session[SUBMITTED] = refs + [case.reference]
             return redirect(url_for("citizen.confirmation", reference=case.reference), code=303)
     status = 422 if request.method == "POST" else 200
-    return render_template("citizen/new_request.html", form=form,
+    return render_template("citizen/new_request.html", form=form, summary_fields=FORM_FIELDS,
                            pin=citizen.lookup_pincode(form.pincode.data)), status
 
 
@@ -128,10 +132,17 @@ def check_field(name):
     field = form._fields.get(name)
     if field is None or name in ("submission_key", "csrf_token"):
         abort(404)
-    inline = getattr(form.__class__, f"validate_{name}", None)
-    field.validate(form, extra_validators=[inline] if inline else [])
-    return render_template("citizen/_field.html", form=form, f=field,
+    summary = bool(request.form.get(SUMMARY_MARK))
+    if summary:  # the page shows the errors of a submit: say which fields are still wrong
+        form.validate()
+    else:
+        inline = getattr(form.__class__, f"validate_{name}", None)
+        field.validate(form, extra_validators=[inline] if inline else [])
+    html = render_template("citizen/_field.html", form=form, f=field,
                            pin=citizen.lookup_pincode(form.pincode.data))
+    if summary:
+        html += render_template("citizen/_summary.html", form=form, summary_fields=FORM_FIELDS, oob=True)
+    return html
 
 
 @bp.route("/request/pincode")
