@@ -87,6 +87,7 @@ ROUTES = {
     "citizen.rate": PUBLIC,  # needs the OTP-verified session flag
     "citizen.track_mobile": PUBLIC,
     "citizen.track_verify": PUBLIC,
+    "citizen.track_new_code": PUBLIC,  # a new code for the mobile this browser asked one for
     "citizen.track_mine": PUBLIC,  # needs the OTP-verified session flag
     # divisions work doorstep requests; regions/circles/CEPT monitor them read-only
     "citizen.office_queue": ONLY("so1_user", "ho1_op", "dept_user"),

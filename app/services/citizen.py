@@ -241,22 +241,37 @@ def send_otp(mobile: str, *, now: datetime, locale: str = "en", purpose: str = "
     return code
 
 
-def verify_otp(mobile: str, code: str, *, now: datetime, purpose: str = "track") -> bool:
-    """True once for the right, unexpired code; every try counts against the limit."""
+OTP_OK = "ok"
+OTP_WRONG = "wrong"  # a wrong code; tries are left
+OTP_USED_UP = "used_up"  # the code's tries are spent (this try may have been the last)
+OTP_EXPIRED = "expired"  # too old, or no code waiting (never sent, used, replaced)
+
+
+def check_otp(mobile: str, code: str, *, now: datetime, purpose: str = "track") -> str:
+    """OTP_OK once for the right, unexpired code; every try counts against the limit
+    (CITIZEN_OTP_MAX_ATTEMPTS), after which even the right code is OTP_USED_UP."""
     row = db.session.scalar(
         select(OtpCode).where(OtpCode.mobile == mobile, OtpCode.purpose == purpose,
                               OtpCode.used_at.is_(None))
         .order_by(OtpCode.created_at.desc(), OtpCode.id.desc()).limit(1))
     if row is None or now > row.expires_at:
-        return False
-    if row.attempts >= int(_cfg("CITIZEN_OTP_MAX_ATTEMPTS", 5)):
-        return False
+        return OTP_EXPIRED
+    max_attempts = int(_cfg("CITIZEN_OTP_MAX_ATTEMPTS", 5))
+    if row.attempts >= max_attempts:
+        return OTP_USED_UP
     row.attempts += 1
     ok = hmac.compare_digest(row.code_hash, _hash(mobile, to_ascii_digits(code).strip()))
     if ok:
         row.used_at = now
     db.session.commit()
-    return ok
+    if ok:
+        return OTP_OK
+    return OTP_USED_UP if row.attempts >= max_attempts else OTP_WRONG
+
+
+def verify_otp(mobile: str, code: str, *, now: datetime, purpose: str = "track") -> bool:
+    """True once for the right, unexpired code; every try counts against the limit."""
+    return check_otp(mobile, code, now=now, purpose=purpose) == OTP_OK
 
 
 # ---- the Division's updates ----------------------------------------------------------

@@ -6,10 +6,24 @@ to them."""
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -62,8 +76,28 @@ VERIFIED = "sr_verified"  # {"mobile": ..., "until": iso} after a right code
 
 @bp.errorhandler(429)
 def too_many_requests(_e):
-    """A rate limit was reached: a calm, translated answer on the public pages."""
-    return render_template("citizen/too_many.html"), 429
+    """A rate limit was reached: a calm, translated answer on the public pages that says
+    how long to wait (the longest of the limits reached), also in Retry-After."""
+    seconds = _wait_seconds()
+    wait = None
+    if seconds:
+        minutes = max(1, math.ceil((seconds - 1) / 60))  # reset_at is rounded up to the second
+        wait = format_timedelta(timedelta(minutes=minutes), granularity="minute", threshold=1.5)
+    resp = make_response(render_template("citizen/too_many.html", wait=wait), 429)
+    if seconds:
+        resp.headers["Retry-After"] = str(seconds)
+    return resp
+
+
+def _wait_seconds() -> int | None:
+    """Seconds until every limit this request reached lets it through again."""
+    try:
+        resets = [lim.reset_at for lim in limiter.current_limits if lim.breached]
+    except Exception:  # noqa: BLE001 - the storage is unreachable: say nothing precise
+        return None
+    if not resets:
+        return None
+    return max(1, math.ceil(max(resets) - time.time()))
 
 
 def _limit(name: str, default: str):
@@ -248,10 +282,14 @@ def rate(reference):
     return redirect(url_for("citizen.track_detail", reference=case.reference), code=303)
 
 
+# Asking for a code on the tracking page and for a new one on the code page count together.
+_otp_limit_ip = limiter.shared_limit(_limit("CITIZEN_OTP_LIMIT_IP", "10 per hour"), scope="citizen-otp-ip")
+
+
 @bp.route("/track/mobile", methods=["POST"])
-@limiter.limit(_limit("CITIZEN_OTP_LIMIT_IP", "10 per hour"))
-@limiter.limit(_limit("CITIZEN_OTP_LIMIT_MOBILE", "3 per 15 minutes"), key_func=_form_mobile,
-               scope="citizen-otp-mobile")
+@_otp_limit_ip
+@limiter.shared_limit(_limit("CITIZEN_OTP_LIMIT_MOBILE", "3 per 15 minutes"), key_func=_form_mobile,
+                      scope="citizen-otp-mobile")
 def track_mobile():
     """Send a one-time code to the mobile (only if it has requests; the answer is the same)."""
     form = TrackMobileForm()
@@ -277,17 +315,37 @@ def track_verify():
     form = OtpForm()
     status = 200
     if request.method == "POST":
-        if form.validate() and citizen.verify_otp(mobile, form.code.data, now=_now()):
+        result = citizen.check_otp(mobile, form.code.data, now=_now()) if form.validate() else None
+        if result == citizen.OTP_OK:
             minutes = int(current_app.config.get("CITIZEN_VERIFIED_MINUTES", 30))
             session[VERIFIED] = {"mobile": mobile,
                                  "until": (_now() + timedelta(minutes=minutes)).isoformat()}
             session.pop(OTP_MOBILE, None)
             return redirect(url_for("citizen.track_mine"), code=303)
-        if not form.errors:
+        if result == citizen.OTP_USED_UP:
+            form.code.errors = [_("This code was tried too many times and cannot be used any more. "
+                                  "Please ask for a new code below.")]
+        elif result is not None:
             form.code.errors = [_("The code is wrong or has expired. You can ask for a new code.")]
         status = 422
     return render_template("citizen/track_verify.html", form=form,
                            masked_mobile=citizen.mask_mobile(mobile)), status
+
+
+@bp.route("/track/verify/new-code", methods=["POST"])
+@_otp_limit_ip
+@limiter.shared_limit(_limit("CITIZEN_OTP_LIMIT_MOBILE", "3 per 15 minutes"), key_func=_otp_mobile_key,
+                      scope="citizen-otp-mobile")
+def track_new_code():
+    """A new code for the mobile the last one was asked for, without typing it again
+    (the same limits as asking from the tracking page, counted together)."""
+    mobile = session.get(OTP_MOBILE)
+    if not mobile:
+        return redirect(url_for("citizen.track"), code=303)
+    citizen.send_otp(mobile, now=_now(), locale=current_locale())
+    flash(_("If this mobile number has requests with us, we have sent a one-time code to it by SMS."),
+          "info")
+    return redirect(url_for("citizen.track_verify"), code=303)
 
 
 @bp.route("/track/mine")
