@@ -163,6 +163,8 @@ SCENARIOS: dict[str, Scenario] = {
                                      ["mobile"]),
     "citizen.track_verify": Scenario(None, lambda w, c: "/track/verify", lambda w, c: {"code": "123456"},
                                      ["code"], session=lambda c: {"sr_otp_mobile": "9876543210"}),
+    "citizen.track_new_code": Scenario(None, lambda w, c: "/track/verify/new-code", lambda w, c: {},
+                                       ["mobile"], session=lambda c: {"sr_otp_mobile": "9876543210"}),
     "citizen.rate": Scenario(
         None, lambda w, c: f"/track/{c.reference}/rate", lambda w, c: {"rating": "5", "comment": "Good."},
         ["rating", "comment"], setup=lambda w, cl: _closed_request(w), target=lambda c: c,

@@ -142,7 +142,7 @@ def new_request():
     form = _new_form()
     if request.method == "POST" and form.validate():
         try:
-            case = citizen.submit(
+            done = citizen.submit_request(
                 name=form.name.data, address=form.address.data, pincode=form.pincode.data,
                 email=form.email.data, mobile=citizen.normalize_mobile(form.mobile.data),
                 service=citizen.service_type(form.service.data), details=form.details.data or "",
@@ -150,9 +150,11 @@ def new_request():
         except citizen.NotServed:
             form.pincode.errors = [_("We do not know this pincode. Please check it.")]
         else:
+            case = done.case
             refs = [r for r in session.get(SUBMITTED, []) if r != case.reference][-9:]
             session[SUBMITTED] = refs + [case.reference]
-            return redirect(url_for("citizen.confirmation", reference=case.reference), code=303)
+            extra = {"again": 1} if done.repeat else {}
+            return redirect(url_for("citizen.confirmation", reference=case.reference, **extra), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("citizen/new_request.html", form=form, summary_fields=FORM_FIELDS,
                            pin=citizen.lookup_pincode(form.pincode.data)), status
@@ -196,7 +198,7 @@ def confirmation(reference):
     case = citizen.find_by_reference(reference)
     if case is None:
         abort(404)
-    return render_template("citizen/confirmation.html", case=case,
+    return render_template("citizen/confirmation.html", case=case, again=request.args.get("again") == "1",
                            pin=citizen.lookup_pincode(case.pincode),
                            masked_mobile=citizen.mask_mobile(case.requester_mobile),
                            masked_email=citizen.mask_email(case.requester_email))
