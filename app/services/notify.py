@@ -54,6 +54,24 @@ TEMPLATES = {
         _l("%(ref)s has been closed.\n\n%(text)s\n\nYou may rate the resolution at %(url)s"),
         _l("Seva Desk: %(ref)s is closed. %(url)s"),
     ),
+    # Closure of the kinds whose requester is not invited to rate from the message: an
+    # office ticket has no rating at all; an interaction's survey is on its own page and a
+    # helpdesk caller's answers are behind the link. Each says only what it allows.
+    "ticket_closed": (
+        _l("Closed: %(ref)s"),
+        _l("%(ref)s has been closed.\n\n%(text)s\n\nDetails: %(url)s"),
+        _l("Seva Desk: %(ref)s is closed. %(url)s"),
+    ),
+    "interaction_closed": (
+        _l("Closed: %(ref)s"),
+        _l("%(ref)s has been closed.\n\n%(text)s\n\nDetails: %(url)s"),
+        _l("Seva Desk: %(ref)s is closed. %(url)s"),
+    ),
+    "helpdesk_closed": (
+        _l("Closed: %(ref)s"),
+        _l("%(ref)s has been closed.\n\n%(text)s\n\nDetails: %(url)s"),
+        _l("Seva Desk: %(ref)s is closed. %(url)s"),
+    ),
     "confirmation_requested": (
         _l("Please confirm the resolution of %(ref)s"),
         _l("We have resolved %(ref)s:\n\n%(text)s\n\nPlease accept, reject or ask for "
@@ -250,6 +268,16 @@ def respond_url(case: Case, purpose: str = "respond") -> str:
 
     token = make_case_token(case, purpose)
     return _url("respond.respond", f"/respond/{token}", token=token)
+
+
+def rate_url(case: Case) -> str:
+    """The signed link of a doorstep request's "Completed" message: it opens the request's
+    rating form without a one-time code, and takes one rating."""
+    from app.services.tokens import make_case_token
+
+    token = make_case_token(case, "rate")
+    return _url("citizen.rate_link", f"/track/{case.reference}/rate/{token}", reference=case.reference,
+                token=token)
 
 
 def requester_contacts(case: Case) -> list[tuple[str | None, str | None, str]]:

@@ -35,12 +35,13 @@ from app.blueprints.citizen.forms import (
     TrackReferenceForm,
 )
 from app.domain import workflow as wf
-from app.domain.errors import WorkflowError
+from app.domain.errors import AlreadyDone, WorkflowError
 from app.extensions import limiter
 from app.htmx import render_page_or_partial
 from app.i18n import current_locale
 from app.nav import add_public_link
 from app.services import cases, citizen
+from app.services.tokens import load_case_token
 
 bp = Blueprint("citizen", __name__)
 
@@ -251,12 +252,16 @@ def track_detail(reference):
     return _track_detail_page(case)
 
 
-def _track_detail_page(case, rate_form=None, status=200):
+def _track_detail_page(case, rate_form=None, status=200, rate_token=None):
+    """The tracking page; `rate_token`: opened by the signed link of the "Completed"
+    message, which offers the rating form without a one-time code."""
     full = bool(case.requester_mobile) and _verified_mobile() == case.requester_mobile
-    can_rate = full and case.is_closed and not citizen.has_feedback(case)
+    can_rate = (full or bool(rate_token)) and case.is_closed and not citizen.has_feedback(case)
+    rate_action = (url_for("citizen.rate_link", reference=case.reference, token=rate_token) if rate_token
+                   else url_for("citizen.rate", reference=case.reference))
     return render_page_or_partial(
         "citizen/track_detail.html", "citizen/_track_status.html", status=status, case=case, full=full,
-        can_rate=can_rate, rate_form=rate_form or RateForm(formdata=None),
+        can_rate=can_rate, rate_action=rate_action, rate_form=rate_form or RateForm(formdata=None),
         events=citizen.public_timeline(case, full=full),
         masked_mobile=citizen.mask_mobile(case.requester_mobile),
         masked_email=citizen.mask_email(case.requester_email),
@@ -286,6 +291,38 @@ def rate(reference):
 
 # Asking for a code on the tracking page and for a new one on the code page count together.
 _otp_limit_ip = limiter.shared_limit(_limit("CITIZEN_OTP_LIMIT_IP", "10 per hour"), scope="citizen-otp-ip")
+
+
+def _case_of_rate_link(reference: str, token: str):
+    """The doorstep request the signed rating link names, or 404."""
+    data = load_case_token(token, "rate")  # valid 30 days, as the complaints' links
+    case = citizen.find_by_reference(reference) if isinstance(data, dict) else None
+    if case is None or data.get("id") != case.id or data.get("ref") != case.reference:
+        abort(404)
+    return case
+
+
+@bp.route("/track/<reference>/rate/<token>", methods=["GET", "POST"])
+@limiter.limit(_limit("CITIZEN_TRACK_LIMIT_IP", "60 per hour"))
+def rate_link(reference, token):
+    """The "Rate us" link of the "Completed" SMS and e-mail: the request's page with its
+    rating form, no one-time code needed (the signed link is the credential); one rating."""
+    case = _case_of_rate_link(reference, token)
+    if request.method == "GET":
+        return _track_detail_page(case, rate_token=token)
+    form = RateForm()
+    if not form.validate():
+        return _track_detail_page(case, rate_form=form, status=422, rate_token=token)
+    try:
+        cases.act(case, "rate", as_=wf.REQUESTER, now=_now(),
+                  data={"rating": form.rating.data, "comment": form.comment.data or ""})
+    except AlreadyDone:
+        flash(_("You have already rated this request. Thank you."), "info")
+    except WorkflowError:
+        flash(_("This request cannot be rated now."), "error")
+    else:
+        flash(_("Thank you for rating the service."), "success")
+    return redirect(url_for("citizen.track_detail", reference=case.reference), code=303)
 
 
 @bp.route("/track/mobile", methods=["POST"])
