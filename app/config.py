@@ -53,6 +53,11 @@ class Config:
     INFO_TIMEOUT_POLICY = os.environ.get("INFO_TIMEOUT_POLICY", "close")  # close | escalate
     HOLIDAY_COUNTRY = os.environ.get("HOLIDAY_COUNTRY", "IN")
 
+    # Doorstep requests: the same mobile, service and pincode again within this many hours,
+    # while the first request is open, shows that request instead of raising another
+    # (Back and submit again without JavaScript). 0 turns the check off.
+    CITIZEN_REPEAT_HOURS = _env_int("CITIZEN_REPEAT_HOURS", 24)
+
     # Uploads
     UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 200 * 1024)
     UPLOAD_ALLOWED_TYPES = ("image/jpeg", "application/pdf")

@@ -70,17 +70,40 @@ class SchedulerLock:
 
 
 def build_scheduler(app) -> BlockingScheduler:
-    sched = BlockingScheduler(timezone="UTC")
+    """Two jobs: the timer sweep every SCHEDULER_SWEEP_SECONDS and the outbox delivery
+    every SCHEDULER_OUTBOX_SECONDS (a one-time code should not wait for the sweep). One
+    worker thread runs them one after the other, so they never write at the same time
+    (SQLite has one writer); a run that comes due while the other job works runs late
+    rather than being skipped."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+
+    sched = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(max_workers=1)})
 
     def sweep_job():
-        try:
-            result = run_once(app)
-            if any(result["timers"].values()) or any(result["outbox"].values()):
-                log.info("jobs: %s", result)
-        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
-            log.exception("scheduled job failed")
+        from app.services import timers
 
-    sched.add_job(sweep_job, "interval", seconds=app.config["SCHEDULER_SWEEP_SECONDS"],
-                  id="sweep", replace_existing=True, coalesce=True, max_instances=1,
+        try:
+            with app.app_context():
+                result = timers.sweep(datetime.utcnow())
+            if any(result.values()):
+                log.info("timers: %s", result)
+        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
+            log.exception("scheduled timer sweep failed")
+
+    def outbox_job():
+        from app.services import notify
+
+        try:
+            with app.app_context():
+                result = notify.deliver_due(datetime.utcnow())
+            if any(result.values()):
+                log.info("outbox: %s", result)
+        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
+            log.exception("scheduled outbox delivery failed")
+
+    common = dict(replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=None,
                   next_run_time=datetime.utcnow())
+    sched.add_job(sweep_job, "interval", seconds=app.config["SCHEDULER_SWEEP_SECONDS"], id="sweep", **common)
+    sched.add_job(outbox_job, "interval", seconds=app.config["SCHEDULER_OUTBOX_SECONDS"], id="outbox",
+                  **common)
     return sched

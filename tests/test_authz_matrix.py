@@ -85,8 +85,10 @@ ROUTES = {
     "citizen.track": PUBLIC,
     "citizen.track_detail": PUBLIC,  # masked contact data, public events only
     "citizen.rate": PUBLIC,  # needs the OTP-verified session flag
+    "citizen.rate_link": PUBLIC,  # the signed link of the "Completed" message is the credential
     "citizen.track_mobile": PUBLIC,
     "citizen.track_verify": PUBLIC,
+    "citizen.track_new_code": PUBLIC,  # a new code for the mobile this browser asked one for
     "citizen.track_mine": PUBLIC,  # needs the OTP-verified session flag
     # divisions work doorstep requests; regions/circles/CEPT monitor them read-only
     "citizen.office_queue": ONLY("so1_user", "ho1_op", "dept_user"),

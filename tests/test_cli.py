@@ -88,8 +88,27 @@ def test_only_one_scheduler_holds_the_lock(app):
     third.release()
 
 
-def test_scheduler_registers_one_guarded_job(app):
+def test_scheduler_registers_the_sweep_and_the_outbox_as_guarded_jobs(app, monkeypatch):
+    """SCHEDULER_OUTBOX_SECONDS is read: the outbox is delivered on its own interval,
+    not only with the timer sweep (issue 22, item 7)."""
+    monkeypatch.setitem(app.config, "SCHEDULER_SWEEP_SECONDS", 60)
+    monkeypatch.setitem(app.config, "SCHEDULER_OUTBOX_SECONDS", 7)
     sched = build_scheduler(app)
-    jobs = sched.get_jobs()
-    assert [j.id for j in jobs] == ["sweep"]
-    assert jobs[0].max_instances == 1 and jobs[0].coalesce is True
+    jobs = {j.id: j for j in sched.get_jobs()}
+    assert set(jobs) == {"sweep", "outbox"}
+    assert all(j.max_instances == 1 and j.coalesce is True for j in jobs.values())
+    assert jobs["sweep"].trigger.interval == timedelta(seconds=60)
+    assert jobs["outbox"].trigger.interval == timedelta(seconds=7)
+
+
+def test_scheduler_jobs_run_the_sweep_and_the_delivery(app, monkeypatch):
+    from app.services import notify, timers
+
+    calls = []
+    monkeypatch.setattr(timers, "sweep", lambda now: calls.append("sweep") or {"closed": 0})
+    monkeypatch.setattr(notify, "deliver_due", lambda now: calls.append("outbox") or {"sent": 0})
+    jobs = {j.id: j for j in build_scheduler(app).get_jobs()}
+    jobs["outbox"].func()
+    assert calls == ["outbox"]
+    jobs["sweep"].func()
+    assert calls == ["outbox", "sweep"]

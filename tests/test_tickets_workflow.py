@@ -100,7 +100,8 @@ def test_full_path_so_to_cept_with_replies_at_each_level(world, cats):
     # the raising office heard every public reply and the closure
     templates = [n.template for n in notes_to(case, so_mail) if n.channel == "email"]
     assert templates.count("case_updated") == 4
-    assert templates[-1] == "case_closed"
+    assert templates[-1] == "ticket_closed"  # no rating invitation: office tickets have none
+    assert "rate" not in notes_to(case, so_mail)[-1].body.lower()
 
 
 def test_raising_office_answers_back_and_confirms_solved(world, cats):
@@ -341,7 +342,7 @@ def test_bulk_close_refused_at_division_and_done_at_region(world, cats):
     for x in (a, b):
         db.session.refresh(x)
         assert x.status == wf.CLOSED
-        assert notes_to(x, world.so1_user.email)[-1].template == "case_closed"
+        assert notes_to(x, world.so1_user.email)[-1].template == "ticket_closed"
 
 
 def test_bulk_stale_version_changes_nothing(world, cats):

@@ -394,24 +394,41 @@ def _add_feedback(case: Case, data: dict, now: datetime) -> None:
                             comment=(data.get("comment") or "").strip()[:2000], created_at=now))
 
 
+# The closure message of each kind: it invites a rating only where the kind has one that
+# the message's link leads to (a complaint's signed link; a doorstep request's is
+# "service_completed").
+CLOSED_TEMPLATES = {wf.COMPLAINT: "case_closed", wf.OFFICE_TICKET: "ticket_closed",
+                    wf.INTERACTION: "interaction_closed", wf.HELPDESK: "helpdesk_closed"}
+# Messages whose link, for a requester without an account, is the signed answer page.
+_RESPOND_LINK = frozenset({"confirmation_requested", "info_requested", *CLOSED_TEMPLATES.values()})
+
+
+def requester_template(kind: str, t: wf.Transition) -> str:
+    """The message the requester of a `kind` case gets for transition `t`."""
+    if t.action == "complete":
+        return "service_completed"
+    if t.action == "not_served":
+        return "service_not_served"
+    if t.action == "propose_resolution":
+        return "confirmation_requested"
+    if t.action == "request_info":
+        return "info_requested"
+    if t.target == wf.CLOSED:
+        return CLOSED_TEMPLATES.get(kind, "case_closed")
+    return "case_updated"
+
+
 def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, target_user) -> None:
     if effect == "notify_requester":
-        template = "case_updated"
-        if t.action == "complete":
-            template = "service_completed"
-        elif t.action == "not_served":
-            template = "service_not_served"
-        elif t.action == "propose_resolution":
-            template = "confirmation_requested"
-        elif t.action == "request_info":
-            template = "info_requested"
-        elif t.target == wf.CLOSED:
-            template = "case_closed"
+        template = requester_template(case.kind, t)
         for email, mobile, locale in notify.requester_contacts(case):
             ctx = notify.case_context(case, locale)
+            if template == "service_completed":
+                # "Rate us": the signed link opens the rating form (no one-time code needed)
+                ctx["url"] = notify.rate_url(case)
             # A requester without an account (a customer, a caller) answers through a
             # signed link, also when an employee registered the case for them.
-            if template in ("confirmation_requested", "info_requested", "case_closed") and (
+            elif template in _RESPOND_LINK and (
                     case.raised_by_id is None or case.requester_mobile or case.requester_email):
                 ctx["url"] = notify.respond_url(case, "respond")
             notify.enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now,
