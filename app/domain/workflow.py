@@ -148,6 +148,25 @@ SUPERVISED_KINDS = frozenset({COMPLAINT, HELPDESK, INTERACTION})
 SYSTEM_ACTIONS = frozenset(t.action for t in TRANSITIONS if SYSTEM in t.who)
 
 
+def system_scope(action: str) -> tuple[frozenset, frozenset]:
+    """(kinds, states) in which the system (the timers) takes `action`, from the rows
+    above: what a timer rule sweeps (`app.services.timers.rules`)."""
+    rows = [t for t in TRANSITIONS if t.action == action and SYSTEM in t.who]
+    return (frozenset().union(*(t.kinds for t in rows)),
+            frozenset().union(*(t.sources for t in rows)))
+
+
+def kinds_reaching(states) -> frozenset:
+    """The kinds of case that can be in any of `states`: every kind starts open; a
+    kind reaches another state through a row of the table."""
+    states = frozenset(states)
+    kinds = set(KINDS) if OPEN in states else set()
+    for t in TRANSITIONS:
+        if t.target in states:
+            kinds |= t.kinds
+    return frozenset(kinds)
+
+
 def _effective(kind: str, relations) -> set[str]:
     rel = set(relations)
     if kind not in SUPERVISED_KINDS:

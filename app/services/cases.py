@@ -350,10 +350,11 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
             case.current_office_id = target_office.id
             case.current_office = target_office  # its messages name the new office
         elif effect in effects.ROUTING_EFFECTS:
-            target = routing.escalation_target(case)
+            exclude = routing.escalation_exclude(case, actor)
+            target = routing.escalation_target(case, exclude=exclude)
             if target is None:
                 raise InvalidTransition("no higher level", action=t.action)
-            columns, moved = effects.escalation(case, target)
+            columns, moved = effects.escalation(case, target, escalation_reach(case, target, exclude))
             event.from_office_id, event.to_office_id = moved["from_office_id"], moved["to_office_id"]
             event.data.update(moved["data"])
             for column, value in columns.items():
@@ -379,6 +380,15 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
     for effect in notify_after:
         _notify(effect, case, t, event, now, target_user)
     return event
+
+
+def escalation_reach(case, target, exclude, supervisors: dict | None = None) -> tuple:
+    """The supervisors an escalation of `case` to `target` goes to when it stays in the
+    office holding it (level 1 of a complaint or helpdesk case, or the top of the chain);
+    empty when it moves to another office, whose staff are told."""
+    if case.kind == wf.OFFICE_TICKET or target.id != case.current_office_id:
+        return ()
+    return routing.escalation_supervisors(target, exclude, supervisors)
 
 
 def _add_feedback(case: Case, data: dict, now: datetime) -> None:
@@ -417,7 +427,13 @@ def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, ta
             notify.enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now,
                            text=event.text, **ctx)
     elif effect == "notify_office":
-        _notify_office(case, case.current_office_id, now, text=event.text)
+        reached = (event.data or {}).get("supervisors") if t.action in _ESCALATIONS else None
+        if reached:  # an escalation that stays in the office: its supervisors, not everyone
+            for email, locale in notify.user_contacts(reached):
+                notify.enqueue("office_received", email=email, locale=locale, case=case, now=now,
+                               text=event.text, **notify.case_context(case, locale, public=False))
+        else:
+            _notify_office(case, case.current_office_id, now, text=event.text)
     elif effect == "notify_assignee" and target_user is not None:
         _notify_user(case, target_user, "assigned", now, text=event.text)
     elif effect == "notify_handlers":
@@ -428,6 +444,11 @@ def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, ta
                 notify.enqueue("requester_answered", email=email, mobile=mobile, locale=locale,
                                case=case, now=now, text=event.text,
                                **notify.case_context(case, locale, public=False))
+
+
+# Actions whose routing effect may keep the case in its office (`escalation_reach`).
+_ESCALATIONS = frozenset(t.action for t in wf.TRANSITIONS
+                         if any(e in effects.ROUTING_EFFECTS for e in t.effects))
 
 
 def _notify_office(case: Case, office_id: int, now: datetime, text: str = "") -> None:
