@@ -251,6 +251,7 @@ ERROR_MESSAGES = {
         "review the latest state and submit again."
     ),
     "missing_input": _l("Please fill in the required details for this action."),
+    "not_yet": _l("This is possible only once the case has been answered."),
     "workflow_error": _l("The action could not be carried out."),
 }
 

@@ -79,10 +79,12 @@ def act_set(versions: dict[int, int], action: str, *, now: datetime,
         if row.version != int(versions[row.id]):
             continue
         office = offices[row.current_office_id]
-        key = (row.kind, row.status, office.kind)
+        facts = wf.facts_of(row)
+        key = (row.kind, row.status, office.kind, facts)
         if key not in found:
             try:
-                found[key] = wf.find(row.kind, row.status, action, {as_}, office_kind=office.kind)
+                found[key] = wf.find(row.kind, row.status, action, {as_}, office_kind=office.kind,
+                                     facts=facts)
             except WorkflowError:
                 found[key] = None
         t = found[key]

@@ -238,7 +238,8 @@ def act(
     if expected_version is not None and case.version != int(expected_version):
         raise ChangedMeanwhile(current_version=case.version)
     rels = access.relations(actor, case) if as_ == "user" else {as_}
-    t = wf.find(case.kind, case.status, action, rels, office_kind=case.current_office.kind)
+    t = wf.find(case.kind, case.status, action, rels, office_kind=case.current_office.kind,
+                facts=wf.facts_of(case))
     text = (text or "").strip()
     if t.needs_text and not text:
         raise MissingInput(field="text")
@@ -282,7 +283,8 @@ def act_many(items, action: str, *, now: datetime, as_: str = wf.SYSTEM) -> int:
             for case, version in items:
                 if case.version != int(version):
                     raise ChangedMeanwhile(current_version=case.version)
-                t = wf.find(case.kind, case.status, action, {as_}, office_kind=case.current_office.kind)
+                t = wf.find(case.kind, case.status, action, {as_}, office_kind=case.current_office.kind,
+                            facts=wf.facts_of(case))
                 if t.needs_text:  # the same guards as act(); no text or target to give here
                     raise MissingInput(field="text")
                 _check_target(case, t, None, None)
@@ -466,4 +468,4 @@ def _notify_user(case: Case, user: User, template: str, now: datetime, text: str
 def available_actions(user: User | None, case: Case) -> list[wf.Transition]:
     """What `user` may do on `case` now (for rendering the action forms)."""
     return wf.available(case.kind, case.status, access.relations(user, case),
-                        office_kind=case.current_office.kind)
+                        office_kind=case.current_office.kind, facts=wf.facts_of(case))
