@@ -58,7 +58,7 @@ def test_submit_routes_to_division_of_pincode_and_confirms(client, world, servic
     page = client.get(r.headers["Location"])
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert f'<bdi dir="ltr">{case.reference}</bdi>' in html
+    assert f'<bdi dir="ltr" class="ref">{case.reference}</bdi>' in html
     assert "data-print" in html and "js/print.js" in html and "Mysuru HO" in html
     assert "98XXXXXX10" in html and "r***@example.in" in html
 

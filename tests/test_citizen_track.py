@@ -70,7 +70,7 @@ def test_detail_shows_status_and_public_timeline_only(client, world, served):
     assert "Ravi Kumar" not in html and "1 MG Road" not in html
     assert "Gate code" not in html
     assert "98XXXXXX10" in html and "r***@example.in" in html and "R. K." in html
-    assert f'<bdi dir="ltr">{served.reference}</bdi>' in html
+    assert f'<bdi dir="ltr" class="ref">{served.reference}</bdi>' in html
 
 
 def test_detail_htmx_returns_the_status_partial(client, world, served):
@@ -296,7 +296,7 @@ def test_tracking_page_in_hindi_and_persian(client, world, served, lang, words):
     html = client.get(f"/track/{served.reference}").get_data(as_text=True)
     for w in words:
         assert w in html
-    assert f'<bdi dir="ltr">{served.reference}</bdi>' in html
+    assert f'<bdi dir="ltr" class="ref">{served.reference}</bdi>' in html
 
 
 # ---- a code used up by wrong tries, and a new one without typing the mobile (issue 22, item 8)

@@ -259,6 +259,7 @@ def test_queues_filters_sorting_and_keyset_pages(world, cats):
     assert db.session.scalars(tickets.pending_query(world.d1_op, f, now + timedelta(days=8))).all()
     assert not db.session.scalars(tickets.pending_query(world.d1_op, f, now)).all()
     # status: closed ones are hidden by default
+    cases.act(made[0], "reply", actor=world.d1_op, now=now, text="Fixed on our side.")
     cases.act(made[0], "accept", actor=world.so1_user, now=now)
     assert made[0].id not in {c.id for c in db.session.scalars(
         tickets.pending_query(world.d1_op, tickets.Filters(), now))}
@@ -390,8 +391,9 @@ def test_available_actions_per_level(world, cats, level):
         cases.act(case, "escalate", actor=handlers[order[i]], now=NOW + (i + 1) * T, text="up")
     assert case.current_office.kind == level
     assert {t.action for t in cases.available_actions(handlers[level], case)} == LEVEL_ACTIONS[level]
-    # the raising office: answer back or confirm solved, whatever the level
-    assert {t.action for t in cases.available_actions(world.so1_user, case)} == {"requester_reply", "accept"}
+    # the raising office: answer back, whatever the level; confirm solved only once a
+    # level has answered (nobody has here)
+    assert {t.action for t in cases.available_actions(world.so1_user, case)} == {"requester_reply"}
     # the levels it passed through: nothing
     for passed in order[:order.index(level)]:
         assert cases.available_actions(handlers[passed], case) == []
@@ -399,6 +401,7 @@ def test_available_actions_per_level(world, cats, level):
 
 def test_nothing_to_do_on_a_closed_ticket(world, cats):
     case = raise_from(world.so1_user, cats)
+    cases.act(case, "reply", actor=world.d1_op, now=NOW + T, text="Done.")
     cases.act(case, "accept", actor=world.so1_user, now=NOW + T)
     assert cases.available_actions(world.so1_user, case) == []
     assert cases.available_actions(world.d1_op, case) == []

@@ -238,7 +238,8 @@ def act(
     if expected_version is not None and case.version != int(expected_version):
         raise ChangedMeanwhile(current_version=case.version)
     rels = access.relations(actor, case) if as_ == "user" else {as_}
-    t = wf.find(case.kind, case.status, action, rels, office_kind=case.current_office.kind)
+    t = wf.find(case.kind, case.status, action, rels, office_kind=case.current_office.kind,
+                facts=wf.facts_of(case))
     text = (text or "").strip()
     if t.needs_text and not text:
         raise MissingInput(field="text")
@@ -282,7 +283,8 @@ def act_many(items, action: str, *, now: datetime, as_: str = wf.SYSTEM) -> int:
             for case, version in items:
                 if case.version != int(version):
                     raise ChangedMeanwhile(current_version=case.version)
-                t = wf.find(case.kind, case.status, action, {as_}, office_kind=case.current_office.kind)
+                t = wf.find(case.kind, case.status, action, {as_}, office_kind=case.current_office.kind,
+                            facts=wf.facts_of(case))
                 if t.needs_text:  # the same guards as act(); no text or target to give here
                     raise MissingInput(field="text")
                 _check_target(case, t, None, None)
@@ -350,10 +352,11 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
             case.current_office_id = target_office.id
             case.current_office = target_office  # its messages name the new office
         elif effect in effects.ROUTING_EFFECTS:
-            target = routing.escalation_target(case)
+            exclude = routing.escalation_exclude(case, actor)
+            target = routing.escalation_target(case, exclude=exclude)
             if target is None:
                 raise InvalidTransition("no higher level", action=t.action)
-            columns, moved = effects.escalation(case, target)
+            columns, moved = effects.escalation(case, target, escalation_reach(case, target, exclude))
             event.from_office_id, event.to_office_id = moved["from_office_id"], moved["to_office_id"]
             event.data.update(moved["data"])
             for column, value in columns.items():
@@ -379,6 +382,15 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
     for effect in notify_after:
         _notify(effect, case, t, event, now, target_user)
     return event
+
+
+def escalation_reach(case, target, exclude, supervisors: dict | None = None) -> tuple:
+    """The supervisors an escalation of `case` to `target` goes to when it stays in the
+    office holding it (level 1 of a complaint or helpdesk case, or the top of the chain);
+    empty when it moves to another office, whose staff are told."""
+    if case.kind == wf.OFFICE_TICKET or target.id != case.current_office_id:
+        return ()
+    return routing.escalation_supervisors(target, exclude, supervisors)
 
 
 def _add_feedback(case: Case, data: dict, now: datetime) -> None:
@@ -434,7 +446,13 @@ def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, ta
             notify.enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now,
                            text=event.text, **ctx)
     elif effect == "notify_office":
-        _notify_office(case, case.current_office_id, now, text=event.text)
+        reached = (event.data or {}).get("supervisors") if t.action in _ESCALATIONS else None
+        if reached:  # an escalation that stays in the office: its supervisors, not everyone
+            for email, locale in notify.user_contacts(reached):
+                notify.enqueue("office_received", email=email, locale=locale, case=case, now=now,
+                               text=event.text, **notify.case_context(case, locale, public=False))
+        else:
+            _notify_office(case, case.current_office_id, now, text=event.text)
     elif effect == "notify_assignee" and target_user is not None:
         _notify_user(case, target_user, "assigned", now, text=event.text)
     elif effect == "notify_handlers":
@@ -445,6 +463,11 @@ def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, ta
                 notify.enqueue("requester_answered", email=email, mobile=mobile, locale=locale,
                                case=case, now=now, text=event.text,
                                **notify.case_context(case, locale, public=False))
+
+
+# Actions whose routing effect may keep the case in its office (`escalation_reach`).
+_ESCALATIONS = frozenset(t.action for t in wf.TRANSITIONS
+                         if any(e in effects.ROUTING_EFFECTS for e in t.effects))
 
 
 def _notify_office(case: Case, office_id: int, now: datetime, text: str = "") -> None:
@@ -462,4 +485,4 @@ def _notify_user(case: Case, user: User, template: str, now: datetime, text: str
 def available_actions(user: User | None, case: Case) -> list[wf.Transition]:
     """What `user` may do on `case` now (for rendering the action forms)."""
     return wf.available(case.kind, case.status, access.relations(user, case),
-                        office_kind=case.current_office.kind)
+                        office_kind=case.current_office.kind, facts=wf.facts_of(case))

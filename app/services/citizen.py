@@ -333,7 +333,7 @@ def update_status(case: Case, actor: User, outcome: str, *, now: datetime, detai
     text = (reason if action == "not_served" else details or "").strip()
     rels = access.relations(actor, case)
     if action is not None:
-        t = wf.find(case.kind, case.status, action, rels)
+        t = wf.find(case.kind, case.status, action, rels, facts=wf.facts_of(case))
         if t.needs_text and not text:
             raise MissingInput(field="reason")
     if remarks or action is None:

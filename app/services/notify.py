@@ -324,6 +324,21 @@ def load_office_contacts(office_ids) -> None:
                 lambda office=office, value=value: refcache.cached(("notify.office", office), lambda: value))
 
 
+def user_contacts(user_ids) -> tuple[tuple[str, str], ...]:
+    """(email, locale) of the active users `user_ids` with an e-mail address, in id
+    order; within a `memo.batch()` read once per set of users."""
+    wanted = tuple(sorted(set(user_ids)))
+    if not wanted:
+        return ()
+
+    def compute():
+        return tuple((email, locale or "en") for email, locale in db.session.execute(
+            select(User.email, User.locale).where(User.id.in_(wanted), User.active.is_(True),
+                                                  User.email.is_not(None)).order_by(User.id)))
+
+    return memo.per_batch(("notify.users", wanted), compute)
+
+
 def user_contact(user: User) -> tuple[str | None, str | None, str]:
     return (user.email, user.mobile, user.locale or "en")
 

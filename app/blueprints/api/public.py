@@ -236,7 +236,7 @@ def _case_for(token: str) -> Case:
 
 def _respond_body(case: Case) -> dict:
     rated = db.session.scalar(select(Feedback.id).where(Feedback.case_id == case.id)) is not None
-    allowed = [t.action for t in wf.available(case.kind, case.status, {wf.REQUESTER})
+    allowed = [t.action for t in wf.available(case.kind, case.status, {wf.REQUESTER}, facts=wf.facts_of(case))
                if t.action in OFFERED and not (rated and t.action == "rate")]
     allowed.sort(key=OFFERED.index)
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
