@@ -33,6 +33,7 @@ ROUTES = {
     "main.index": PUBLIC,
     "main.set_language": PUBLIC,
     "main.healthz": PUBLIC,
+    "main.favicon": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": EMPLOYEE,
     "auth.change_password": EMPLOYEE,

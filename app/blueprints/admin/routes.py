@@ -47,7 +47,7 @@ add_staff_link("admin.index", _l("Administration"), visible=access.is_admin, ord
 # ---- guards ---------------------------------------------------------------------
 
 GUARD_EXEMPT = {"auth.change_password", "auth.logout", "auth.login", "static", "main.set_language",
-                "main.healthz"}
+                "main.healthz", "main.favicon"}
 
 
 @bp.before_app_request
