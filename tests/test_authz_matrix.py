@@ -133,6 +133,7 @@ ROUTES = {
     "admin.user_edit": ROLE("admin"),
     "admin.user_new": ROLE("admin"),
     "admin.user_reset_password": ROLE("admin"),
+    "admin.user_unlock": ROLE("admin"),
     "admin.users_import": ROLE("admin"),
     "admin.users_list": ROLE("admin"),
     # JSON API (/api/v1/): public calls validate like the web forms; cookies are ignored

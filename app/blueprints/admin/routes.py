@@ -38,6 +38,7 @@ from app.services import admin_catalog as catalog
 from app.services import admin_offices as offices
 from app.services import admin_templates as templates
 from app.services import admin_users as users
+from app.services import auth as auth_service
 from app.services.admin_common import AdminError, OutOfScope, paginate
 
 bp = Blueprint("admin", __name__)
@@ -370,7 +371,8 @@ def user_edit(user_id):
         else:
             flash(_("The employee has been updated."), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
-    return render_template("admin/user.html", user=user, form=form, confirm=F.ConfirmForm()), _status(form)
+    return render_template("admin/user.html", user=user, form=form, confirm=F.ConfirmForm(),
+                           locks=auth_service.locked_networks(user.login_id, _now())), _status(form)
 
 
 def _user_change(user_id, fn, message):
@@ -398,6 +400,14 @@ def user_deactivate(user_id):
 def user_activate(user_id):
     return _user_change(user_id, lambda u: users.set_active(current_user, u, True, _now()),
                         _("The employee has been reactivated."))
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@admin_required
+def user_unlock(user_id):
+    """Lift the sign-in locks left by failed attempts (the account's and every network's)."""
+    return _user_change(user_id, lambda u: users.unlock(current_user, u, _now()),
+                        _("Sign-in is unlocked for this employee."))
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
