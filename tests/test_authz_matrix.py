@@ -111,6 +111,7 @@ ROUTES = {
     "admin.holidays_load": ROLE("admin"),  # national admin only
     "admin.index": ROLE("admin"),
     "admin.office_activate": ROLE("admin"),
+    "admin.office_choices": ROLE("admin"),
     "admin.office_deactivate": ROLE("admin"),
     "admin.office_delete": ROLE("admin"),
     "admin.office_detail": ROLE("admin"),
