@@ -38,6 +38,9 @@ class Config:
     # Login throttling
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_LOCKOUT_MINUTES = _env_int("LOGIN_LOCKOUT_MINUTES", 15)
+    # Failures per (login id, network) lock that pair only. This many failures in a row
+    # from any networks lock the account itself (a spread-out guessing attack); 0: never.
+    LOGIN_ACCOUNT_MAX_FAILURES = _env_int("LOGIN_ACCOUNT_MAX_FAILURES", 50)
 
     # Rate limits (Flask-Limiter): Redis when REDIS_URL is set, memory otherwise. Both are
     # resolved in create_app (RATELIMIT_STORAGE_URI, if set, wins), so REDIS_URL may come

@@ -33,6 +33,7 @@ ROUTES = {
     "main.index": PUBLIC,
     "main.set_language": PUBLIC,
     "main.healthz": PUBLIC,
+    "main.favicon": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": EMPLOYEE,
     "auth.change_password": EMPLOYEE,
@@ -112,6 +113,7 @@ ROUTES = {
     "admin.holidays_load": ROLE("admin"),  # national admin only
     "admin.index": ROLE("admin"),
     "admin.office_activate": ROLE("admin"),
+    "admin.office_choices": ROLE("admin"),
     "admin.office_deactivate": ROLE("admin"),
     "admin.office_delete": ROLE("admin"),
     "admin.office_detail": ROLE("admin"),
@@ -134,6 +136,7 @@ ROUTES = {
     "admin.user_edit": ROLE("admin"),
     "admin.user_new": ROLE("admin"),
     "admin.user_reset_password": ROLE("admin"),
+    "admin.user_unlock": ROLE("admin"),
     "admin.users_import": ROLE("admin"),
     "admin.users_list": ROLE("admin"),
     # JSON API (/api/v1/): public calls validate like the web forms; cookies are ignored

@@ -373,6 +373,9 @@ ADMIN_SCENARIOS: dict[str, Scenario] = {
     "admin.user_activate": Scenario(
         "admin", lambda w, c: f"/admin/users/{c.id}/activate", lambda w, c: {}, CONFIRM_FIELDS,
         setup=lambda w, cl: _set(_fresh_user(w), active=False), fresh=True),
+    "admin.user_unlock": Scenario(
+        "admin", lambda w, c: f"/admin/users/{c.id}/unlock", lambda w, c: {}, CONFIRM_FIELDS,
+        setup=lambda w, cl: _set(_fresh_user(w), failed_logins=3), fresh=True),
     "admin.user_reset_password": Scenario(
         "admin", lambda w, c: f"/admin/users/{c.id}/reset-password", lambda w, c: {}, CONFIRM_FIELDS,
         setup=_fresh_user, fresh=True),
