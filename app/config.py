@@ -83,6 +83,11 @@ class Config:
     SCHEDULER_SWEEP_SECONDS = _env_int("SCHEDULER_SWEEP_SECONDS", 60)
     SCHEDULER_OUTBOX_SECONDS = _env_int("SCHEDULER_OUTBOX_SECONDS", 30)
 
+    # How many reverse proxies stand in front of the web workers (nginx: 1). Their
+    # X-Forwarded-For/-Proto is believed for exactly that many hops, so rate limits and
+    # sign-in locks count the real client; 0 believes no header (a client could forge it).
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     HSTS_SECONDS = 0  # set by ProductionConfig (HTTPS only)
     PAGE_SIZE = 25

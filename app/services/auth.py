@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
 
 from app.extensions import db
-from app.models import AuditLog, LoginThrottle, User
+from app.models import LoginThrottle, User
 from app.services import audit
 
 # Computed once: checking a password for an unknown login costs the same time as for a
@@ -188,10 +188,3 @@ def end_sessions(user: User) -> None:
     user.session_token = secrets.token_hex(16)
     db.session.commit()
 
-
-def recent_failures(login_id: str, since: datetime) -> int:
-    return db.session.scalar(
-        select(func.count(AuditLog.id)).where(
-            AuditLog.action == "login_failed", AuditLog.target == normalize_login(login_id),
-            AuditLog.at >= since)
-    ) or 0
