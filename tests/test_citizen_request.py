@@ -347,7 +347,7 @@ def test_back_and_submit_again_without_js_shows_the_open_request(client, service
         Notification.template == "case_created")) == 2
     assert again.headers["Location"].endswith(f"/request/{case.reference}/registered?again=1")
     page = client.get(again.headers["Location"]).get_data(as_text=True)
-    assert ALREADY in page and f'<bdi dir="ltr">{case.reference}</bdi>' in page
+    assert ALREADY in page and f'<bdi dir="ltr" class="ref">{case.reference}</bdi>' in page
     assert "we have not registered a new one" in page
     # the plain confirmation (the first submit, a double click) does not say so
     assert ALREADY not in client.get(first.headers["Location"]).get_data(as_text=True)
