@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.domain import kinds as registry
 from app.domain.errors import InvalidTransition, NotAllowed, NotAtThisLevel, NotYet
+from app.domain.kinds import COMPLAINT, HELPDESK, INTERACTION, OFFICE_TICKET, SERVICE_REQUEST
 
-# Kinds of case
-SERVICE_REQUEST = "service_request"
-OFFICE_TICKET = "office_ticket"
-COMPLAINT = "complaint"
-INTERACTION = "interaction"
-HELPDESK = "helpdesk"
-KINDS = (SERVICE_REQUEST, OFFICE_TICKET, COMPLAINT, INTERACTION, HELPDESK)
+# Kinds of case: the registry (`app.domain.kinds`). The rows below are written for the
+# built-in kinds; a registered kind follows the rows of one of them (`CaseKind.workflow`)
+# and may bring rows of its own (`CaseKind.rows`). `KINDS` and `SUPERVISED_KINDS` are read
+# from the registry when asked (module `__getattr__`, below).
 
 # States
 OPEN = "open"
@@ -37,7 +36,8 @@ SUPERVISOR = "supervisor"  # supervisor role over the holding office's subtree
 SYSTEM = "system"  # timers
 PARTNER = "partner"  # an authenticated partner system (external authority updates)
 
-ALL = frozenset(KINDS)
+# Every built-in kind: the rows' "all kinds" (a registered kind follows one of them).
+ALL = frozenset(registry.codes())
 STAFF = frozenset({HANDLER, SUPERVISOR})
 
 # Facts about a case a row may require besides its state (`Transition.requires`), as
@@ -152,42 +152,75 @@ TRANSITIONS: tuple[Transition, ...] = (
        ["feedback"], public=True),
 )
 
-# Supervisors act over their subtree only on these kinds; doorstep requests are updated by
-# the owning Division alone and office tickets by the level they reached (seeds 001, 000).
-SUPERVISED_KINDS = frozenset({COMPLAINT, HELPDESK, INTERACTION})
+
+def __getattr__(name: str):
+    # Read from the registry when asked, so a kind registered later is included.
+    if name == "KINDS":
+        return registry.codes()
+    if name == "SUPERVISED_KINDS":
+        # Supervisors act over their subtree only on these kinds (`CaseKind.relations`);
+        # doorstep requests are updated by the owning Division alone and office tickets by
+        # the level they reached (seeds 001, 000).
+        return frozenset(k.code for k in registry.all() if k.supervised)
+    raise AttributeError(name)
+
 
 SYSTEM_ACTIONS = frozenset(t.action for t in TRANSITIONS if SYSTEM in t.who)
+
+
+def _rows_with_kinds():
+    """Every row of the table and the kinds' own rows, each with the registered kinds it
+    applies to."""
+    for t in TRANSITIONS:
+        yield t, registry.following(t.kinds)
+    for k in registry.all():
+        for t in k.rows:
+            yield t, frozenset({k.code}) & t.kinds
+
+
+def all_rows() -> list[Transition]:
+    """The table's rows and the rows the registered kinds bring (`CaseKind.rows`)."""
+    return [t for t, _kinds in _rows_with_kinds()]
+
+
+def rows_of(kind: str) -> list[Transition]:
+    """The rows that apply to `kind`: those of the kind it follows, then its own."""
+    family = registry.family_of(kind)
+    own = registry.find(kind)
+    return [t for t in TRANSITIONS if family in t.kinds] + \
+        [t for t in (own.rows if own is not None else ()) if kind in t.kinds]
 
 
 def system_scope(action: str) -> tuple[frozenset, frozenset]:
     """(kinds, states) in which the system (the timers) takes `action`, from the rows
     above: what a timer rule sweeps (`app.services.timers.rules`)."""
-    rows = [t for t in TRANSITIONS if t.action == action and SYSTEM in t.who]
-    return (frozenset().union(*(t.kinds for t in rows)),
-            frozenset().union(*(t.sources for t in rows)))
+    rows = [(t, kinds) for t, kinds in _rows_with_kinds() if t.action == action and SYSTEM in t.who]
+    return (frozenset().union(*(kinds for _t, kinds in rows)),
+            frozenset().union(*(t.sources for t, _kinds in rows)))
 
 
 def kinds_reaching(states) -> frozenset:
     """The kinds of case that can be in any of `states`: every kind starts open; a
     kind reaches another state through a row of the table."""
     states = frozenset(states)
-    kinds = set(KINDS) if OPEN in states else set()
-    for t in TRANSITIONS:
+    found = set(registry.codes()) if OPEN in states else set()
+    for t, kinds in _rows_with_kinds():
         if t.target in states:
-            kinds |= t.kinds
-    return frozenset(kinds)
+            found |= kinds
+    return frozenset(found)
 
 
 def _effective(kind: str, relations) -> set[str]:
     rel = set(relations)
-    if kind not in SUPERVISED_KINDS:
+    found = registry.find(kind)
+    if found is None or not found.supervised:
         rel.discard(SUPERVISOR)
     return rel
 
 
 def transitions_for(kind: str, state: str) -> list[Transition]:
     """All transitions that exist for `kind` in `state`, whoever takes them."""
-    return [t for t in TRANSITIONS if kind in t.kinds and state in t.sources]
+    return [t for t in rows_of(kind) if state in t.sources]
 
 
 def allowed_at(t: Transition, office_kind: str | None) -> bool:

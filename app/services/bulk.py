@@ -48,7 +48,7 @@ def set_based(t: wf.Transition) -> bool:
 
 def may_apply(action: str, as_: str = wf.SYSTEM) -> bool:
     """Is any transition of `action` taken by `as_` set-based (worth trying this path)?"""
-    return any(set_based(t) for t in wf.TRANSITIONS if t.action == action and as_ in t.who)
+    return any(set_based(t) for t in wf.all_rows() if t.action == action and as_ in t.who)
 
 
 class Refused(Exception):

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from app.domain import kinds
 from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
@@ -316,9 +317,9 @@ def _load(case_count: int, seed: int) -> None:
             _cat("interaction", scode, en, hi, fa, level="subject", department=depts[code], order=i)
     for i, (code, en, hi, fa, team) in enumerate(HELPDESK_CATEGORIES):
         _cat("helpdesk", code, en, hi, fa, route_to=teams[team], order=i)
-    for kind in wf.KINDS:
-        for prio, (resp, res) in {"P1": (1, 2), "P2": (2, 4), "P3": (2, 7), "P4": (2, 10)}.items():
-            db.session.add(SlaRule(kind=kind, priority=prio, response_days=resp, resolution_days=res))
+    for kind in kinds.all():
+        for prio, (resp, res) in kind.sla.items():
+            db.session.add(SlaRule(kind=kind.code, priority=prio, response_days=resp, resolution_days=res))
     db.session.commit()
     now = datetime.utcnow()
     sla.load_national_holidays([now.year - 1, now.year, now.year + 1])

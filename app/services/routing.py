@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from app.domain import workflow as wf
+from app.domain import kinds
 from app.extensions import db
 from app.models import HIERARCHY, OrgUnit, PincodeEntry, User
 from app.models.org import UserRole
@@ -172,8 +172,8 @@ def escalation_exclude(case, actor=None) -> set[int]:
 
 def escalation_target(case, parents: dict[int, OrgUnit | None] | None = None,
                       supervisors: dict | None = None, exclude=()) -> OrgUnit | None:
-    """Office tickets climb one level each time (Division → Region → Circle → CEPT).
-    Complaints and helpdesk cases first go to the supervisors (level 1): the case stays
+    """A kind that climbs (`CaseKind.routing`, office tickets) climbs one level each time
+    (Division → Region → Circle → CEPT). The others (complaints, helpdesk cases) first go to the supervisors (level 1): the case stays
     in the holding office and `escalation_supervisors` are told — the office's own, or
     when it has none those of the nearest office above it. With no supervisor to reach
     (beyond the people in `exclude`), level 1 is the next level up the chain instead.
@@ -187,7 +187,7 @@ def escalation_target(case, parents: dict[int, OrgUnit | None] | None = None,
     def parent() -> OrgUnit | None:
         return parents[office.id] if parents is not None else parent_in_chain(office)
 
-    if case.kind == wf.OFFICE_TICKET:
+    if kinds.get(case.kind).routing == kinds.CLIMB:
         return parent()
     if case.escalation_level == 0:
         if escalation_supervisors(office, exclude, supervisors):

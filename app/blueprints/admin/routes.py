@@ -490,7 +490,11 @@ def users_import():
 
 # ---- taxonomies -----------------------------------------------------------------
 
-CATEGORY_KINDS = {k: KIND_LABELS[k] for k in catalog.LEVELS}
+def _category_kinds() -> dict:
+    """{kind: name} of the kinds with a catalogue (`CaseKind.catalog`)."""
+    return {k: KIND_LABELS[k] for k in catalog.LEVELS}
+
+
 LEVEL_LABELS = {"category": _l("Category"), "service": _l("Service"), "type": _l("Type"),
                 "subject": _l("Subject")}
 
@@ -501,12 +505,12 @@ def categories():
     """Taxonomies of every kind, searchable and paginated."""
     q = catalog.categories(request.args.get("kind") or None, request.args.get("q"))
     return render_page_or_partial("admin/categories.html", "admin/_category_rows.html", listing=_page(q),
-                                  kinds=CATEGORY_KINDS, levels=LEVEL_LABELS)
+                                  kinds=_category_kinds(), levels=LEVEL_LABELS)
 
 
 def _category_form(cat=None):
     form = F.CategoryForm(obj=cat if request.method == "GET" else None)
-    form.kind.choices = [(k, str(v)) for k, v in CATEGORY_KINDS.items()]
+    form.kind.choices = [(k, str(v)) for k, v in _category_kinds().items()]
     form.level.choices = [(k, str(v)) for k, v in LEVEL_LABELS.items()]
     none = [("", "—")]
     form.parent_id.choices = none + [
