@@ -383,6 +383,24 @@ def _new_ticket(name: str, sender: str, subject: str, text: str, files, now: dat
         data={"mail_from": sender, **({"employee_id": employee.id} if employee else {})})
 
 
+# ---- the administrators' list ----------------------------------------------------------
+
+STATUSES = (TICKET, REPLY, DROPPED, FAILED)
+
+
+def intake_query(status: str | None = None, text: str | None = None):
+    """Received messages, newest first: by status, and by sender, subject or reason."""
+    q = select(MailIntake).order_by(MailIntake.received_at.desc(), MailIntake.id.desc())
+    if status in STATUSES:
+        q = q.where(MailIntake.status == status)
+    text = (text or "").strip().lower()[:100]
+    if text:
+        like = f"%{text}%"
+        q = q.where(func.lower(MailIntake.sender).like(like) | func.lower(MailIntake.subject).like(like)
+                    | func.lower(MailIntake.reason).like(like))
+    return q
+
+
 # ---- fetching --------------------------------------------------------------------------
 
 def fetch(url: str | None = None, now: datetime | None = None, limit: int = 200) -> dict:
