@@ -38,15 +38,6 @@ def categories() -> list[Category]:
         .order_by(Category.sort_order, Category.id)))
 
 
-def team_for(category: Category, fallback: OrgUnit) -> OrgUnit:
-    """The team a category routes to; the desk's own office when none is configured."""
-    if category.route_to_id:
-        team = db.session.get(OrgUnit, category.route_to_id)
-        if team is not None and team.active:
-            return team
-    return fallback
-
-
 def log_call(actor: User, *, category: Category, classification: str, priority: str,
              channel: str, caller: dict, subject: str, description: str, diagnosis: str,
              now: datetime, submission_key: str | None = None, fix: str = "") -> Case:
