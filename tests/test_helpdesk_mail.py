@@ -400,3 +400,11 @@ def test_a_mail_ticket_is_worked_by_l1_like_a_call(desk):
                       priority="P2")
     cases.act(case, "escalate", now=NOW, actor=user, text="Needs a trainer")
     assert case.current_office_id == desk.mt.id
+
+
+def test_only_our_own_message_ids_count_as_ours(app):
+    assert mail_intake._ours("<n12.5@sevadesk.invalid>")
+    assert mail_intake._ours("<case.HD-2611-ABCDEFG2@sevadesk.invalid>")
+    # an employee's mail server on the same domain makes ids of its own
+    for other in ("<nobody.1@sevadesk.invalid>", "<n12.5@mail.sevadesk.invalid>", "<n12.5@other.example>", ""):
+        assert not mail_intake._ours(other), other

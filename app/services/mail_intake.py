@@ -95,8 +95,9 @@ def notification_id(notification) -> str:
 
 
 def _ours(message_id: str) -> bool:
-    return bool(message_id) and message_id.lower().endswith(f"@{mail_domain()}>") and \
-        message_id[1:].startswith(("n", "case."))
+    """Is this one of our Message-IDs (`notification_id`, `thread_id`)?"""
+    domain = re.escape(mail_domain())
+    return bool(re.fullmatch(rf"<(n\d+\.\d+|case\.[A-Z0-9-]+)@{domain}>", message_id or "", re.I))
 
 
 def outgoing_headers(notification) -> dict[str, str]:
