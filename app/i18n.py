@@ -251,6 +251,7 @@ ACTION_LABELS = {
     "sla_escalate": _l("Escalated: response time exceeded"),
     "sla_breach": _l("Response time exceeded"),
     "rate": _l("Rated"),
+    "classify": _l("Classified by the helpdesk"),
 }
 
 RESOLUTION_LABELS = {
@@ -262,6 +263,7 @@ RESOLUTION_LABELS = {
     "auto_closed": _l("Closed automatically"),
     "no_response": _l("Closed: no response from requester"),
     "closed_by_supervisor": _l("Closed by supervisor"),
+    "first_contact": _l("Resolved at first contact"),
 }
 
 OFFICE_KIND_LABELS = {

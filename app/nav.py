@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
@@ -160,4 +160,7 @@ def init_app(app) -> None:
             return [{"url": url_for(i.endpoint), "label": i.label, "description": i.badge_endpoint}
                     for i in PUBLIC_LINKS]
 
-        return {"public_links": public_links}
+        cfg = current_app.config
+        helpdesk_contact = {"name": cfg.get("HELPDESK_NAME") or "", "phone": cfg.get("HELPDESK_PHONE") or "",
+                            "email": cfg.get("HELPDESK_EMAIL") or ""}
+        return {"public_links": public_links, "helpdesk_contact": helpdesk_contact}

@@ -43,11 +43,21 @@ STAFF = frozenset({HANDLER, SUPERVISOR})
 # Facts about a case a row may require besides its state (`Transition.requires`), as
 # `facts_of` reads them from the case.
 ANSWERED = "answered"  # a reply or a proposed resolution has been given (first response)
+# A helpdesk ticket still with the desk that logged it (L1, seed 002): never escalated and
+# held by the raising office.
+WITH_DESK = "with_desk"
 
 
 def facts_of(case) -> frozenset[str]:
     """The facts of `case` (any object with its columns) that rows may require."""
-    return frozenset({ANSWERED}) if getattr(case, "first_response_at", None) is not None else frozenset()
+    facts = set()
+    if getattr(case, "first_response_at", None) is not None:
+        facts.add(ANSWERED)
+    if (getattr(case, "kind", None) == HELPDESK and not getattr(case, "escalation_level", 0)
+            and getattr(case, "raising_office_id", None) is not None
+            and case.raising_office_id == getattr(case, "current_office_id", None)):
+        facts.add(WITH_DESK)
+    return frozenset(facts)
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,22 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("note", ALL, ACTIVE_STATES, None, STAFF, [], public=False, needs_text=True),
     _t("assign", ALL - {SERVICE_REQUEST}, WORKING, IN_PROGRESS, STAFF,
        ["assign_target", "notify_assignee"], public=False, needs="user"),
+    # --- helpdesk L1 (seed 002) ----------------------------------------------------
+    # While the desk that logged a ticket holds it (WITH_DESK) the desk resolves it — the
+    # fix recorded, the caller told: "resolved at first contact" — or escalates it along
+    # the path its category names (`routing.helpdesk_path`); the receiving team's SLA clock
+    # starts then. These rows come before the general ones: the first ready row is taken.
+    _t("close", {HELPDESK}, WORKING, CLOSED, STAFF, ["close", "notify_requester"],
+       needs_text=True, resolution="first_contact", requires=WITH_DESK),
+    _t("escalate", {HELPDESK}, WORKING, OPEN, STAFF,
+       ["escalate_path", "restart_clock", "clear_assignee", "notify_office"], needs_text=True,
+       requires=WITH_DESK),
+    _t("sla_escalate", {HELPDESK}, WORKING, OPEN, {SYSTEM},
+       ["escalate_path", "restart_clock", "clear_assignee", "notify_office"], requires=WITH_DESK),
+    _t("classify", {HELPDESK}, WORKING, None, STAFF, ["classify"], public=False, requires=WITH_DESK),
+    # A caller's answer by e-mail (app.services.mail_intake) is added to the timeline.
+    _t("requester_reply", {HELPDESK}, WORKING | {AWAITING_CONFIRMATION}, None, {REQUESTER},
+       ["notify_handlers"], needs_text=True),
     # --- moving between offices --------------------------------------------------
     _t("transfer", {COMPLAINT, HELPDESK, INTERACTION}, WORKING, OPEN, STAFF,
        ["move_to_target", "clear_assignee", "notify_office"], needs_text=True, needs="office"),

@@ -5,6 +5,7 @@ from app.models.api_key import ApiKey
 from app.models.case import Attachment, Case, CaseDayTally, CaseEvent, CaseTally, Feedback
 from app.models.catalog import Category, Holiday, PincodeEntry, RefGeneration, SlaRule
 from app.models.citizen import OtpCode
+from app.models.mail import MailIntake
 from app.models.org import HIERARCHY, LoginThrottle, OfficeKind, OrgUnit, Role, User, UserRole
 from app.models.outbox import AuditLog, Notification
 from app.models.review import ComplaintReview
@@ -21,6 +22,7 @@ __all__ = [
     "ComplaintReview",
     "Feedback",
     "HIERARCHY",
+    "MailIntake",
     "Holiday",
     "LoginThrottle",
     "Notification",

@@ -33,6 +33,10 @@ class Notification(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
     sent_at: Mapped[datetime | None]
+    # The Message-ID an e-mail was sent with: a reply naming it (In-Reply-To,
+    # References) is threaded onto the message's case; a message of ours coming back
+    # is a mail loop (`app.services.mail_intake`).
+    message_id: Mapped[str | None] = mapped_column(String(255), index=True)
 
 
 Index("ix_notification_status_next", Notification.status, Notification.next_attempt_at)

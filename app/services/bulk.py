@@ -34,7 +34,8 @@ NOTIFY_EFFECTS = frozenset({"notify_requester", "notify_office"})
 # What a case's messages and counters read, next to what its effects read.
 _READ = tuple(dict.fromkeys((
     "id", "version", "reference", "status", "category_id", "current_office_id", "data",
-    "requester_email", "requester_mobile", "raised_by_id", "created_at", *effects.COLUMNS)))
+    "requester_email", "requester_mobile", "raised_by_id", "raising_office_id", "created_at",
+    *effects.COLUMNS)))
 _CASE = Case.__table__
 
 

@@ -364,6 +364,10 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
             for column, value in columns.items():
                 setattr(case, column, value)
             case.current_office = target  # its messages name the new office
+        elif effect == "escalate_path":
+            _escalate_path(case, event)
+        elif effect == "classify":
+            _classify(case, event, data, now)
         elif effect == "set_external":
             case.external_office_id = target_office.id
             event.to_office_id = target_office.id
@@ -384,6 +388,34 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
     for effect in notify_after:
         _notify(effect, case, t, event, now, target_user)
     return event
+
+
+def _escalate_path(case: Case, event: CaseEvent) -> None:
+    """A helpdesk ticket leaves L1 for the team of its category's escalation path."""
+    target = routing.helpdesk_path(case)
+    if target is None:
+        raise BadTarget("the category has no escalation path", field="category")
+    level = case.escalation_level + 1
+    event.from_office_id, event.to_office_id = case.current_office_id, target.id
+    event.data.update({"level": level, "path": True})
+    case.current_office_id = target.id
+    case.current_office = target  # its messages name the new office
+    case.escalation_level = level
+    case.data = {**(case.data or {}), "routed_to": target.id}
+
+
+def _classify(case: Case, event: CaseEvent, data: dict, now: datetime) -> None:
+    """L1 (re)classifies a ticket it holds: category, classification and priority (an
+    e-mailed ticket arrives without them). A new priority recomputes the due times from
+    when L1 got the ticket. The values were checked by `app.services.helpdesk`."""
+    before = {"category_id": case.category_id, "classification": case.classification,
+              "priority": case.priority}
+    for key in before:
+        if data.get(key) is not None:
+            setattr(case, key, data[key])
+    if case.priority != before["priority"]:
+        case.response_due, case.resolution_due = sla.due_times(case.kind, case.priority, case.created_at)
+    event.data.update({"before": before, "after": {k: getattr(case, k) for k in before}})
 
 
 def escalation_reach(case, target, exclude, supervisors: dict | None = None) -> tuple:

@@ -394,11 +394,20 @@ def _send_memory(n: Notification) -> None:
 
 
 def _send_smtp(n: Notification) -> None:
+    from email.utils import formatdate
+
+    from app.services.mail_intake import outgoing_headers
+
     cfg = current_app.config
     msg = EmailMessage()
     msg["From"] = cfg["MAIL_FROM"]
     msg["To"] = n.recipient
     msg["Subject"] = n.subject
+    msg["Date"] = formatdate(usegmt=True)
+    # Message-ID, In-Reply-To, References (replies thread onto the case), Reply-To and
+    # Auto-Submitted (autoresponders stay quiet): `mail_intake.outgoing_headers`.
+    for name, value in outgoing_headers(n).items():
+        msg[name] = value
     msg.set_content(n.body)
     with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=20) as smtp:
         if cfg.get("SMTP_STARTTLS"):
@@ -468,6 +477,10 @@ def deliver_due(now: datetime, limit: int = 200) -> dict:
         if not claimed:
             continue
         n = db.session.get(Notification, nid)
+        if n.channel == "email" and not n.message_id:
+            from app.services.mail_intake import notification_id
+
+            n.message_id = notification_id(n)  # kept across retries: one id per message
         try:
             _backend(n.channel)(n)
         except Exception as exc:  # noqa: BLE001 - any backend failure is recorded

@@ -189,8 +189,31 @@ def escalation_target(case, parents: dict[int, OrgUnit | None] | None = None,
 
     if kinds.get(case.kind).routing == kinds.CLIMB:
         return parent()
+    if case.kind == wf.HELPDESK:
+        # Seed 002: a helpdesk ticket follows its escalation path (`helpdesk_path`), not
+        # the office tree. Escalated again at the team, it stays there and the team's
+        # supervisors (or those above it) are told, each time; only with no supervisor
+        # to reach at all does it go one level up, so that somebody new gets it.
+        if escalation_supervisors(office, exclude, supervisors):
+            return office
+        return parent() or office
     if case.escalation_level == 0:
         if escalation_supervisors(office, exclude, supervisors):
             return office
         return parent()
     return parent() or office
+
+
+def helpdesk_path(case) -> OrgUnit | None:
+    """The team a helpdesk ticket goes to when L1 cannot resolve it (seed 002: functional
+    → Master Trainers, technical/infrastructure → the technical team, technical/application
+    and bugs and enhancements → the vendor team): the escalation path of its category,
+    set in the admin area (Categories). None when the category names none or the team
+    is inactive."""
+    from app.models import Category
+
+    category = db.session.get(Category, case.category_id) if case.category_id else None
+    if category is None or not category.route_to_id:
+        return None
+    team = db.session.get(OrgUnit, category.route_to_id)
+    return team if team is not None and team.active and team.id != case.current_office_id else None
