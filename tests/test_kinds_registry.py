@@ -222,6 +222,7 @@ OWN_KIND = {
     "app/services/interactions.py": wf.INTERACTION,
     "app/blueprints/interactions/routes.py": wf.INTERACTION,
     "app/services/helpdesk.py": wf.HELPDESK,
+    "app/services/mail_intake.py": wf.HELPDESK,  # the helpdesk's e-mail channel
     "app/blueprints/helpdesk/routes.py": wf.HELPDESK,
 }
 _CONSTANTS = {"SERVICE_REQUEST": wf.SERVICE_REQUEST, "OFFICE_TICKET": wf.OFFICE_TICKET,

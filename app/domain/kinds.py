@@ -35,6 +35,9 @@ _REQUESTER, _HANDLER, _SUPERVISOR = "requester", "handler", "supervisor"
 # How an escalation climbs (`app.services.routing.escalation_target`):
 CLIMB = "climb"  # one level up the office chain each time (office tickets)
 SUPERVISORS_FIRST = "supervisors_first"  # level 1: the holding office's supervisors; then up
+# The category's escalation path first (seed 002: L1 → the category's team), then the
+# supervisors of the team holding it, each time; up the tree only when nobody supervises.
+PATH = "path"
 
 # The notification sent on each event, unless a kind says otherwise (`CaseKind.template`).
 # A kind may also name a template per workflow action (a doorstep request's "complete").
@@ -86,7 +89,7 @@ class CaseKind:
     addressable: bool = False
     # Once escalated, handled by the office's supervisors only, not its operators (complaints).
     escalated_to_supervisors: bool = False
-    routing: str = SUPERVISORS_FIRST  # how `escalate` climbs (CLIMB / SUPERVISORS_FIRST)
+    routing: str = SUPERVISORS_FIRST  # how `escalate` climbs (CLIMB / SUPERVISORS_FIRST / PATH)
     # Front door: where a case is raised (endpoint, and its form as "module:Class"), where
     # its handlers' queue is (endpoint, the rows template, and that template's columns) and
     # where an employee follows one (the link in their messages).
@@ -149,7 +152,7 @@ def register(kind: CaseKind) -> CaseKind:
         raise ValueError(f"prefix {kind.prefix} is taken")
     if kind.workflow is not None and kind.workflow not in _REGISTRY:
         raise ValueError(f"{kind.code} follows the rows of unknown kind {kind.workflow}")
-    if kind.routing not in (CLIMB, SUPERVISORS_FIRST):
+    if kind.routing not in (CLIMB, SUPERVISORS_FIRST, PATH):
         raise ValueError(f"unknown routing {kind.routing}")
     _REGISTRY[kind.code] = kind
     _generation[0] += 1
@@ -284,6 +287,7 @@ register(CaseKind(
                    Column("priority", _l("Severity / priority")), Column("office", _l("Now with")),
                    Column("status", _l("Ticket status")), Column("resolution_due", _l("Due"))),
     templates={"closed": "helpdesk_closed"},
+    routing=PATH,
     catalog=_THREE_LEVELS,
     category_routes=True,
 ))

@@ -50,9 +50,10 @@ from urllib.parse import unquote, urlsplit
 from flask import current_app
 from sqlalchemy import func, select
 
+from app.domain import kinds
 from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
-from app.domain.references import PREFIXES, is_well_formed
+from app.domain.references import is_well_formed
 from app.extensions import db
 from app.models import Case, MailIntake, Notification, OrgUnit, User
 from app.services import cases, uploads
@@ -69,7 +70,7 @@ OUR_HEADER = "X-Seva-Desk"
 _FATAL_DEFECTS = (NoBoundaryInMultipartDefect, StartBoundaryNotFoundDefect, CloseBoundaryNotFoundDefect,
                   MissingHeaderBodySeparatorDefect, MultipartInvariantViolationDefect,
                   InvalidMultipartContentTransferEncodingDefect)
-_REF = re.compile(rf"\b({PREFIXES['helpdesk']}-\d{{4}}-[0-9A-Z]{{7,8}})\b")
+_REF = re.compile(rf"\b({kinds.get(wf.HELPDESK).prefix}-\d{{4}}-[0-9A-Z]{{7,8}})\b")
 _MSGID = re.compile(r"<[^<>\s]+>")
 _AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 _BOUNCERS = ("mailer-daemon@", "postmaster@")

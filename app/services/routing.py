@@ -172,8 +172,10 @@ def escalation_exclude(case, actor=None) -> set[int]:
 
 def escalation_target(case, parents: dict[int, OrgUnit | None] | None = None,
                       supervisors: dict | None = None, exclude=()) -> OrgUnit | None:
-    """A kind that climbs (`CaseKind.routing`, office tickets) climbs one level each time
-    (Division → Region → Circle → CEPT). The others (complaints, helpdesk cases) first go to the supervisors (level 1): the case stays
+    """By the kind's `CaseKind.routing`. CLIMB (office tickets): one level each time
+    (Division → Region → Circle → CEPT). PATH (helpdesk, seed 002): the ticket stays with
+    the team holding it and its supervisors are told, each time (the way from L1 to the
+    team is `helpdesk_path`); up the chain only when nobody supervises it. The others (complaints, helpdesk cases) first go to the supervisors (level 1): the case stays
     in the holding office and `escalation_supervisors` are told — the office's own, or
     when it has none those of the nearest office above it. With no supervisor to reach
     (beyond the people in `exclude`), level 1 is the next level up the chain instead.
@@ -187,9 +189,10 @@ def escalation_target(case, parents: dict[int, OrgUnit | None] | None = None,
     def parent() -> OrgUnit | None:
         return parents[office.id] if parents is not None else parent_in_chain(office)
 
-    if kinds.get(case.kind).routing == kinds.CLIMB:
+    routing = kinds.get(case.kind).routing
+    if routing == kinds.CLIMB:
         return parent()
-    if case.kind == wf.HELPDESK:
+    if routing == kinds.PATH:
         # Seed 002: a helpdesk ticket follows its escalation path (`helpdesk_path`), not
         # the office tree. Escalated again at the team, it stays there and the team's
         # supervisors (or those above it) are told, each time; only with no supervisor
