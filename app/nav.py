@@ -256,9 +256,17 @@ def init_app(app) -> None:
 # in-place action (a bulk close, a status update, a reply) shows at once, without the
 # views having to remember to ask.
 REFRESH_EVENT = "refresh-badges"
+COUNT_ID_PREFIX = "count-"  # the id of a badge in the menu (htmx sends it as HX-Trigger)
 
 
 def refresh_counts_after_change(resp):
+    if (request.headers.get("HX-Request") == "true" and (300 <= resp.status_code < 400 or resp.status_code in (401, 403))
+            and request.headers.get("HX-Trigger", "").startswith(COUNT_ID_PREFIX)):
+        # A badge asked after the session ended: keep its number rather than swap the
+        # sign-in page into the menu (204: htmx swaps nothing, base.html).
+        from flask import Response
+
+        return Response(status=204, headers={"Cache-Control": "no-store"})
     if (request.method in ("GET", "HEAD", "OPTIONS") or request.headers.get("HX-Request") != "true"
             or resp.status_code >= 500):
         return resp

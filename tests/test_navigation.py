@@ -276,3 +276,16 @@ def test_reads_and_full_page_posts_ask_for_no_refresh(client, auth, world):
     assert "HX-Trigger" not in client.get("/", headers={"HX-Request": "true"}).headers
     r = client.post("/language", data={"lang": "en", "next": "/"})
     assert "HX-Trigger" not in r.headers
+
+
+def test_a_badge_asked_after_sign_out_swaps_nothing(client, auth, world):
+    """A badge polling once the session has ended gets 204 (htmx keeps it as it is), not
+    the sign-in page the redirect leads to; other htmx requests are not changed."""
+    auth.login(world.d1_op.login_id)
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="count-tickets-pending" hx-get="/tickets/pending/count"' in page
+    client.post("/auth/logout")
+    badge = {"HX-Request": "true", "HX-Trigger": "count-tickets-pending"}
+    r = client.get("/tickets/pending/count", headers=badge)
+    assert r.status_code == 204 and r.data == b""
+    assert client.get("/tickets/pending/count", headers={"HX-Request": "true"}).status_code != 204
