@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
+from app.inputs import search_text
 from app.models import HIERARCHY, Case, CaseEvent, Category, OrgUnit, PincodeEntry, User
 from app.services import access, audit
 from app.services.admin_common import (
@@ -34,7 +35,7 @@ def search(admin: User, text: str | None = None, kind: str | None = None,
            active: str | None = None):
     """The administrator's offices, filtered (a SELECT, tree order)."""
     q = access.administered_offices(admin)
-    text = (text or "").strip()
+    text = search_text(text)
     if text:
         like = f"%{text}%"
         q = q.where(or_(OrgUnit.code.ilike(like), OrgUnit.name.ilike(like)))

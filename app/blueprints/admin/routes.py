@@ -29,7 +29,7 @@ from app.exports import download
 from app.extensions import db
 from app.htmx import hx_redirect, is_htmx, render_page_or_partial
 from app.i18n import KIND_LABELS, OFFICE_KIND_LABELS, ROLE_LABELS
-from app.inputs import as_id, query_args
+from app.inputs import as_id, ascii_digits, query_args, typed_number
 from app.models import Category, Holiday, OrgUnit
 from app.nav import add_staff_link
 from app.services import access, audit
@@ -608,7 +608,7 @@ def pincodes_import():
 def _days(raw: str) -> int | None:
     """A posted number of days: ASCII digits only (`"²".isdigit()` is true but `int("²")`
     fails). An absurdly long number counts as out of range, not as a crash."""
-    raw = (raw or "").strip()
+    raw = ascii_digits(raw).strip()  # ۳ and ३ are 3
     if not re.fullmatch(r"[0-9]+", raw):
         return None
     return int(raw) if len(raw) <= 6 else 10**6
@@ -617,7 +617,7 @@ def _days(raw: str) -> int | None:
 def _year(value) -> int:
     """The `?year=` of the holiday page; anything that is not a year `date` can hold
     (a 40-digit number, -1, ¹²) shows the current year."""
-    year = as_id(value)
+    year = typed_number(value)
     return year if year is not None and MINYEAR <= year <= MAXYEAR else date.today().year
 
 

@@ -30,7 +30,7 @@ from app.exports import download
 from app.extensions import db, limiter
 from app.htmx import render_page_or_partial
 from app.i18n import action_label, error_message
-from app.inputs import as_id
+from app.inputs import as_id, search_text
 from app.models import OrgUnit
 from app.nav import add_public_link, add_staff_link
 from app.services import access, complaint_reports, complaint_reviews, complaints, tokens, uploads
@@ -213,7 +213,7 @@ def processing():
     key = request.args.get("queue", "pending")
     if key not in complaints.QUEUE_KEYS:
         key = "pending"
-    search = (request.args.get("q") or "").strip()[:100]
+    search = search_text(request.args.get("q"))
     page = complaints.queue_page(current_user, key, search, request.args.get("after"))
     results = session.pop("complaint_bulk_results", None)
     form = BulkForm(queue=key)
