@@ -246,6 +246,11 @@ def requests_for_mobile(mobile: str) -> list[Case]:
         .order_by(Case.created_at.desc(), Case.id.desc()).limit(100)))
 
 
+def cases_of_mobile(mobile: str) -> list[Case]:
+    """Every case this mobile number raised as a citizen (any kind): their messages go to it."""
+    return list(db.session.scalars(select(Case).where(Case.requester_mobile == mobile)))
+
+
 # ---- one-time codes ----------------------------------------------------------------
 
 def _hash(mobile: str, code: str) -> str:

@@ -763,6 +763,7 @@ def template_edit(name, channel, locale):
     return render_page_or_partial(
         "admin/template.html", "admin/_template_preview.html", status=status, form=form, name=name,
         channel=channel, locale=locale, row=row, preview=preview,
+        sms=templates.sms_length(preview[1]) if channel == "sms" and preview else None,
         allowed=sorted(templates.allowed_placeholders(name)), confirm=F.ConfirmForm())
 
 
