@@ -24,6 +24,7 @@ from flask_login import current_user
 
 from app.blueprints.admin import forms as F
 from app.blueprints.auth.decorators import role_required
+from app.dates import format_input_date, parse_local_date
 from app.domain import workflow as wf
 from app.exports import download
 from app.extensions import db
@@ -780,10 +781,8 @@ def template_reset(name, channel, locale):
 # ---- audit log and outbox -------------------------------------------------------
 
 def _date(value):
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    """A date filter typed in the reader's calendar (Solar Hijri in Persian), or ISO."""
+    return parse_local_date(value)
 
 
 def _audit_query():
@@ -801,7 +800,8 @@ def audit_log():
     """The audit log (read-only): sign-ins, denials, admin changes; or case status
     changes from the timeline. Filters, pages and CSV export."""
     return render_page_or_partial("admin/audit.html", "admin/_audit_rows.html", listing=_page(_audit_query()),
-                                  tab=request.args.get("tab") or "log", groups=AUDIT_GROUPS)
+                                  tab=request.args.get("tab") or "log", groups=AUDIT_GROUPS,
+                                  date_example=format_input_date(date.today()))
 
 
 AUDIT_GROUPS = {"signin": _l("Sign-ins"), "denied": _l("Permission denials"), "admin": _l("Admin changes")}

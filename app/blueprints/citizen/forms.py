@@ -4,7 +4,6 @@ next to their field; the htmx check of a single field runs the same validators."
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     EmailField,
     HiddenField,
     RadioField,
@@ -15,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from app.dates import LocalDateField
 from app.inputs import MaxLength, digits
 from app.services import citizen
 
@@ -101,8 +101,8 @@ class QueueFilterForm(FlaskForm):
     q = StringField(_l("Search"), filters=[_digits], validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), validators=[Optional()], validate_choice=False)
     service = SelectField(_l("Type of service"), validators=[Optional()], validate_choice=False)
-    date_from = DateField(_l("Raised from"), validators=[Optional()])
-    date_to = DateField(_l("Raised until"), validators=[Optional()])
+    date_from = LocalDateField(_l("Raised from"), validators=[Optional()])
+    date_to = LocalDateField(_l("Raised until"), validators=[Optional()])
     division = HiddenField()
     age = HiddenField()
 

@@ -4,7 +4,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
-    DateField,
     HiddenField,
     RadioField,
     SelectField,
@@ -14,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from app.dates import LocalDateField
 from app.inputs import MaxLength, digits
 
 REQUIRED = _l("Please fill in this field.")
@@ -66,8 +66,8 @@ class ReportFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = LocalDateField(_l("From"), validators=[Optional()])
+    end = LocalDateField(_l("To"), validators=[Optional()])
 
 
 class ReviewForm(FlaskForm):
