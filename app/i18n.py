@@ -520,6 +520,32 @@ def _list_filter(ctx, items):
 
 
 @pass_context
+def _row_label_filter(ctx, row):
+    """A catalogue row's or an office's name in the reader's language (`row.label()`).
+    When it falls back to English on a Hindi or Persian page, the name is marked
+    `lang="en" dir="ltr"` so that it is read and laid out as English inside RTL text."""
+    if row is None:
+        return ""
+    if not hasattr(row, "label"):  # a plain row (id, name) read for a page: its name as read
+        return getattr(row, "name", row)
+    locale = _page_locale(ctx)
+    text = row.label(locale)
+    if locale != "en" and not getattr(row, f"name_{locale}", None):
+        return Markup(f'<span lang="en" dir="ltr">{escape(text)}</span>')  # noqa: S704
+    return text
+
+
+@pass_context
+def _label_text_filter(ctx, row):
+    """`label` as plain text (inside a translated sentence or an `<option>`)."""
+    if row is None:
+        return ""
+    if not hasattr(row, "label"):
+        return getattr(row, "name", row)
+    return row.label(_page_locale(ctx))
+
+
+@pass_context
 def _language_filter(ctx, code):
     """A language's name in the reader's language ("انگلیسی", not "English")."""
     return _language_name(code, _page_locale(ctx))
@@ -583,6 +609,8 @@ def init_app(app) -> None:
         words=_list_filter,
         isolate_refs=isolate_refs,
         language=_language_filter,
+        label=_row_label_filter,
+        label_text=_label_text_filter,
         actor=_actor_filter,
     )
 

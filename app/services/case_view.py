@@ -29,10 +29,10 @@ def header(case: Case, now: datetime | None = None) -> CaseHeader:
     return CaseHeader(
         case.reference, case.kind, case.subject, case.status, case.resolution,
         sla.is_overdue(case, now or datetime.utcnow()),
-        office.name, office.kind, case.escalation_level,
+        office.label(), office.kind, case.escalation_level,
         case.assignee.name if case.assignee is not None else None,
         case.priority, case.category.label() if case.category is not None else None,
-        case.created_at, raising.name if raising is not None else None,
+        case.created_at, raising.label() if raising is not None else None,
         case.requester_name, case.requester_mobile,
         # a closed case is due nothing; an answered one no response
         None if case.is_closed or case.first_response_at is not None else case.response_due,

@@ -33,13 +33,17 @@ def kind_choices():
 
 class OfficeForm(FlaskForm):
     code = StringField(_l("Code"), filters=[digits], validators=[DataRequired(), Length(max=32)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
+    name_hi = StringField(_l("Name in Hindi"), validators=[Optional(), Length(max=200)])
+    name_fa = StringField(_l("Name in Persian"), validators=[Optional(), Length(max=200)])
     kind = SelectField(_l("Kind of office"), choices=kind_choices, validators=[DataRequired()])
     parent_code = StringField(_l("Parent office code"), filters=[digits], validators=[DataRequired(), Length(max=32)])
 
 
 class RenameForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
+    name_hi = StringField(_l("Name in Hindi"), validators=[Optional(), Length(max=200)])
+    name_fa = StringField(_l("Name in Persian"), validators=[Optional(), Length(max=200)])
 
 
 class MoveForm(FlaskForm):
@@ -113,4 +117,6 @@ class TemplateForm(FlaskForm):
 
 class ExternalForm(FlaskForm):
     code = StringField(_l("Code"), filters=[digits], validators=[DataRequired(), Length(max=32)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
+    name_hi = StringField(_l("Name in Hindi"), validators=[Optional(), Length(max=200)])
+    name_fa = StringField(_l("Name in Persian"), validators=[Optional(), Length(max=200)])

@@ -183,7 +183,7 @@ def office_new():
         try:
             unit = offices.create(current_user, code=form.code.data, name=form.name.data,
                                   kind=form.kind.data, parent=offices.by_code(form.parent_code.data),
-                                  now=_now())
+                                  now=_now(), name_hi=form.name_hi.data, name_fa=form.name_fa.data)
         except AdminError as exc:
             _field_error(form, exc, "code")
         else:
@@ -199,7 +199,7 @@ def office_detail(office_id):
     """One office: usage, rename, move, deactivate or delete."""
     office = _scoped(offices.get_for, office_id)
     return render_template("admin/office.html", office=office, usage=offices.usage(office),
-                           rename=F.RenameForm(name=office.name), move=F.MoveForm(),
+                           rename=F.RenameForm(obj=office), move=F.MoveForm(),
                            confirm=F.ConfirmForm(), own=office.id == current_user.office_id
                            or office.parent_id is None,
                            ancestors=office.ancestors())
@@ -223,7 +223,9 @@ def _office_change(office_id, fn, done_message, form_cls=F.ConfirmForm):
 @bp.route("/offices/<id:office_id>/rename", methods=["POST"])
 @admin_required
 def office_rename(office_id):
-    return _office_change(office_id, lambda o, f: offices.rename(current_user, o, f.name.data, _now()),
+    return _office_change(office_id, lambda o, f: offices.rename(current_user, o, f.name.data, _now(),
+                                                                     name_hi=f.name_hi.data,
+                                                                     name_fa=f.name_fa.data),
                           _("The office has been renamed."), F.RenameForm)
 
 
@@ -298,7 +300,8 @@ def externals():
     if form.validate_on_submit():
         try:
             unit = offices.create(current_user, code=form.code.data, name=form.name.data, kind="external",
-                                  parent=current_user.office, now=_now())
+                                  parent=current_user.office, now=_now(), name_hi=form.name_hi.data,
+                                  name_fa=form.name_fa.data)
         except AdminError as exc:
             _field_error(form, exc, "code")
             status = 422
@@ -515,8 +518,8 @@ def _category_form(cat=None):
             catalog.categories().where(Category.level.in_(("category", "service"))))]
     units = db.session.scalars(db.select(OrgUnit).where(OrgUnit.kind.in_(("department", "team")))
                                .order_by(OrgUnit.name)).all()
-    form.department_id.choices = none + [(str(u.id), u.name) for u in units if u.kind == "department"]
-    form.route_to_id.choices = none + [(str(u.id), u.name) for u in units]
+    form.department_id.choices = none + [(str(u.id), u.label()) for u in units if u.kind == "department"]
+    form.route_to_id.choices = none + [(str(u.id), u.label()) for u in units]
     if request.method == "GET":
         if cat is None:
             form.kind.data = request.args.get("kind") or "complaint"

@@ -218,7 +218,7 @@ def processing():
     results = session.pop("complaint_bulk_results", None)
     form = BulkForm(queue=key)
     form.action.choices = [("", _("Choose…"))] + [(a, action_label(a)) for a in complaints.BULK_ACTIONS]
-    form.office.choices = [("", "—")] + [(str(o.id), o.name) for o in _bulk_offices()]
+    form.office.choices = [("", "—")] + [(str(o.id), o.label()) for o in _bulk_offices()]
     return render_page_or_partial(
         "complaints/processing.html", "complaints/_queue.html",
         counts=complaints.queue_counts(current_user), key=key, labels=QUEUE_LABELS, qpage=page,
