@@ -57,3 +57,12 @@ def test_demo_names_are_in_devanagari_and_persian_script():
         assert any("\u0600" <= ch <= "\u06ff" for ch in fa), name
     hi, fa = demo.office_names("Mysuru Head Office")
     assert hi == "मैसूरु प्रधान डाकघर" and fa == "دفتر پست مرکزی میسور"
+
+
+def test_case_page_shows_the_subject_in_the_readers_language(client, auth, world):
+    org = build_org(world)
+    case = interactions.raise_to_department(org.d1_op, org.dept, org.it_subjects[1], "No network.", NOW)
+    auth.login(org.dept_user.login_id)
+    client.set_cookie("lang", "fa")
+    html = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert '<p class="case-subject" dir="auto">اتصال شبکه</p>' in html

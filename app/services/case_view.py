@@ -26,8 +26,13 @@ def header(case: Case, now: datetime | None = None) -> CaseHeader:
     the header shows: the response due time while nobody has answered, and the
     resolution due time."""
     office, raising, related = case.current_office, case.raising_office, case.related_case
+    subject = case.subject
+    if case.category is not None and case.category.level == "subject":
+        # a department request's subject is a catalogue row: its name in the reader's
+        # language, not the English text copied when it was raised (issue 25)
+        subject = case.category.label()
     return CaseHeader(
-        case.reference, case.kind, case.subject, case.status, case.resolution,
+        case.reference, case.kind, subject, case.status, case.resolution,
         sla.is_overdue(case, now or datetime.utcnow()),
         office.label(), office.kind, case.escalation_level,
         case.assignee.name if case.assignee is not None else None,
