@@ -3,6 +3,7 @@ the translated labels of workflow codes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from functools import lru_cache
@@ -12,6 +13,7 @@ import jdatetime
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import get_datetime_format, get_time_format, parse_pattern
+from babel.lists import format_list as babel_format_list
 from babel.numbers import format_decimal
 from flask import current_app, request, session
 from flask_babel import force_locale, get_locale, get_translations
@@ -30,6 +32,7 @@ FA_MONTHS = [
     "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
 ]
 FA_WEEKDAYS = ["دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه", "شنبه", "یکشنبه"]  # Monday first
+TIME_PATTERNS = {"hi": "B h:mm"}  # times of day where Babel's "medium" does not suit
 END_OF_DAY = (23, 59, 59)  # a due time "n business days on" (app.domain.sla.add_business_days)
 
 
@@ -82,12 +85,32 @@ def format_number(value, locale: str | None = None) -> str:
         return ""
     if type(value) is int:  # counts: the same few numbers again and again on a page
         return _format_int(value, locale)
-    return localize_digits(format_decimal(value, locale=_babel_locale(locale)), locale)
+    return localize_digits(_decimal(value, locale), locale)
 
 
 @lru_cache(maxsize=4096)
 def _format_int(value: int, locale: str) -> str:
-    return localize_digits(format_decimal(value, locale=_babel_locale(locale)), locale)
+    return localize_digits(_decimal(value, locale), locale)
+
+
+def _decimal(value, locale: str) -> str:
+    # The locale's own numbering system's symbols: Persian writes ۳٫۶ and ۱٬۲۳۴ (the
+    # Arabic decimal and group separators), not a Latin point or comma beside its digits.
+    return format_decimal(value, locale=_babel_locale(locale), numbering_system="default")
+
+
+def format_list(items, locale: str | None = None) -> str:
+    """Words joined as the language joins them: "a, b and c", "a, b और c", «a، b و c»."""
+    items = [str(i) for i in items]
+    if not items:
+        return ""
+    return babel_format_list(items, locale=_babel_locale(locale or current_locale()))
+
+
+def separator(locale: str | None = None) -> str:
+    """What stands between two facts on one line ("date · office"). The middle dot reads
+    as a Persian zero (۰) beside Persian digits, so Persian uses its comma."""
+    return "، " if (locale or current_locale()) == "fa" else " · "
 
 
 @lru_cache(maxsize=8)
@@ -174,8 +197,10 @@ def _format_end_of_day(day: date, locale: str) -> str:
 @lru_cache(maxsize=8)
 def _datetime_patterns(locale: str):
     loc = _babel_locale(locale)
-    return (get_datetime_format("medium", locale=loc).replace("'", ""),
-            parse_pattern(get_time_format("medium", locale=loc)))
+    # Hindi: hours and minutes with the Hindi part of the day ("दोपहर 3:15"), not Babel's
+    # medium "3:15:15 pm" with seconds and a Latin "pm".
+    time_pattern = TIME_PATTERNS.get(locale) or get_time_format("medium", locale=loc).pattern
+    return (get_datetime_format("medium", locale=loc).replace("'", ""), parse_pattern(time_pattern))
 
 
 def ltr(value) -> Markup:
@@ -191,6 +216,16 @@ def ref(value) -> Markup:
     would otherwise break it at its hyphen. The hyphens stay ordinary ones, so a
     copied reference pastes as typed."""
     return Markup(f'<bdi dir="ltr" class="ref">{escape(value if value is not None else "")}</bdi>')  # noqa: S704
+
+
+_REFERENCE_IN_TEXT = re.compile(r"\b[A-Z]{2}-\d{4}-[0-9A-Z]{7,8}\b")
+
+
+def isolate_refs(text) -> Markup:
+    """Text (a flash message, a hint, a heading) with every reference number in it set
+    apart as the `ref` filter does: "SR-2611-..." stays whole and left-to-right inside
+    Persian text instead of being split and reordered around it."""
+    return Markup(_REFERENCE_IN_TEXT.sub(lambda m: str(ref(m.group(0))), str(escape(text))))  # noqa: S704
 
 
 # ---- labels for codes stored in the database ------------------------------------
@@ -284,6 +319,16 @@ ROLE_LABELS = {
     "helpdesk": _l("Helpdesk operator"),
     "admin": _l("Administrator"),
     "monitor": _l("Monitor"),
+}
+
+CHANNEL_LABELS = {  # how a case reached us (Case.channel)
+    "web": _l("Website"),
+    "counter": _l("Post office counter"),
+    "phone": _l("By phone"),
+    "email": _l("E-mail"),
+    "walk_in": _l("Walk-in visit"),
+    "api": _l("Partner system"),
+    "review": _l("Closure review"),
 }
 
 PRIORITY_LABELS = {
@@ -411,6 +456,10 @@ def role_label(code):
     return _label(ROLE_LABELS, code)
 
 
+def channel_label(code):
+    return _label(CHANNEL_LABELS, code)
+
+
 def priority_label(code):
     return _label(PRIORITY_LABELS, code)
 
@@ -475,6 +524,60 @@ def _number_filter(ctx, value):
 
 
 @pass_context
+def _list_filter(ctx, items):
+    return format_list(items, _page_locale(ctx))
+
+
+@pass_context
+def _row_label_filter(ctx, row):
+    """A catalogue row's or an office's name in the reader's language (`row.label()`).
+    When it falls back to English on a Hindi or Persian page, the name is marked
+    `lang="en" dir="ltr"` so that it is read and laid out as English inside RTL text."""
+    if row is None:
+        return ""
+    if not hasattr(row, "label"):  # a plain row (id, name) read for a page: its name as read
+        return getattr(row, "name", row)
+    locale = _page_locale(ctx)
+    text = row.label(locale)
+    if locale != "en" and not getattr(row, f"name_{locale}", None):
+        return Markup(f'<span lang="en" dir="ltr">{escape(text)}</span>')  # noqa: S704
+    return text
+
+
+@pass_context
+def _label_text_filter(ctx, row):
+    """`label` as plain text (inside a translated sentence or an `<option>`)."""
+    if row is None:
+        return ""
+    if not hasattr(row, "label"):
+        return getattr(row, "name", row)
+    return row.label(_page_locale(ctx))
+
+
+@pass_context
+def _language_filter(ctx, code):
+    """A language's name in the reader's language ("انگلیسی", not "English")."""
+    return _language_name(code, _page_locale(ctx))
+
+
+@lru_cache(maxsize=64)
+def _language_name(code: str, locale: str) -> str:
+    try:
+        return Locale.parse(code).get_display_name(_babel_locale(locale)) or code
+    except (ValueError, TypeError):
+        return code
+
+
+@pass_context
+def _actor_filter(ctx, label):
+    """An audit row's actor: a login id as it is, the system's own work in words."""
+    if label in (None, "", "system"):
+        with force_locale(_page_locale(ctx)):
+            return str(_l("System"))
+    return ltr(label)
+
+
+@pass_context
 def _status_filter(ctx, code):
     return _label(STATUS_LABELS, code, _page_locale(ctx))
 
@@ -512,7 +615,14 @@ def init_app(app) -> None:
         office_kind=office_kind_label,
         role=role_label,
         priority=priority_label,
+        channel=channel_label,
         digits=localize_digits,
+        words=_list_filter,
+        isolate_refs=isolate_refs,
+        language=_language_filter,
+        label=_row_label_filter,
+        label_text=_label_text_filter,
+        actor=_actor_filter,
     )
 
     @app.context_processor
@@ -522,4 +632,6 @@ def init_app(app) -> None:
             "html_dir": text_direction(),
             "page_zone": portal_zone(),  # read once per page, not once per date
             "languages": app.config["LANGUAGES"],
+            "sep": separator(),  # between two facts on one line: " · ", Persian "، "
+            "comma": "، " if current_locale() == "fa" else ", ",  # between list items
         }

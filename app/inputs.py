@@ -9,6 +9,40 @@ from werkzeug.routing import BaseConverter, ValidationError
 _ID = re.compile(r"[0-9]{1,10}")
 MAX_ID = 2**31 - 1  # INTEGER columns (PostgreSQL int4)
 
+# Persian (U+06F0-06F9), Arabic-Indic (U+0660-0669) and Devanagari (U+0966-096F) digits:
+# what a keyboard in fa, ar or hi types. Other Unicode digits ("²", full-width) are left
+# alone, so the fields' own checks refuse them.
+ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩०१२३४५६७८९",
+                             "012345678901234567890123456789")
+
+
+def ascii_digits(text) -> str:
+    """THE normaliser of typed digits: Persian, Arabic-Indic and Devanagari → 0-9, on
+    everything a person types as a number or a code (login ids, mobiles, pincodes,
+    one-time codes, searches, references, codes in admin forms, API bodies and query
+    strings). Free text (descriptions, names) keeps its digits. Not for URL path ids:
+    `as_id` refuses anything but ASCII there."""
+    return text.translate(ASCII_DIGITS) if isinstance(text, str) else ""
+
+
+def digits(value):
+    """WTForms filter of a typed number or code: the digits normalised, spaces around
+    stripped. `filters=[digits]` on every such field (web forms and, through them, the API)."""
+    return ascii_digits(value).strip() if isinstance(value, str) else value
+
+
+def typed_number(value) -> int | None:
+    """A small number a person typed (a year, a count of days, a page size, a limit) as
+    an int, or None: `as_id` after `ascii_digits`, so ۲۰۲۶ and २०२६ are 2026 while "²"
+    and endless digit strings are still refused."""
+    return as_id(ascii_digits(value)) if isinstance(value, str) else as_id(value)
+
+
+def search_text(value, limit: int = 100) -> str:
+    """A typed search: digits normalised (a reference, a mobile or an Employee ID typed
+    in Persian or Hindi digits finds the row), stripped, at most `limit` characters."""
+    return ascii_digits(value).strip()[:limit]
+
 
 def as_id(value) -> int | None:
     """An id, version, cursor or small count from a URL path, query string, form or JSON

@@ -207,7 +207,7 @@ def layout_header(ctx, token: str) -> Markup:
     who = None
     if current_user.is_authenticated:
         user = current_user._get_current_object()
-        who = Who(user.name, user.office.name, user.office.kind, _visibility_key(user))
+        who = Who(user.name, user.office.label(ctx.get("html_lang")), user.office.kind, _visibility_key(user))
     # Only a safe local path goes into the language form (a 404 page's own path may be
     # `//evil.example`); the switcher checks it again when posted.
     next_path = safe_next(request.full_path if request.query_string else request.path) or ""

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Case, CaseEvent
+from app.models import Case, CaseEvent, User
 from app.services import cases, tokens
 from tests.citizen_support import add_services
 from tests.citizen_support import form_data as citizen_form
@@ -808,12 +808,24 @@ def test_a_megabyte_email_is_refused_at_once(app, everything, path, data):
     assert "200" in r.get_data(as_text=True)  # "Field cannot be longer than 200 characters."
 
 
-@pytest.mark.parametrize("value", ["¹²", "२", "9" * 40, "-1"])
+@pytest.mark.parametrize("value", ["¹²", "\U0001d7da", "9" * 40, "-1"])  # 𝟚: a digit no keyboard types
 def test_sla_days_that_are_not_plain_numbers_are_refused(app, everything, value):
     client = _admin_client(app, everything)
     r = client.post("/admin/sla", data={**_sla_data(), "complaint-P3-response": value})
     assert r.status_code == 422
     assert "Enter whole numbers of days." in r.get_data(as_text=True) or value == "9" * 40
+
+
+def test_sla_days_in_devanagari_or_persian_digits_are_numbers(app, everything):
+    """Issue 25 item 3: २ and ۳ are what a Hindi or Persian keyboard types."""
+    from app.models import SlaRule
+
+    client = _admin_client(app, everything)
+    r = client.post("/admin/sla", data={**_sla_data(), "complaint-P3-response": "२",
+                                        "complaint-P3-resolution": "۱۲"})
+    assert r.status_code == 303
+    rule = db.session.scalar(select(SlaRule).where(SlaRule.kind == "complaint", SlaRule.priority == "P3"))
+    assert (rule.response_days, rule.resolution_days) == (2, 12)
 
 
 @pytest.mark.parametrize("year", ["9" * 40, "-1", "0", "99999", "¹²"])
@@ -843,6 +855,11 @@ def test_admin_pager_keeps_filters_but_not_url_for_parameters(app, everything):
     assert links and all("q=FZ-P" in u and "_method" not in u and "#y" not in u for u in links), links
 
 
+def _math(text: str) -> str:
+    """Mathematical bold digits: Unicode digits that no keyboard types (still refused)."""
+    return "".join(chr(0x1D7CE + int(c)) for c in text)
+
+
 def _import(client, path, text):
     return client.post(path, data={"file": (io.BytesIO(text.encode()), "import.csv")})
 
@@ -852,10 +869,10 @@ def _import(client, path, text):
     ("/admin/offices/import", OFFICE_CSV, ["FZ-NUL", "Ravi\x00", "division", "R1"], "NUL character"),
     ("/admin/offices/import", OFFICE_CSV, ["FZ-NAME", "x" * 201, "division", "R1"], "at most 200 characters"),
     ("/admin/users/import", USER_CSV, ["44000002", "Anita", "D1", "operator", "anita", ""], "valid e-mail"),
-    ("/admin/users/import", USER_CSV, ["44000003", "Anita", "D1", "operator", "", "९८७६५४३२१०"], "10-digit"),
+    ("/admin/users/import", USER_CSV, ["44000003", "Anita", "D1", "operator", "", _math("9876543210")], "10-digit"),
     ("/admin/users/import", USER_CSV, ["44000004", "A" * 121, "D1", "operator", "", ""], "at most 120"),
-    ("/admin/users/import", USER_CSV, ["४४०००००५", "Anita", "D1", "operator", "", ""], "8-digit Employee ID"),
-    ("/admin/pincodes/import", PINCODE_CSV, ["5६0099", "Whitefield SO", "", "", "D1"], "six digits"),
+    ("/admin/users/import", USER_CSV, [_math("44000005"), "Anita", "D1", "operator", "", ""], "8-digit Employee ID"),
+    ("/admin/pincodes/import", PINCODE_CSV, ["5" + _math("6") + "0099", "Whitefield SO", "", "", "D1"], "six digits"),
     ("/admin/pincodes/import", PINCODE_CSV, ["560099", "Whitefield SO", "x" * 81, "", "D1"], "at most 80"),
 ])
 def test_csv_rows_are_checked_like_the_forms(app, everything, path, header, row, message):
@@ -873,13 +890,19 @@ def test_csv_rows_are_checked_like_the_forms(app, everything, path, header, row,
 
 
 def test_admin_form_digits_are_ascii(app, everything):
+    """Digits no keyboard types (mathematical bold) are refused; Devanagari and Persian
+    digits are normalised to ASCII before they are stored (issue 25 item 3)."""
     client = _admin_client(app, everything)
     r = client.post("/admin/users/new", data={"login_id": "44000006", "name": "Anita Rao", "office_code": "D1",
-                                              "roles": "operator", "mobile": "९८७६५४३२१०"})
+                                              "roles": "operator", "mobile": _math("9876543210")})
     assert r.status_code == 422 and "10-digit" in r.get_data(as_text=True)
-    r = client.post("/admin/pincodes/new", data={"pincode": "5६0099", "office_name": "Whitefield SO",
-                                                 "division_code": "D1"})
+    r = client.post("/admin/pincodes/new", data={"pincode": "5" + _math("6") + "0099",
+                                                 "office_name": "Whitefield SO", "division_code": "D1"})
     assert r.status_code == 422 and "six digits" in r.get_data(as_text=True)
+    client.post("/admin/users/new", data={"login_id": "४४०००००६", "name": "Anita Rao", "office_code": "D1",
+                                          "roles": "operator", "mobile": "९८७६५४३२१०"})
+    user = db.session.scalar(select(User).where(User.name == "Anita Rao"))
+    assert (user.login_id, user.mobile) == ("44000006", "9876543210")
 
 
 def test_category_ids_that_are_not_plain_numbers_do_not_crash(app, everything):

@@ -44,7 +44,9 @@ class OrgUnit(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))  # English: the fallback in every language
+    name_hi: Mapped[str | None] = mapped_column(String(200))
+    name_fa: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     path: Mapped[str] = mapped_column(String(400), default="", index=True)
@@ -56,6 +58,33 @@ class OrgUnit(db.Model):
 
     def __repr__(self) -> str:
         return f"<OrgUnit {self.code} {self.kind}>"
+
+    @property
+    def name_en(self) -> str:
+        return self.name
+
+    @classmethod
+    def name_in(cls, locale: str | None = None):
+        """SQL: the name in `locale`, English when there is none, labelled `name` (for
+        choice lists read as plain rows)."""
+        from sqlalchemy import func
+
+        if locale is None:
+            from app.i18n import current_locale
+
+            locale = current_locale()
+        if locale not in ("hi", "fa"):
+            return cls.name.label("name")
+        return func.coalesce(getattr(cls, f"name_{locale}"), cls.name).label("name")
+
+    def label(self, locale: str | None = None) -> str:
+        """The name in `locale` (the request's locale by default), English as fallback.
+        In templates use the `label` filter: it marks an English fallback `lang="en"`."""
+        if locale is None:
+            from app.i18n import current_locale
+
+            locale = current_locale()
+        return (getattr(self, f"name_{locale}", None) if locale in ("hi", "fa") else None) or self.name
 
     def set_parent(self, parent: OrgUnit | None) -> None:
         """Attach under `parent` and compute the path (the row must have an id)."""

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 
 from app.exports import csv_writer
 from app.extensions import db
+from app.inputs import search_text
 from app.models import AuditLog, Case, CaseEvent, Notification, OrgUnit, User
 from app.services import access, audit, notify
 from app.services.admin_common import OutOfScope
@@ -36,6 +37,7 @@ def audit_query(admin: User, *, group: str | None = None, actor: str | None = No
         for a in GROUPS[group]:
             conds.append(AuditLog.action.like(a[:-1] + "%") if a.endswith("*") else AuditLog.action == a)
         q = q.where(or_(*conds))
+    actor, text = search_text(actor), search_text(text)
     if actor:
         q = q.where(or_(AuditLog.actor_label.ilike(actor.strip()), AuditLog.target.ilike(f"%{actor.strip()}%")))
     if text:
@@ -56,6 +58,7 @@ def status_changes_query(admin: User, *, text: str | None = None, start: date | 
          .where(CaseEvent.from_status.is_not(None), CaseEvent.to_status.is_not(None),
                 CaseEvent.from_status != CaseEvent.to_status,
                 access.in_subtree(OrgUnit.path, admin.office)))
+    text = search_text(text)
     if text:
         q = q.where(or_(Case.reference.ilike(f"%{text.strip()}%"), CaseEvent.type.ilike(f"%{text.strip()}%")))
     if start:
@@ -91,6 +94,7 @@ def outbox_query(status: str | None = None, text: str | None = None):
     q = select(Notification)
     if status in ("pending", "sending", "sent", "failed"):
         q = q.where(Notification.status == status)
+    text = search_text(text)
     if text:
         like = f"%{text.strip()}%"
         q = q.where(or_(Notification.recipient.ilike(like), Notification.template.ilike(like),

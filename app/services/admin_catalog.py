@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 
 from app.domain import kinds
 from app.extensions import db
+from app.inputs import search_text
 from app.models import Category, Holiday, OrgUnit, PincodeEntry, SlaRule, User
 from app.services import access, audit
 from app.services.admin_common import (
@@ -60,7 +61,7 @@ def categories(kind: str | None = None, text: str | None = None):
     q = select(Category)
     if kind:
         q = q.where(Category.kind == kind)
-    text = (text or "").strip()
+    text = search_text(text)
     if text:
         like = f"%{text}%"
         q = q.where(or_(Category.code.ilike(like), Category.name_en.ilike(like),
@@ -125,7 +126,7 @@ def pincodes(admin: User, text: str | None = None):
     """Pincodes served by divisions in the administrator's jurisdiction."""
     q = (select(PincodeEntry).join(OrgUnit, PincodeEntry.division_id == OrgUnit.id)
          .where(access.in_subtree(OrgUnit.path, admin.office)))
-    text = (text or "").strip()
+    text = search_text(text)
     if text:
         like = f"%{text}%"
         q = q.where(or_(PincodeEntry.pincode.like(like), PincodeEntry.office_name.ilike(like),

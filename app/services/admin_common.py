@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, func, select
 
 from app.extensions import db
-from app.inputs import as_id
+from app.inputs import as_id, ascii_digits
 
 
 class AdminError(Exception):
@@ -78,6 +78,12 @@ class ImportReport:
 MAX_IMPORT_ROWS = 5000
 
 
+# Columns that hold numbers or codes a person types: their Persian, Arabic-Indic and
+# Devanagari digits are normalised on import, as in the admin forms (names keep theirs).
+CODE_COLUMNS = frozenset({"code", "parent_code", "login_id", "mobile", "pincode", "division_code",
+                          "office_code", "sort_order"})
+
+
 def read_csv(data: bytes | str, required: tuple[str, ...]) -> tuple[list[dict], list[tuple[int, str]]]:
     """Rows as dicts with lower-case stripped keys; header problems as errors on row 1."""
     from flask_babel import gettext as _
@@ -100,8 +106,11 @@ def read_csv(data: bytes | str, required: tuple[str, ...]) -> tuple[list[dict], 
         if missing:
             return [], [(1, _("Missing columns: %(cols)s", cols=", ".join(missing)))]
         for raw in reader:
-            rows.append({(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else ""
-                         for k, v in raw.items()})
+            row = {(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else ""
+                   for k, v in raw.items()}
+            for key in CODE_COLUMNS.intersection(row):  # ۵۶۰۰۹۹ and ५६००९९ are 560099
+                row[key] = ascii_digits(row[key])
+            rows.append(row)
             if len(rows) > MAX_IMPORT_ROWS:
                 return [], [(1, _("Too many rows: at most %(n)s per file.", n=MAX_IMPORT_ROWS))]
     except csv.Error:

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
+from app.inputs import search_text
 from app.models import HIERARCHY, Case, CaseEvent, Category, OrgUnit, PincodeEntry, User
 from app.services import access, audit
 from app.services.admin_common import (
@@ -34,7 +35,7 @@ def search(admin: User, text: str | None = None, kind: str | None = None,
            active: str | None = None):
     """The administrator's offices, filtered (a SELECT, tree order)."""
     q = access.administered_offices(admin)
-    text = (text or "").strip()
+    text = search_text(text)
     if text:
         like = f"%{text}%"
         q = q.where(or_(OrgUnit.code.ilike(like), OrgUnit.name.ilike(like)))
@@ -125,8 +126,10 @@ def _check_code(code: str, exclude_id: int | None = None) -> str:
     return code
 
 
-def _add(code: str, name: str, kind: str, parent: OrgUnit) -> OrgUnit:
-    unit = OrgUnit(code=code, name=name.strip(), kind=kind)
+def _add(code: str, name: str, kind: str, parent: OrgUnit, name_hi: str | None = None,
+         name_fa: str | None = None) -> OrgUnit:
+    unit = OrgUnit(code=code, name=name.strip(), name_hi=(name_hi or "").strip() or None,
+                   name_fa=(name_fa or "").strip() or None, kind=kind)
     db.session.add(unit)
     db.session.flush()
     unit.set_parent(parent)
@@ -134,21 +137,23 @@ def _add(code: str, name: str, kind: str, parent: OrgUnit) -> OrgUnit:
 
 
 def create(admin: User, *, code: str, name: str, kind: str, parent: OrgUnit | None,
-           now: datetime) -> OrgUnit:
+           now: datetime, name_hi: str | None = None, name_fa: str | None = None) -> OrgUnit:
     """A new office under `parent` (within the administrator's subtree)."""
     _parent_in_scope(admin, parent)
     code = _check_code(code)
     if not (name or "").strip():
         raise AdminError(_l("A name is required."), field="name")
     check_placement(kind, parent)
-    unit = _add(code, name, kind, parent)
+    unit = _add(code, name, kind, parent, name_hi, name_fa)
     audit.record("admin.office.create", actor=admin, target=f"office:{code}",
                  detail=f"{kind} '{unit.name}' under {parent.code}", now=now)
     db.session.commit()
     return unit
 
 
-def rename(admin: User, office: OrgUnit, name: str, now: datetime) -> None:
+def rename(admin: User, office: OrgUnit, name: str, now: datetime, *, name_hi: str | None = None,
+           name_fa: str | None = None) -> None:
+    """The office's names: English (required, the fallback) and Hindi and Persian."""
     if not access.can_administer(admin, office):
         raise OutOfScope()
     name = (name or "").strip()
@@ -156,6 +161,8 @@ def rename(admin: User, office: OrgUnit, name: str, now: datetime) -> None:
         raise AdminError(_l("A name is required."), field="name")
     old = office.name
     office.name = name
+    office.name_hi = (name_hi or "").strip() or None
+    office.name_fa = (name_fa or "").strip() or None
     audit.record("admin.office.rename", actor=admin, target=f"office:{office.code}",
                  detail=f"'{old}' -> '{name}'", now=now)
     db.session.commit()
@@ -289,9 +296,11 @@ def import_csv(admin: User, data: bytes | str, *, dry_run: bool, now: datetime) 
                 if not row.get("name"):
                     raise AdminError(_l("A name is required."), field="name")
                 check_length(row["name"], 200, "name")
+                check_length(row.get("name_hi", ""), 200, "name_hi")
+                check_length(row.get("name_fa", ""), 200, "name_fa")
                 kind = row.get("kind", "").lower()
                 check_placement(kind, parent)
-                pending[code] = _add(code, row["name"], kind, parent)
+                pending[code] = _add(code, row["name"], kind, parent, row.get("name_hi"), row.get("name_fa"))
                 report.created += 1
             except AdminError as exc:
                 report.errors.append((n, str(exc.message)))

@@ -110,6 +110,15 @@ def reset(admin: User, *, name: str, channel: str, locale: str, now: datetime) -
         db.session.commit()
 
 
+def sms_length(text: str) -> dict:
+    """How long an SMS text is on the air: its encoding (GSM-7 for Latin text, UCS-2 for
+    Hindi and Persian), its length in that encoding's units and its number of segments
+    (`notify.sms_segments`), for the template editor's preview."""
+    encoding, units, parts = notify.sms_segments(text or "")
+    return {"encoding": encoding, "units": units, "parts": parts,
+            "per_part": (160 if parts == 1 else 153) if encoding == "GSM-7" else (70 if parts == 1 else 67)}
+
+
 def preview(name: str, channel: str, subject: str, body: str) -> tuple[str, str]:
     """The text filled with sample values (after `check_text`)."""
     ctx = {k: SAMPLE.get(k, k) for k in allowed_placeholders(name)}

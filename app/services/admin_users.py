@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
+from app.inputs import search_text
 from app.models import OrgUnit, Role, User
 from app.services import access, audit
 from app.services.admin_common import AdminError, ImportReport, OutOfScope, check_length, read_csv
@@ -35,7 +36,7 @@ def temporary_password() -> str:
 def search(admin: User, text: str | None = None, role: str | None = None,
            active: str | None = None):
     q = access.administered_users(admin)
-    text = (text or "").strip()
+    text = search_text(text)
     if text:
         like = f"%{text}%"
         q = q.where(or_(User.login_id.ilike(like), User.name.ilike(like), User.email.ilike(like),

@@ -98,6 +98,14 @@ def _count_failure(pair: LoginThrottle | None, login_id: str, net: str, now: dat
         pair.failures = 0
 
 
+def remember_locale(user: User, chosen: str | None) -> None:
+    """Save `chosen` (a language picked on the switcher before signing in) as the
+    user's preference when it is one of the portal's languages and differs."""
+    if chosen in current_app.config["LANGUAGES"] and user.locale != chosen:
+        user.locale = chosen
+        db.session.commit()
+
+
 def authenticate(login_id: str, password: str, now: datetime, ip: str = "") -> User | None:
     """The user if the credentials are right, the account active and neither it nor
     this (login id, network) pair locked. Failures are counted per pair (and per

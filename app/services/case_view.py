@@ -26,13 +26,18 @@ def header(case: Case, now: datetime | None = None) -> CaseHeader:
     the header shows: the response due time while nobody has answered, and the
     resolution due time."""
     office, raising, related = case.current_office, case.raising_office, case.related_case
+    subject = case.subject
+    if case.category is not None and case.category.level == "subject":
+        # a department request's subject is a catalogue row: its name in the reader's
+        # language, not the English text copied when it was raised (issue 25)
+        subject = case.category.label()
     return CaseHeader(
-        case.reference, case.kind, case.subject, case.status, case.resolution,
+        case.reference, case.kind, subject, case.status, case.resolution,
         sla.is_overdue(case, now or datetime.utcnow()),
-        office.name, office.kind, case.escalation_level,
+        office.label(), office.kind, case.escalation_level,
         case.assignee.name if case.assignee is not None else None,
         case.priority, case.category.label() if case.category is not None else None,
-        case.created_at, raising.name if raising is not None else None,
+        case.created_at, raising.label() if raising is not None else None,
         case.requester_name, case.requester_mobile,
         # a closed case is due nothing; an answered one no response
         None if case.is_closed or case.first_response_at is not None else case.response_due,

@@ -23,13 +23,11 @@ from app.domain import workflow as wf
 from app.domain.errors import MissingInput
 from app.domain.references import normalize
 from app.extensions import db
-from app.inputs import as_id
+from app.inputs import as_id, ascii_digits
 from app.models import Case, CaseEvent, Category, Feedback, OrgUnit, OtpCode, PincodeEntry, User
 from app.services import access, cases, notify, refcache, routing
 
 KIND = wf.SERVICE_REQUEST
-ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩०१२३४५६७८९",
-                             "012345678901234567890123456789")
 
 
 def _cfg(name: str, default):
@@ -94,8 +92,9 @@ def service_choices() -> list[tuple[str, str]]:
 
 
 def to_ascii_digits(text: str | None) -> str:
-    """Persian, Arabic-Indic and Devanagari digits typed by the citizen → 0-9."""
-    return (text or "").translate(ASCII_DIGITS)
+    """Persian, Arabic-Indic and Devanagari digits typed by the citizen → 0-9
+    (`app.inputs.ascii_digits`)."""
+    return ascii_digits(text or "")
 
 
 def lookup_pincode(pincode: str | None) -> PincodeEntry | None:
@@ -245,6 +244,11 @@ def requests_for_mobile(mobile: str) -> list[Case]:
     return list(db.session.scalars(
         select(Case).where(Case.kind == KIND, Case.requester_mobile == mobile)
         .order_by(Case.created_at.desc(), Case.id.desc()).limit(100)))
+
+
+def cases_of_mobile(mobile: str) -> list[Case]:
+    """Every case this mobile number raised as a citizen (any kind): their messages go to it."""
+    return list(db.session.scalars(select(Case).where(Case.requester_mobile == mobile)))
 
 
 # ---- one-time codes ----------------------------------------------------------------

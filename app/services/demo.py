@@ -151,8 +151,66 @@ LAST = ["Kumar", "Rao", "Iyer", "Shetty", "Khan", "Nair", "Reddy", "Gowda", "Pil
         "Menon", "Das", "Hegde", "Naidu"]
 
 
+# The demo's offices in Hindi and Persian (issue 25 item 1): English name → (hi, fa).
+OFFICE_NAMES = {
+    "CEPT Mysuru": ("डाक प्रौद्योगिकी केंद्र, मैसूरु", "مرکز فناوری پست میسور"),
+    "O&M Helpdesk": ("संचालन एवं रखरखाव हेल्पडेस्क", "میز پشتیبانی بهره‌برداری و نگهداری"),
+    "Master Trainers": ("मास्टर प्रशिक्षक", "مربیان ارشد"),
+    "Technical Team": ("तकनीकी दल", "تیم فنی"),
+    "Vendor Team (eGov)": ("विक्रेता दल (ई-गवर्नेंस)", "تیم پیمانکار (دولت الکترونیک)"),
+    "Infrastructure Team": ("अवसंरचना दल", "تیم زیرساخت"),
+    "IT Support Department": ("आईटी सहायता विभाग", "دپارتمان پشتیبانی فناوری اطلاعات"),
+    "Human Resources Department": ("मानव संसाधन विभाग", "دپارتمان منابع انسانی"),
+    "Accounts Department": ("लेखा विभाग", "دپارتمان حسابداری"),
+    "Air Cargo Unit": ("हवाई कार्गो इकाई", "واحد بار هوایی"),
+    "Customs Department": ("सीमा शुल्क विभाग", "اداره گمرک"),
+    "Foreign Administration": ("विदेशी डाक प्रशासन", "اداره پست خارجی"),
+    "Karnataka Circle": ("कर्नाटक परिमंडल", "حوزه کارناتاکا"),
+    "Tamil Nadu Circle": ("तमिलनाडु परिमंडल", "حوزه تامیل نادو"),
+    "Bengaluru HQ Region": ("बेंगलुरु मुख्यालय क्षेत्र", "منطقه ستاد بنگلور"),
+    "South Karnataka Region": ("दक्षिण कर्नाटक क्षेत्र", "منطقه کارناتاکای جنوبی"),
+    "Chennai City Region": ("चेन्नई शहर क्षेत्र", "منطقه شهر چنای"),
+    "Western Region": ("पश्चिमी क्षेत्र", "منطقه غربی"),
+    "Bengaluru East Division": ("बेंगलुरु पूर्व मंडल", "ناحیه شرق بنگلور"),
+    "Bengaluru West Division": ("बेंगलुरु पश्चिम मंडल", "ناحیه غرب بنگلور"),
+    "Mysuru Division": ("मैसूरु मंडल", "ناحیه میسور"),
+    "Mandya Division": ("मंड्या मंडल", "ناحیه ماندیا"),
+    "Chennai City Central Division": ("चेन्नई शहर मध्य मंडल", "ناحیه مرکزی شهر چنای"),
+    "Chennai City South Division": ("चेन्नई शहर दक्षिण मंडल", "ناحیه جنوبی شهر چنای"),
+    "Coimbatore Division": ("कोयंबटूर मंडल", "ناحیه کویمباتور"),
+    "Tiruppur Division": ("तिरुप्पुर मंडल", "ناحیه تیروپور"),
+}
+PLACE_NAMES = {  # post office places: (hi, fa)
+    "Bangalore GPO": ("बेंगलुरु जीपीओ", "اداره کل پست بنگلور"), "Shivajinagar": ("शिवाजीनगर", "شیواجی‌نگر"),
+    "Frazer Town": ("फ्रेज़र टाउन", "فریزر تاون"), "Rajajinagar": ("राजाजीनगर", "راجاجی‌نگر"),
+    "Malleswaram": ("मल्लेश्वरम", "ملسورام"), "Vijayanagar": ("विजयनगर", "ویجای‌نگر"),
+    "Mysuru": ("मैसूरु", "میسور"), "Krishnamurthypuram": ("कृष्णमूर्तिपुरम", "کریشنامورتی‌پورام"),
+    "Jayalakshmipuram": ("जयलक्ष्मीपुरम", "جایالاکشمی‌پورام"), "Mandya": ("मंड्या", "ماندیا"),
+    "Maddur": ("मद्दूर", "مدور"), "Srirangapatna": ("श्रीरंगपट्टण", "سریرانگاپاتنا"),
+    "Chennai GPO": ("चेन्नई जीपीओ", "اداره کل پست چنای"), "Parrys": ("पैरीज़", "پریز"),
+    "Egmore": ("एग्मोर", "اگمور"), "T Nagar": ("टी नगर", "تی‌نگر"), "Adyar": ("अड्यार", "آدیار"),
+    "Velachery": ("वेलाचेरी", "ولاچری"), "Coimbatore": ("कोयंबटूर", "کویمباتور"),
+    "RS Puram": ("आर एस पुरम", "آر اس پورام"), "Gandhipuram": ("गांधीपुरम", "گاندی‌پورام"),
+    "Tiruppur": ("तिरुप्पुर", "تیروپور"), "Avinashi": ("अविनाशी", "آویناشی"), "Palladam": ("पल्लडम", "پالادام"),
+}
+OFFICE_SUFFIXES = {" Head Office": ("प्रधान डाकघर", "دفتر پست مرکزی"),
+                   " Sub Office": ("उप डाकघर", "دفتر پست فرعی")}
+
+
+def office_names(name: str) -> tuple[str | None, str | None]:
+    """(Hindi, Persian) of a demo office's English name."""
+    if name in OFFICE_NAMES:
+        return OFFICE_NAMES[name]
+    for suffix, (hi, fa) in OFFICE_SUFFIXES.items():
+        if name.endswith(suffix) and name[: -len(suffix)] in PLACE_NAMES:
+            place_hi, place_fa = PLACE_NAMES[name[: -len(suffix)]]
+            return f"{place_hi} {hi}", f"{fa} {place_fa}"
+    return None, None
+
+
 def _office(code, name, kind, parent) -> OrgUnit:
-    unit = OrgUnit(code=code, name=name, kind=kind)
+    name_hi, name_fa = office_names(name)
+    unit = OrgUnit(code=code, name=name, name_hi=name_hi, name_fa=name_fa, kind=kind)
     db.session.add(unit)
     db.session.flush()
     unit.set_parent(parent)

@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from app.domain import workflow as wf
 from app.domain.errors import BadTarget, MissingInput
 from app.extensions import db
-from app.inputs import as_id
+from app.inputs import as_id, search_text
 from app.models import Case, Category, Feedback, OrgUnit, User
 from app.services import access, cases
 
@@ -44,7 +44,7 @@ def subjects(department_id: int | None) -> list[Category]:
 
 def search_colleagues(text: str, exclude: User | None = None, limit: int = 10) -> list[User]:
     """Active employees whose name or Employee ID contains `text` (at least 2 characters)."""
-    text = (text or "").strip()[:100]  # the form's own limit; SQLite refuses huge LIKE patterns
+    text = search_text(text)  # the form's own limit; SQLite refuses huge LIKE patterns
     if len(text) < 2:
         return []
     q = select(User).where(User.active.is_(True),

@@ -310,6 +310,43 @@ def rate_url(case: Case) -> str:
                 token=token)
 
 
+# GSM 03.38: the 7-bit default alphabet and its extension table (an escape + one septet).
+GSM7 = frozenset("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
+                 "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM7_EXT = frozenset("^{}\\[~]|€\f")
+
+
+def sms_segments(text: str) -> tuple[str, int, int]:
+    """(encoding, length in that encoding's units, number of SMS segments) of `text`.
+    Only Latin text fits the GSM 7-bit alphabet (160 septets, 153 per segment when
+    concatenated); Hindi and Persian need UCS-2: 70 UTF-16 code units in one SMS, 67 per
+    segment of a longer one. So a 94-character Persian message is two SMS, not one."""
+    if all(ch in GSM7 or ch in GSM7_EXT for ch in text):
+        units = len(text) + sum(ch in GSM7_EXT for ch in text)
+        return "GSM-7", units, 1 if units <= 160 else -(-units // 153)
+    units = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+    return "UCS-2", units, 1 if units <= 70 else -(-units // 67)
+
+
+def set_requester_locale(found: list[Case], locale: str) -> None:
+    """Messages to a citizen follow the language of the page they raised or last tracked
+    or answered from: store `locale` on these cases (the requester's own). A plain UPDATE
+    of `data`, so the case's version does not move (an answer form open elsewhere stays
+    valid); committed by the caller."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    if locale not in current_app.config["LANGUAGES"]:
+        return
+    for case in found:
+        data = dict(case.data or {})
+        if data.get("locale") == locale:
+            continue
+        data["locale"] = locale
+        db.session.execute(update(Case).where(Case.id == case.id).values(data=data)
+                           .execution_options(synchronize_session=False))
+        set_committed_value(case, "data", data)
+
+
 def requester_contacts(case: Case) -> list[tuple[str | None, str | None, str]]:
     """(email, mobile, locale) of whoever should hear about the case as its requester."""
     locale = (case.data or {}).get("locale") or "en"

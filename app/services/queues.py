@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from app.domain.references import normalize
 from app.extensions import db
-from app.inputs import as_id
+from app.inputs import as_id, search_text
 from app.models import Case
 from app.models.case import NOT_CLOSED
 from app.services import plain_rows
@@ -24,7 +24,7 @@ class Page:
 
 
 def apply_search(q: Select, text: str | None) -> Select:
-    text = (text or "").strip()[:100]  # the filter forms' limit; SQLite refuses huge LIKE patterns
+    text = search_text(text)  # the filter forms' limit; SQLite refuses huge LIKE patterns
     if not text:
         return q
     like = f"%{text}%"

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.i18n import OFFICE_KIND_LABELS, ROLE_LABELS
-from app.inputs import MaxLength
+from app.inputs import MaxLength, digits
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -32,18 +32,22 @@ def kind_choices():
 
 
 class OfficeForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    code = StringField(_l("Code"), filters=[digits], validators=[DataRequired(), Length(max=32)])
+    name = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
+    name_hi = StringField(_l("Name in Hindi"), validators=[Optional(), Length(max=200)])
+    name_fa = StringField(_l("Name in Persian"), validators=[Optional(), Length(max=200)])
     kind = SelectField(_l("Kind of office"), choices=kind_choices, validators=[DataRequired()])
-    parent_code = StringField(_l("Parent office code"), validators=[DataRequired(), Length(max=32)])
+    parent_code = StringField(_l("Parent office code"), filters=[digits], validators=[DataRequired(), Length(max=32)])
 
 
 class RenameForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
+    name_hi = StringField(_l("Name in Hindi"), validators=[Optional(), Length(max=200)])
+    name_fa = StringField(_l("Name in Persian"), validators=[Optional(), Length(max=200)])
 
 
 class MoveForm(FlaskForm):
-    parent_code = StringField(_l("New parent office code"), validators=[DataRequired(), Length(max=32)])
+    parent_code = StringField(_l("New parent office code"), filters=[digits], validators=[DataRequired(), Length(max=32)])
 
 
 class ConfirmForm(FlaskForm):
@@ -51,16 +55,16 @@ class ConfirmForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    login_id = StringField(_l("Employee ID or Facility ID"), validators=[DataRequired(), Length(max=20)])
+    login_id = StringField(_l("Employee ID or Facility ID"), filters=[digits], validators=[DataRequired(), Length(max=20)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("E-mail"), validators=[Optional(), MaxLength(200),  # before the quadratic Email()
                                                  Email(message=_l("Enter a valid e-mail address."))])
-    mobile = StringField(_l("Mobile"), validators=[Optional(), Regexp(r"^[6-9][0-9]{9}$", message=_l(
+    mobile = StringField(_l("Mobile"), filters=[digits], validators=[Optional(), Regexp(r"^[6-9][0-9]{9}$", message=_l(
         "Enter a 10-digit mobile number.")), Length(max=20)])
     # The office picker's search box (name or code); the office itself is the radio
     # button `office_id` chosen among the matches (admin/_office_picker.html). An exact
     # code typed here is taken as it is.
-    office_code = StringField(_l("Office"), validators=[Optional(), Length(max=200)])
+    office_code = StringField(_l("Office"), filters=[digits], validators=[Optional(), Length(max=200)])
     roles = MultiCheckboxField(_l("Roles"), choices=lambda: list(ROLE_LABELS.items()),
                                validators=[DataRequired(message=_l("Choose at least one role."))])
 
@@ -77,7 +81,7 @@ class ImportForm(FlaskForm):
 class CategoryForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=[], validators=[DataRequired()])
     level = SelectField(_l("Level"), choices=[], validators=[DataRequired()])
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    code = StringField(_l("Code"), filters=[digits], validators=[DataRequired(), Length(max=40)])
     parent_id = SelectField(_l("Parent"), choices=[], validate_choice=False)
     department_id = SelectField(_l("Department (subjects)"), choices=[], validate_choice=False)
     route_to_id = SelectField(_l("Escalation path: the team a helpdesk ticket goes to when L1 cannot resolve it"),
@@ -90,12 +94,12 @@ class CategoryForm(FlaskForm):
 
 
 class PincodeForm(FlaskForm):
-    pincode = StringField(_l("Pincode"), validators=[DataRequired(), Regexp(r"^[1-9][0-9]{5}$", message=_l(
+    pincode = StringField(_l("Pincode"), filters=[digits], validators=[DataRequired(), Regexp(r"^[1-9][0-9]{5}$", message=_l(
         "A pincode has six digits and does not start with 0."))])
     office_name = StringField(_l("Post office"), validators=[DataRequired(), Length(max=120)])
     district = StringField(_l("District"), validators=[Optional(), Length(max=80)])
     state = StringField(_l("State"), validators=[Optional(), Length(max=80)])
-    division_code = StringField(_l("Division code"), validators=[DataRequired(), Length(max=32)])
+    division_code = StringField(_l("Division code"), filters=[digits], validators=[DataRequired(), Length(max=32)])
 
 
 class HolidayForm(FlaskForm):
@@ -113,5 +117,7 @@ class TemplateForm(FlaskForm):
 
 
 class ExternalForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    code = StringField(_l("Code"), filters=[digits], validators=[DataRequired(), Length(max=32)])
+    name = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
+    name_hi = StringField(_l("Name in Hindi"), validators=[Optional(), Length(max=200)])
+    name_fa = StringField(_l("Name in Persian"), validators=[Optional(), Length(max=200)])

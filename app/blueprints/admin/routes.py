@@ -24,12 +24,13 @@ from flask_login import current_user
 
 from app.blueprints.admin import forms as F
 from app.blueprints.auth.decorators import role_required
+from app.dates import format_input_date, parse_local_date
 from app.domain import workflow as wf
 from app.exports import download
 from app.extensions import db
 from app.htmx import hx_redirect, is_htmx, render_page_or_partial
 from app.i18n import KIND_LABELS, OFFICE_KIND_LABELS, ROLE_LABELS
-from app.inputs import as_id, query_args
+from app.inputs import as_id, ascii_digits, query_args, typed_number
 from app.models import Category, Holiday, OrgUnit
 from app.nav import add_staff_link
 from app.services import access, audit
@@ -182,7 +183,7 @@ def office_new():
         try:
             unit = offices.create(current_user, code=form.code.data, name=form.name.data,
                                   kind=form.kind.data, parent=offices.by_code(form.parent_code.data),
-                                  now=_now())
+                                  now=_now(), name_hi=form.name_hi.data, name_fa=form.name_fa.data)
         except AdminError as exc:
             _field_error(form, exc, "code")
         else:
@@ -198,7 +199,7 @@ def office_detail(office_id):
     """One office: usage, rename, move, deactivate or delete."""
     office = _scoped(offices.get_for, office_id)
     return render_template("admin/office.html", office=office, usage=offices.usage(office),
-                           rename=F.RenameForm(name=office.name), move=F.MoveForm(),
+                           rename=F.RenameForm(obj=office), move=F.MoveForm(),
                            confirm=F.ConfirmForm(), own=office.id == current_user.office_id
                            or office.parent_id is None,
                            ancestors=office.ancestors())
@@ -222,7 +223,9 @@ def _office_change(office_id, fn, done_message, form_cls=F.ConfirmForm):
 @bp.route("/offices/<id:office_id>/rename", methods=["POST"])
 @admin_required
 def office_rename(office_id):
-    return _office_change(office_id, lambda o, f: offices.rename(current_user, o, f.name.data, _now()),
+    return _office_change(office_id, lambda o, f: offices.rename(current_user, o, f.name.data, _now(),
+                                                                     name_hi=f.name_hi.data,
+                                                                     name_fa=f.name_fa.data),
                           _("The office has been renamed."), F.RenameForm)
 
 
@@ -297,7 +300,8 @@ def externals():
     if form.validate_on_submit():
         try:
             unit = offices.create(current_user, code=form.code.data, name=form.name.data, kind="external",
-                                  parent=current_user.office, now=_now())
+                                  parent=current_user.office, now=_now(), name_hi=form.name_hi.data,
+                                  name_fa=form.name_fa.data)
         except AdminError as exc:
             _field_error(form, exc, "code")
             status = 422
@@ -518,8 +522,8 @@ def _category_form(cat=None):
             catalog.categories().where(Category.level.in_(("category", "service"))))]
     units = db.session.scalars(db.select(OrgUnit).where(OrgUnit.kind.in_(("department", "team")))
                                .order_by(OrgUnit.name)).all()
-    form.department_id.choices = none + [(str(u.id), u.name) for u in units if u.kind == "department"]
-    form.route_to_id.choices = none + [(str(u.id), u.name) for u in units]
+    form.department_id.choices = none + [(str(u.id), u.label()) for u in units if u.kind == "department"]
+    form.route_to_id.choices = none + [(str(u.id), u.label()) for u in units]
     if request.method == "GET":
         if cat is None:
             form.kind.data = request.args.get("kind") or "complaint"
@@ -612,7 +616,7 @@ def pincodes_import():
 def _days(raw: str) -> int | None:
     """A posted number of days: ASCII digits only (`"²".isdigit()` is true but `int("²")`
     fails). An absurdly long number counts as out of range, not as a crash."""
-    raw = (raw or "").strip()
+    raw = ascii_digits(raw).strip()  # ۳ and ३ are 3
     if not re.fullmatch(r"[0-9]+", raw):
         return None
     return int(raw) if len(raw) <= 6 else 10**6
@@ -621,7 +625,7 @@ def _days(raw: str) -> int | None:
 def _year(value) -> int:
     """The `?year=` of the holiday page; anything that is not a year `date` can hold
     (a 40-digit number, -1, ¹²) shows the current year."""
-    year = as_id(value)
+    year = typed_number(value)
     return year if year is not None and MINYEAR <= year <= MAXYEAR else date.today().year
 
 
@@ -767,6 +771,7 @@ def template_edit(name, channel, locale):
     return render_page_or_partial(
         "admin/template.html", "admin/_template_preview.html", status=status, form=form, name=name,
         channel=channel, locale=locale, row=row, preview=preview,
+        sms=templates.sms_length(preview[1]) if channel == "sms" and preview else None,
         allowed=sorted(templates.allowed_placeholders(name)), confirm=F.ConfirmForm())
 
 
@@ -783,10 +788,8 @@ def template_reset(name, channel, locale):
 # ---- audit log and outbox -------------------------------------------------------
 
 def _date(value):
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    """A date filter typed in the reader's calendar (Solar Hijri in Persian), or ISO."""
+    return parse_local_date(value)
 
 
 def _audit_query():
@@ -804,7 +807,8 @@ def audit_log():
     """The audit log (read-only): sign-ins, denials, admin changes; or case status
     changes from the timeline. Filters, pages and CSV export."""
     return render_page_or_partial("admin/audit.html", "admin/_audit_rows.html", listing=_page(_audit_query()),
-                                  tab=request.args.get("tab") or "log", groups=AUDIT_GROUPS)
+                                  tab=request.args.get("tab") or "log", groups=AUDIT_GROUPS,
+                                  date_example=format_input_date(date.today()))
 
 
 AUDIT_GROUPS = {"signin": _l("Sign-ins"), "denied": _l("Permission denials"), "admin": _l("Admin changes")}

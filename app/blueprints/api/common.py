@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
-from app.inputs import as_id
+from app.inputs import as_id, ascii_digits
 from app.services import api_keys, citizen
 
 bp = Blueprint("api", __name__)
@@ -129,7 +129,8 @@ def form_data(data: dict, fields: tuple[str, ...]) -> MultiDict:
 
 def small_int(text: str | None) -> int | None:
     """An ASCII number that fits a database integer, else None ("²".isdigit() is True):
-    `app.inputs.as_id`, the one parser of ids, cursors and versions."""
+    `app.inputs.as_id`, the one parser of ids, cursors and versions. A number a person
+    types (`limit`) goes through `app.inputs.typed_number` instead."""
     return as_id(text)
 
 
@@ -137,7 +138,7 @@ def clean_reference(text: str | None) -> str | None:
     """A path's reference when it could be one (no NUL, not overly long)."""
     if not text or "\x00" in text or len(text) > 40:
         return None
-    return text
+    return ascii_digits(text)
 
 
 def field_errors(form) -> dict:

@@ -25,6 +25,7 @@ from app.domain.errors import ChangedMeanwhile, InvalidTransition, MissingInput,
 from app.domain.references import normalize
 from app.extensions import db, limiter
 from app.i18n import error_message
+from app.inputs import typed_number
 from app.models import Case, CaseEvent
 from app.services import access, cases, queues
 
@@ -53,10 +54,11 @@ def _query_errors() -> tuple[int, str | None, str | None, str | None]:
     limit = 25
     raw = args.get("limit")
     if raw is not None:
-        if small_int(raw) is None or not 1 <= small_int(raw) <= MAX_LIMIT:
+        typed = typed_number(raw)  # ۲۵ and २५ are 25
+        if typed is None or not 1 <= typed <= MAX_LIMIT:
             errors["limit"] = [_("Give a number from 1 to %(max)s.", max=MAX_LIMIT)]
         else:
-            limit = small_int(raw)
+            limit = typed
     after = args.get("after")
     if after is not None and small_int(after) is None:
         errors["after"] = [_("Use the next_cursor of the previous page.")]

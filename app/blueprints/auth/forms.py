@@ -5,9 +5,11 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from app.inputs import digits
+
 
 class LoginForm(FlaskForm):
-    login_id = StringField(_l("Employee ID or Facility ID"), validators=[DataRequired(), Length(max=20)])
+    login_id = StringField(_l("Employee ID or Facility ID"), filters=[digits], validators=[DataRequired(), Length(max=20)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 

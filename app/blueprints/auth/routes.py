@@ -18,6 +18,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.blueprints.auth.forms import ChangePasswordForm, LoginForm
 from app.extensions import limiter
+from app.i18n import LOCALE_COOKIE
 from app.inputs import safe_next
 from app.services import auth as auth_service
 
@@ -42,6 +43,9 @@ def login():
             if lang:
                 session["lang"] = lang
             login_user(user)
+            # The language chosen before signing in (the switcher's cookie) becomes the
+            # saved preference: e-mails and SMS to the employee follow it (issue 25 item 2).
+            auth_service.remember_locale(user, request.cookies.get(LOCALE_COOKIE) or lang)
             if user.must_change_password:
                 flash(_("Please choose a new password before you continue."), "info")
                 return redirect(url_for("auth.change_password"))

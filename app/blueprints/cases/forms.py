@@ -6,6 +6,8 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.inputs import digits
+
 
 class ActionForm(FlaskForm):
     """One workflow action on one case version."""
@@ -24,6 +26,6 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Search"), filters=[digits], validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), validators=[Optional()], validate_choice=False)
     kind = SelectField(_l("Kind"), validators=[Optional()], validate_choice=False)

@@ -114,10 +114,10 @@ def _detail_context(case, form=None, error=None, open_action=None):
     needs = {t.needs for t in allowed}
     if "office" in needs:
         ctx["offices"] = plain_rows.all_rows(
-            access.transfer_targets(case).with_only_columns(OrgUnit.id, OrgUnit.name, OrgUnit.kind))
+            access.transfer_targets(case).with_only_columns(OrgUnit.id, OrgUnit.name_in(), OrgUnit.kind))
     if "external" in needs:
         ctx["externals"] = plain_rows.all_rows(
-            access.external_authorities().with_only_columns(OrgUnit.id, OrgUnit.name))
+            access.external_authorities().with_only_columns(OrgUnit.id, OrgUnit.name_in()))
     if "user" in needs:
         ctx["colleagues"] = [u for u in plain_rows.all_rows(
             access.colleagues(case).with_only_columns(User.id, User.name)) if u.id != case.assignee_id]

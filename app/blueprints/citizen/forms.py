@@ -4,7 +4,6 @@ next to their field; the htmx check of a single field runs the same validators."
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     EmailField,
     HiddenField,
     RadioField,
@@ -15,7 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from app.inputs import MaxLength
+from app.dates import LocalDateField
+from app.inputs import MaxLength, digits
 from app.services import citizen
 
 
@@ -23,8 +23,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _digits(value):
-    return citizen.to_ascii_digits(value).strip() if isinstance(value, str) else value
+_digits = digits  # Persian, Arabic-Indic and Devanagari digits → 0-9 (app.inputs)
 
 
 class ServiceRequestForm(FlaskForm):
@@ -74,7 +73,7 @@ class TrackReferenceForm(FlaskForm):
     class Meta:
         csrf = False
 
-    reference = StringField(_l("Reference number"), filters=[_strip], validators=[
+    reference = StringField(_l("Reference number"), filters=[_digits], validators=[
         DataRequired(message=_l("Please enter your reference number.")), Length(max=30)])
 
 
@@ -99,11 +98,11 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Search"), filters=[_digits], validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), validators=[Optional()], validate_choice=False)
     service = SelectField(_l("Type of service"), validators=[Optional()], validate_choice=False)
-    date_from = DateField(_l("Raised from"), validators=[Optional()])
-    date_to = DateField(_l("Raised until"), validators=[Optional()])
+    date_from = LocalDateField(_l("Raised from"), validators=[Optional()])
+    date_to = LocalDateField(_l("Raised until"), validators=[Optional()])
     division = HiddenField()
     age = HiddenField()
 

@@ -36,11 +36,11 @@ from app.blueprints.citizen.forms import (
 )
 from app.domain import workflow as wf
 from app.domain.errors import AlreadyDone, WorkflowError
-from app.extensions import limiter
+from app.extensions import db, limiter
 from app.htmx import render_page_or_partial
 from app.i18n import current_locale
 from app.nav import add_public_link
-from app.services import cases, citizen
+from app.services import cases, citizen, notify
 from app.services.tokens import load_case_token
 
 bp = Blueprint("citizen", __name__)
@@ -279,6 +279,7 @@ def rate(reference):
     form = RateForm()
     if not form.validate():
         return _track_detail_page(case, rate_form=form, status=422)
+    notify.set_requester_locale([case], current_locale())
     try:
         cases.act(case, "rate", as_=wf.REQUESTER, now=_now(),
                   data={"rating": form.rating.data, "comment": form.comment.data or ""})
@@ -313,6 +314,7 @@ def rate_link(reference, token):
     form = RateForm()
     if not form.validate():
         return _track_detail_page(case, rate_form=form, status=422, rate_token=token)
+    notify.set_requester_locale([case], current_locale())
     try:
         cases.act(case, "rate", as_=wf.REQUESTER, now=_now(),
                   data={"rating": form.rating.data, "comment": form.comment.data or ""})
@@ -360,6 +362,9 @@ def track_verify():
             session[VERIFIED] = {"mobile": mobile,
                                  "until": (_now() + timedelta(minutes=minutes)).isoformat()}
             session.pop(OTP_MOBILE, None)
+            # Later messages about the mobile's requests follow this page's language.
+            notify.set_requester_locale(citizen.cases_of_mobile(mobile), current_locale())
+            db.session.commit()
             return redirect(url_for("citizen.track_mine"), code=303)
         if result == citizen.OTP_USED_UP:
             form.code.errors = [_("This code was tried too many times and cannot be used any more. "

@@ -4,7 +4,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
-    DateField,
     HiddenField,
     RadioField,
     SelectField,
@@ -14,7 +13,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
-from app.inputs import MaxLength
+from app.dates import LocalDateField
+from app.inputs import MaxLength, digits
 
 REQUIRED = _l("Please fill in this field.")
 
@@ -25,13 +25,13 @@ class ComplaintForm(FlaskForm):
     does)."""
 
     name = StringField(_l("Customer name"), validators=[DataRequired(REQUIRED), Length(max=120)])
-    mobile = StringField(_l("Mobile number"), validators=[
+    mobile = StringField(_l("Mobile number"), filters=[digits], validators=[
         DataRequired(REQUIRED),
         Regexp(r"^[6-9]\d{9}$", message=_l("Enter a 10-digit Indian mobile number."))])
     email = StringField(_l("E-mail"), validators=[
         Optional(), MaxLength(200), Email(message=_l("Enter a valid e-mail address."))])
     address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=500)])
-    pincode = StringField(_l("Pincode"), validators=[
+    pincode = StringField(_l("Pincode"), filters=[digits], validators=[
         DataRequired(REQUIRED), Regexp(r"^\d{6}$", message=_l("Enter a 6-digit pincode."))])
     category = SelectField(_l("Category"), coerce=str, validate_choice=False,
                            validators=[DataRequired(_l("Choose a category."))])
@@ -39,12 +39,12 @@ class ComplaintForm(FlaskForm):
                           validators=[DataRequired(_l("Choose a service."))])
     type = SelectField(_l("Type of grievance"), coerce=str, validate_choice=False,
                        validators=[DataRequired(_l("Choose the type of grievance."))])
-    article = StringField(_l("Article or transaction reference"), validators=[Optional(), Length(max=40)])
+    article = StringField(_l("Article or transaction reference"), filters=[digits], validators=[Optional(), Length(max=40)])
     description = TextAreaField(_l("Description of the complaint"), validators=[
         DataRequired(REQUIRED), Length(min=10, max=5000, message=_l(
             "Describe the complaint in %(min)d to %(max)d characters."))])
     related = StringField(_l("Earlier complaint reference (if this follows a closed one)"),
-                          validators=[Optional(), Length(max=24)])
+                          filters=[digits], validators=[Optional(), Length(max=24)])
     attachments = MultipleFileField(_l("Attachments (JPEG or PDF)"))
     submission_key = HiddenField()
 
@@ -66,8 +66,8 @@ class ReportFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = LocalDateField(_l("From"), validators=[Optional()])
+    end = LocalDateField(_l("To"), validators=[Optional()])
 
 
 class ReviewForm(FlaskForm):

@@ -30,7 +30,7 @@ from app.exports import download
 from app.extensions import db, limiter
 from app.htmx import render_page_or_partial
 from app.i18n import action_label, error_message
-from app.inputs import as_id
+from app.inputs import as_id, search_text
 from app.models import OrgUnit
 from app.nav import add_public_link, add_staff_link
 from app.services import access, complaint_reports, complaint_reviews, complaints, tokens, uploads
@@ -213,12 +213,12 @@ def processing():
     key = request.args.get("queue", "pending")
     if key not in complaints.QUEUE_KEYS:
         key = "pending"
-    search = (request.args.get("q") or "").strip()[:100]
+    search = search_text(request.args.get("q"))
     page = complaints.queue_page(current_user, key, search, request.args.get("after"))
     results = session.pop("complaint_bulk_results", None)
     form = BulkForm(queue=key)
     form.action.choices = [("", _("Choose…"))] + [(a, action_label(a)) for a in complaints.BULK_ACTIONS]
-    form.office.choices = [("", "—")] + [(str(o.id), o.name) for o in _bulk_offices()]
+    form.office.choices = [("", "—")] + [(str(o.id), o.label()) for o in _bulk_offices()]
     return render_page_or_partial(
         "complaints/processing.html", "complaints/_queue.html",
         counts=complaints.queue_counts(current_user), key=key, labels=QUEUE_LABELS, qpage=page,

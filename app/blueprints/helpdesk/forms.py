@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from app.inputs import digits
+
 REQUIRED = _l("Please fill in this field.")
 
 CHANNEL_LABELS = {
@@ -29,7 +31,7 @@ class LogCallForm(FlaskForm):
                           validators=[DataRequired(message=REQUIRED)])
     caller_name = StringField(_l("Caller's name"),
                               validators=[DataRequired(message=REQUIRED), Length(max=120)])
-    caller_mobile = StringField(_l("Caller's mobile number"), validators=[
+    caller_mobile = StringField(_l("Caller's mobile number"), filters=[digits], validators=[
         Optional(), Regexp(r"^[6-9][0-9]{9}$", message=_l("Enter a 10-digit mobile number."))])
     caller_email = StringField(_l("Caller's e-mail"), validators=[
         Optional(), Length(max=200),
@@ -63,7 +65,7 @@ class HelpdeskFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search tickets"), validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Search tickets"), filters=[digits], validators=[Optional(), Length(max=100)])
     show = SelectField(_l("Show"), validators=[Optional()], default="open",
                        choices=[("open", _l("Not closed")), ("all", _l("All, closed included")),
                                 ("overdue", _l("Past due time only"))])

@@ -6,6 +6,8 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.inputs import digits
+
 REQUIRED = _l("Please fill in this field.")
 
 REQUEST_TYPE_LABELS = {
@@ -34,8 +36,8 @@ class NewInteractionForm(FlaskForm):
                               validators=[DataRequired(message=REQUIRED)])
     department = SelectField(_l("Department (unit)"), validators=[Optional()], validate_choice=False)
     subject = SelectField(_l("Request subject"), validators=[Optional()], validate_choice=False)
-    recipient_q = StringField(_l("Recipient"), validators=[Optional(), Length(max=100)])
-    recipient = StringField(validators=[Optional(), Length(max=12)])
+    recipient_q = StringField(_l("Recipient"), filters=[digits], validators=[Optional(), Length(max=100)])
+    recipient = StringField(filters=[digits], validators=[Optional(), Length(max=12)])
     request_type = SelectField(_l("Request type"), default="request", validators=[Optional()],
                                choices=list(REQUEST_TYPE_LABELS.items()))
     priority = SelectField(_l("Request priority"), default="P3", validators=[Optional()])
@@ -65,6 +67,6 @@ class ListFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search requests"), validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Search requests"), filters=[digits], validators=[Optional(), Length(max=100)])
     show = SelectField(_l("Show"), validators=[Optional()], default="open",
                        choices=[("open", _l("Not closed")), ("all", _l("All, closed included"))])

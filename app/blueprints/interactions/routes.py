@@ -81,7 +81,7 @@ def error_status(code: int) -> int:
 def _fill_choices(form: NewInteractionForm) -> list:
     """Department, subject and priority choices; the colleagues matching the search."""
     form.department.choices = [("", _("Choose a department"))] + [
-        (str(d.id), d.name) for d in interactions.departments()]
+        (str(d.id), d.label()) for d in interactions.departments()]
     dep = form.department.data or ""
     subjects = interactions.subjects(as_id(dep))
     form.subject.choices = [("", _("Choose a subject") if subjects else

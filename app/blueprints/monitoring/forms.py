@@ -2,20 +2,13 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField
+from wtforms import HiddenField, SelectField
 from wtforms.validators import Optional, ValidationError
 
+from app.dates import LocalDateField
 from app.i18n import KIND_LABELS, PRIORITY_LABELS
 
-
-class IsoDateField(DateField):
-    """A date field (`<input type=date>` sends YYYY-MM-DD) with our own message."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(_l("Enter a valid date (year-month-day).")) from None
+IsoDateField = LocalDateField  # typed in the reader's calendar; ISO dates still read (app.dates)
 
 
 class DashboardFilterForm(FlaskForm):

@@ -14,10 +14,10 @@ from app.domain import workflow as wf
 from app.domain.errors import AlreadyDone, ChangedMeanwhile, InvalidTransition, MissingInput, WorkflowError
 from app.extensions import db, limiter
 from app.htmx import render_page_or_partial
-from app.i18n import action_label, error_message
+from app.i18n import action_label, current_locale, error_message
 from app.inputs import as_id
 from app.models import Case, CaseEvent, Feedback
-from app.services import cases, uploads
+from app.services import cases, notify, uploads
 from app.services.tokens import load_case_token
 
 bp = Blueprint("respond", __name__)
@@ -72,6 +72,7 @@ def respond(token):
     if action == "rate":
         data = {"rating": form.rating.data, "comment": form.text.data or ""}
     version = as_id(form.version.data)
+    notify.set_requester_locale([case], current_locale())  # later messages: this page's language
     try:
         cases.act(case, action, now=datetime.utcnow(), as_=wf.REQUESTER, expected_version=version,
                   text="" if action == "rate" else (form.text.data or ""), data=data,

@@ -6,6 +6,8 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.inputs import digits
+
 
 class TicketForm(FlaskForm):
     """Add Ticket: one problem of the DARPAN field application."""
@@ -37,7 +39,7 @@ class TicketFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Search"), filters=[digits], validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Status"), validators=[Optional()], validate_choice=False)
     level = SelectField(_l("Level"), validators=[Optional()], validate_choice=False)
     age = SelectField(_l("Age"), validators=[Optional()], validate_choice=False)
