@@ -64,10 +64,10 @@ echo "GET / and /auth/login: 200"
 
 echo "== the scheduler sweeps the same database"
 for _ in $(seq 60); do
-  grep -q "jobs: {" "$APP/instance/scheduler.log" && break
+  grep -q "timers: {" "$APP/instance/scheduler.log" && break
   sleep 1
 done
-grep "jobs: {" "$APP/instance/scheduler.log" | head -1
+grep "timers: {" "$APP/instance/scheduler.log" | head -1
 grep -q "'escalated': 2, 'breached': 2" "$APP/instance/scheduler.log" \
   || { echo "the first sweep did not act on the demo's four overdue cases"; exit 1; }
 
