@@ -27,14 +27,15 @@ from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
 from app.models import Case, CaseEvent, Notification, OrgUnit, User
-from app.services import bulk_sql, cases, effects, notify, routing, tallies
+from app.services import bulk_sql, cases, effects, flow, notify, routing, tallies
 
 NOTIFY_EFFECTS = frozenset({"notify_requester", "notify_office"})
 
 # What a case's messages and counters read, next to what its effects read.
 _READ = tuple(dict.fromkeys((
     "id", "version", "reference", "status", "category_id", "current_office_id", "data",
-    "requester_email", "requester_mobile", "raised_by_id", "created_at", *effects.COLUMNS)))
+    "requester_email", "requester_mobile", "raised_by_id", "created_at", *effects.COLUMNS,
+    *tallies.KEY_COLUMNS, *tallies.DAY_COLUMNS, *flow.FLOW_COLUMNS)))
 _CASE = Case.__table__
 
 
@@ -152,6 +153,10 @@ def _tallies(done: list) -> None:
             if old != new]
     if days:
         tallies.apply_days(db.session.connection(), days)
+    # and the league's counters (a case closed or breached by the sweep)
+    flow.apply(db.session.connection(), [
+        (row.id, tuple(getattr(row, c) for c in flow.FLOW_COLUMNS),
+         tuple(changes.get(c, getattr(row, c)) for c in flow.FLOW_COLUMNS)) for row, _t, changes, _e in done])
 
 
 def _messages(done: list, offices: dict, users: dict, now: datetime) -> None:
