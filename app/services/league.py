@@ -376,3 +376,122 @@ def heat(scope: OrgUnit, period: str, now: datetime, last: date | None = None) -
     cats = {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_([k for k in order if k])))}
     categories = [(k, cats.get(k)) for k in order]  # None: no category
     return Heat(children, categories, cells, totals)
+
+
+# ---- labels and export ----------------------------------------------------------------------
+
+def column_labels() -> dict:
+    from flask_babel import lazy_gettext as _l
+
+    return {
+        "name": _l("Office"),
+        "index": _l("Index (0-100)"),
+        "compliance": _l("SLA compliance %"),
+        "median": _l("Median disposal (business days)"),
+        "p90": _l("90th percentile disposal (business days)"),
+        "pending": _l("Pending beyond SLA"),
+        "own_days": _l("Time with us (days, average)"),
+        "external_days": _l("Time with external authorities (days, average)"),
+        "rejections": _l("Resolutions rejected by customers"),
+        "repeats": _l("Repeat cases"),
+        "rating": _l("Average rating (out of 5)"),
+        "closed": _l("Closed"),
+    }
+
+
+def period_labels() -> dict:
+    from flask_babel import lazy_gettext as _l
+
+    return {"week": _l("Week"), "month": _l("Month"), "quarter": _l("Quarter")}
+
+
+def index_part_labels() -> dict:
+    from flask_babel import lazy_gettext as _l
+
+    return {
+        "compliance": _l("SLA compliance: the share of the cases closed in the period that were closed within SLA"),
+        "backlog": _l("Backlog within SLA: 100 less the share of the cases not closed that are pending beyond SLA"),
+        "rating": _l("Satisfaction: the average rating, 1 to 5, on a scale of 0 to 100"),
+        "accepted": _l("Accepted resolutions: 100 less the share of closed cases whose resolution a customer rejected"),
+        "first_time": _l("First-time cases: 100 less the share of repeat cases among the cases raised"),
+    }
+
+
+FIGURE_KEYS = ("index", "compliance", "median", "p90", "pending", "own_days", "external_days", "rejections",
+               "repeats", "rating", "closed")
+
+
+def export_sections(lg: League, ht: Heat) -> list[tuple[str, list, list]]:
+    """(title, header, rows) sections in the current language: the league table (each
+    figure and its change against the previous period) and the heat table."""
+    from flask_babel import gettext as _
+
+    labels = column_labels()
+    w = lg.window
+    summary = [
+        [_("Office"), lg.scope.name],
+        [_("Period"), f"{w.first.isoformat()} – {w.last.isoformat()}"],
+        [_("Previous period"), f"{w.prev_first.isoformat()} – {w.prev_last.isoformat()}"],
+        [_("Generated at (UTC)"), lg.generated_at.strftime("%Y-%m-%d %H:%M")],
+    ]
+    header = [_("Rank"), str(labels["name"])]
+    for k in FIGURE_KEYS:
+        header += [str(labels[k]), _("Change")]
+    rows = []
+    for i, r in enumerate(lg.rows + [lg.total], start=1):
+        line = [i if r is not lg.total else "", r.name if r is not lg.total else _("All of %(office)s",
+                                                                                 office=r.name)]
+        for k in FIGURE_KEYS:
+            v, c = r.now.value(k), r.change(k)
+            line += ["" if v is None else v, "" if c is None else c]
+        rows.append(line)
+    heat_header = [_("Category")] + [o.name for o in ht.offices] + [_("All")]
+    heat_rows = []
+    for cat_id, cat in ht.categories:
+        line = [cat.label() if cat else _("No category")]
+        for o in ht.offices:
+            now, before = ht.cells.get((cat_id, o.id), (0, 0))
+            line.append(f"{now} ({now - before:+d})")
+        now, before = ht.totals.get(cat_id, (0, 0))
+        line.append(f"{now} ({now - before:+d})")
+        heat_rows.append(line)
+    return [
+        (_("Summary"), [_("Measure"), _("Value")], summary),
+        (_("League table"), header, rows),
+        (_("Cases raised by category"), heat_header, heat_rows),
+    ]
+
+
+def to_csv(sections) -> bytes:
+    import io
+
+    from app.exports import csv_writer
+
+    out = io.StringIO()
+    wr = csv_writer(out)
+    for i, (title, header, rows) in enumerate(sections):
+        if i:
+            wr.writerow([])
+        wr.writerow([title])
+        wr.writerow(header)
+        wr.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(sections) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    from app.exports import xlsx_append
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, header, rows in sections:
+        ws = wb.create_sheet(title=title[:31].replace("/", " "))
+        xlsx_append(ws, header)
+        for row in rows:
+            xlsx_append(ws, row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
