@@ -17,11 +17,14 @@ ADVISORY_KEY = 7_346_201  # arbitrary, constant: "the Seva Desk scheduler"
 
 def run_once(app, now: datetime | None = None) -> dict:
     """One pass of every job (what `flask run-jobs` does)."""
-    from app.services import notify, timers
+    from app.services import notify, summary, timers
 
     with app.app_context():
         now = now or datetime.utcnow()
-        result = {"timers": timers.sweep(now), "outbox": notify.deliver_due(now)}
+        result = {"timers": timers.sweep(now)}
+        # the daily backlog snapshot and the weekly summaries (each once: idempotent)
+        result["reports"] = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
+        result["outbox"] = notify.deliver_due(now)
     return result
 
 
@@ -75,7 +78,7 @@ def build_scheduler(app) -> BlockingScheduler:
     def sweep_job():
         try:
             result = run_once(app)
-            if any(result["timers"].values()) or any(result["outbox"].values()):
+            if any(any(part.values()) for part in result.values()):
                 log.info("jobs: %s", result)
         except Exception:  # noqa: BLE001 - log and keep the scheduler alive
             log.exception("scheduled job failed")

@@ -291,8 +291,9 @@ Index("ix_case_disposal_tally_day", CaseDisposalTally.day, CaseDisposalTally.off
 
 
 class BacklogSnapshot(db.Model):
-    """Cases not closed, and of them pending beyond their SLA, per office at the end of
-    a local day, written by the scheduler each day: what "pending beyond SLA" is compared
+    """Cases not closed, and of them pending beyond their SLA, per office at the start
+    of a local day (offices with none are left out), written by the scheduler once a
+    day (`app.services.summary.snapshot`): what "pending beyond SLA" now is compared
     with (a count of now has no history of its own)."""
 
     __tablename__ = "backlog_snapshot"

@@ -253,8 +253,8 @@ def _backlog(scope: OrgUnit) -> dict[int, tuple[int, int]]:
 
 
 def _snapshot(scope: OrgUnit, day: date) -> dict[int, tuple[int, int]] | None:
-    """{unit: (not closed, pending beyond SLA)} at the end of `day`, or None when no
-    snapshot was taken that day."""
+    """{unit: (not closed, pending beyond SLA)} at the start of `day` (the end of the
+    day before), or None when no snapshot was taken that day."""
     t = BacklogSnapshot
     if db.session.scalar(select(t.day).where(t.day == day).limit(1)) is None:
         return None
@@ -298,7 +298,7 @@ def league(scope: OrgUnit, period: str, now: datetime, sort: str = "index", desc
     w = window(period, last)
     flow, disposal = _flow(scope, w), _disposal(scope, w)
     backlog = _backlog(scope)
-    before_backlog = _snapshot(scope, w.prev_last)
+    before_backlog = _snapshot(scope, w.first)  # taken at the start of the period's first day
     children, with_children = _children(scope)
     rows = [Row(c, c.id in with_children, _figures(c.id, True, flow, disposal, backlog),
                 _figures(c.id, False, flow, disposal, before_backlog)) for c in children]
