@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from app.domain import workflow as wf
 from app.domain.sla import business_days_between
 from app.extensions import db
-from app.models import Case, CaseDisposalTally, CaseEvent, CaseFlowTally, Feedback
+from app.models import Case, CaseDisposalTally, CaseEvent, CaseFlowTally, Feedback, Holiday
 
 REPEAT_DAYS = 30
 FLOW_COLUMNS = ("current_office_id", "kind", "category_id", "status", "created_at", "closed_at",
@@ -68,10 +68,10 @@ _DISPOSAL_UPSERT = text(
 ).bindparams(bindparam("day", type_=Date()))
 
 
-def _context():
+def _context(holidays=None):
     from app.services import sla, tallies
 
-    return tallies.zone(), sla.holidays()
+    return tallies.zone(), sla.holidays() if holidays is None else holidays
 
 
 def _local(instant, tz) -> date:
@@ -115,10 +115,10 @@ def _values(case: Case, old: bool = False) -> tuple:
 class Changes:
     """Count changes gathered before they are written."""
 
-    def __init__(self):
+    def __init__(self, holidays=None):
         self.flow: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(FLOW_SUMS, 0))
         self.disposal: dict[tuple, int] = defaultdict(int)
-        self.tz, self.holidays = _context()
+        self.tz, self.holidays = _context(holidays)
 
     def add(self, values, rating, sign: int) -> None:
         flow, disposal = entries(values, rating, self.tz, self.holidays)
@@ -250,8 +250,11 @@ def _case_values(connection, cases: dict, case_id: int):
 def _recount(session=None, batch: int = 20000) -> Changes:
     """The counters recomputed from the cases, their ratings and the rejection events,
     streamed in batches."""
+    from app.services.tallies import as_date
+
     session = session or db.session
-    ch = Changes()
+    # the holiday calendar read on the same connection (a migration's is not committed yet)
+    ch = Changes(holidays=frozenset(as_date(d) for d in session.scalars(select(Holiday.day))))
     q = (select(*(getattr(Case, c) for c in FLOW_COLUMNS), Feedback.rating)
          .outerjoin(Feedback, Feedback.case_id == Case.id)
          .execution_options(yield_per=batch))
