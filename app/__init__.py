@@ -12,6 +12,16 @@ from flask import Flask
 from app.config import Config
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from
+    their X-Forwarded-* headers (Werkzeug's ProxyFix, that many hops and no more)."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def _instance_secret(app: Flask) -> str:
     """SECRET_KEY from the environment, else from `instance/secret_key` (generated once)."""
     path = Path(app.instance_path) / "secret_key"
@@ -40,6 +50,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
     _rate_limit_storage(app)
+    _trust_proxies(app)
     from app.inputs import IdConverter, query_args
 
     app.jinja_env.globals["query_args"] = query_args

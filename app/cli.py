@@ -32,17 +32,20 @@ def register_cli(app) -> None:
 @click.command("demo-data")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has offices.")
 @click.option("--cases", default=300, show_default=True, help="How many demo cases to create.")
+@click.option("--print-logins", is_flag=True, help="Then print the demo sign-ins (what `make run` does).")
 @with_appcontext
-def demo_data(if_empty: bool, cases: int):
+def demo_data(if_empty: bool, cases: int, print_logins: bool = False):
     """Load the demo hierarchy, users, reference data and cases."""
     from app.models import OrgUnit
     from app.services import demo
 
     if if_empty and db.session.scalar(select(func.count(OrgUnit.id))):
         click.echo("Database already has data: demo data not loaded.")
-        return
-    demo.load(case_count=cases)
-    click.echo(f"Demo data loaded ({cases} cases). `flask demo-logins` lists the sign-ins.")
+    else:
+        demo.load(case_count=cases)
+        click.echo(f"Demo data loaded ({cases} cases). `flask demo-logins` lists the sign-ins.")
+    if print_logins:
+        _echo_logins()
 
 
 @click.command("demo-logins")

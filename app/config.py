@@ -38,6 +38,9 @@ class Config:
     # Login throttling
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_LOCKOUT_MINUTES = _env_int("LOGIN_LOCKOUT_MINUTES", 15)
+    # Failures per (login id, network) lock that pair only. This many failures in a row
+    # from any networks lock the account itself (a spread-out guessing attack); 0: never.
+    LOGIN_ACCOUNT_MAX_FAILURES = _env_int("LOGIN_ACCOUNT_MAX_FAILURES", 50)
 
     # Rate limits (Flask-Limiter): Redis when REDIS_URL is set, memory otherwise. Both are
     # resolved in create_app (RATELIMIT_STORAGE_URI, if set, wins), so REDIS_URL may come
@@ -52,6 +55,11 @@ class Config:
     INFO_RESPONSE_DAYS = _env_int("INFO_RESPONSE_DAYS", 7)
     INFO_TIMEOUT_POLICY = os.environ.get("INFO_TIMEOUT_POLICY", "close")  # close | escalate
     HOLIDAY_COUNTRY = os.environ.get("HOLIDAY_COUNTRY", "IN")
+
+    # Doorstep requests: the same mobile, service and pincode again within this many hours,
+    # while the first request is open, shows that request instead of raising another
+    # (Back and submit again without JavaScript). 0 turns the check off.
+    CITIZEN_REPEAT_HOURS = _env_int("CITIZEN_REPEAT_HOURS", 24)
 
     # Uploads
     UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 200 * 1024)
@@ -74,6 +82,14 @@ class Config:
     # Scheduler
     SCHEDULER_SWEEP_SECONDS = _env_int("SCHEDULER_SWEEP_SECONDS", 60)
     SCHEDULER_OUTBOX_SECONDS = _env_int("SCHEDULER_OUTBOX_SECONDS", 30)
+    # the monitoring reports (daily backlog snapshot, weekly summaries): each does its work
+    # once a day or week, whatever this interval
+    SCHEDULER_REPORTS_SECONDS = _env_int("SCHEDULER_REPORTS_SECONDS", 300)
+
+    # How many reverse proxies stand in front of the web workers (nginx: 1). Their
+    # X-Forwarded-For/-Proto is believed for exactly that many hops, so rate limits and
+    # sign-in locks count the real client; 0 believes no header (a client could forge it).
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     HSTS_SECONDS = 0  # set by ProductionConfig (HTTPS only)

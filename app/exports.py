@@ -7,7 +7,10 @@ starts with `=`, `+`, `-` or `@` as a formula (and strip a leading tab or CR fir
 Office and category names, subjects, Employee IDs typed at sign-in all come from
 people, so a text cell that starts with one of these gets a leading apostrophe in CSV
 (shown as text, the apostrophe hidden) and is written as a string with the "quote
-prefix" style in XLSX, never as a formula. Numbers stay numbers."""
+prefix" style in XLSX, never as a formula. Numbers stay numbers.
+
+Not defusedcsv: it leaves a leading tab or CR alone (both are stripped by spreadsheets
+before they look for a formula) and does not cover XLSX."""
 
 from __future__ import annotations
 

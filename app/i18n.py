@@ -26,6 +26,8 @@ FA_MONTHS = [
     "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
     "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
 ]
+FA_WEEKDAYS = ["دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه", "شنبه", "یکشنبه"]  # Monday first
+END_OF_DAY = (23, 59, 59)  # a due time "n business days on" (app.domain.sla.add_business_days)
 
 
 def select_locale() -> str:
@@ -142,6 +144,30 @@ def format_datetime(value: datetime | None, locale: str | None = None) -> str:
             .replace("{1}", _format_day(local.date(), locale)))
 
 
+def format_due(value: datetime | None, locale: str | None = None, tz: ZoneInfo | None = None) -> str:
+    """A due time. One at the end of a business day (23:59:59 local, as the SLA's due
+    times are) reads as that day — "end of Tue 8 Dec", Solar Hijri with Persian digits
+    in Persian — instead of "11:59:59 PM"; any other as `format_datetime`."""
+    if value is None:
+        return ""
+    locale = locale or current_locale()
+    local = _local(value, tz)
+    if (local.hour, local.minute, local.second) != END_OF_DAY:
+        return format_datetime(value, locale)
+    return _format_end_of_day(local.date(), locale)
+
+
+@lru_cache(maxsize=1024)
+def _format_end_of_day(day: date, locale: str) -> str:
+    if locale == "fa":
+        j = jdatetime.date.fromgregorian(date=day)
+        words = localize_digits(f"{FA_WEEKDAYS[day.weekday()]} {j.day} {FA_MONTHS[j.month - 1]}", "fa")
+    else:
+        words = babel_format_date(day, "EEE d MMM", locale=_babel_locale(locale))
+    with force_locale(locale):
+        return str(_l("end of %(day)s", day=words))
+
+
 @lru_cache(maxsize=8)
 def _datetime_patterns(locale: str):
     loc = _babel_locale(locale)
@@ -154,6 +180,14 @@ def ltr(value) -> Markup:
     # escape() first, then plain concatenation: Markup's `%` costs several times as much,
     # and a queue shows fifty of these.
     return Markup(f'<bdi dir="ltr">{escape(value if value is not None else "")}</bdi>')  # noqa: S704
+
+
+def ref(value) -> Markup:
+    """A reference number: isolated like `ltr`, and kept on one line (class "ref": CSS
+    `white-space: nowrap`, as the CSP allows no inline style) — a narrow table cell
+    would otherwise break it at its hyphen. The hyphens stay ordinary ones, so a
+    copied reference pastes as typed."""
+    return Markup(f'<bdi dir="ltr" class="ref">{escape(value if value is not None else "")}</bdi>')  # noqa: S704
 
 
 # ---- labels for codes stored in the database ------------------------------------
@@ -251,6 +285,7 @@ ERROR_MESSAGES = {
         "review the latest state and submit again."
     ),
     "missing_input": _l("Please fill in the required details for this action."),
+    "not_yet": _l("This is possible only once the case has been answered."),
     "workflow_error": _l("The action could not be carried out."),
 }
 
@@ -421,6 +456,11 @@ def _datetime_filter(ctx, value):
 
 
 @pass_context
+def _due_filter(ctx, value):
+    return format_due(value, _page_locale(ctx), ctx.get("page_zone"))
+
+
+@pass_context
 def _number_filter(ctx, value):
     return format_number(value, _page_locale(ctx))
 
@@ -450,7 +490,9 @@ def init_app(app) -> None:
         number=_number_filter,
         date=_date_filter,
         datetime=_datetime_filter,
+        due=_due_filter,
         ltr=ltr,
+        ref=ref,
         status=_status_filter,
         kind=_kind_filter,
         action=action_label,

@@ -73,17 +73,56 @@ class SchedulerLock:
 
 
 def build_scheduler(app) -> BlockingScheduler:
-    sched = BlockingScheduler(timezone="UTC")
+    """Three jobs: the timer sweep every SCHEDULER_SWEEP_SECONDS, the outbox delivery
+    every SCHEDULER_OUTBOX_SECONDS (a one-time code should not wait for the sweep), and the
+    monitoring reports (the daily backlog snapshot, the weekly summaries; each does its
+    work once a day or week whatever the interval) every SCHEDULER_REPORTS_SECONDS. One
+    worker thread runs them one after the other, so they never write at the same time
+    (SQLite has one writer); a run that comes due while the other job works runs late
+    rather than being skipped."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+
+    sched = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(max_workers=1)})
 
     def sweep_job():
-        try:
-            result = run_once(app)
-            if any(any(part.values()) for part in result.values()):
-                log.info("jobs: %s", result)
-        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
-            log.exception("scheduled job failed")
+        from app.services import timers
 
-    sched.add_job(sweep_job, "interval", seconds=app.config["SCHEDULER_SWEEP_SECONDS"],
-                  id="sweep", replace_existing=True, coalesce=True, max_instances=1,
+        try:
+            with app.app_context():
+                result = timers.sweep(datetime.utcnow())
+            if any(result.values()):
+                log.info("timers: %s", result)
+        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
+            log.exception("scheduled timer sweep failed")
+
+    def outbox_job():
+        from app.services import notify
+
+        try:
+            with app.app_context():
+                result = notify.deliver_due(datetime.utcnow())
+            if any(result.values()):
+                log.info("outbox: %s", result)
+        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
+            log.exception("scheduled outbox delivery failed")
+
+    def reports_job():
+        from app.services import summary
+
+        try:
+            with app.app_context():
+                now = datetime.utcnow()
+                result = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
+            if any(result.values()):
+                log.info("reports: %s", result)
+        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
+            log.exception("scheduled monitoring reports failed")
+
+    common = dict(replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=None,
                   next_run_time=datetime.utcnow())
+    sched.add_job(sweep_job, "interval", seconds=app.config["SCHEDULER_SWEEP_SECONDS"], id="sweep", **common)
+    sched.add_job(outbox_job, "interval", seconds=app.config["SCHEDULER_OUTBOX_SECONDS"], id="outbox",
+                  **common)
+    sched.add_job(reports_job, "interval", seconds=app.config["SCHEDULER_REPORTS_SECONDS"], id="reports",
+                  **common)
     return sched

@@ -132,9 +132,10 @@ def main():
                 form = client.get("/request").get_data(as_text=True)
                 field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', form).group(0)
                 raise_token.append(re.search(r'value="([^"]*)"', field).group(1))
-            data = {"csrf_token": raise_token[0], "submission_key": f"prof-{stamp}-{next(counter)}",
+            n = next(counter)  # a mobile per request: the same request again shows the open one
+            data = {"csrf_token": raise_token[0], "submission_key": f"prof-{stamp}-{n}",
                     "name": "Bench Citizen", "address": "12 Station Road", "pincode": str(pin),
-                    "email": "bench@example.in", "mobile": "9876543210", "service": str(service),
+                    "email": "bench@example.in", "mobile": f"98{n % 100_000_000:08d}", "service": str(service),
                     "details": "Please come after 10 am."}
             r = client.post("/request", data=data)
         else:

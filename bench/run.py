@@ -312,7 +312,8 @@ def time_sweep(env, want: int) -> dict:
 
 RAISE_LUA = """
 -- POST the doorstep form: one session (cookie + CSRF token), a fresh submission key
--- per request so that every POST raises a new case.
+-- and mobile per request so that every POST raises a new case (the same mobile, service
+-- and pincode again would be shown the open request instead).
 local counter, tid = 0, 0
 local threads = 0
 function setup(thread) threads = threads + 1; thread:set("tid", threads) end
@@ -321,7 +322,8 @@ function request()
   counter = counter + 1
   local body = "csrf_token=" .. TOKEN .. "&submission_key=bench-" .. tid .. "-" .. counter .. "-" .. RUN ..
     "&name=Bench+Citizen&address=12+Station+Road&pincode=" .. PIN .. "&email=bench%40example.in" ..
-    "&mobile=9876543210&service=" .. SERVICE .. "&details=Please+come+after+10+am."
+    "&mobile=98" .. string.format("%08d", (tid * 1000003 + counter) % 100000000) ..
+    "&service=" .. SERVICE .. "&details=Please+come+after+10+am."
   return wrk.format("POST", "/request", {["Content-Type"] = "application/x-www-form-urlencoded",
                                          ["Cookie"] = COOKIE}, body)
 end

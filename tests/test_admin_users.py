@@ -249,3 +249,138 @@ def test_admin_posts_need_csrf_token(app, client, auth, world):
     assert r.status_code == 400
     db.session.refresh(world.d2_op)
     assert world.d2_op.active
+
+
+# ---- the office picker and the roles fieldset (issue 22, item 16) -----------------
+
+def _radios(page):
+    """The office picker's radio buttons: [(office id, checked)]."""
+    return [(int(m.group(1)), bool(m.group(2)))
+            for m in re.finditer(r'<input type="radio" id="office-\d+" name="office_id" value="(\d+)"( checked)?>', page)]
+
+
+NEW = {"login_id": "10007777", "name": "Meera Iyer", "email": "meera@example.in", "roles": ["operator"]}
+
+
+def test_the_new_employee_form_lists_offices_to_choose_from(client, auth, world, circle_admin):
+    auth.login(circle_admin.login_id)
+    page = client.get("/admin/users/new").get_data(as_text=True)
+    ids = [i for i, _checked in _radios(page)]
+    assert world.c1.id in ids and world.d1.id in ids and world.so3.id in ids
+    assert world.d4.id not in ids and world.cept.id not in ids  # outside the circle
+    assert not any(checked for _i, checked in _radios(page))  # nothing chosen for the admin
+    assert 'name="office_code"' in page and 'value="CEPT"' not in page
+    assert '<button type="submit" name="find_office" value="1" formnovalidate>Find office</button>' in page
+    assert 'hx-get="/admin/offices/choices"' in page  # the live search, for browsers with JS
+
+
+def test_roles_are_a_fieldset_of_checkboxes_with_a_legend(client, auth, world):
+    auth.login(world.admin.login_id)
+    page = client.get("/admin/users/new").get_data(as_text=True)
+    fieldset = page[page.index('<fieldset class="field choice-group" id="field-roles"'):]
+    fieldset = fieldset[:fieldset.index("</fieldset>")]
+    assert "<legend>Roles" in fieldset
+    assert fieldset.count('type="checkbox"') == 5 and "<li>" not in fieldset and "<ul" not in fieldset
+    assert 'required type="checkbox"' not in fieldset  # one of them, not each, is needed
+    assert '<label class="check" for="roles-0"><input id="roles-0" name="roles" type="checkbox" value="operator">' in fieldset
+
+
+def test_find_office_searches_by_code_or_name_and_keeps_what_was_typed(client, auth, world):
+    """Without JavaScript: the picker's button posts the form back with the matches;
+    nothing is created and nothing typed is lost."""
+    auth.login(world.admin.login_id)
+    before = db.session.scalar(select(db.func.count(User.id)))
+    r = client.post("/admin/users/new", data={**NEW, "office_code": "po1111", "find_office": "1"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert [i for i, _c in _radios(page)] == [world.ho1.id, world.so1.id]
+    assert 'value="10007777"' in page and 'value="Meera Iyer"' in page and 'value="po1111"' in page
+    assert '<input checked id="roles-0" name="roles" type="checkbox" value="operator">' in page
+    assert "2 offices match." in page
+    assert db.session.scalar(select(db.func.count(User.id))) == before
+    r = client.post("/admin/users/new", data={**NEW, "office_code": "support", "find_office": "1"})
+    assert [i for i, _c in _radios(r.get_data(as_text=True))] == [world.dept.id]  # "IT Support"
+
+
+def test_live_search_answers_the_choices_and_keeps_the_choice(client, auth, world, circle_admin):
+    auth.login(circle_admin.login_id)
+    r = client.get("/admin/offices/choices", query_string={"office_code": "PO3", "office_id": world.d1.id},
+                   headers={"HX-Request": "true"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and page.lstrip().startswith('<div id="office-choices"')
+    assert _radios(page) == [(world.d1.id, True), (world.so3.id, False)]  # the choice stays first
+    r = client.get("/admin/offices/choices", query_string={"office_code": "D", "office_id": world.d4.id})
+    ids = [i for i, _c in _radios(r.get_data(as_text=True))]
+    assert world.d4.id not in ids and world.d1.id in ids  # never another circle's office
+
+
+def test_posting_a_chosen_office_creates_the_employee_there(client, auth, world):
+    auth.login(world.admin.login_id)
+    r = client.post("/admin/users/new", data={**NEW, "office_code": "", "office_id": str(world.d3.id)})
+    assert r.status_code == 200 and "Temporary password" in r.get_data(as_text=True)
+    user = db.session.scalar(select(User).where(User.login_id == "10007777"))
+    assert user.office_id == world.d3.id
+
+
+def test_the_search_text_that_found_the_choice_does_not_override_it(client, auth, world):
+    auth.login(world.admin.login_id)
+    r = client.post("/admin/users/new", data={**NEW, "office_code": "po1111", "office_id": str(world.so1.id)})
+    assert r.status_code == 200
+    assert db.session.scalar(select(User.office_id).where(User.login_id == "10007777")) == world.so1.id
+
+
+@pytest.mark.parametrize("office_code,office_id,message", [
+    ("", "", "Search for the office and choose it."),
+    ("", "999999", "Search for the office and choose it."),
+    ("no such office", "", "Choose the office from the list."),
+    ("PO1111", "", "Choose the office from the list."),  # two match: which one?
+])
+def test_a_bad_office_is_refused_beside_the_field_keeping_the_rest(client, auth, world, office_code,
+                                                                   office_id, message):
+    auth.login(world.admin.login_id)
+    r = client.post("/admin/users/new", data={**NEW, "office_code": office_code, "office_id": office_id})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert f'<p class="field-error" id="err-office_code" aria-live="polite">{message}</p>' in page
+    assert 'aria-invalid="true"' in page[page.index('id="field-office_code"'):page.index('id="err-office_code"')]
+    assert 'value="10007777"' in page and 'value="Meera Iyer"' in page and 'value="meera@example.in"' in page
+    assert f'value="{office_code}"' in page
+    assert db.session.scalar(select(User.id).where(User.login_id == "10007777")) is None
+
+
+def test_the_office_error_is_translated(client, auth, world):
+    auth.login(world.admin.login_id)
+    client.post("/language", data={"lang": "hi"})
+    page = client.post("/admin/users/new", data={**NEW, "office_code": "no such office"}).get_data(as_text=True)
+    assert "सूची में से कार्यालय चुनें।" in page and "इस खोज से कोई कार्यालय नहीं मिला।" in page
+
+
+def test_an_office_outside_the_circle_is_refused_and_not_shown(client, auth, world, circle_admin):
+    auth.login(circle_admin.login_id)
+    r = client.post("/admin/users/new", data={**NEW, "office_id": str(world.d4.id)})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "The office is not in your jurisdiction." in page
+    assert world.d4.id not in [i for i, _c in _radios(page)]
+
+
+def test_many_matches_show_the_first_and_say_how_many(client, auth, world):
+    from tests.factories import make_office
+
+    for i in range(25):
+        make_office(f"PO55555555{i:03d}", "sub_office", world.ho1, name=f"Village {i}", commit=False)
+    db.session.commit()
+    auth.login(world.admin.login_id)
+    page = client.post("/admin/users/new", data={**NEW, "office_code": "village", "find_office": "1"}
+                       ).get_data(as_text=True)
+    assert len(_radios(page)) == 20
+    assert "25 offices match; the first 20 are shown. Type more of the name or code." in page
+
+
+def test_the_edit_form_shows_the_employee_s_office_chosen(client, auth, world):
+    auth.login(world.admin.login_id)
+    page = client.get(f"/admin/users/{world.so1_user.id}").get_data(as_text=True)
+    assert (world.so1.id, True) in _radios(page)
+    assert '<fieldset class="field choice-group" id="field-roles"' in page
+    r = client.post(f"/admin/users/{world.so1_user.id}", data={
+        "name": world.so1_user.name, "office_id": str(world.so1.id), "office_code": "", "roles": ["operator"]})
+    assert r.status_code == 303

@@ -154,3 +154,179 @@ def test_sign_in_upgrades_a_hash_made_with_other_parameters(app, client, auth, w
     assert user.password_hash.startswith(app.config["PASSWORD_HASH_METHOD"] + "$")
     assert check_password_hash(user.password_hash, PASSWORD)
     assert user.session_token == token
+
+
+# ---- throttling per (account, network) and equal work (issue 22, item 5) ----------
+
+def _post_login(client, login_id, password, ip):
+    return client.post("/auth/login", data={"login_id": login_id, "password": password},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+@pytest.fixture
+def hash_checks(monkeypatch):
+    """Counts password hash checks, wherever the sign-in makes them."""
+    import werkzeug.security
+
+    import app.models.org
+    import app.services.auth
+
+    calls = []
+    real = werkzeug.security.check_password_hash
+
+    def counting(pwhash, password):
+        calls.append(pwhash)
+        return real(pwhash, password)
+
+    for module in (werkzeug.security, app.models.org, app.services.auth):
+        monkeypatch.setattr(module, "check_password_hash", counting, raising=False)
+    return calls
+
+
+def test_every_outcome_costs_one_hash_check(app, world, hash_checks):
+    """A locked pair, a locked account, an unknown id, an inactive account, a wrong and
+    a right password: each attempt checks one password hash, so none answers faster."""
+    user, ip = world.d1_op, "10.0.0.1"
+
+    def checks(login_id, password, ip=ip, now=NOW):
+        hash_checks.clear()
+        auth_service.authenticate(login_id, password, now, ip=ip)
+        return len(hash_checks)
+
+    assert checks(user.login_id, "wrong") == 1
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+        auth_service.authenticate(user.login_id, "wrong", NOW, ip=ip)
+    assert auth_service.lockout(user.login_id, ip, NOW) is not None
+    assert checks(user.login_id, PASSWORD) == 1  # locked pair, right password: refused
+    assert checks(user.login_id, "wrong") == 1  # locked pair, wrong password
+    assert checks("99999999", "wrong") == 1  # unknown id
+    world.d1_op2.active = False
+    db.session.commit()
+    assert checks(world.d1_op2.login_id, PASSWORD) == 1  # inactive
+    world.d1_sup.locked_until = NOW + timedelta(minutes=5)
+    db.session.commit()
+    assert checks(world.d1_sup.login_id, PASSWORD, ip="10.0.0.9") == 1  # locked account
+    assert checks(world.d2_op.login_id, PASSWORD) == 1  # right
+
+
+def test_a_locked_pair_checks_the_same_hash_as_a_wrong_password(app, world, hash_checks):
+    user, ip = world.d1_op, "10.0.0.1"
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        auth_service.authenticate(user.login_id, "wrong", NOW, ip=ip)
+    wrong = list(hash_checks)
+    hash_checks.clear()
+    assert auth_service.authenticate(user.login_id, PASSWORD, NOW, ip=ip) is None
+    assert hash_checks == [wrong[-1]] == [user.password_hash]
+
+
+def test_failures_from_one_network_do_not_lock_the_employee_out_elsewhere(app, world):
+    user = world.d1_op
+    attacker, office = app.test_client(), app.test_client()
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] * 3):
+        _post_login(attacker, user.login_id, "guess", "203.0.113.7")
+    r = _post_login(attacker, user.login_id, PASSWORD, "203.0.113.7")
+    assert r.status_code == 429  # the right password from the attacker's network: refused
+    r = _post_login(office, user.login_id, PASSWORD, "198.51.100.20")
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+def test_the_locked_sign_in_page_says_how_long_and_whom_to_ask(app, client, world):
+    user, ip = world.d1_op, "203.0.113.7"
+    codes = [_post_login(client, user.login_id, "guess", ip).status_code
+             for _ in range(app.config["LOGIN_MAX_FAILURES"])]
+    assert codes[:-1] == [401] * (len(codes) - 1) and codes[-1] == 429  # told at the lock
+    r = _post_login(client, user.login_id, PASSWORD, ip)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 429
+    assert ("Too many attempts. Try again in 15 minutes, or ask your office&#39;s administrator "
+            "to unlock your account.") in page
+    assert r.headers["Retry-After"] == "900"
+    assert 'value="' + user.login_id + '"' in page  # the id typed stays in the form
+
+
+def test_the_lock_message_in_hindi_and_persian(app, client, world):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        _post_login(client, world.d1_op.login_id, "guess", "203.0.113.7")
+    client.set_cookie("lang", "hi")
+    for lang, text in (("hi", "बहुत अधिक प्रयास"), ("fa", "بیش از حد مجاز است")):
+        client.post("/language", data={"lang": lang})
+        r = _post_login(client, world.d1_op.login_id, "guess", "203.0.113.7")
+        assert r.status_code == 429 and text in r.get_data(as_text=True), lang
+
+
+def test_an_unknown_id_locks_like_a_real_one(app, client, world):
+    """The lock message reveals nothing: an id nobody holds locks the same way."""
+    answers = []
+    for login_id in ("29999999", world.d1_op.login_id):
+        codes = [_post_login(client, login_id, "guess", "203.0.113.7").status_code
+                 for _ in range(app.config["LOGIN_MAX_FAILURES"] + 1)]
+        answers.append(codes)
+    assert answers[0] == answers[1]
+
+
+def test_the_lock_ends_after_the_lockout_period(app, world):
+    user, ip = world.d1_op, "203.0.113.7"
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        auth_service.authenticate(user.login_id, "wrong", NOW, ip=ip)
+    minutes = app.config["LOGIN_LOCKOUT_MINUTES"]
+    assert auth_service.lockout(user.login_id, ip, NOW + timedelta(minutes=minutes - 1))
+    later = NOW + timedelta(minutes=minutes, seconds=1)
+    assert auth_service.lockout(user.login_id, ip, later) is None
+    assert auth_service.authenticate(user.login_id, PASSWORD, later, ip=ip) == user
+
+
+def test_failures_far_apart_do_not_add_up_and_stale_rows_go(app, world):
+    from sqlalchemy import func, select
+
+    from app.models import LoginThrottle
+
+    user, ip, gap = world.d1_op, "203.0.113.7", timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"] + 1)
+    for i in range(app.config["LOGIN_MAX_FAILURES"] * 2):
+        auth_service.authenticate(user.login_id, "wrong", NOW + i * gap, ip=ip)
+        auth_service.authenticate(f"2999999{i}", "wrong", NOW + i * gap, ip=ip)
+    assert auth_service.lockout(user.login_id, ip, NOW + 10 * gap) is None
+    assert db.session.scalar(select(func.count(LoginThrottle.id))) == 2  # only the last round's
+
+
+def test_a_success_clears_the_networks_count(app, world):
+    user, ip = world.d1_op, "203.0.113.7"
+    for _round in range(3):
+        for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+            auth_service.authenticate(user.login_id, "wrong", NOW, ip=ip)
+        assert auth_service.authenticate(user.login_id, PASSWORD, NOW, ip=ip) == user
+
+
+@pytest.mark.parametrize("a,b,same", [
+    ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", True),  # one /64: one subscriber
+    ("2001:db8:1:2::1", "2001:db8:1:3::1", False),
+    ("203.0.113.7", "203.0.113.8", False),
+    ("::ffff:203.0.113.7", "203.0.113.7", True),
+])
+def test_networks_are_ipv4_addresses_and_ipv6_slash_64s(a, b, same):
+    assert (auth_service.network_key(a) == auth_service.network_key(b)) is same
+
+
+def test_many_networks_lock_the_account_itself(app, world):
+    """A guessing attack spread over many networks still ends in a lock of the account
+    (LOGIN_ACCOUNT_MAX_FAILURES), for everyone, until it expires or an admin unlocks."""
+    app.config["LOGIN_ACCOUNT_MAX_FAILURES"] = 6
+    user = world.d1_op
+    for i in range(6):
+        auth_service.authenticate(user.login_id, "wrong", NOW, ip=f"203.0.113.{i}")
+    assert auth_service.authenticate(user.login_id, PASSWORD, NOW, ip="198.51.100.20") is None
+    assert auth_service.lockout(user.login_id, "198.51.100.20", NOW) == user.locked_until
+
+
+def test_an_administrator_sees_and_lifts_the_lock(app, client, auth, world):
+    user, ip = world.d1_op, "203.0.113.7"
+    victim = app.test_client()
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        _post_login(victim, user.login_id, "guess", ip)
+    auth.login(world.admin.login_id)
+    page = client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "Sign-in is locked from 1 network after too many failed attempts" in page
+    assert f"/admin/users/{user.id}/unlock" in page
+    r = client.post(f"/admin/users/{user.id}/unlock")
+    assert r.status_code in (302, 303)
+    assert "Sign-in is unlocked" in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert _post_login(victim, user.login_id, PASSWORD, ip).status_code == 302

@@ -33,6 +33,7 @@ ROUTES = {
     "main.index": PUBLIC,
     "main.set_language": PUBLIC,
     "main.healthz": PUBLIC,
+    "main.favicon": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": EMPLOYEE,
     "auth.change_password": EMPLOYEE,
@@ -86,8 +87,10 @@ ROUTES = {
     "citizen.track": PUBLIC,
     "citizen.track_detail": PUBLIC,  # masked contact data, public events only
     "citizen.rate": PUBLIC,  # needs the OTP-verified session flag
+    "citizen.rate_link": PUBLIC,  # the signed link of the "Completed" message is the credential
     "citizen.track_mobile": PUBLIC,
     "citizen.track_verify": PUBLIC,
+    "citizen.track_new_code": PUBLIC,  # a new code for the mobile this browser asked one for
     "citizen.track_mine": PUBLIC,  # needs the OTP-verified session flag
     # divisions work doorstep requests; regions/circles/CEPT monitor them read-only
     "citizen.office_queue": ONLY("so1_user", "ho1_op", "dept_user"),
@@ -113,6 +116,7 @@ ROUTES = {
     "admin.holidays_load": ROLE("admin"),  # national admin only
     "admin.index": ROLE("admin"),
     "admin.office_activate": ROLE("admin"),
+    "admin.office_choices": ROLE("admin"),
     "admin.office_deactivate": ROLE("admin"),
     "admin.office_delete": ROLE("admin"),
     "admin.office_detail": ROLE("admin"),
@@ -135,6 +139,7 @@ ROUTES = {
     "admin.user_edit": ROLE("admin"),
     "admin.user_new": ROLE("admin"),
     "admin.user_reset_password": ROLE("admin"),
+    "admin.user_unlock": ROLE("admin"),
     "admin.users_import": ROLE("admin"),
     "admin.users_list": ROLE("admin"),
     # JSON API (/api/v1/): public calls validate like the web forms; cookies are ignored

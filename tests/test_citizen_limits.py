@@ -114,3 +114,34 @@ def test_code_guessing_limited(client, limits, world, services):
     client.post("/track/mobile", data={"mobile": "9876543210"})
     statuses = [client.post("/track/verify", data={"code": "123456"}).status_code for _ in range(4)]
     assert statuses[:3] == [422, 422, 422] and statuses[3] == 429
+
+
+def test_the_limit_page_says_how_long_to_wait(client, limits, world, services):
+    """Issue 22, item 8: the 429 page says how long to wait (and Retry-After)."""
+    limits.config["CITIZEN_OTP_LIMIT_IP"] = "2 per hour"
+    client.post("/track/mobile", data={"mobile": "9000000001"})
+    client.post("/track/mobile", data={"mobile": "9000000002"})
+    r = client.post("/track/mobile", data={"mobile": "9000000003"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 429 and FRIENDLY in html
+    assert "You can try again in about 60 minutes." in html
+    assert 3500 < int(r.headers["Retry-After"]) <= 3600
+
+
+def test_the_wait_is_translated(client, limits, world, services):
+    limits.config["CITIZEN_TRACK_LIMIT_IP"] = "1 per hour"
+    case = make_request(world)
+    client.set_cookie("lang", "fa")
+    client.get(f"/track/{case.reference}")
+    html = client.get(f"/track/{case.reference}").get_data(as_text=True)
+    assert "دقیقه" in html
+
+
+def test_a_new_code_from_the_code_page_counts_against_the_mobiles_limit(client, limits, world, services):
+    make_request(world)
+    for ip in ("10.0.0.1", "10.0.0.2"):
+        r = client.post("/track/mobile", data={"mobile": "9876543210"}, environ_base={"REMOTE_ADDR": ip})
+        assert r.status_code == 303
+    assert client.post("/track/verify/new-code", environ_base={"REMOTE_ADDR": "10.0.0.3"}).status_code == 303
+    r = client.post("/track/verify/new-code", environ_base={"REMOTE_ADDR": "10.0.0.4"})
+    assert r.status_code == 429 and "You can try again in about" in r.get_data(as_text=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from app.domain.references import is_well_formed
 from app.extensions import db
 from app.models import Case, CaseEvent, Notification
-from app.services import citizen
+from app.services import cases, citizen
 from tests.citizen_support import add_services, form_data
 from tests.conftest import NOW
 
@@ -56,7 +58,7 @@ def test_submit_routes_to_division_of_pincode_and_confirms(client, world, servic
     page = client.get(r.headers["Location"])
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert f'<bdi dir="ltr">{case.reference}</bdi>' in html
+    assert f'<bdi dir="ltr" class="ref">{case.reference}</bdi>' in html
     assert "data-print" in html and "js/print.js" in html and "Mysuru HO" in html
     assert "98XXXXXX10" in html and "r***@example.in" in html
 
@@ -118,6 +120,7 @@ def test_each_form_gets_a_fresh_submission_key(client, services):
 
 
 def test_references_are_unique_and_well_formed(app, world, services):
+    app.config["CITIZEN_REPEAT_HOURS"] = 0  # the same request again raises a new case
     refs = set()
     for i in range(30):
         case = citizen.submit(name="A B", address="x", pincode="560001", email="a@b.in",
@@ -273,3 +276,144 @@ def test_odd_submission_keys_are_replaced(client, services, key):
     assert r.status_code == 303
     case = _cases()[0]
     assert 16 <= len(case.submission_key) <= 64 and case.submission_key != key
+
+
+# ---- the error summary reflects the current errors only (issue 22, item 10) ------------
+
+SUMMARY = "Please correct the fields marked below."
+
+
+def _summary(html: str) -> str:
+    """The error summary block of a page or an htmx answer ("" when absent)."""
+    start = html.find('<div id="form-summary"')
+    assert start >= 0, html
+    return html[start:html.index("</div>", html.index(">", start) + 1)]
+
+
+def test_summary_lists_only_the_fields_still_wrong_without_js(client, services):
+    html = client.post("/request", data=form_data(services[0], name="", mobile="12345")).get_data(as_text=True)
+    box = _summary(html)
+    assert SUMMARY in box and 'href="#name"' in box and 'href="#mobile"' in box
+    # the name corrected, the mobile still wrong: only the mobile is listed
+    html = client.post("/request", data=form_data(services[0], mobile="12345")).get_data(as_text=True)
+    box = _summary(html)
+    assert SUMMARY in box and 'href="#mobile"' in box and 'href="#name"' not in box
+    assert 'value="Ravi Kumar"' in html  # nothing typed is lost
+    # everything corrected: the request is raised
+    assert client.post("/request", data=form_data(services[0])).status_code == 303
+
+
+def test_inline_check_refreshes_the_summary_shown_after_a_submit(client, services):
+    html = client.post("/request", data=form_data(services[0], name="", mobile="12345")).get_data(as_text=True)
+    assert 'name="error_summary" value="1"' in html  # posted with htmx's checks (the form's values)
+    hx = {"HX-Request": "true"}
+    # the name corrected (the mobile still wrong): the summary, out of band, lists the mobile only
+    r = client.post("/request/check/name", headers=hx,
+                    data=form_data(services[0], mobile="12345", error_summary="1"))
+    html = r.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="block-name"') and 'id="err-name" aria-live="polite"></p>' in html
+    box = _summary(html)
+    assert 'hx-swap-oob="true"' in box and 'href="#mobile"' in box and 'href="#name"' not in box
+    # the mobile corrected too: the summary goes away
+    r = client.post("/request/check/mobile", headers=hx, data=form_data(services[0], error_summary="1"))
+    box = _summary(r.get_data(as_text=True))
+    assert 'hx-swap-oob="true"' in box and SUMMARY not in box and "alert" not in box
+
+
+def test_inline_check_before_any_submit_sends_no_summary(client, services):
+    html = client.post("/request/check/name", data={"name": ""},
+                       headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "form-summary" not in html and SUMMARY not in html
+
+
+# ---- Back, then submit again: the open request is shown, not a second one (issue 22, item 6)
+
+ALREADY = "You have already asked for this service"
+
+
+def test_back_and_submit_again_without_js_shows_the_open_request(client, services):
+    import re
+
+    first = client.post("/request", data=form_data(services[0]))
+    assert first.status_code == 303
+    [case] = _cases()
+    # Back: the page is no-store, so the browser fetches a new hidden key and refills the fields
+    html = client.get("/request").get_data(as_text=True)
+    new_key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', html).group(1)
+    again = client.post("/request", data=form_data(services[0], submission_key=new_key))
+    assert again.status_code == 303
+    assert len(_cases()) == 1  # no second request, no second acknowledgement
+    assert db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.template == "case_created")) == 2
+    assert again.headers["Location"].endswith(f"/request/{case.reference}/registered?again=1")
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert ALREADY in page and f'<bdi dir="ltr" class="ref">{case.reference}</bdi>' in page
+    assert "we have not registered a new one" in page
+    # the plain confirmation (the first submit, a double click) does not say so
+    assert ALREADY not in client.get(first.headers["Location"]).get_data(as_text=True)
+    same_key = client.post("/request", data=form_data(services[0]))
+    assert same_key.headers["Location"] == first.headers["Location"]
+
+
+def test_the_repeat_message_is_translated(client, services):
+    client.set_cookie("lang", "fa")
+    client.post("/request", data=form_data(services[0]))
+    r = client.post("/request", data=form_data(services[0], submission_key="another-" + "y" * 20),
+                    follow_redirects=True)
+    html = r.get_data(as_text=True)
+    assert ALREADY not in html and "قبلاً" in html
+
+
+@pytest.mark.parametrize("change", [
+    {"mobile": "9123456780"},  # someone else
+    {"pincode": "570001"},  # another address
+    "service",  # another service
+])
+def test_a_different_request_is_raised(client, services, change):
+    client.post("/request", data=form_data(services[0]))
+    data = form_data(services[1] if change == "service" else services[0], submission_key="second-" + "z" * 20,
+                     **({} if change == "service" else change))
+    r = client.post("/request", data=data)
+    assert r.status_code == 303 and "again=1" not in r.headers["Location"]
+    assert len(_cases()) == 2
+
+
+def test_repeat_window_and_open_requests_only(app, world, services):
+    kw = dict(name="Ravi Kumar", address="1 MG Road", pincode="560001", email="r@example.in",
+              mobile="9876543210", service=services[0])
+    first = citizen.submit_request(submission_key="k-first", now=NOW, **kw)
+    assert not first.repeat
+    # within the window (24 h by default): the same case, said to be a repeat
+    same = citizen.submit_request(submission_key="k-second", now=NOW + timedelta(hours=23), **kw)
+    assert same.repeat and same.case.id == first.case.id
+    # the same key again is a replay, not a repeat
+    replay = citizen.submit_request(submission_key="k-first", now=NOW + timedelta(hours=1), **kw)
+    assert replay.case.id == first.case.id and not replay.repeat
+    # after the window: a new request
+    later = citizen.submit_request(submission_key="k-third", now=NOW + timedelta(hours=25), **kw)
+    assert not later.repeat and later.case.id != first.case.id
+    # a closed request does not count
+    cases.act(later.case, "start", actor=world.d1_op, now=NOW + timedelta(hours=26))
+    cases.act(later.case, "complete", actor=world.d1_op, now=NOW + timedelta(hours=27))
+    after_close = citizen.submit_request(submission_key="k-fourth", now=NOW + timedelta(hours=28), **kw)
+    assert not after_close.repeat and after_close.case.id not in (first.case.id, later.case.id)
+
+
+def test_repeat_window_is_configurable(app, world, services):
+    kw = dict(name="Ravi Kumar", address="1 MG Road", pincode="560001", email="r@example.in",
+              mobile="9876543210", service=services[0])
+    first = citizen.submit_request(submission_key="k-1", now=NOW, **kw).case
+    app.config["CITIZEN_REPEAT_HOURS"] = 2
+    assert citizen.submit_request(submission_key="k-2", now=NOW + timedelta(hours=1), **kw).case.id == first.id
+    assert citizen.submit_request(submission_key="k-3", now=NOW + timedelta(hours=3), **kw).case.id != first.id
+    app.config["CITIZEN_REPEAT_HOURS"] = 0  # off
+    assert not citizen.submit_request(submission_key="k-4", now=NOW + timedelta(hours=3), **kw).repeat
+
+
+def test_the_api_answers_the_open_request_with_200(client, services):
+    body = {"name": "Ravi Kumar", "address": "1 MG Road", "pincode": "560001", "email": "ravi@example.in",
+            "mobile": "9876543210", "service": services[0].id, "submission_key": "app-key-0123456789abcdef"}
+    r1 = client.post("/api/v1/requests", json=body)
+    r2 = client.post("/api/v1/requests", json={**body, "submission_key": "app-key-fedcba9876543210"})
+    assert (r1.status_code, r2.status_code) == (201, 200)
+    assert r1.json["reference"] == r2.json["reference"] and len(_cases()) == 1

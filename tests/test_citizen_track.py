@@ -70,7 +70,7 @@ def test_detail_shows_status_and_public_timeline_only(client, world, served):
     assert "Ravi Kumar" not in html and "1 MG Road" not in html
     assert "Gate code" not in html
     assert "98XXXXXX10" in html and "r***@example.in" in html and "R. K." in html
-    assert f'<bdi dir="ltr">{served.reference}</bdi>' in html
+    assert f'<bdi dir="ltr" class="ref">{served.reference}</bdi>' in html
 
 
 def test_detail_htmx_returns_the_status_partial(client, world, served):
@@ -296,4 +296,60 @@ def test_tracking_page_in_hindi_and_persian(client, world, served, lang, words):
     html = client.get(f"/track/{served.reference}").get_data(as_text=True)
     for w in words:
         assert w in html
-    assert f'<bdi dir="ltr">{served.reference}</bdi>' in html
+    assert f'<bdi dir="ltr" class="ref">{served.reference}</bdi>' in html
+
+
+# ---- a code used up by wrong tries, and a new one without typing the mobile (issue 22, item 8)
+
+USED_UP = "This code was tried too many times and cannot be used any more. Please ask for a new code below."
+
+
+def test_after_five_wrong_codes_the_right_one_is_said_to_be_used_up(client, world, served):
+    client.post("/track/mobile", data={"mobile": "9876543210"})
+    code = _otp_from_outbox()
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(4):
+        r = client.post("/track/verify", data={"code": wrong})
+        assert r.status_code == 422 and WRONG_CODE in r.get_data(as_text=True)
+    r = client.post("/track/verify", data={"code": wrong})  # the fifth: the last try
+    assert r.status_code == 422 and USED_UP in r.get_data(as_text=True)
+    r = client.post("/track/verify", data={"code": code})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and USED_UP in html and WRONG_CODE not in html
+    # a new code is offered on the same page, without typing the mobile again
+    assert 'action="/track/verify/new-code"' in html and 'name="mobile"' not in html
+    r = client.post("/track/verify/new-code")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/track/verify")
+    assert SENT in client.get("/track/verify").get_data(as_text=True)
+    fresh = _otp_from_outbox()
+    r = client.post("/track/verify", data={"code": fresh})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/track/mine")
+
+
+def test_the_used_up_message_is_translated(client, world, served):
+    client.set_cookie("lang", "hi")
+    client.post("/track/mobile", data={"mobile": "9876543210"})
+    for _ in range(5):
+        r = client.post("/track/verify", data={"code": "000000" if _otp_from_outbox() != "000000" else "111111"})
+    html = r.get_data(as_text=True)
+    assert USED_UP not in html and "नया कोड" in html
+
+
+def test_new_code_without_a_mobile_asked_goes_to_tracking(client):
+    r = client.post("/track/verify/new-code")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/track")
+
+
+def test_check_otp_says_why(app, world, served):
+    code = citizen.send_otp("9876543210", now=NOW)
+    wrong = "000000" if code != "000000" else "111111"
+    assert citizen.check_otp("9876543210", wrong, now=NOW) == citizen.OTP_WRONG
+    for _ in range(3):
+        citizen.check_otp("9876543210", wrong, now=NOW)
+    assert citizen.check_otp("9876543210", wrong, now=NOW) == citizen.OTP_USED_UP
+    assert citizen.check_otp("9876543210", code, now=NOW) == citizen.OTP_USED_UP
+    code = citizen.send_otp("9876543210", now=NOW)
+    assert citizen.check_otp("9876543210", code, now=NOW + timedelta(minutes=11)) == citizen.OTP_EXPIRED
+    code = citizen.send_otp("9876543210", now=NOW)
+    assert citizen.check_otp("9876543210", code, now=NOW) == citizen.OTP_OK
+    assert citizen.check_otp("9876543210", code, now=NOW) == citizen.OTP_EXPIRED  # used

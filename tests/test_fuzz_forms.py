@@ -165,10 +165,16 @@ SCENARIOS: dict[str, Scenario] = {
                                      ["mobile"]),
     "citizen.track_verify": Scenario(None, lambda w, c: "/track/verify", lambda w, c: {"code": "123456"},
                                      ["code"], session=lambda c: {"sr_otp_mobile": "9876543210"}),
+    "citizen.track_new_code": Scenario(None, lambda w, c: "/track/verify/new-code", lambda w, c: {},
+                                       ["mobile"], session=lambda c: {"sr_otp_mobile": "9876543210"}),
     "citizen.rate": Scenario(
         None, lambda w, c: f"/track/{c.reference}/rate", lambda w, c: {"rating": "5", "comment": "Good."},
         ["rating", "comment"], setup=lambda w, cl: _closed_request(w), target=lambda c: c,
         session=lambda c: {"sr_verified": {"mobile": c.requester_mobile, "until": "2999-01-01T00:00:00"}}),
+    "citizen.rate_link": Scenario(
+        None, lambda w, c: f"/track/{c.reference}/rate/{tokens.make_case_token(c, 'rate')}",
+        lambda w, c: {"rating": "5", "comment": "Good."}, ["rating", "comment"],
+        setup=lambda w, cl: _closed_request(w), target=lambda c: c),
     "citizen.office_update": Scenario(
         "d1_op", lambda w, c: f"/doorstep/{c.reference}/update",
         lambda w, c: {"outcome": "remarks", "remarks": "Tried to call.", "version": str(c.version)},
@@ -369,6 +375,9 @@ ADMIN_SCENARIOS: dict[str, Scenario] = {
     "admin.user_activate": Scenario(
         "admin", lambda w, c: f"/admin/users/{c.id}/activate", lambda w, c: {}, CONFIRM_FIELDS,
         setup=lambda w, cl: _set(_fresh_user(w), active=False), fresh=True),
+    "admin.user_unlock": Scenario(
+        "admin", lambda w, c: f"/admin/users/{c.id}/unlock", lambda w, c: {}, CONFIRM_FIELDS,
+        setup=lambda w, cl: _set(_fresh_user(w), failed_logins=3), fresh=True),
     "admin.user_reset_password": Scenario(
         "admin", lambda w, c: f"/admin/users/{c.id}/reset-password", lambda w, c: {}, CONFIRM_FIELDS,
         setup=_fresh_user, fresh=True),

@@ -137,16 +137,21 @@ def test_sweep_flags_and_escalates_per_matrix(desk):
     assert timers.sweep(first)["escalated"] == 1
     db.session.refresh(case)
     assert case.sla_breached and case.escalation_level == 1 and case.status == wf.OPEN
-    assert case.current_office_id == desk.team.id  # level 1: the team's supervisors
+    # level 1: the supervisors — the team has none, so those above it (CEPT's); the
+    # case stays with the team, whose member keeps seeing it
+    assert case.current_office_id == desk.team.id
     assert case.assignee_id is None
     assert case.response_due > first  # a fresh window for the receiving level
     ev = case.events[-1]
     assert ev.type == "sla_escalate" and ev.actor_kind == "system"
+    assert set(ev.data["supervisors"]) == {desk.cept_user.id, desk.admin.id}
+    assert not helpdesk.is_overdue(case, first)  # within the fresh window
     assert timers.sweep(first)["escalated"] == 0  # idempotent
     timers.sweep(case.response_due + timedelta(minutes=1))
     db.session.refresh(case)
     assert case.escalation_level == 2 and case.current_office_id == desk.cept.id
-    assert helpdesk.is_overdue(case, first)
+    assert not helpdesk.is_overdue(case, first)
+    assert helpdesk.is_overdue(case, case.response_due)
 
 
 def test_answered_case_is_not_escalated_for_response(desk):

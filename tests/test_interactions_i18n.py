@@ -34,7 +34,7 @@ def english_labels(prefixes) -> list[str]:
         cat = read_po(f, locale="fa")
     out = []
     for m in cat:
-        if not m.id or "%" in m.id or " " not in m.id.strip() or len(m.id) < 10:
+        if not isinstance(m.id, str) or "%" in m.id or " " not in m.id.strip() or len(m.id) < 10:
             continue
         if any(loc.startswith(prefixes) for loc, _ in m.locations):
             out.append(m.id)

@@ -111,7 +111,9 @@ _RULE_INDEX = {
     "auto_closed": "ix_case_status_confirmation_due",
     "info_timeout": "ix_case_status_info_due",
     "escalated": "ix_case_status_resolution_due",
-    "breached": "ix_case_status_response_due",
+    # the same overdue condition as "escalated" (an OR of the response and resolution due
+    # times: SQLite reads both indexes, PostgreSQL's generic plan the resolution one)
+    "breached": "ix_case_status_resolution_due",
 }
 
 

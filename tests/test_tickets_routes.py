@@ -382,6 +382,7 @@ def test_bulk_close_via_htmx_reports_each(client, world, cats):
     b = new_ticket(world.so1_user, cats)
     for x in (a, b):
         cases.act(x, "escalate", actor=world.d1_op, now=NOW, text="up")
+    cases.act(b, "reply", actor=world.r1_op, now=NOW, text="Fixed.")
     cases.act(b, "accept", actor=world.so1_user, now=NOW)  # closed meanwhile
     login(client, world.r1_op)
     r = client.post("/tickets/bulk", headers=HX, data={"action": "close", "text": "Fixed",
@@ -460,3 +461,34 @@ def test_ticket_attachment_is_served_to_the_handling_side_only(client, world, ca
     assert client.get(url).data == JPEG
     login(client, world.so3_user)
     assert client.get(url).status_code == 404
+
+
+# ---- "Confirm solved" only once answered (issue 22, item 13) ------------------------
+
+def test_confirm_solved_is_not_offered_nor_taken_before_an_answer(client, world, cats):
+    case = new_ticket(world.so1_user, cats)
+    login(client, world.so1_user)
+    html = client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    assert "Answer back" in html and "Confirm solved" not in html and 'value="accept"' not in html
+    # a forged POST is refused by the workflow, and nothing changes
+    before = (case.status, case.version, case.closed_at)
+    r = client.post(f"/cases/{case.reference}/act", data={"action": "accept", "version": case.version})
+    assert r.status_code == 422
+    assert "This is possible only once the case has been answered." in r.get_data(as_text=True)
+    db.session.refresh(case)
+    assert (case.status, case.version, case.closed_at) == before
+    # taken up and escalated, still unanswered: still not
+    cases.act(case, "start", actor=world.d1_op, now=NOW)
+    cases.act(case, "escalate", actor=world.d1_op, now=NOW, text="Needs the Region")
+    db.session.refresh(case)
+    assert "Confirm solved" not in client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    r = client.post(f"/cases/{case.reference}/act", data={"action": "accept", "version": case.version})
+    assert r.status_code == 422 and case.status != wf.CLOSED
+    # once the Region answers, the raising office may confirm it solved
+    cases.act(case, "reply", actor=world.r1_op, now=NOW, text="Reinstall the app.")
+    db.session.refresh(case)
+    assert "Confirm solved" in client.get(f"/cases/{case.reference}").get_data(as_text=True)
+    r = client.post(f"/cases/{case.reference}/act", data={"action": "accept", "version": case.version})
+    assert r.status_code == 303
+    db.session.refresh(case)
+    assert case.status == wf.CLOSED and case.resolution == "confirmed"

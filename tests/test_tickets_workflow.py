@@ -100,7 +100,8 @@ def test_full_path_so_to_cept_with_replies_at_each_level(world, cats):
     # the raising office heard every public reply and the closure
     templates = [n.template for n in notes_to(case, so_mail) if n.channel == "email"]
     assert templates.count("case_updated") == 4
-    assert templates[-1] == "case_closed"
+    assert templates[-1] == "ticket_closed"  # no rating invitation: office tickets have none
+    assert "rate" not in notes_to(case, so_mail)[-1].body.lower()
 
 
 def test_raising_office_answers_back_and_confirms_solved(world, cats):
@@ -258,6 +259,7 @@ def test_queues_filters_sorting_and_keyset_pages(world, cats):
     assert db.session.scalars(tickets.pending_query(world.d1_op, f, now + timedelta(days=8))).all()
     assert not db.session.scalars(tickets.pending_query(world.d1_op, f, now)).all()
     # status: closed ones are hidden by default
+    cases.act(made[0], "reply", actor=world.d1_op, now=now, text="Fixed on our side.")
     cases.act(made[0], "accept", actor=world.so1_user, now=now)
     assert made[0].id not in {c.id for c in db.session.scalars(
         tickets.pending_query(world.d1_op, tickets.Filters(), now))}
@@ -341,7 +343,7 @@ def test_bulk_close_refused_at_division_and_done_at_region(world, cats):
     for x in (a, b):
         db.session.refresh(x)
         assert x.status == wf.CLOSED
-        assert notes_to(x, world.so1_user.email)[-1].template == "case_closed"
+        assert notes_to(x, world.so1_user.email)[-1].template == "ticket_closed"
 
 
 def test_bulk_stale_version_changes_nothing(world, cats):
@@ -389,8 +391,9 @@ def test_available_actions_per_level(world, cats, level):
         cases.act(case, "escalate", actor=handlers[order[i]], now=NOW + (i + 1) * T, text="up")
     assert case.current_office.kind == level
     assert {t.action for t in cases.available_actions(handlers[level], case)} == LEVEL_ACTIONS[level]
-    # the raising office: answer back or confirm solved, whatever the level
-    assert {t.action for t in cases.available_actions(world.so1_user, case)} == {"requester_reply", "accept"}
+    # the raising office: answer back, whatever the level; confirm solved only once a
+    # level has answered (nobody has here)
+    assert {t.action for t in cases.available_actions(world.so1_user, case)} == {"requester_reply"}
     # the levels it passed through: nothing
     for passed in order[:order.index(level)]:
         assert cases.available_actions(handlers[passed], case) == []
@@ -398,6 +401,7 @@ def test_available_actions_per_level(world, cats, level):
 
 def test_nothing_to_do_on_a_closed_ticket(world, cats):
     case = raise_from(world.so1_user, cats)
+    cases.act(case, "reply", actor=world.d1_op, now=NOW + T, text="Done.")
     cases.act(case, "accept", actor=world.so1_user, now=NOW + T)
     assert cases.available_actions(world.so1_user, case) == []
     assert cases.available_actions(world.d1_op, case) == []

@@ -21,7 +21,7 @@ ALLOWED = sorted({
 
 @pytest.mark.parametrize("kind,state,action,rel", ALLOWED)
 def test_every_allowed_transition_is_found(kind, state, action, rel):
-    t = wf.find(kind, state, action, {rel})
+    t = wf.find(kind, state, action, {rel}, facts={wf.ANSWERED})
     assert t.action == action
     assert kind in t.kinds and state in t.sources
     assert t.target is None or t.target in wf.STATES
@@ -86,3 +86,30 @@ def test_available_lists_each_action_once():
     acts = [t.action for t in wf.available(wf.COMPLAINT, wf.IN_PROGRESS, {wf.HANDLER, wf.SUPERVISOR})]
     assert len(acts) == len(set(acts))
     assert "close" in acts and "propose_resolution" in acts
+
+
+# ---- rows that require a fact besides the state (issue 22, item 13) ------------------
+
+def test_office_ticket_confirm_solved_requires_an_answer_in_the_table():
+    from app.domain.errors import InvalidTransition, NotYet
+
+    for state in (wf.OPEN, wf.IN_PROGRESS):
+        offered = {t.action for t in wf.available(wf.OFFICE_TICKET, state, {wf.REQUESTER})}
+        assert "accept" not in offered and "requester_reply" in offered
+        with pytest.raises(NotYet) as err:
+            wf.find(wf.OFFICE_TICKET, state, "accept", {wf.REQUESTER})
+        assert isinstance(err.value, InvalidTransition) and err.value.code == "not_yet"
+        answered = wf.available(wf.OFFICE_TICKET, state, {wf.REQUESTER}, facts={wf.ANSWERED})
+        assert "accept" in {t.action for t in answered}
+        assert wf.find(wf.OFFICE_TICKET, state, "accept", {wf.REQUESTER},
+                       facts={wf.ANSWERED}).resolution == "confirmed"
+    # somebody who may not confirm at all is told so, answered or not
+    with pytest.raises(wf.NotAllowed):
+        wf.find(wf.OFFICE_TICKET, wf.OPEN, "accept", {wf.HANDLER})
+
+
+def test_facts_of_a_case():
+    from types import SimpleNamespace
+
+    assert wf.facts_of(SimpleNamespace(first_response_at=None)) == frozenset()
+    assert wf.facts_of(SimpleNamespace(first_response_at=object())) == {wf.ANSWERED}

@@ -17,6 +17,13 @@ class InvalidTransition(WorkflowError):
     code = "invalid_transition"
 
 
+class NotYet(InvalidTransition):
+    """The action exists for this state, but only once something has happened to the
+    case (a row's `requires`: an office ticket is confirmed solved only once answered)."""
+
+    code = "not_yet"
+
+
 class NotAllowed(WorkflowError):
     """The actor may not take this action on this case."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from app.domain.workflow import WORKING
+
 UTC = ZoneInfo("UTC")
 DEFAULT_WEEKEND = frozenset({5, 6})  # Saturday, Sunday
 
@@ -56,3 +58,29 @@ def business_days_between(
         if is_business_day(a, holidays, weekend):
             n += 1
     return n
+
+
+# ---- overdue: one definition ------------------------------------------------------------
+#
+# A case is overdue when its clock runs (open or in progress: waiting on the requester
+# or an external authority stops it, and the due times move on by the time waited) and
+# the deadline it works to — `due_by` — has passed. The lists flag it and show that
+# deadline, and the sweep (`app.services.timers.rules`, through its SQL form
+# `app.services.sla.overdue_condition`) acts on it. `sla_breached` is a record that the
+# case was once late (the compliance figures); after an escalation the receiving level
+# gets a fresh window, and a case within it is not overdue.
+
+def due_by(case) -> datetime | None:
+    """The deadline `case` works to: the earlier of its response due time (while nobody
+    has answered) and its resolution due time; None when it has neither."""
+    times = [t for t in ((case.response_due if case.first_response_at is None else None),
+                         case.resolution_due) if t is not None]
+    return min(times) if times else None
+
+
+def is_overdue(case, now: datetime) -> bool:
+    """Is `case` overdue at `now` (naive UTC)? The clock runs and `due_by` has passed."""
+    if case.status not in WORKING:
+        return False
+    due = due_by(case)
+    return due is not None and due <= now

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.domain.errors import InvalidTransition, NotAllowed, NotAtThisLevel
+from app.domain.errors import InvalidTransition, NotAllowed, NotAtThisLevel, NotYet
 
 # Kinds of case
 SERVICE_REQUEST = "service_request"
@@ -40,6 +40,15 @@ PARTNER = "partner"  # an authenticated partner system (external authority updat
 ALL = frozenset(KINDS)
 STAFF = frozenset({HANDLER, SUPERVISOR})
 
+# Facts about a case a row may require besides its state (`Transition.requires`), as
+# `facts_of` reads them from the case.
+ANSWERED = "answered"  # a reply or a proposed resolution has been given (first response)
+
+
+def facts_of(case) -> frozenset[str]:
+    """The facts of `case` (any object with its columns) that rows may require."""
+    return frozenset({ANSWERED}) if getattr(case, "first_response_at", None) is not None else frozenset()
+
 
 @dataclass(frozen=True)
 class Transition:
@@ -53,6 +62,7 @@ class Transition:
     needs_text: bool = False
     needs: str | None = None  # "office" | "user" | "external"
     resolution: str | None = None  # recorded when the transition closes the case
+    requires: str | None = None  # a fact of `facts_of` that must hold (else NotYet)
     extra: dict = field(default_factory=dict)
 
 
@@ -102,8 +112,9 @@ TRANSITIONS: tuple[Transition, ...] = (
        needs_text=True),
     _t("accept", {COMPLAINT, INTERACTION, HELPDESK}, {AWAITING_CONFIRMATION}, CLOSED, {REQUESTER},
        ["clear_confirmation_due", "resume_clock", "close"], resolution="accepted"),
+    # The raising office confirms a ticket solved only once a level has answered it.
     _t("accept", {OFFICE_TICKET}, ACTIVE_STATES, CLOSED, {REQUESTER}, ["close", "notify_handlers"],
-       resolution="confirmed"),
+       resolution="confirmed", requires=ANSWERED),
     # A rejected complaint goes to the supervisors (escalated queue), not back to its handler.
     _t("reject", {COMPLAINT}, {AWAITING_CONFIRMATION}, OPEN, {REQUESTER},
        ["clear_confirmation_due", "resume_clock", "escalate", "clear_assignee", "notify_office"],
@@ -148,6 +159,25 @@ SUPERVISED_KINDS = frozenset({COMPLAINT, HELPDESK, INTERACTION})
 SYSTEM_ACTIONS = frozenset(t.action for t in TRANSITIONS if SYSTEM in t.who)
 
 
+def system_scope(action: str) -> tuple[frozenset, frozenset]:
+    """(kinds, states) in which the system (the timers) takes `action`, from the rows
+    above: what a timer rule sweeps (`app.services.timers.rules`)."""
+    rows = [t for t in TRANSITIONS if t.action == action and SYSTEM in t.who]
+    return (frozenset().union(*(t.kinds for t in rows)),
+            frozenset().union(*(t.sources for t in rows)))
+
+
+def kinds_reaching(states) -> frozenset:
+    """The kinds of case that can be in any of `states`: every kind starts open; a
+    kind reaches another state through a row of the table."""
+    states = frozenset(states)
+    kinds = set(KINDS) if OPEN in states else set()
+    for t in TRANSITIONS:
+        if t.target in states:
+            kinds |= t.kinds
+    return frozenset(kinds)
+
+
 def _effective(kind: str, relations) -> set[str]:
     rel = set(relations)
     if kind not in SUPERVISED_KINDS:
@@ -166,14 +196,20 @@ def allowed_at(t: Transition, office_kind: str | None) -> bool:
     return office_kind is None or office_kind not in t.extra.get("not_at", ())
 
 
+def ready(t: Transition, facts) -> bool:
+    """Does the case (its `facts_of`) have what the row requires?"""
+    return t.requires is None or t.requires in facts
+
+
 def available(kind: str, state: str, relations: set[str] | frozenset[str],
-              office_kind: str | None = None) -> list[Transition]:
+              office_kind: str | None = None, facts=frozenset()) -> list[Transition]:
     """The transitions an actor with `relations` may take now (first row per action),
-    at a case held by an office of `office_kind` when given."""
+    at a case held by an office of `office_kind` when given, with `facts` (`facts_of`;
+    a row that requires a fact not given is not offered)."""
     seen: dict[str, Transition] = {}
     relations = _effective(kind, relations)
     for t in transitions_for(kind, state):
-        if not allowed_at(t, office_kind):
+        if not allowed_at(t, office_kind) or not ready(t, facts):
             continue
         if t.action not in seen and t.who & set(relations):
             seen[t.action] = t
@@ -181,12 +217,13 @@ def available(kind: str, state: str, relations: set[str] | frozenset[str],
 
 
 def find(kind: str, state: str, action: str, relations: set[str] | frozenset[str],
-         office_kind: str | None = None) -> Transition:
-    """The transition `action` for an actor with `relations`.
+         office_kind: str | None = None, facts=frozenset()) -> Transition:
+    """The transition `action` for an actor with `relations` on a case with `facts`.
 
     Raises InvalidTransition when the action does not exist for this kind and state,
     NotAtThisLevel when it exists but not at an office of `office_kind`, NotAllowed
-    when it exists but not for this actor.
+    when it exists but not for this actor, NotYet when the actor's row requires a fact
+    the case does not have.
     """
     relations = _effective(kind, relations)
     candidates = [t for t in transitions_for(kind, state) if t.action == action]
@@ -197,9 +234,12 @@ def find(kind: str, state: str, action: str, relations: set[str] | frozenset[str
     if not here:
         raise NotAtThisLevel(f"{action} on a {kind} is not taken at a {office_kind}",
                              action=action, state=state, kind=kind, office_kind=office_kind)
-    candidates = here
-    for t in candidates:
-        if t.who & set(relations):
+    mine = [t for t in here if t.who & set(relations)]
+    if not mine:
+        raise NotAllowed(f"{action} on a {kind} in state {state} is not allowed for {sorted(relations)}",
+                         action=action, state=state, kind=kind)
+    for t in mine:
+        if ready(t, facts):
             return t
-    raise NotAllowed(f"{action} on a {kind} in state {state} is not allowed for {sorted(relations)}",
-                     action=action, state=state, kind=kind)
+    raise NotYet(f"{action} on a {kind} requires {mine[0].requires}", action=action, state=state,
+                 kind=kind, requires=mine[0].requires)

@@ -16,7 +16,7 @@ from app.models.case import (
 )
 from app.models.catalog import Category, Holiday, PincodeEntry, RefGeneration, SlaRule
 from app.models.citizen import OtpCode
-from app.models.org import HIERARCHY, OfficeKind, OrgUnit, Role, User, UserRole
+from app.models.org import HIERARCHY, LoginThrottle, OfficeKind, OrgUnit, Role, User, UserRole
 from app.models.outbox import AuditLog, Notification
 from app.models.review import ComplaintReview
 
@@ -37,6 +37,7 @@ __all__ = [
     "Feedback",
     "HIERARCHY",
     "Holiday",
+    "LoginThrottle",
     "Notification",
     "NotificationTemplate",
     "OfficeKind",

@@ -181,4 +181,21 @@ class User(UserMixin, db.Model):
         return check_password_hash(self.password_hash, password)
 
 
+class LoginThrottle(db.Model):
+    """Failed sign-ins of one login id from one network (an IPv4 address, or an IPv6
+    /64): five in a row lock that pair, not the account, so nobody can lock an employee
+    out from elsewhere. Kept for unknown login ids too (the same answer for every id);
+    a row idle for the lockout period is stale and deleted."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("login_id", "ip"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login_id: Mapped[str] = mapped_column(String(20))
+    ip: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
 Index("ix_org_unit_parent_kind", OrgUnit.parent_id, OrgUnit.kind)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -25,6 +25,9 @@ class Notification(db.Model):
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sending|sent|failed
+    # Lower goes first: 0 a one-time code, 1 a message a person is waiting for, 5 the rest
+    # (`app.services.notify.PRIORITIES`). Delivery is by priority, then age.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -36,6 +39,9 @@ class Notification(db.Model):
 
 
 Index("ix_notification_status_next", Notification.status, Notification.next_attempt_at)
+# The delivery order (`notify.deliver_due`): pending rows by priority, then age.
+Index("ix_notification_status_priority", Notification.status, Notification.priority,
+      Notification.created_at, Notification.id)
 
 
 class AuditLog(db.Model):

@@ -13,6 +13,9 @@ from app.models import Case, OrgUnit, User
 
 STAFF_ROLES = {"operator", "supervisor", "helpdesk", "admin"}
 OVERSIGHT_ROLES = {"supervisor", "admin", "monitor"}
+# Who has the SUPERVISOR relation over the cases of their office's subtree (and whom an
+# escalation to the supervisors reaches: `routing.escalation_supervisors`).
+SUPERVISING_ROLES = ("supervisor", "admin")
 
 
 def subtree_pattern(office: OrgUnit) -> str:
@@ -43,7 +46,7 @@ def relations(user: User | None, case: Case) -> set[str]:
         if not (case.kind == wf.INTERACTION and (case.data or {}).get("addressed_to") == "colleague") \
                 and not _escalated_complaint_for_operator(user, case):
             rel.add(wf.HANDLER)
-    if user.has_role("supervisor", "admin") and case.current_office.is_within(user.office):
+    if user.has_role(*SUPERVISING_ROLES) and case.current_office.is_within(user.office):
         rel.add(wf.SUPERVISOR)
     return rel
 

@@ -45,6 +45,34 @@ def search(admin: User, text: str | None = None, kind: str | None = None,
     return q
 
 
+PICKER_LIMIT = 20
+
+
+def choices(admin: User, text: str | None, selected: OrgUnit | None = None,
+            limit: int = PICKER_LIMIT) -> tuple[list[OrgUnit], int]:
+    """Offices an employee of `admin`'s may be placed in (active, not external), whose
+    code or name holds `text`, in tree order: the first `limit` and how many match.
+    `selected` (if the administrator may manage it) comes first, matching or not, so a
+    new search does not drop the choice already made."""
+    text = (text or "").strip()
+    rows, total = [], 0
+    if len(text) <= 200:  # longer than any code or name: nothing matches (nor is searched)
+        q = search(admin, text, active="1").where(OrgUnit.kind != "external")
+        total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+        rows = list(db.session.scalars(q.limit(limit)))
+    if selected is not None and access.can_administer(admin, selected) and selected.kind != "external":
+        if selected in rows:
+            rows.remove(selected)
+        rows.insert(0, selected)
+    return rows, total
+
+
+def matches(office: OrgUnit, text: str) -> bool:
+    """True if `text` (as typed in a search) finds `office` by code or name."""
+    text = (text or "").strip().lower()
+    return text in office.code.lower() or text in office.name.lower()
+
+
 def by_code(code: str) -> OrgUnit | None:
     return db.session.scalar(select(OrgUnit).where(OrgUnit.code == normalize_code(code)))
 

@@ -16,6 +16,7 @@ from app.services import access, audit
 from app.services.admin_common import AdminError, ImportReport, OutOfScope, check_length, read_csv
 from app.services.admin_offices import by_code
 from app.services.auth import end_sessions
+from app.services.auth import unlock as lift_locks
 from app.services.users import valid_login_id
 
 ROLES = [r.value for r in Role]
@@ -180,11 +181,20 @@ def reset_password(admin: User, user: User, now: datetime) -> str:
     password = temporary_password()
     user.set_password(password)  # also renews the session token: signed out everywhere
     user.must_change_password = True
-    user.failed_logins = 0
-    user.locked_until = None
+    lift_locks(user)
     audit.record("admin.user.reset_password", actor=admin, target=f"user:{user.login_id}", now=now)
     db.session.commit()
     return password
+
+
+def unlock(admin: User, user: User, now: datetime) -> None:
+    """Lift the employee's sign-in locks: the account's and those of every network
+    (after too many failed attempts)."""
+    if not access.can_administer_user(admin, user):
+        raise OutOfScope()
+    lift_locks(user)
+    audit.record("admin.user.unlock", actor=admin, target=f"user:{user.login_id}", now=now)
+    db.session.commit()
 
 
 # ---- bulk import ----------------------------------------------------------------

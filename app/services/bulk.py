@@ -73,16 +73,19 @@ def act_set(versions: dict[int, int], action: str, *, now: datetime,
     users = _by_id(User, {r.raised_by_id for r in rows if r.raised_by_id is not None})
     rest: list[int] = []
     parents = None  # {office id: next office up}, read once when the batch escalates
+    supervisors = None  # {office id: its supervisors}, for the offices and those above them
     found: dict[tuple, wf.Transition | None] = {}  # wf.find per kind, state and office kind
     done = []  # (row, transition, column changes, timeline row)
     for row in rows:
         if row.version != int(versions[row.id]):
             continue
         office = offices[row.current_office_id]
-        key = (row.kind, row.status, office.kind)
+        facts = wf.facts_of(row)
+        key = (row.kind, row.status, office.kind, facts)
         if key not in found:
             try:
-                found[key] = wf.find(row.kind, row.status, action, {as_}, office_kind=office.kind)
+                found[key] = wf.find(row.kind, row.status, action, {as_}, office_kind=office.kind,
+                                     facts=facts)
             except WorkflowError:
                 found[key] = None
         t = found[key]
@@ -91,18 +94,22 @@ def act_set(versions: dict[int, int], action: str, *, now: datetime,
         if not set_based(t):
             rest.append(row.id)
             continue
-        target = None
+        target, reach = None, ()
         if any(e in effects.ROUTING_EFFECTS for e in t.effects):
             if parents is None:
                 parents = routing.parents_in_chain(list(offices.values()))
+                supervisors = routing.supervisors_of(
+                    {i for o in offices.values() for i in (o.id, *o.ancestor_ids())})
             case = effects.RowView(row)
             case.changes["current_office"] = office
-            target = routing.escalation_target(case, parents)
+            exclude = routing.escalation_exclude(case)
+            target = routing.escalation_target(case, parents, supervisors, exclude)
             if target is None:  # no higher level: the per-case path refuses it
                 rest.append(row.id)
                 continue
             offices.setdefault(target.id, target)
-        changes, moved = effects.apply_to_row(row, t, now, target)
+            reach = cases.escalation_reach(case, target, exclude, supervisors)
+        changes, moved = effects.apply_to_row(row, t, now, target, reach)
         changes.update(status=t.target or row.status, updated_at=now)
         event = cases.event_fields(row.id, row.status, t, now=now, as_=as_)
         event.update(from_office_id=moved.get("from_office_id"), to_office_id=moved.get("to_office_id"))
@@ -162,11 +169,11 @@ def _tallies(done: list) -> None:
 def _messages(done: list, offices: dict, users: dict, now: datetime) -> None:
     """The outbox rows of the transitions' messages, rendered by `cases._notify` from
     the case as it is after the change, inserted in one statement."""
-    event = _Event()
     notify.load_office_contacts(changes.get("current_office_id", row.current_office_id)
                                 for row, t, changes, _e in done if "notify_office" in t.effects)
     with notify.collect() as outbox:
-        for row, t, changes, _event in done:
+        for row, t, changes, fields in done:
+            event = _Event(fields["data"])
             effects_to_notify = [e for e in t.effects if e in NOTIFY_EFFECTS]
             if not effects_to_notify:
                 continue
@@ -180,6 +187,10 @@ def _messages(done: list, offices: dict, users: dict, now: datetime) -> None:
 
 
 class _Event:
-    """The timeline row as `cases._notify` reads it: the sweep writes no text."""
+    """The timeline row as `cases._notify` reads it: the sweep writes no text; its data
+    names the supervisors an escalation that stays in the office goes to."""
 
     text = ""
+
+    def __init__(self, data: dict) -> None:
+        self.data = data

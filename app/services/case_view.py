@@ -8,25 +8,34 @@ renamed office or a new assignee is a different key, so a kept header is never s
 from __future__ import annotations
 
 from collections import namedtuple
+from datetime import datetime
 
+from app.domain import sla
 from app.models import Case
 
-CaseHeader = namedtuple("CaseHeader", "reference kind subject status resolution sla_breached office_name "
+CaseHeader = namedtuple("CaseHeader", "reference kind subject status resolution overdue office_name "
                                       "office_kind escalation_level assignee_name priority category_label "
                                       "created_at raising_office_name requester_name requester_mobile "
-                                      "response_due confirmation_due info_due related_reference description")
+                                      "response_due confirmation_due info_due related_reference description "
+                                      "resolution_due")
 
 
-def header(case: Case) -> CaseHeader:
-    """The header's values of `case` (its category named in the request's language)."""
+def header(case: Case, now: datetime | None = None) -> CaseHeader:
+    """The header's values of `case` (its category named in the request's language).
+    `overdue` is judged at `now` (`app.domain.sla.is_overdue`), against the due times
+    the header shows: the response due time while nobody has answered, and the
+    resolution due time."""
     office, raising, related = case.current_office, case.raising_office, case.related_case
     return CaseHeader(
-        case.reference, case.kind, case.subject, case.status, case.resolution, case.sla_breached,
+        case.reference, case.kind, case.subject, case.status, case.resolution,
+        sla.is_overdue(case, now or datetime.utcnow()),
         office.name, office.kind, case.escalation_level,
         case.assignee.name if case.assignee is not None else None,
         case.priority, case.category.label() if case.category is not None else None,
         case.created_at, raising.name if raising is not None else None,
         case.requester_name, case.requester_mobile,
-        None if case.is_closed else case.response_due,  # a closed case is due nothing
+        # a closed case is due nothing; an answered one no response
+        None if case.is_closed or case.first_response_at is not None else case.response_due,
         case.confirmation_due, case.info_due,
-        related.reference if related is not None else None, case.description)
+        related.reference if related is not None else None, case.description,
+        None if case.is_closed else case.resolution_due)

@@ -238,7 +238,8 @@ def act(
     if expected_version is not None and case.version != int(expected_version):
         raise ChangedMeanwhile(current_version=case.version)
     rels = access.relations(actor, case) if as_ == "user" else {as_}
-    t = wf.find(case.kind, case.status, action, rels, office_kind=case.current_office.kind)
+    t = wf.find(case.kind, case.status, action, rels, office_kind=case.current_office.kind,
+                facts=wf.facts_of(case))
     text = (text or "").strip()
     if t.needs_text and not text:
         raise MissingInput(field="text")
@@ -282,7 +283,8 @@ def act_many(items, action: str, *, now: datetime, as_: str = wf.SYSTEM) -> int:
             for case, version in items:
                 if case.version != int(version):
                     raise ChangedMeanwhile(current_version=case.version)
-                t = wf.find(case.kind, case.status, action, {as_}, office_kind=case.current_office.kind)
+                t = wf.find(case.kind, case.status, action, {as_}, office_kind=case.current_office.kind,
+                            facts=wf.facts_of(case))
                 if t.needs_text:  # the same guards as act(); no text or target to give here
                     raise MissingInput(field="text")
                 _check_target(case, t, None, None)
@@ -350,10 +352,11 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
             case.current_office_id = target_office.id
             case.current_office = target_office  # its messages name the new office
         elif effect in effects.ROUTING_EFFECTS:
-            target = routing.escalation_target(case)
+            exclude = routing.escalation_exclude(case, actor)
+            target = routing.escalation_target(case, exclude=exclude)
             if target is None:
                 raise InvalidTransition("no higher level", action=t.action)
-            columns, moved = effects.escalation(case, target)
+            columns, moved = effects.escalation(case, target, escalation_reach(case, target, exclude))
             event.from_office_id, event.to_office_id = moved["from_office_id"], moved["to_office_id"]
             event.data.update(moved["data"])
             for column, value in columns.items():
@@ -381,6 +384,15 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
     return event
 
 
+def escalation_reach(case, target, exclude, supervisors: dict | None = None) -> tuple:
+    """The supervisors an escalation of `case` to `target` goes to when it stays in the
+    office holding it (level 1 of a complaint or helpdesk case, or the top of the chain);
+    empty when it moves to another office, whose staff are told."""
+    if case.kind == wf.OFFICE_TICKET or target.id != case.current_office_id:
+        return ()
+    return routing.escalation_supervisors(target, exclude, supervisors)
+
+
 def _add_feedback(case: Case, data: dict, now: datetime) -> None:
     if db.session.scalar(select(Feedback.id).where(Feedback.case_id == case.id)) is not None:
         raise AlreadyDone(field="rating")
@@ -394,30 +406,53 @@ def _add_feedback(case: Case, data: dict, now: datetime) -> None:
                             comment=(data.get("comment") or "").strip()[:2000], created_at=now))
 
 
+# The closure message of each kind: it invites a rating only where the kind has one that
+# the message's link leads to (a complaint's signed link; a doorstep request's is
+# "service_completed").
+CLOSED_TEMPLATES = {wf.COMPLAINT: "case_closed", wf.OFFICE_TICKET: "ticket_closed",
+                    wf.INTERACTION: "interaction_closed", wf.HELPDESK: "helpdesk_closed"}
+# Messages whose link, for a requester without an account, is the signed answer page.
+_RESPOND_LINK = frozenset({"confirmation_requested", "info_requested", *CLOSED_TEMPLATES.values()})
+
+
+def requester_template(kind: str, t: wf.Transition) -> str:
+    """The message the requester of a `kind` case gets for transition `t`."""
+    if t.action == "complete":
+        return "service_completed"
+    if t.action == "not_served":
+        return "service_not_served"
+    if t.action == "propose_resolution":
+        return "confirmation_requested"
+    if t.action == "request_info":
+        return "info_requested"
+    if t.target == wf.CLOSED:
+        return CLOSED_TEMPLATES.get(kind, "case_closed")
+    return "case_updated"
+
+
 def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, target_user) -> None:
     if effect == "notify_requester":
-        template = "case_updated"
-        if t.action == "complete":
-            template = "service_completed"
-        elif t.action == "not_served":
-            template = "service_not_served"
-        elif t.action == "propose_resolution":
-            template = "confirmation_requested"
-        elif t.action == "request_info":
-            template = "info_requested"
-        elif t.target == wf.CLOSED:
-            template = "case_closed"
+        template = requester_template(case.kind, t)
         for email, mobile, locale in notify.requester_contacts(case):
             ctx = notify.case_context(case, locale)
+            if template == "service_completed":
+                # "Rate us": the signed link opens the rating form (no one-time code needed)
+                ctx["url"] = notify.rate_url(case)
             # A requester without an account (a customer, a caller) answers through a
             # signed link, also when an employee registered the case for them.
-            if template in ("confirmation_requested", "info_requested", "case_closed") and (
+            elif template in _RESPOND_LINK and (
                     case.raised_by_id is None or case.requester_mobile or case.requester_email):
                 ctx["url"] = notify.respond_url(case, "respond")
             notify.enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now,
                            text=event.text, **ctx)
     elif effect == "notify_office":
-        _notify_office(case, case.current_office_id, now, text=event.text)
+        reached = (event.data or {}).get("supervisors") if t.action in _ESCALATIONS else None
+        if reached:  # an escalation that stays in the office: its supervisors, not everyone
+            for email, locale in notify.user_contacts(reached):
+                notify.enqueue("office_received", email=email, locale=locale, case=case, now=now,
+                               text=event.text, **notify.case_context(case, locale, public=False))
+        else:
+            _notify_office(case, case.current_office_id, now, text=event.text)
     elif effect == "notify_assignee" and target_user is not None:
         _notify_user(case, target_user, "assigned", now, text=event.text)
     elif effect == "notify_handlers":
@@ -428,6 +463,11 @@ def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, ta
                 notify.enqueue("requester_answered", email=email, mobile=mobile, locale=locale,
                                case=case, now=now, text=event.text,
                                **notify.case_context(case, locale, public=False))
+
+
+# Actions whose routing effect may keep the case in its office (`escalation_reach`).
+_ESCALATIONS = frozenset(t.action for t in wf.TRANSITIONS
+                         if any(e in effects.ROUTING_EFFECTS for e in t.effects))
 
 
 def _notify_office(case: Case, office_id: int, now: datetime, text: str = "") -> None:
@@ -445,4 +485,4 @@ def _notify_user(case: Case, user: User, template: str, now: datetime, text: str
 def available_actions(user: User | None, case: Case) -> list[wf.Transition]:
     """What `user` may do on `case` now (for rendering the action forms)."""
     return wf.available(case.kind, case.status, access.relations(user, case),
-                        office_kind=case.current_office.kind)
+                        office_kind=case.current_office.kind, facts=wf.facts_of(case))

@@ -134,20 +134,53 @@ class NotServed(Exception):
     """The pincode has no division in the directory."""
 
 
-def submit(*, name: str, address: str, pincode: str, email: str, mobile: str, service: Category,
-           details: str = "", locale: str = "en", submission_key: str | None = None,
-           now: datetime, channel: str = "web") -> Case:
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What a submission came to: the case, and whether it is an open request of the same
+    mobile, service and pincode raised earlier (`repeat`) rather than a new one."""
+
+    case: Case
+    repeat: bool = False
+
+
+def find_repeat(*, mobile: str | None, service_id: int | None, pincode: str | None,
+                now: datetime) -> Case | None:
+    """The newest open doorstep request of `mobile` for the same service and pincode,
+    raised within CITIZEN_REPEAT_HOURS (24) of `now`, or None."""
+    hours = float(_cfg("CITIZEN_REPEAT_HOURS", 24) or 0)
+    if hours <= 0 or not mobile or service_id is None or not pincode:
+        return None
+    return db.session.scalar(
+        select(Case).where(Case.requester_mobile == mobile, Case.kind == KIND,
+                           Case.category_id == service_id, Case.pincode == pincode,
+                           Case.status != wf.CLOSED, Case.created_at >= now - timedelta(hours=hours))
+        .order_by(Case.created_at.desc(), Case.id.desc()).limit(1))
+
+
+def submit_request(*, name: str, address: str, pincode: str, email: str, mobile: str, service: Category,
+                   details: str = "", locale: str = "en", submission_key: str | None = None,
+                   now: datetime, channel: str = "web") -> Submitted:
     """Raise the request in the Division serving `pincode`. The same `submission_key`
-    returns the case already made (double click, resubmission)."""
+    returns the case already made (double click, resubmission); the same request again
+    (mobile, service, pincode) while the first is open and recent returns that one as a
+    repeat: Back and submit again brings a new key and the browser's refilled fields."""
     division = routing.division_for_pincode(pincode)
     if division is None:
         raise NotServed(pincode)
-    return cases.raise_case(
+    earlier = find_repeat(mobile=mobile, service_id=service.id, pincode=pincode, now=now)
+    if earlier is not None:
+        return Submitted(earlier, repeat=not (submission_key and earlier.submission_key == submission_key))
+    return Submitted(cases.raise_case(
         KIND, office=division, now=now, subject=service.name_en, description=details or "",
         category=service, channel=channel, submission_key=submission_key or None,
         requester={"name": name.strip(), "address": address.strip(), "pincode": pincode,
                    "email": email.strip(), "mobile": mobile, "locale": locale},
-    )
+    ))
+
+
+def submit(**kw) -> Case:
+    """`submit_request`'s case (a new one, the one of the same key, or the repeated one)."""
+    return submit_request(**kw).case
 
 
 # ---- what a citizen may see --------------------------------------------------------
@@ -241,22 +274,37 @@ def send_otp(mobile: str, *, now: datetime, locale: str = "en", purpose: str = "
     return code
 
 
-def verify_otp(mobile: str, code: str, *, now: datetime, purpose: str = "track") -> bool:
-    """True once for the right, unexpired code; every try counts against the limit."""
+OTP_OK = "ok"
+OTP_WRONG = "wrong"  # a wrong code; tries are left
+OTP_USED_UP = "used_up"  # the code's tries are spent (this try may have been the last)
+OTP_EXPIRED = "expired"  # too old, or no code waiting (never sent, used, replaced)
+
+
+def check_otp(mobile: str, code: str, *, now: datetime, purpose: str = "track") -> str:
+    """OTP_OK once for the right, unexpired code; every try counts against the limit
+    (CITIZEN_OTP_MAX_ATTEMPTS), after which even the right code is OTP_USED_UP."""
     row = db.session.scalar(
         select(OtpCode).where(OtpCode.mobile == mobile, OtpCode.purpose == purpose,
                               OtpCode.used_at.is_(None))
         .order_by(OtpCode.created_at.desc(), OtpCode.id.desc()).limit(1))
     if row is None or now > row.expires_at:
-        return False
-    if row.attempts >= int(_cfg("CITIZEN_OTP_MAX_ATTEMPTS", 5)):
-        return False
+        return OTP_EXPIRED
+    max_attempts = int(_cfg("CITIZEN_OTP_MAX_ATTEMPTS", 5))
+    if row.attempts >= max_attempts:
+        return OTP_USED_UP
     row.attempts += 1
     ok = hmac.compare_digest(row.code_hash, _hash(mobile, to_ascii_digits(code).strip()))
     if ok:
         row.used_at = now
     db.session.commit()
-    return ok
+    if ok:
+        return OTP_OK
+    return OTP_USED_UP if row.attempts >= max_attempts else OTP_WRONG
+
+
+def verify_otp(mobile: str, code: str, *, now: datetime, purpose: str = "track") -> bool:
+    """True once for the right, unexpired code; every try counts against the limit."""
+    return check_otp(mobile, code, now=now, purpose=purpose) == OTP_OK
 
 
 # ---- the Division's updates ----------------------------------------------------------
@@ -285,7 +333,7 @@ def update_status(case: Case, actor: User, outcome: str, *, now: datetime, detai
     text = (reason if action == "not_served" else details or "").strip()
     rels = access.relations(actor, case)
     if action is not None:
-        t = wf.find(case.kind, case.status, action, rels)
+        t = wf.find(case.kind, case.status, action, rels, facts=wf.facts_of(case))
         if t.needs_text and not text:
             raise MissingInput(field="reason")
     if remarks or action is None:

@@ -5,6 +5,7 @@ engine so every timeline is real."""
 from __future__ import annotations
 
 import random
+import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -136,6 +137,8 @@ HELPDESK_CATEGORIES = [
     ("infrastructure", "Infrastructure", "बुनियादी ढांचा", "زیرساخت", "INFRA"),
 ]
 
+TEAM_SUPERVISORS = ["Latha Krishnan", "Imran Qureshi", "Sandeep Joshi", "Usha Varma"]
+
 FIRST = ["Anil", "Sunita", "Ravi", "Lakshmi", "Mohammed", "Priya", "Suresh", "Kavitha", "Arjun",
          "Meena", "Farhan", "Deepa", "Ganesh", "Asha", "Vikram", "Nirmala", "Rahul", "Shabana"]
 LAST = ["Kumar", "Rao", "Iyer", "Shetty", "Khan", "Nair", "Reddy", "Gowda", "Pillai", "Sharma",
@@ -151,6 +154,7 @@ def _office(code, name, kind, parent) -> OrgUnit:
 
 
 _emp_seq = [10000000]
+_hash: list[str | None] = [None]  # the demo password's hash, made once per load
 LOGINS: list[tuple[str, str]] = []
 
 
@@ -161,7 +165,15 @@ def _user(office, name, roles, login_id=None, describe=None) -> User:
     slug = login_id.lower()
     user = User(login_id=login_id, name=name, office_id=office.id, email=f"{slug}@demo.sevadesk.invalid",
                 mobile=f"9{random.randint(100000000, 999999999)}")
-    user.set_password(DEMO_PASSWORD)
+    # Every demo account has the same password: hash it once per load (a scrypt hash costs
+    # a third of a second on a busy 2-core machine; 87 of them were most of `make run`'s
+    # first start) and give each account that hash, with its own session token.
+    if _hash[0] is None:
+        user.set_password(DEMO_PASSWORD)
+        _hash[0] = user.password_hash
+    else:
+        user.password_hash = _hash[0]
+        user.session_token = secrets.token_hex(16)
     user.set_roles(roles)
     db.session.add(user)
     if describe:
@@ -194,8 +206,27 @@ def _cat(kind, code, en, hi, fa, level="category", parent=None, department=None,
 
 def load(case_count: int = 300, seed: int = 20261122) -> None:
     """Create everything (assumes an empty database)."""
+    from sqlalchemy import text
+
+    # The engine commits every action on its own (about 800 commits for 300 cases). On
+    # SQLite in WAL mode, synchronous=NORMAL skips the fsync of each commit and still never
+    # corrupts the file; the connection's setting is put back afterwards.
+    sqlite = db.engine.dialect.name == "sqlite"
+    if sqlite:
+        before = db.session.execute(text("PRAGMA synchronous")).scalar()
+        db.session.execute(text("PRAGMA synchronous=NORMAL"))
+    try:
+        _load(case_count, seed)
+    finally:
+        if sqlite:
+            db.session.rollback()
+            db.session.execute(text(f"PRAGMA synchronous={int(before)}"))
+
+
+def _load(case_count: int, seed: int) -> None:
     random.seed(seed)
     LOGINS.clear()
+    _hash[0] = None
     _emp_seq[0] = 10000000
     cept = _office("CEPT", "CEPT Mysuru", "cept", None)
     _user(cept, "Asha Menon", ["admin", "supervisor", "monitor"], describe="CEPT administrator")
@@ -260,6 +291,13 @@ def load(case_count: int = 300, seed: int = 20261122) -> None:
                                                 district=dname.replace(" Division", ""),
                                                 state=cname.replace(" Circle", ""),
                                                 division_id=division.id))
+    # The supervisors of each helpdesk team: an escalated helpdesk case goes to them first
+    # (level 1, same office; `routing.escalation_target`). Created after every other demo
+    # user, and with fixed names, so the demo's other IDs and its random cases stay as
+    # they were.
+    for (code, name, _kind), person in zip(TEAMS, TEAM_SUPERVISORS, strict=True):
+        _user(teams[code], person, ["supervisor"],
+              describe=f"{name} supervisor" if code == "MT" else None)
     db.session.flush()
 
     # Reference data
@@ -285,8 +323,71 @@ def load(case_count: int = 300, seed: int = 20261122) -> None:
     now = datetime.utcnow()
     sla.load_national_holidays([now.year - 1, now.year, now.year + 1])
 
-    _make_cases(case_count, now, divisions, post_offices, externals, depts, teams, helpdesk)
+    showcase = SHOWCASE_CASES if case_count >= 10 else 0  # part of `case_count`
+    _make_cases(case_count - showcase, now, divisions, post_offices, externals, depts, teams, helpdesk)
     _complaint_follow_ups(now)
+    if showcase:
+        _overdue_showcase(now, divisions[0], teams["MT"], helpdesk)
+    _history_delivered()
+
+
+# The cases the demo deliberately leaves past their response time, for the first sweep
+# (`flask run-jobs`, or the scheduler a minute after `make run`) to act on: it escalates
+# the complaint and the helpdesk call (to the supervisors of the holding office or team)
+# and flags the doorstep request and the office ticket as breached. Every other case is
+# within its due times at the demo's clock.
+OVERDUE_SHOWCASE = {"escalated": 2, "breached": 2}
+SHOWCASE_CASES = 4
+OVERDUE_DAYS = 10  # more than any response time of the demo's SLA matrix, in business days
+
+
+def _overdue_showcase(now, division, team, desk):
+    start = now - timedelta(days=OVERDUE_DAYS)
+    ho = next(o for o in division.children if o.kind == "head_office")
+    so = next(o for o in ho.children if o.kind == "sub_office")
+    pin = db.session.scalars(select(PincodeEntry).where(PincodeEntry.division_id == division.id)
+                             .order_by(PincodeEntry.pincode)).first()
+    counter = next(u for u in _users_of(ho) if u.has_role("operator"))
+    cases.raise_case(wf.COMPLAINT, office=ho, now=start, actor=counter, channel="counter",
+                     category=db.session.scalars(select(Category).where(
+                         Category.kind == wf.COMPLAINT, Category.level == "type").order_by(Category.id)).first(),
+                     subject="Overdue (demo): Speed Post article not delivered",
+                     description="Nobody has answered this complaint yet: the next sweep escalates it.",
+                     requester=_requester(pin.pincode),
+                     data={"article": "EE123456789IN"})
+    cases.raise_case(wf.HELPDESK, office=team, now=start, actor=_users_of(desk)[0], priority="P1",
+                     category=db.session.scalars(select(Category).where(
+                         Category.kind == wf.HELPDESK, Category.route_to_id == team.id)).first(),
+                     channel="phone", classification="incident",
+                     subject="Overdue (demo): muster roll screen does not load",
+                     description="Nobody has replied to the caller yet: the next sweep escalates it "
+                                 "to the team's supervisor.",
+                     requester={"name": _name(), "mobile": "9876500011"},
+                     data={"diagnosis": "Reproduced on the caller's login.", "routed_to": team.id})
+    cases.raise_case(wf.SERVICE_REQUEST, office=division, now=start, channel="web",
+                     category=db.session.scalars(select(Category).where(
+                         Category.kind == wf.SERVICE_REQUEST).order_by(Category.sort_order)).first(),
+                     subject="Overdue (demo): doorstep cash withdrawal",
+                     description="Not started yet: the next sweep flags it as breached.",
+                     requester=_requester(pin.pincode))
+    cases.raise_case(wf.OFFICE_TICKET, office=division, now=start, actor=_users_of(so)[0],
+                     category=db.session.scalars(select(Category).where(
+                         Category.kind == wf.OFFICE_TICKET).order_by(Category.sort_order)).first(),
+                     subject="Overdue (demo): DARPAN login fails at the counter",
+                     description="No reply yet: the next sweep flags it as breached.")
+
+
+def _history_delivered():
+    """The demo's messages are history: mark them delivered, so that switching to a real
+    e-mail or SMS gateway never sends them to the made-up addresses and numbers. Messages
+    written by actions taken after the load stay pending as usual."""
+    from sqlalchemy import update
+
+    from app.models import Notification
+
+    db.session.execute(update(Notification).where(Notification.status == "pending")
+                       .values(status="sent", sent_at=Notification.created_at, attempts=1))
+    db.session.commit()
 
 
 def _users_of(office) -> list[User]:
@@ -314,6 +415,18 @@ def _try(case, action, when, **kw):
         return False
 
 
+def _ends_closed(kind, fate) -> bool:
+    """Whether `_make_cases` takes a case of this kind and fate to `closed` (it mirrors
+    the branches below; `tests/test_demo.py` holds the two together through the sweep)."""
+    if kind == wf.SERVICE_REQUEST:
+        return fate > 0.55
+    if kind == wf.OFFICE_TICKET:
+        return 0.6 < fate <= 0.7 or fate > 0.85
+    if kind in (wf.COMPLAINT, wf.INTERACTION):
+        return fate > 0.75
+    return fate > 0.6  # helpdesk
+
+
 def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpdesk):
     cats = {k: list(db.session.scalars(select(Category).where(Category.kind == k)))
             for k in wf.KINDS}
@@ -324,11 +437,14 @@ def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpde
         start = now - timedelta(days=random.uniform(0.1, 60), hours=random.uniform(0, 8))
         step = timedelta(hours=random.uniform(2, 30))
         fate = random.random()
-        if kind in (wf.COMPLAINT, wf.INTERACTION) and 0.3 <= fate < 0.6:
-            # Cases left waiting on the requester are recent, so the 48-hour confirmation
-            # and information timers have not run out when the demo starts.
-            start = now - timedelta(hours=random.uniform(3, 20))
-            step = timedelta(minutes=random.uniform(20, 50))
+        if not _ends_closed(kind, fate):
+            # A case that is still being worked (or waits on the customer) was raised
+            # within the last day, and its steps followed quickly: no response, resolution,
+            # confirmation or information time has run out at the demo's clock. Only the
+            # closed history goes back two months. (`_overdue_showcase` adds the few
+            # cases that are overdue on purpose.)
+            start = now - timedelta(hours=random.uniform(1, 20))
+            step = timedelta(minutes=random.uniform(5, 14))
         if kind == wf.SERVICE_REQUEST:
             pin = random.choice(pins)
             division = db.session.get(type(divisions[0]), pin.division_id)

@@ -67,14 +67,18 @@ def column_changes(effect: str, case, t: wf.Transition, now: datetime) -> dict:
     raise ValueError(f"{effect} is not a column effect")  # pragma: no cover - caller checks
 
 
-def escalation(case, target) -> tuple[dict, dict]:
+def escalation(case, target, reach=()) -> tuple[dict, dict]:
     """A routing effect: `case` moves up to the office `target`. Returns the case's
     column changes and what its timeline row records (office columns, and the new
-    level under "data")."""
+    level under "data"; with `reach`, the ids of the supervisors an escalation that
+    stays in the office goes to — `routing.escalation_supervisors` —, under
+    "supervisors": the office's message goes to them)."""
     level = case.escalation_level + 1
+    data = {"level": level}
+    if reach:
+        data["supervisors"] = [s.id for s in reach]
     return ({"current_office_id": target.id, "escalation_level": level},
-            {"from_office_id": case.current_office_id, "to_office_id": target.id,
-             "data": {"level": level}})
+            {"from_office_id": case.current_office_id, "to_office_id": target.id, "data": data})
 
 
 def _resume(case, now: datetime) -> dict:
@@ -115,16 +119,16 @@ class RowView:
         return getattr(self._row, name)
 
 
-def apply_to_row(row, t: wf.Transition, now: datetime, target=None) -> tuple[dict, dict]:
+def apply_to_row(row, t: wf.Transition, now: datetime, target=None, reach=()) -> tuple[dict, dict]:
     """Every column change of `t`'s column and routing effects on `row`, in the table's
     order, and the timeline row's fields they set (`escalation`). `target` is the
-    office a routing effect moves the case to."""
+    office a routing effect moves the case to, `reach` the supervisors it goes to."""
     view = RowView(row)
     event: dict = {}
     for effect in t.effects:
         if effect in COLUMN_EFFECTS:
             view.changes.update(column_changes(effect, view, t, now))
         elif effect in ROUTING_EFFECTS:
-            columns, event = escalation(view, target)
+            columns, event = escalation(view, target, reach)
             view.changes.update(columns)
     return view.changes, event

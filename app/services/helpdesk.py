@@ -13,11 +13,12 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
+from app.domain import sla as domain_sla
 from app.domain import workflow as wf
 from app.domain.errors import BadTarget
 from app.extensions import db
 from app.models import Case, Category, OrgUnit, User
-from app.services import access, cases
+from app.services import access, cases, sla
 
 CHANNELS = ("phone", "email", "walk_in")
 CLASSIFICATIONS = ("problem", "incident", "change_request", "bug_fix")
@@ -79,20 +80,14 @@ def get_for(user: User, reference: str) -> Case | None:
 
 
 def is_overdue(case: Case, now: datetime | None = None) -> bool:
-    """Flagged by the sweep, or — computed live — past its response due time without a
-    first response."""
-    if case.sla_breached:
-        return True
-    now = now or datetime.utcnow()
-    return bool(case.status != wf.CLOSED and case.response_due is not None
-                and case.first_response_at is None and case.response_due < now)
+    """Past the deadline it works to, with its clock running (`app.domain.sla.is_overdue`:
+    the one definition the lists, the date they show and the sweep share)."""
+    return domain_sla.is_overdue(case, now or datetime.utcnow())
 
 
 def overdue_condition(now: datetime):
     """SQL form of `is_overdue`."""
-    return or_(Case.sla_breached.is_(True),
-               and_(Case.status != wf.CLOSED, Case.response_due < now,
-                    Case.first_response_at.is_(None)))
+    return sla.overdue_condition(now)
 
 
 def compliance_report(user: User, now: datetime) -> list[dict]:

@@ -54,6 +54,24 @@ TEMPLATES = {
         _l("%(ref)s has been closed.\n\n%(text)s\n\nYou may rate the resolution at %(url)s"),
         _l("Seva Desk: %(ref)s is closed. %(url)s"),
     ),
+    # Closure of the kinds whose requester is not invited to rate from the message: an
+    # office ticket has no rating at all; an interaction's survey is on its own page and a
+    # helpdesk caller's answers are behind the link. Each says only what it allows.
+    "ticket_closed": (
+        _l("Closed: %(ref)s"),
+        _l("%(ref)s has been closed.\n\n%(text)s\n\nDetails: %(url)s"),
+        _l("Seva Desk: %(ref)s is closed. %(url)s"),
+    ),
+    "interaction_closed": (
+        _l("Closed: %(ref)s"),
+        _l("%(ref)s has been closed.\n\n%(text)s\n\nDetails: %(url)s"),
+        _l("Seva Desk: %(ref)s is closed. %(url)s"),
+    ),
+    "helpdesk_closed": (
+        _l("Closed: %(ref)s"),
+        _l("%(ref)s has been closed.\n\n%(text)s\n\nDetails: %(url)s"),
+        _l("Seva Desk: %(ref)s is closed. %(url)s"),
+    ),
     "confirmation_requested": (
         _l("Please confirm the resolution of %(ref)s"),
         _l("We have resolved %(ref)s:\n\n%(text)s\n\nPlease accept, reject or ask for "
@@ -87,6 +105,17 @@ TEMPLATES = {
         _l("Seva Desk code %(code)s, valid %(minutes)s min. Do not share it."),
     ),
 }
+
+# Delivery order (lower first, then oldest first): a one-time code is useless after its
+# few minutes, and a new requester waits for the reference; everything else can queue.
+PRIORITY_CODE = 0
+PRIORITY_WAITING = 1
+PRIORITY_NORMAL = 5
+PRIORITIES = {"otp": PRIORITY_CODE, "case_created": PRIORITY_WAITING}
+
+
+def priority_of(template: str) -> int:
+    return PRIORITIES.get(template, PRIORITY_NORMAL)
 
 
 # Within a batch (a transaction of the timer sweep, a raise), each template's wording
@@ -177,7 +206,7 @@ def enqueue(template: str, *, email: str | None = None, mobile: str | None = Non
             case_id=case.id if case is not None else None,
             channel=channel, recipient=address, template=template, locale=locale,
             subject=subject if channel == "email" else "", body=text,
-            status="pending", next_attempt_at=now, created_at=now,
+            status="pending", priority=priority_of(template), next_attempt_at=now, created_at=now,
         )
         if sink is not None:
             sink.append(fields)
@@ -241,6 +270,16 @@ def respond_url(case: Case, purpose: str = "respond") -> str:
     return _url("respond.respond", f"/respond/{token}", token=token)
 
 
+def rate_url(case: Case) -> str:
+    """The signed link of a doorstep request's "Completed" message: it opens the request's
+    rating form without a one-time code, and takes one rating."""
+    from app.services.tokens import make_case_token
+
+    token = make_case_token(case, "rate")
+    return _url("citizen.rate_link", f"/track/{case.reference}/rate/{token}", reference=case.reference,
+                token=token)
+
+
 def requester_contacts(case: Case) -> list[tuple[str | None, str | None, str]]:
     """(email, mobile, locale) of whoever should hear about the case as its requester."""
     locale = (case.data or {}).get("locale") or "en"
@@ -283,6 +322,21 @@ def load_office_contacts(office_ids) -> None:
         value = tuple(contacts)
         _cached(("office", office),
                 lambda office=office, value=value: refcache.cached(("notify.office", office), lambda: value))
+
+
+def user_contacts(user_ids) -> tuple[tuple[str, str], ...]:
+    """(email, locale) of the active users `user_ids` with an e-mail address, in id
+    order; within a `memo.batch()` read once per set of users."""
+    wanted = tuple(sorted(set(user_ids)))
+    if not wanted:
+        return ()
+
+    def compute():
+        return tuple((email, locale or "en") for email, locale in db.session.execute(
+            select(User.email, User.locale).where(User.id.in_(wanted), User.active.is_(True),
+                                                  User.email.is_not(None)).order_by(User.id)))
+
+    return memo.per_batch(("notify.users", wanted), compute)
 
 
 def user_contact(user: User) -> tuple[str | None, str | None, str]:
@@ -365,18 +419,21 @@ def backoff(attempts: int) -> timedelta:
 
 
 def deliver_due(now: datetime, limit: int = 200) -> dict:
-    """Send what is due. Each row is claimed with a guarded UPDATE first, so two
-    deliverers never send the same message twice. A failure is recorded on the row and
-    retried later; the case change that caused it is long committed."""
+    """Send what is due: by priority (codes and messages a person is waiting for first,
+    `PRIORITIES`), then oldest first. Each row is claimed with a guarded UPDATE first, so
+    two deliverers never send the same message twice. A failure is recorded on the row
+    and retried later; the case change that caused it is long committed."""
     stale = now - timedelta(minutes=10)
-    ids = db.session.scalars(
-        select(Notification.id).where(
-            or_(
-                and_(Notification.status == "pending", Notification.next_attempt_at <= now),
-                and_(Notification.status == "sending", Notification.next_attempt_at <= stale),
-            )
-        ).order_by(Notification.id).limit(limit)
-    ).all()
+    # Claims left behind by a deliverer that died mid-send (rare): taken up first.
+    ids = list(db.session.scalars(
+        select(Notification.id).where(Notification.status == "sending",
+                                      Notification.next_attempt_at <= stale)
+        .order_by(Notification.priority, Notification.created_at, Notification.id).limit(limit)))
+    if len(ids) < limit:  # read in the order of ix_notification_status_priority
+        ids += db.session.scalars(
+            select(Notification.id).where(Notification.status == "pending", Notification.next_attempt_at <= now)
+            .order_by(Notification.priority, Notification.created_at, Notification.id)
+            .limit(limit - len(ids))).all()
     counts = {"sent": 0, "retry": 0, "failed": 0}
     max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
     for nid in ids:

@@ -11,8 +11,9 @@ from sqlalchemy.orm.util import identity_key
 
 from app.domain import workflow as wf
 from app.extensions import db
-from app.models import HIERARCHY, OrgUnit, PincodeEntry
-from app.services import refcache
+from app.models import HIERARCHY, OrgUnit, PincodeEntry, User
+from app.models.org import UserRole
+from app.services import access, memo, refcache
 
 _CHAIN = frozenset(k.value for k in HIERARCHY)
 
@@ -107,13 +108,80 @@ def parents_in_chain(offices: Iterable[OrgUnit]) -> dict[int, OrgUnit | None]:
             for office in offices}
 
 
-def escalation_target(case, parents: dict[int, OrgUnit | None] | None = None) -> OrgUnit | None:
-    """Office tickets climb one level each time (Division → Region → Circle → CEPT).
-    Complaints and helpdesk cases first go to the supervisors of the holding office
-    (level 1, same office) and climb one level on each further escalation.
+@dataclass(frozen=True, slots=True)
+class Supervisor:
+    """A person a level-1 escalation reaches."""
 
-    `parents` ({office id: `parent_in_chain`}, from `parents_in_chain`) saves the query
-    per case when a batch of cases is escalated at once."""
+    id: int
+    email: str | None
+    locale: str
+
+
+def supervisors_of(office_ids: Iterable[int]) -> dict[int, tuple[Supervisor, ...]]:
+    """{office id: its active users with a supervising role (`access.SUPERVISING_ROLES`)},
+    with one query for all of `office_ids`; within a `memo.batch()` (a sweep batch)
+    read once per set of offices."""
+    wanted = tuple(sorted(set(office_ids)))
+    if not wanted:
+        return {}
+
+    def compute():
+        rows = db.session.execute(
+            select(User.office_id, User.id, User.email, User.locale)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(User.office_id.in_(wanted), User.active.is_(True),
+                   UserRole.role.in_(access.SUPERVISING_ROLES))
+            .order_by(User.id)).all()
+        found: dict[int, dict[int, Supervisor]] = {}
+        for office_id, user_id, email, locale in rows:
+            found.setdefault(office_id, {})[user_id] = Supervisor(user_id, email, locale or "en")
+        return {office_id: tuple(people.values()) for office_id, people in found.items()}
+
+    return memo.per_batch(("routing.supervisors", wanted), compute)
+
+
+def _chain_up(office) -> list[int]:
+    """The office and its ancestors, nearest first."""
+    return [office.id, *reversed(office.ancestor_ids())]
+
+
+def escalation_supervisors(office, exclude=(), supervisors: dict | None = None) -> tuple[Supervisor, ...]:
+    """Whom an escalation to "the supervisors" (level 1) reaches: the supervisors of
+    `office`, the one holding the case; when it has none (a helpdesk team of members
+    only), those of the nearest office above it that has some — their jurisdiction
+    covers the case, so they can act on it where it is. Never the people in `exclude`
+    (who already had it: its assignee, the one escalating): the escalation must reach
+    someone new. Empty when nobody qualifies.
+
+    `supervisors` ({office id: supervisors}, from `supervisors_of`) saves the query per
+    case when a batch of cases is escalated at once."""
+    chain = _chain_up(office)
+    table = supervisors if supervisors is not None else supervisors_of(chain)
+    exclude = {i for i in exclude if i is not None}
+    for office_id in chain:
+        found = tuple(s for s in table.get(office_id, ()) if s.id not in exclude)
+        if found:
+            return found
+    return ()
+
+
+def escalation_exclude(case, actor=None) -> set[int]:
+    """The people an escalation of `case` must reach beyond: who had it."""
+    return {i for i in (case.assignee_id, getattr(actor, "id", None)) if i is not None}
+
+
+def escalation_target(case, parents: dict[int, OrgUnit | None] | None = None,
+                      supervisors: dict | None = None, exclude=()) -> OrgUnit | None:
+    """Office tickets climb one level each time (Division → Region → Circle → CEPT).
+    Complaints and helpdesk cases first go to the supervisors (level 1): the case stays
+    in the holding office and `escalation_supervisors` are told — the office's own, or
+    when it has none those of the nearest office above it. With no supervisor to reach
+    (beyond the people in `exclude`), level 1 is the next level up the chain instead.
+    Each further escalation climbs one level; at the top the case stays.
+
+    `parents` ({office id: `parent_in_chain`}, from `parents_in_chain`) and
+    `supervisors` (from `supervisors_of`) save the queries per case when a batch of
+    cases is escalated at once."""
     office = case.current_office
 
     def parent() -> OrgUnit | None:
@@ -122,5 +190,7 @@ def escalation_target(case, parents: dict[int, OrgUnit | None] | None = None) ->
     if case.kind == wf.OFFICE_TICKET:
         return parent()
     if case.escalation_level == 0:
-        return office
+        if escalation_supervisors(office, exclude, supervisors):
+            return office
+        return parent()
     return parent() or office

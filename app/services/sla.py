@@ -8,9 +8,11 @@ from types import MappingProxyType
 from flask import current_app
 from sqlalchemy import select
 
+from app.domain import workflow as wf
 from app.domain.sla import add_business_days
 from app.extensions import db
-from app.models import Holiday, SlaRule
+from app.models import Case, Holiday, SlaRule
+from app.models.case import NOT_CLOSED
 from app.services import memo, refcache
 
 # Used when the matrix has no row for a kind/priority: (response, resolution) business days.
@@ -51,6 +53,20 @@ def _due_times(kind: str, priority: str, now: datetime) -> tuple[datetime, datet
     hol = holidays()
     tz = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Kolkata")
     return add_business_days(now, resp_days, hol, tz), add_business_days(now, res_days, hol, tz)
+
+
+def due_passed(now: datetime):
+    """SQL: the deadline of `app.domain.sla.due_by` has passed at `now` (the status is
+    not looked at beyond "not closed"). "Not closed" stands beside each due time
+    compared: the predicate of their partial indexes, which SQLite needs in each
+    branch of the OR."""
+    return ((NOT_CLOSED & (Case.response_due <= now) & Case.first_response_at.is_(None))
+            | (NOT_CLOSED & (Case.resolution_due <= now)))
+
+
+def overdue_condition(now: datetime):
+    """SQL form of `app.domain.sla.is_overdue`: the clock runs and `due_by` has passed."""
+    return Case.status.in_(sorted(wf.WORKING)) & due_passed(now)
 
 
 def load_national_holidays(years: list[int], country: str | None = None) -> int:

@@ -14,8 +14,7 @@ from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
 from app.models import Case
-from app.models.case import NOT_CLOSED
-from app.services import bulk, cases, notify
+from app.services import bulk, cases, notify, sla
 
 BATCH = 500
 # Due ids are read this many at a time and then taken BATCH by BATCH: each read scans the
@@ -121,24 +120,33 @@ def _act_on_batch(batch, versions: dict, action: str, now: datetime) -> int:
         return done
 
 
+def _rule(name: str, condition, action: str) -> tuple:
+    """A timer rule: the states and kinds it sweeps are those in which the workflow
+    table lets the system take `action` (one place: `wf.system_scope`). The kinds are
+    filtered only when others can be in those states too."""
+    kinds, states = wf.system_scope(action)
+    if not kinds:  # pragma: no cover - a rule for an action the table does not have
+        raise RuntimeError(f"the workflow table has no system action {action}")
+    narrow = sorted(kinds) if kinds != wf.kinds_reaching(states) else None
+    return (name, condition, sorted(states), action, narrow)
+
+
 def rules(now: datetime) -> list[tuple]:
     """The timeouts due at `now`, in the order the sweep applies them: (name, condition,
     statuses, action, kinds or None)."""
     policy = current_app.config.get("INFO_TIMEOUT_POLICY", "close")
-    # Overdue complaints and helpdesk cases climb one level; the receiving level gets a
-    # fresh window (effect renew_due), so the next climb waits for its own breach.
-    # "Not closed" beside each response or resolution time compared: the predicate of
-    # their partial indexes (`NOT_CLOSED`), which SQLite needs in each branch of the OR.
-    no_response = NOT_CLOSED & (Case.response_due <= now) & Case.first_response_at.is_(None)
-    overdue = no_response | (NOT_CLOSED & (Case.resolution_due <= now))
+    # Overdue is one definition (`app.domain.sla.is_overdue`, in SQL `sla.due_passed`
+    # with the running-clock states from the table): overdue complaints and helpdesk
+    # cases climb one level and the receiving level gets a fresh window (effect
+    # renew_due), so the next climb waits for its own breach; the other kinds are
+    # flagged once.
+    overdue = sla.due_passed(now)
     return [
-        ("auto_closed", Case.confirmation_due <= now, [wf.AWAITING_CONFIRMATION],
-         "confirmation_timeout", None),
-        ("info_timeout", Case.info_due <= now, [wf.AWAITING_INFO],
-         "info_timeout_escalate" if policy == "escalate" else "info_timeout_close", None),
-        ("escalated", overdue, list(wf.WORKING), "sla_escalate", [wf.COMPLAINT, wf.HELPDESK]),
-        ("breached", no_response & Case.sla_breached.is_(False), list(wf.WORKING), "sla_breach",
-         [wf.SERVICE_REQUEST, wf.OFFICE_TICKET, wf.INTERACTION]),
+        _rule("auto_closed", Case.confirmation_due <= now, "confirmation_timeout"),
+        _rule("info_timeout", Case.info_due <= now,
+              "info_timeout_escalate" if policy == "escalate" else "info_timeout_close"),
+        _rule("escalated", overdue, "sla_escalate"),
+        _rule("breached", overdue & Case.sla_breached.is_(False), "sla_breach"),
     ]
 
 

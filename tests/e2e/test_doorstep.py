@@ -5,6 +5,9 @@ with JavaScript disabled; the form completed with the keyboard alone; errors ann
 Every scenario raises its own request through the form, so none depends on another.
 """
 
+import itertools
+import random
+
 import pytest
 
 from tests.e2e.support import (
@@ -20,7 +23,14 @@ from tests.e2e.support import (
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
 PINCODE = "560001"  # in the demo pincode directory (Bengaluru East Division)
-MOBILE = "9876543210"
+# A mobile per raised request: the same mobile, service and pincode again while the first
+# request is open would be shown that request instead of raising a new one.
+_MOBILES = (f"98{n:08d}" for n in itertools.count(random.randrange(10_000_000, 90_000_000)))
+
+
+def _mobile() -> str:
+    return next(_MOBILES)
+
 FIELDS = ("name", "address", "pincode", "email", "mobile", "service")  # required ones
 
 
@@ -29,7 +39,7 @@ def _fill_request(page, name: str) -> None:
     page.fill("#address", "12, MG Road, near the temple")
     page.fill("#pincode", PINCODE)
     page.fill("#email", "citizen@example.in")
-    page.fill("#mobile", MOBILE)
+    page.fill("#mobile", _mobile())
     page.select_option("#service", index=1)
     page.fill("#details", "Please come after 10 am.")
 
@@ -130,7 +140,7 @@ def test_doorstep_form_by_keyboard_only(new_page):
         page.keyboard.press("Enter")
     check_page(page)
     for selector, text in (("#name", "Keyboard Citizen"), ("#address", "7, Station Road"),
-                           ("#pincode", PINCODE), ("#email", "keys@example.in"), ("#mobile", MOBILE)):
+                           ("#pincode", PINCODE), ("#email", "keys@example.in"), ("#mobile", _mobile())):
         tab_to(page, selector)
         page.keyboard.type(text)
     tab_to(page, "#service")
@@ -166,3 +176,27 @@ def test_doorstep_errors_are_announced(new_page, js):
     expect(page.locator("#name")).to_have_accessible_description(
         page.locator("#err-name").inner_text().strip())
     check_page(page, f"doorstep-errors-{'htmx' if js else 'nojs'}")
+
+
+def test_the_error_summary_follows_the_corrections_made_with_htmx(new_page):
+    """Issue 22, item 10: after a submit with errors, each field corrected (checked on
+    blur) leaves the summary, and the summary goes away when none is wrong."""
+    page = new_page()
+    page.goto("/request")
+    page.fill("#mobile", "12345")
+    with page.expect_navigation():
+        page.locator("#sr-form button[type='submit']").click()
+    summary = page.locator("#form-summary")
+    expect(summary.locator("a[href='#name']")).to_have_count(1)
+    expect(summary.locator("a[href='#mobile']")).to_have_count(1)
+    page.fill("#name", "Summary Citizen")
+    with page.expect_response(lambda r: r.url.endswith("/request/check/name")):
+        page.locator("#address").focus()  # the name's blur checks it
+    htmx_idle(page)
+    expect(summary.locator("a[href='#name']")).to_have_count(0)
+    expect(summary.locator("a[href='#mobile']")).to_have_count(1)
+    _fill_request(page, "Summary Citizen")
+    page.locator("#name").focus()
+    htmx_idle(page)
+    expect(page.locator("#form-summary [role='alert']")).to_have_count(0)
+    _submit_request(page)

@@ -57,7 +57,10 @@ class UserForm(FlaskForm):
                                                  Email(message=_l("Enter a valid e-mail address."))])
     mobile = StringField(_l("Mobile"), validators=[Optional(), Regexp(r"^[6-9][0-9]{9}$", message=_l(
         "Enter a 10-digit mobile number.")), Length(max=20)])
-    office_code = StringField(_l("Office code"), validators=[DataRequired(), Length(max=32)])
+    # The office picker's search box (name or code); the office itself is the radio
+    # button `office_id` chosen among the matches (admin/_office_picker.html). An exact
+    # code typed here is taken as it is.
+    office_code = StringField(_l("Office"), validators=[Optional(), Length(max=200)])
     roles = MultiCheckboxField(_l("Roles"), choices=lambda: list(ROLE_LABELS.items()),
                                validators=[DataRequired(message=_l("Choose at least one role."))])
 

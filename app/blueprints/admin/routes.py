@@ -38,6 +38,7 @@ from app.services import admin_catalog as catalog
 from app.services import admin_offices as offices
 from app.services import admin_templates as templates
 from app.services import admin_users as users
+from app.services import auth as auth_service
 from app.services.admin_common import AdminError, OutOfScope, paginate
 
 bp = Blueprint("admin", __name__)
@@ -47,7 +48,7 @@ add_staff_link("admin.index", _l("Administration"), visible=access.is_admin, ord
 # ---- guards ---------------------------------------------------------------------
 
 GUARD_EXEMPT = {"auth.change_password", "auth.logout", "auth.login", "static", "main.set_language",
-                "main.healthz"}
+                "main.healthz", "main.favicon"}
 
 
 @bp.before_app_request
@@ -330,25 +331,71 @@ def _password_page(user, password, created):
     return resp
 
 
+def _finding_office() -> bool:
+    """The office picker's own button: search again, create or change nothing."""
+    return request.method == "POST" and "find_office" in request.form
+
+
+def _picked_office(form, selected: OrgUnit | None) -> OrgUnit | None:
+    """The office a posted user form names: the radio button chosen if the search box
+    is empty or still finds it, else an exact office code typed in the box. None (with
+    an error beside the picker, every field kept) when the search names no one office."""
+    text = (form.office_code.data or "").strip()
+    if selected is not None and (not text or offices.matches(selected, text)):
+        return selected
+    if text:
+        exact = offices.by_code(text)
+        if exact is not None:
+            return exact
+    form.office_code.errors = list(form.office_code.errors) + [
+        _("Choose the office from the list.") if text else _("Search for the office and choose it.")]
+    return None
+
+
+def _posted_office() -> OrgUnit | None:
+    office_id = as_id(request.values.get("office_id"))
+    return db.session.get(OrgUnit, office_id) if office_id is not None else None
+
+
+def _picker(form, selected: OrgUnit | None) -> dict:
+    """What the office picker shows: the matches of the search box, the choice first."""
+    rows, total = offices.choices(current_user, form.office_code.data, selected)
+    return {"rows": rows, "total": total, "selected_id": selected.id if selected else None,
+            "limit": offices.PICKER_LIMIT}
+
+
+@bp.route("/offices/choices")
+@admin_required
+def office_choices():
+    """The office picker's matches for a search (the live search of the user forms)."""
+    form = F.UserEditForm(formdata=request.args, meta={"csrf": False})
+    return render_template("admin/_office_choices.html", picker=_picker(form, _posted_office()))
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 @admin_required
 def user_new():
     """Create an employee; the temporary password is shown once."""
     form = F.UserForm()
-    if request.method == "GET":
-        form.office_code.data = current_user.office.code
-    if form.validate_on_submit():
-        try:
-            user, password = users.create(
-                current_user, login_id=form.login_id.data, name=form.name.data,
-                office=offices.by_code(form.office_code.data), roles=form.roles.data,
-                email=form.email.data, mobile=form.mobile.data, now=_now())
-        except AdminError as exc:
-            _field_error(form, exc, "login_id")
-        else:
-            return _password_page(user, password, created=True)
+    selected = _posted_office()
+    status = 200
+    if request.method == "POST" and not _finding_office():
+        valid = form.validate_on_submit()
+        office = _picked_office(form, selected)
+        if valid and office is not None:
+            try:
+                user, password = users.create(
+                    current_user, login_id=form.login_id.data, name=form.name.data,
+                    office=office, roles=form.roles.data,
+                    email=form.email.data, mobile=form.mobile.data, now=_now())
+            except AdminError as exc:
+                _field_error(form, exc, "login_id")
+            else:
+                return _password_page(user, password, created=True)
+        selected = office or selected
+        status = 422
     return _form_page(form, _("New employee"), url_for("admin.user_new"), _("Create employee"),
-                      status=_status(form), back=url_for("admin.users_list"))
+                      status=status, back=url_for("admin.users_list"), picker=_picker(form, selected))
 
 
 @bp.route("/users/<id:user_id>", methods=["GET", "POST"])
@@ -357,20 +404,29 @@ def user_edit(user_id):
     """Edit an employee's name, contact, office and roles; deactivate; reset password."""
     user = _scoped(users.get_for, user_id)
     form = F.UserEditForm(obj=user if request.method == "GET" else None)
+    selected = _posted_office() if request.method == "POST" else user.office
+    status = 200
     if request.method == "GET":
-        form.office_code.data = user.office.code
+        form.office_code.data = ""
         form.roles.data = sorted(user.roles)
-    if form.validate_on_submit():
-        try:
-            users.update(current_user, user, name=form.name.data,
-                         office=offices.by_code(form.office_code.data), roles=form.roles.data,
-                         email=form.email.data, mobile=form.mobile.data, now=_now())
-        except AdminError as exc:
-            _field_error(form, exc, "office_code")
-        else:
-            flash(_("The employee has been updated."), "success")
-            return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
-    return render_template("admin/user.html", user=user, form=form, confirm=F.ConfirmForm()), _status(form)
+    elif not _finding_office():
+        valid = form.validate_on_submit()
+        office = _picked_office(form, selected)
+        if valid and office is not None:
+            try:
+                users.update(current_user, user, name=form.name.data, office=office,
+                             roles=form.roles.data, email=form.email.data, mobile=form.mobile.data,
+                             now=_now())
+            except AdminError as exc:
+                _field_error(form, exc, "office_code")
+            else:
+                flash(_("The employee has been updated."), "success")
+                return redirect(url_for("admin.user_edit", user_id=user.id), code=303)
+        selected = office or selected
+        status = 422
+    return render_template("admin/user.html", user=user, form=form, confirm=F.ConfirmForm(),
+                           locks=auth_service.locked_networks(user.login_id, _now()),
+                           picker=_picker(form, selected)), status
 
 
 def _user_change(user_id, fn, message):
@@ -398,6 +454,14 @@ def user_deactivate(user_id):
 def user_activate(user_id):
     return _user_change(user_id, lambda u: users.set_active(current_user, u, True, _now()),
                         _("The employee has been reactivated."))
+
+
+@bp.route("/users/<id:user_id>/unlock", methods=["POST"])
+@admin_required
+def user_unlock(user_id):
+    """Lift the sign-in locks left by failed attempts (the account's and every network's)."""
+    return _user_change(user_id, lambda u: users.unlock(current_user, u, _now()),
+                        _("Sign-in is unlocked for this employee."))
 
 
 @bp.route("/users/<id:user_id>/reset-password", methods=["POST"])

@@ -103,7 +103,7 @@ def raise_request():
     status = 200
     if case is None:
         try:
-            case = citizen.submit(
+            done = citizen.submit_request(
                 name=form.name.data, address=form.address.data, pincode=form.pincode.data,
                 email=form.email.data, mobile=mobile, service=citizen.service_type(form.service.data),
                 details=form.details.data or "", locale=current_locale(), submission_key=key,
@@ -111,7 +111,8 @@ def raise_request():
         except citizen.NotServed:
             raise ApiError(422, fields={"pincode": [_("We do not know this pincode. Please check it.")]}) \
                 from None
-        status = 201
+        case = done.case
+        status = 200 if done.repeat else 201  # the same request still open: that one, not a new one
     body = public_case(case)
     body["track_url"] = url_for("api.track", reference=case.reference)
     return jsonify(body), status, {"Location": body["track_url"]}
@@ -235,7 +236,7 @@ def _case_for(token: str) -> Case:
 
 def _respond_body(case: Case) -> dict:
     rated = db.session.scalar(select(Feedback.id).where(Feedback.case_id == case.id)) is not None
-    allowed = [t.action for t in wf.available(case.kind, case.status, {wf.REQUESTER})
+    allowed = [t.action for t in wf.available(case.kind, case.status, {wf.REQUESTER}, facts=wf.facts_of(case))
                if t.action in OFFERED and not (rated and t.action == "rate")]
     allowed.sort(key=OFFERED.index)
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,

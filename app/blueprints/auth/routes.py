@@ -2,8 +2,18 @@
 
 from datetime import datetime
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.blueprints.auth.forms import ChangePasswordForm, LoginForm, PreferencesForm
@@ -23,9 +33,10 @@ def login():
         return redirect(url_for("main.index"))
     form = LoginForm()
     status = 200
+    retry_after = None
     if form.validate_on_submit():
-        user = auth_service.authenticate(form.login_id.data, form.password.data, datetime.utcnow(),
-                                         ip=request.remote_addr or "")
+        now, ip = datetime.utcnow(), request.remote_addr or ""
+        user = auth_service.authenticate(form.login_id.data, form.password.data, now, ip=ip)
         if user is not None:
             lang = session.get("lang")
             session.clear()  # a fresh session on sign-in
@@ -36,11 +47,26 @@ def login():
                 flash(_("Please choose a new password before you continue."), "info")
                 return redirect(url_for("auth.change_password"))
             return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
-        flash(_("Sign-in failed: the ID or password is wrong, or the account is locked."), "error")
-        status = 401
+        until = auth_service.lockout(form.login_id.data, ip, now)
+        if until is None:
+            flash(_("Sign-in failed: the ID or password is wrong, or the account is locked."), "error")
+            status = 401
+        else:
+            # Said to whoever tries this id from this network (an unknown id locks the
+            # same way, so this reveals nothing): the real employee learns how long to
+            # wait, and whom to ask instead.
+            minutes = auth_service.minutes_left(until, now)
+            flash(ngettext("Too many attempts. Try again in %(num)d minute, or ask your office's "
+                           "administrator to unlock your account.",
+                           "Too many attempts. Try again in %(num)d minutes, or ask your office's "
+                           "administrator to unlock your account.", minutes), "error")
+            status, retry_after = 429, minutes * 60
     elif request.method == "POST":
         status = 422
-    return render_template("auth/login.html", form=form), status
+    resp = make_response(render_template("auth/login.html", form=form), status)
+    if retry_after:
+        resp.headers["Retry-After"] = str(retry_after)
+    return resp
 
 
 @bp.route("/logout", methods=["POST"])

@@ -6,10 +6,24 @@ to them."""
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -21,12 +35,13 @@ from app.blueprints.citizen.forms import (
     TrackReferenceForm,
 )
 from app.domain import workflow as wf
-from app.domain.errors import WorkflowError
+from app.domain.errors import AlreadyDone, WorkflowError
 from app.extensions import limiter
 from app.htmx import render_page_or_partial
 from app.i18n import current_locale
 from app.nav import add_public_link
 from app.services import cases, citizen
+from app.services.tokens import load_case_token
 
 bp = Blueprint("citizen", __name__)
 
@@ -62,8 +77,28 @@ VERIFIED = "sr_verified"  # {"mobile": ..., "until": iso} after a right code
 
 @bp.errorhandler(429)
 def too_many_requests(_e):
-    """A rate limit was reached: a calm, translated answer on the public pages."""
-    return render_template("citizen/too_many.html"), 429
+    """A rate limit was reached: a calm, translated answer on the public pages that says
+    how long to wait (the longest of the limits reached), also in Retry-After."""
+    seconds = _wait_seconds()
+    wait = None
+    if seconds:
+        minutes = max(1, math.ceil((seconds - 1) / 60))  # reset_at is rounded up to the second
+        wait = format_timedelta(timedelta(minutes=minutes), granularity="minute", threshold=1.5)
+    resp = make_response(render_template("citizen/too_many.html", wait=wait), 429)
+    if seconds:
+        resp.headers["Retry-After"] = str(seconds)
+    return resp
+
+
+def _wait_seconds() -> int | None:
+    """Seconds until every limit this request reached lets it through again."""
+    try:
+        resets = [lim.reset_at for lim in limiter.current_limits if lim.breached]
+    except Exception:  # noqa: BLE001 - the storage is unreachable: say nothing precise
+        return None
+    if not resets:
+        return None
+    return max(1, math.ceil(max(resets) - time.time()))
 
 
 def _limit(name: str, default: str):
@@ -82,6 +117,10 @@ def _otp_mobile_key() -> str:
 
 def _now() -> datetime:
     return datetime.utcnow()
+
+
+FORM_FIELDS = ("name", "address", "pincode", "email", "mobile", "service", "details")
+SUMMARY_MARK = "error_summary"  # posted by the error summary while the page shows it
 
 
 def _new_form() -> ServiceRequestForm:
@@ -104,7 +143,7 @@ def new_request():
     form = _new_form()
     if request.method == "POST" and form.validate():
         try:
-            case = citizen.submit(
+            done = citizen.submit_request(
                 name=form.name.data, address=form.address.data, pincode=form.pincode.data,
                 email=form.email.data, mobile=citizen.normalize_mobile(form.mobile.data),
                 service=citizen.service_type(form.service.data), details=form.details.data or "",
@@ -112,11 +151,13 @@ def new_request():
         except citizen.NotServed:
             form.pincode.errors = [_("We do not know this pincode. Please check it.")]
         else:
+            case = done.case
             refs = [r for r in session.get(SUBMITTED, []) if r != case.reference][-9:]
             session[SUBMITTED] = refs + [case.reference]
-            return redirect(url_for("citizen.confirmation", reference=case.reference), code=303)
+            extra = {"again": 1} if done.repeat else {}
+            return redirect(url_for("citizen.confirmation", reference=case.reference, **extra), code=303)
     status = 422 if request.method == "POST" else 200
-    return render_template("citizen/new_request.html", form=form,
+    return render_template("citizen/new_request.html", form=form, summary_fields=FORM_FIELDS,
                            pin=citizen.lookup_pincode(form.pincode.data)), status
 
 
@@ -128,10 +169,17 @@ def check_field(name):
     field = form._fields.get(name)
     if field is None or name in ("submission_key", "csrf_token"):
         abort(404)
-    inline = getattr(form.__class__, f"validate_{name}", None)
-    field.validate(form, extra_validators=[inline] if inline else [])
-    return render_template("citizen/_field.html", form=form, f=field,
+    summary = bool(request.form.get(SUMMARY_MARK))
+    if summary:  # the page shows the errors of a submit: say which fields are still wrong
+        form.validate()
+    else:
+        inline = getattr(form.__class__, f"validate_{name}", None)
+        field.validate(form, extra_validators=[inline] if inline else [])
+    html = render_template("citizen/_field.html", form=form, f=field,
                            pin=citizen.lookup_pincode(form.pincode.data))
+    if summary:
+        html += render_template("citizen/_summary.html", form=form, summary_fields=FORM_FIELDS, oob=True)
+    return html
 
 
 @bp.route("/request/pincode")
@@ -151,7 +199,7 @@ def confirmation(reference):
     case = citizen.find_by_reference(reference)
     if case is None:
         abort(404)
-    return render_template("citizen/confirmation.html", case=case,
+    return render_template("citizen/confirmation.html", case=case, again=request.args.get("again") == "1",
                            pin=citizen.lookup_pincode(case.pincode),
                            masked_mobile=citizen.mask_mobile(case.requester_mobile),
                            masked_email=citizen.mask_email(case.requester_email))
@@ -204,12 +252,16 @@ def track_detail(reference):
     return _track_detail_page(case)
 
 
-def _track_detail_page(case, rate_form=None, status=200):
+def _track_detail_page(case, rate_form=None, status=200, rate_token=None):
+    """The tracking page; `rate_token`: opened by the signed link of the "Completed"
+    message, which offers the rating form without a one-time code."""
     full = bool(case.requester_mobile) and _verified_mobile() == case.requester_mobile
-    can_rate = full and case.is_closed and not citizen.has_feedback(case)
+    can_rate = (full or bool(rate_token)) and case.is_closed and not citizen.has_feedback(case)
+    rate_action = (url_for("citizen.rate_link", reference=case.reference, token=rate_token) if rate_token
+                   else url_for("citizen.rate", reference=case.reference))
     return render_page_or_partial(
         "citizen/track_detail.html", "citizen/_track_status.html", status=status, case=case, full=full,
-        can_rate=can_rate, rate_form=rate_form or RateForm(formdata=None),
+        can_rate=can_rate, rate_action=rate_action, rate_form=rate_form or RateForm(formdata=None),
         events=citizen.public_timeline(case, full=full),
         masked_mobile=citizen.mask_mobile(case.requester_mobile),
         masked_email=citizen.mask_email(case.requester_email),
@@ -237,10 +289,46 @@ def rate(reference):
     return redirect(url_for("citizen.track_detail", reference=case.reference), code=303)
 
 
+# Asking for a code on the tracking page and for a new one on the code page count together.
+_otp_limit_ip = limiter.shared_limit(_limit("CITIZEN_OTP_LIMIT_IP", "10 per hour"), scope="citizen-otp-ip")
+
+
+def _case_of_rate_link(reference: str, token: str):
+    """The doorstep request the signed rating link names, or 404."""
+    data = load_case_token(token, "rate")  # valid 30 days, as the complaints' links
+    case = citizen.find_by_reference(reference) if isinstance(data, dict) else None
+    if case is None or data.get("id") != case.id or data.get("ref") != case.reference:
+        abort(404)
+    return case
+
+
+@bp.route("/track/<reference>/rate/<token>", methods=["GET", "POST"])
+@limiter.limit(_limit("CITIZEN_TRACK_LIMIT_IP", "60 per hour"))
+def rate_link(reference, token):
+    """The "Rate us" link of the "Completed" SMS and e-mail: the request's page with its
+    rating form, no one-time code needed (the signed link is the credential); one rating."""
+    case = _case_of_rate_link(reference, token)
+    if request.method == "GET":
+        return _track_detail_page(case, rate_token=token)
+    form = RateForm()
+    if not form.validate():
+        return _track_detail_page(case, rate_form=form, status=422, rate_token=token)
+    try:
+        cases.act(case, "rate", as_=wf.REQUESTER, now=_now(),
+                  data={"rating": form.rating.data, "comment": form.comment.data or ""})
+    except AlreadyDone:
+        flash(_("You have already rated this request. Thank you."), "info")
+    except WorkflowError:
+        flash(_("This request cannot be rated now."), "error")
+    else:
+        flash(_("Thank you for rating the service."), "success")
+    return redirect(url_for("citizen.track_detail", reference=case.reference), code=303)
+
+
 @bp.route("/track/mobile", methods=["POST"])
-@limiter.limit(_limit("CITIZEN_OTP_LIMIT_IP", "10 per hour"))
-@limiter.limit(_limit("CITIZEN_OTP_LIMIT_MOBILE", "3 per 15 minutes"), key_func=_form_mobile,
-               scope="citizen-otp-mobile")
+@_otp_limit_ip
+@limiter.shared_limit(_limit("CITIZEN_OTP_LIMIT_MOBILE", "3 per 15 minutes"), key_func=_form_mobile,
+                      scope="citizen-otp-mobile")
 def track_mobile():
     """Send a one-time code to the mobile (only if it has requests; the answer is the same)."""
     form = TrackMobileForm()
@@ -266,17 +354,37 @@ def track_verify():
     form = OtpForm()
     status = 200
     if request.method == "POST":
-        if form.validate() and citizen.verify_otp(mobile, form.code.data, now=_now()):
+        result = citizen.check_otp(mobile, form.code.data, now=_now()) if form.validate() else None
+        if result == citizen.OTP_OK:
             minutes = int(current_app.config.get("CITIZEN_VERIFIED_MINUTES", 30))
             session[VERIFIED] = {"mobile": mobile,
                                  "until": (_now() + timedelta(minutes=minutes)).isoformat()}
             session.pop(OTP_MOBILE, None)
             return redirect(url_for("citizen.track_mine"), code=303)
-        if not form.errors:
+        if result == citizen.OTP_USED_UP:
+            form.code.errors = [_("This code was tried too many times and cannot be used any more. "
+                                  "Please ask for a new code below.")]
+        elif result is not None:
             form.code.errors = [_("The code is wrong or has expired. You can ask for a new code.")]
         status = 422
     return render_template("citizen/track_verify.html", form=form,
                            masked_mobile=citizen.mask_mobile(mobile)), status
+
+
+@bp.route("/track/verify/new-code", methods=["POST"])
+@_otp_limit_ip
+@limiter.shared_limit(_limit("CITIZEN_OTP_LIMIT_MOBILE", "3 per 15 minutes"), key_func=_otp_mobile_key,
+                      scope="citizen-otp-mobile")
+def track_new_code():
+    """A new code for the mobile the last one was asked for, without typing it again
+    (the same limits as asking from the tracking page, counted together)."""
+    mobile = session.get(OTP_MOBILE)
+    if not mobile:
+        return redirect(url_for("citizen.track"), code=303)
+    citizen.send_otp(mobile, now=_now(), locale=current_locale())
+    flash(_("If this mobile number has requests with us, we have sent a one-time code to it by SMS."),
+          "info")
+    return redirect(url_for("citizen.track_verify"), code=303)
 
 
 @bp.route("/track/mine")

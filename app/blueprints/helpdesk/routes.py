@@ -24,6 +24,7 @@ from app.blueprints.helpdesk.forms import (
 )
 from app.blueprints.interactions.forms import RATING_LABELS
 from app.blueprints.interactions.routes import error_status, go
+from app.domain import sla as domain_sla
 from app.domain import workflow as wf
 from app.domain.errors import BadTarget, ChangedMeanwhile, MissingInput, WorkflowError
 from app.extensions import db
@@ -49,8 +50,14 @@ add_staff_link("helpdesk.report", _l("Helpdesk: SLA report"),
 
 @bp.app_template_global("case_overdue")
 def case_overdue(case, now=None) -> bool:
-    """Past its response due time (flagged by the sweep, or computed live)."""
+    """Past the deadline it works to, with its clock running (the sweep's definition)."""
     return helpdesk.is_overdue(case, now)
+
+
+@bp.app_template_global("case_due_by")
+def case_due_by(case):
+    """The deadline `case_overdue` judges: the date a list shows beside the flag."""
+    return domain_sla.due_by(case) if not case.is_closed else None
 
 
 def _now() -> datetime:

@@ -41,6 +41,12 @@ def set_language():
     return resp
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    """The icon browsers ask for at the root whatever the page links (no 404 per page)."""
+    return current_app.send_static_file("favicon.ico")
+
+
 @bp.route("/healthz")
 def healthz():
     """Liveness probe for a load balancer (no data)."""

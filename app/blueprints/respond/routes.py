@@ -37,7 +37,8 @@ def _case_for(token: str) -> Case:
 
 
 def _context(case: Case, token: str, form=None, error=None, open_action=None):
-    allowed = [t for t in wf.available(case.kind, case.status, {wf.REQUESTER}) if t.action in OFFERED]
+    allowed = [t for t in wf.available(case.kind, case.status, {wf.REQUESTER}, facts=wf.facts_of(case))
+               if t.action in OFFERED]
     rated = db.session.scalar(select(Feedback).where(Feedback.case_id == case.id))
     if rated is not None:
         allowed = [t for t in allowed if t.action != "rate"]

@@ -1,8 +1,8 @@
 """monitoring league (issue 27): flow and disposal counters, backlog snapshots, possible
 repeats, weekly summaries
 
-Revision ID: e7a1c9d3f5b2
-Revises: d5f2a8c4e6b1
+Revision ID: f4dfba35fa57
+Revises: e7a1c9d3f5b2
 Create Date: 2026-12-07 12:30:00
 
 New tables `case_flow_tally` and `case_disposal_tally` (the league table's, heat
@@ -15,8 +15,8 @@ office and day, for its change), `weekly_summary` (one summary per head and week
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'e7a1c9d3f5b2'
-down_revision = 'd5f2a8c4e6b1'
+revision = 'f4dfba35fa57'
+down_revision = 'e7a1c9d3f5b2'
 branch_labels = None
 depends_on = None
 
