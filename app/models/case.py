@@ -101,6 +101,8 @@ class Case(db.Model):
         return self.status == "closed"
 
 
+# Repeats at intake (issue 27): open cases of the same e-mail address (the mobile has its own).
+Index("ix_case_requester_email", Case.requester_email)
 Index("ix_case_office_status_created", Case.current_office_id, Case.status, Case.created_at)
 Index("ix_case_kind_status_created", Case.kind, Case.status, Case.created_at)
 # "Not closed": the predicate of the partial indexes below, and the term the queries that

@@ -20,7 +20,8 @@ then, never moved.
 
 `repeat_of_id` is set here too, before a new case is first written: the case it refers
 to (`related_case_id`, a review's follow-up excepted), or else the latest case from the
-same mobile number about the same service (category) raised in the last `REPEAT_DAYS`.
+same mobile number about the same service (`intake.service_ids`: a complaint's service
+covers its types) raised in the last `REPEAT_DAYS`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 from app.domain import workflow as wf
 from app.domain.sla import business_days_between
 from app.extensions import db
-from app.models import Case, CaseDisposalTally, CaseEvent, CaseFlowTally, Feedback, Holiday
+from app.models import Case, CaseDisposalTally, CaseEvent, CaseFlowTally, Category, Feedback, Holiday
 
 REPEAT_DAYS = 30
 FLOW_COLUMNS = ("current_office_id", "kind", "category_id", "status", "created_at", "closed_at",
@@ -182,10 +183,13 @@ def find_repeat_of(session, case: Case) -> int | None:
         return case.related_case_id or case.related_case.id
     if not case.requester_mobile or not case.category_id:
         return None
+    from app.services.intake import service_ids
+
+    # a complaint's service covers its types; any other kind's category is its service
+    ids = service_ids(session.get(Category, case.category_id)) if case.kind == wf.COMPLAINT else [case.category_id]
     now = case.created_at or datetime.utcnow()
     return session.connection().execute(
-        select(Case.id).where(Case.requester_mobile == case.requester_mobile,
-                              Case.category_id == case.category_id,
+        select(Case.id).where(Case.requester_mobile == case.requester_mobile, Case.category_id.in_(ids),
                               Case.created_at >= now - timedelta(days=REPEAT_DAYS), Case.created_at <= now)
         .order_by(Case.created_at.desc(), Case.id.desc()).limit(1)).scalar()
 

@@ -8,7 +8,7 @@ Create Date: 2026-12-07 12:30:00
 New tables `case_flow_tally` and `case_disposal_tally` (the league table's, heat
 table's and weekly compliance's counters), `backlog_snapshot` (pending beyond SLA per
 office and day, for its change), `weekly_summary` (one summary per head and week);
-`case.repeat_of_id`; `user.weekly_summary` (opt-out, on by default); an attachment on
+`case.repeat_of_id` and an index on `case.requester_email` (repeats at intake); `user.weekly_summary` (opt-out, on by default); an attachment on
 `notification`. The counters are filled from the cases already in the database
 (`app.services.flow.rebuild`, which measures business days with the holiday calendar).
 """
@@ -70,6 +70,7 @@ def upgrade():
     # plain ADD COLUMNs (no table rebuild on SQLite, where other tables refer to these)
     op.add_column('case', sa.Column('repeat_of_id', sa.Integer(), nullable=True))
     op.create_index('ix_case_repeat_of_id', 'case', ['repeat_of_id'])
+    op.create_index('ix_case_requester_email', 'case', ['requester_email'])
     op.add_column('user', sa.Column('weekly_summary', sa.Boolean(), server_default=sa.true(), nullable=False))
     op.add_column('notification', sa.Column('attachment_name', sa.String(length=120), nullable=True))
     op.add_column('notification', sa.Column('attachment', sa.LargeBinary(), nullable=True))
@@ -98,6 +99,7 @@ def downgrade():
     op.drop_column('notification', 'attachment')
     op.drop_column('notification', 'attachment_name')
     op.drop_column('user', 'weekly_summary')
+    op.drop_index('ix_case_requester_email', table_name='case')
     op.drop_index('ix_case_repeat_of_id', table_name='case')
     op.drop_column('case', 'repeat_of_id')
     op.drop_table('weekly_summary')
