@@ -244,8 +244,9 @@ class CaseDayTally(db.Model):
 
 class CaseFlowTally(db.Model):
     """Maintained counters for the league table, the heat table and the weekly SLA
-    compliance (issue 27): per (holding office, local calendar day, kind, category), of
-    the cases now held there, those raised on that day (`raised`, of which `repeats`
+    compliance (issue 27): per (office, local calendar day, kind, category), of the cases
+    now held in the office's subtree (each case counts for its holding office and every
+    office above it, so a league reads a few rows per office one level down), those raised on that day (`raised`, of which `repeats`
     possible repeats) and those closed on it (`closed`, of which `closed_in_sla` closed
     without an SLA breach; their time with us and with external authorities, in seconds;
     their ratings). `rejections` counts the requesters' rejections of a proposed
@@ -270,16 +271,13 @@ class CaseFlowTally(db.Model):
     rating_n: Mapped[int] = mapped_column(default=0)
 
 
-# The league and heat tables read one period (two with the previous one) of every
-# office in scope: day first, so the range is one index scan whatever the tree.
-Index("ix_case_flow_tally_day", CaseFlowTally.day, CaseFlowTally.office_id)
-
 
 class CaseDisposalTally(db.Model):
     """Maintained histogram of disposal times (issue 27): per (holding office, local day
     of closing, whole business days from raising to closing), how many of the closed
     cases now held there. Medians and 90th percentiles are read off it exactly, from a
-    few rows per office instead of every closed case."""
+    few rows per office instead of every closed case. Kept, like `CaseFlowTally`, for the
+    holding office and every office above it."""
 
     __tablename__ = "case_disposal_tally"
 
@@ -288,8 +286,6 @@ class CaseDisposalTally(db.Model):
     days: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(default=0)
 
-
-Index("ix_case_disposal_tally_day", CaseDisposalTally.day, CaseDisposalTally.office_id)
 
 
 class BacklogSnapshot(db.Model):

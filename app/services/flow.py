@@ -31,11 +31,12 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, bindparam, delete, event, func, inspect, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.domain import workflow as wf
 from app.domain.sla import business_days_between
 from app.extensions import db
-from app.models import Case, CaseDisposalTally, CaseEvent, CaseFlowTally, Category, Feedback, Holiday
+from app.models import Case, CaseDisposalTally, CaseEvent, CaseFlowTally, Category, Feedback, Holiday, OrgUnit
 
 REPEAT_DAYS = 30
 FLOW_COLUMNS = ("current_office_id", "kind", "category_id", "status", "created_at", "closed_at",
@@ -114,7 +115,8 @@ def _values(case: Case, old: bool = False) -> tuple:
 
 
 class Changes:
-    """Count changes gathered before they are written."""
+    """Count changes gathered per holding office, written for the office and each office
+    above it (`write`)."""
 
     def __init__(self, holidays=None):
         self.flow: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(FLOW_SUMS, 0))
@@ -130,15 +132,55 @@ class Changes:
         for key, n in disposal:
             self.disposal[key] += sign * n
 
-    def write(self, connection) -> None:
+    def rolled_up(self, paths: dict[int, tuple]) -> tuple[dict, dict]:
+        """The changes for every office above each holding office too (`paths`: office id
+        -> ids from the root down to it)."""
+        flow: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(FLOW_SUMS, 0))
+        disposal: dict[tuple, int] = defaultdict(int)
+        for (office, *rest), sums in self.flow.items():
+            if not any(sums.values()):
+                continue
+            for unit in paths.get(office, (office,)):
+                row = flow[(unit, *rest)]
+                for k, v in sums.items():
+                    row[k] += v
+        for (office, *rest), n in self.disposal.items():
+            if n:
+                for unit in paths.get(office, (office,)):
+                    disposal[(unit, *rest)] += n
+        return flow, disposal
+
+    def write(self, connection, session=None) -> None:
+        offices = {k[0] for k in self.flow} | {k[0] for k in self.disposal}
+        flow, disposal = self.rolled_up(paths_of(connection, offices, session))
         flow = [dict(zip(FLOW_KEY, key, strict=True), **sums)
-                for key, sums in sorted(self.flow.items(), key=lambda kv: repr(kv[0])) if any(sums.values())]
+                for key, sums in sorted(flow.items(), key=lambda kv: repr(kv[0])) if any(sums.values())]
         disposal = [dict(zip(DISPOSAL_KEY, key, strict=True), n=n)
-                    for key, n in sorted(self.disposal.items(), key=lambda kv: repr(kv[0])) if n]
+                    for key, n in sorted(disposal.items(), key=lambda kv: repr(kv[0])) if n]
         if flow:
             connection.execute(_FLOW_UPSERT, flow)
         if disposal:
             connection.execute(_DISPOSAL_UPSERT, disposal)
+
+
+def _path_ids(path: str) -> tuple:
+    return tuple(int(p) for p in (path or "").strip("/").split("/") if p)
+
+
+def paths_of(connection, offices, session=None) -> dict[int, tuple]:
+    """{office id: ids from the root down to it}, from the offices already loaded in
+    `session` when they are there, else in one statement."""
+    out: dict[int, tuple] = {}
+    if session is not None:
+        for office in offices:
+            obj = session.identity_map.get(identity_key(OrgUnit, office))
+            if obj is not None and obj.path:
+                out[office] = _path_ids(obj.path)
+    missing = [o for o in offices if o not in out and o is not None]
+    if missing:
+        for oid, path in connection.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(missing))):
+            out[oid] = _path_ids(path) or (oid,)
+    return out
 
 
 def _ratings(connection, case_ids) -> dict[int, int]:
@@ -238,7 +280,7 @@ def _track(session, _flush_context) -> None:
             continue
         key = (values[0], _local(ev.at or datetime.utcnow(), ch.tz), values[1], values[2] or 0)
         ch.flow[key]["rejections"] += 1
-    ch.write(connection)
+    ch.write(connection, session)
 
 
 def _case_values(connection, cases: dict, case_id: int):
@@ -271,6 +313,11 @@ def _recount(session=None, batch: int = 20000) -> Changes:
     return ch
 
 
+def _expanded(session, ch: Changes) -> tuple[dict, dict]:
+    paths = {oid: _path_ids(path) or (oid,) for oid, path in session.execute(select(OrgUnit.id, OrgUnit.path))}
+    return ch.rolled_up(paths)
+
+
 def rebuild(session=None) -> int:
     """Recompute the counters from the cases (after bulk loads, or to repair; also after
     changing the holiday calendar, which the disposal times are measured with). Returns
@@ -281,9 +328,10 @@ def rebuild(session=None) -> int:
     session.execute(delete(CaseDisposalTally))
     ch = _recount(session)
     connection = session.connection()
+    flow, disposal = _expanded(session, ch)
     # plain INSERTs in chunks: the tables are empty
-    flow = [dict(zip(FLOW_KEY, k, strict=True), **v) for k, v in ch.flow.items() if any(v.values())]
-    disposal = [dict(zip(DISPOSAL_KEY, k, strict=True), n=n) for k, n in ch.disposal.items() if n]
+    flow = [dict(zip(FLOW_KEY, k, strict=True), **v) for k, v in flow.items() if any(v.values())]
+    disposal = [dict(zip(DISPOSAL_KEY, k, strict=True), n=n) for k, n in disposal.items() if n]
     for rows, table in ((flow, CaseFlowTally.__table__), (disposal, CaseDisposalTally.__table__)):
         for i in range(0, len(rows), 5000):
             connection.execute(table.insert(), rows[i:i + 5000])
@@ -293,19 +341,22 @@ def rebuild(session=None) -> int:
 def check() -> list[tuple]:
     """Differences between the counters and a recount: (("flow"|"disposal", key), kept,
     recounted). Empty when all is well. Rejections are compared per (day, kind,
-    category), whatever the office (they stay where they happened)."""
+    category) for the whole tree (they stay with the offices where they happened)."""
     from app.services.tallies import as_date
 
-    fresh = _recount()
+    fresh_flow, fresh_disposal = _expanded(db.session, _recount())
+    roots = set(db.session.scalars(select(OrgUnit.id).where(OrgUnit.parent_id.is_(None))))
     kept_flow = {(r[0], as_date(r[1]), r[2], r[3]): dict(zip(FLOW_SUMS, (int(v) for v in r[4:]), strict=True))
                  for r in db.session.execute(select(*(getattr(CaseFlowTally, c) for c in FLOW_KEY + FLOW_SUMS)))}
     out = []
     zero = dict.fromkeys(FLOW_SUMS, 0)
     rej_kept, rej_fresh = defaultdict(int), defaultdict(int)
-    for key in set(kept_flow) | set(fresh.flow):
-        a, b = dict(kept_flow.get(key, zero)), dict(fresh.flow.get(key, zero))
-        rej_kept[key[1:]] += a.pop("rejections")
-        rej_fresh[key[1:]] += b.pop("rejections")
+    for key in set(kept_flow) | set(fresh_flow):
+        a, b = dict(kept_flow.get(key, zero)), dict(fresh_flow.get(key, zero))
+        ra, rb = a.pop("rejections"), b.pop("rejections")
+        if key[0] in roots:  # rejections stay where they happened: compare the whole tree's
+            rej_kept[key[1:]] += ra
+            rej_fresh[key[1:]] += rb
         if a != b:
             out.append((("flow", *key), a, b))
     for key in set(rej_kept) | set(rej_fresh):
@@ -313,9 +364,9 @@ def check() -> list[tuple]:
             out.append((("rejections", *key), rej_kept[key], rej_fresh[key]))
     kept_disp = {(r[0], as_date(r[1]), r[2]): int(r[3]) for r in db.session.execute(
         select(CaseDisposalTally.office_id, CaseDisposalTally.day, CaseDisposalTally.days, CaseDisposalTally.n))}
-    for key in set(kept_disp) | set(fresh.disposal):
-        if kept_disp.get(key, 0) != fresh.disposal.get(key, 0):
-            out.append((("disposal", *key), kept_disp.get(key, 0), fresh.disposal.get(key, 0)))
+    for key in set(kept_disp) | set(fresh_disposal):
+        if kept_disp.get(key, 0) != fresh_disposal.get(key, 0):
+            out.append((("disposal", *key), kept_disp.get(key, 0), fresh_disposal.get(key, 0)))
     return sorted(out, key=repr)
 
 

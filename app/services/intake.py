@@ -41,8 +41,10 @@ def service_ids(category: Category | None) -> list[int]:
 
 
 def open_cases(*, mobile: str | None, email: str | None, category: Category | None,
-               exclude_id: int | None = None, limit: int = SHOWN) -> list[Case]:
-    """The newest open cases from `mobile` or `email` about the same service."""
+               exclude_id: int | None = None, limit: int = SHOWN, submission_key: str | None = None) -> list[Case]:
+    """The newest open cases from `mobile` or `email` about the same service; none when
+    one of them was made by this very form (`submission_key`: a resubmission, which gets
+    the case already made)."""
     ids = service_ids(category)
     who = []
     if mobile:
@@ -56,7 +58,10 @@ def open_cases(*, mobile: str | None, email: str | None, category: Category | No
          .order_by(Case.created_at.desc(), Case.id.desc()).limit(limit))
     if exclude_id is not None:
         q = q.where(Case.id != exclude_id)
-    return list(db.session.scalars(q))
+    found = list(db.session.scalars(q))
+    if submission_key and any(c.submission_key == submission_key for c in found):
+        return []
+    return found
 
 
 def days_ago(case: Case, now: datetime) -> int:

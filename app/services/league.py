@@ -209,30 +209,25 @@ FLOW_SUMS = ("raised", "repeats", "closed", "closed_in_sla", "own_seconds", "ext
              "rating_sum", "rating_n")
 
 
-def _flow(scope: OrgUnit, w: Window) -> dict[tuple[int, bool], dict]:
-    """{(unit, current?): sums} from the flow counters, both periods in one statement."""
+def _flow(units: list[int], w: Window) -> dict[tuple[int, bool], dict]:
+    """{(unit, current?): sums} from the flow counters (kept for every office, its whole
+    subtree), both periods in one statement: a range of the primary key per unit."""
     t = CaseFlowTally
     current = t.day >= w.first
-    inner = (select(t.office_id.label("office_id"), current.label("cur"),
-                    *(func.sum(getattr(t, c)).label(c) for c in FLOW_SUMS))
-             .where(t.day >= w.prev_first, t.day <= w.last, _in_scope(t.office_id, scope))
-             .group_by(t.office_id, current).subquery())
-    q = _rollup(inner, scope, inner.c.cur, *(func.sum(inner.c[c]).label(c) for c in FLOW_SUMS)) \
-        .group_by(UNIT, inner.c.cur)
+    q = (select(t.office_id.label("unit"), current.label("cur"), *(func.sum(getattr(t, c)).label(c) for c in FLOW_SUMS))
+         .where(t.office_id.in_(units), t.day >= w.prev_first, t.day <= w.last)
+         .group_by(t.office_id, current))
     return {(r.unit, bool(r.cur)): {c: int(getattr(r, c) or 0) for c in FLOW_SUMS}
             for r in db.session.execute(q)}
 
 
-def _disposal(scope: OrgUnit, w: Window) -> dict[tuple[int, bool], dict]:
+def _disposal(units: list[int], w: Window) -> dict[tuple[int, bool], dict]:
     """{(unit, current?): {business days: closed cases}} from the disposal histogram."""
     t = CaseDisposalTally
     current = t.day >= w.first
-    inner = (select(t.office_id.label("office_id"), current.label("cur"), t.days.label("days"),
-                    func.sum(t.n).label("n"))
-             .where(t.day >= w.prev_first, t.day <= w.last, _in_scope(t.office_id, scope))
-             .group_by(t.office_id, current, t.days).subquery())
-    q = _rollup(inner, scope, inner.c.cur, inner.c.days, func.sum(inner.c.n).label("n")) \
-        .group_by(UNIT, inner.c.cur, inner.c.days)
+    q = (select(t.office_id.label("unit"), current.label("cur"), t.days, func.sum(t.n).label("n"))
+         .where(t.office_id.in_(units), t.day >= w.prev_first, t.day <= w.last)
+         .group_by(t.office_id, current, t.days))
     out: dict = {}
     for r in db.session.execute(q):
         out.setdefault((r.unit, bool(r.cur)), {})[int(r.days)] = int(r.n)
@@ -296,10 +291,11 @@ def league(scope: OrgUnit, period: str, now: datetime, sort: str = "index", desc
     """The league table of the offices one level down from `scope` (already authorized)."""
     last = last or local_today(now)
     w = window(period, last)
-    flow, disposal = _flow(scope, w), _disposal(scope, w)
+    children, with_children = _children(scope)
+    units = [scope.id] + [c.id for c in children]
+    flow, disposal = _flow(units, w), _disposal(units, w)
     backlog = _backlog(scope)
     before_backlog = _snapshot(scope, w.first)  # taken at the start of the period's first day
-    children, with_children = _children(scope)
     rows = [Row(c, c.id in with_children, _figures(c.id, True, flow, disposal, backlog),
                 _figures(c.id, False, flow, disposal, before_backlog)) for c in children]
     total = Row(scope, False, _figures(scope.id, True, flow, disposal, backlog),
@@ -319,7 +315,7 @@ def weekly_compliance(scope: OrgUnit, now: datetime, weeks: int = WEEKS) -> list
     t = CaseFlowTally
     rows = db.session.execute(
         select(t.day, func.sum(t.closed), func.sum(t.closed_in_sla))
-        .where(t.day >= first, t.day <= last, _in_scope(t.office_id, scope)).group_by(t.day)).all()
+        .where(t.office_id == scope.id, t.day >= first, t.day <= last).group_by(t.day)).all()
     out = []
     for i in range(weeks):
         a = first + timedelta(days=7 * i)
@@ -349,29 +345,28 @@ def heat(scope: OrgUnit, period: str, now: datetime, last: date | None = None) -
     """Cases raised per top-level category and office one level down, this period and
     the previous one: the categories with most cases now (up to HEAT_CATEGORIES)."""
     w = window(period, last or local_today(now))
+    children, _with = _children(scope)
+    units = [scope.id] + [c.id for c in children]
     t = CaseFlowTally
     c1, c2, c3 = aliased(Category), aliased(Category), aliased(Category)
     top = func.coalesce(c3.id, c2.id, c1.id, literal(0))
     current = t.day >= w.first
-    inner = (select(t.office_id.label("office_id"), t.category_id.label("category_id"), current.label("cur"),
+    inner = (select(t.office_id.label("unit"), t.category_id.label("category_id"), current.label("cur"),
                     func.sum(t.raised).label("raised"))
-             .where(t.day >= w.prev_first, t.day <= w.last, _in_scope(t.office_id, scope))
+             .where(t.office_id.in_(units), t.day >= w.prev_first, t.day <= w.last)
              .group_by(t.office_id, t.category_id, current).having(func.sum(t.raised) > 0).subquery())
-    by_cat = (select(inner.c.office_id, top.label("top"), inner.c.cur, func.sum(inner.c.raised).label("raised"))
-              .select_from(inner)
-              .outerjoin(c1, c1.id == inner.c.category_id)
-              .outerjoin(c2, c2.id == c1.parent_id)
-              .outerjoin(c3, c3.id == c2.parent_id)
-              .group_by(inner.c.office_id, top, inner.c.cur).subquery())
-    q = _rollup(by_cat, scope, by_cat.c.top, by_cat.c.cur, func.sum(by_cat.c.raised).label("raised")) \
-        .group_by(UNIT, by_cat.c.top, by_cat.c.cur)
+    q = (select(inner.c.unit, top.label("top"), inner.c.cur, func.sum(inner.c.raised).label("raised"))
+         .select_from(inner)
+         .outerjoin(c1, c1.id == inner.c.category_id)
+         .outerjoin(c2, c2.id == c1.parent_id)
+         .outerjoin(c3, c3.id == c2.parent_id)
+         .group_by(inner.c.unit, top, inner.c.cur))
     cells: dict = {}  # (category, unit) -> [now, before]; unit == scope: the totals
     for r in db.session.execute(q):
         pair = cells.setdefault((int(r.top or 0), r.unit), [0, 0])
         pair[0 if r.cur else 1] += int(r.raised or 0)
     totals = {k: tuple(v) for (k, unit), v in cells.items() if unit == scope.id}
     cells = {key: tuple(v) for key, v in cells.items() if key[1] != scope.id}
-    children, _with = _children(scope)
     order = sorted(totals, key=lambda k: (-totals[k][0], -totals[k][1], k))[:HEAT_CATEGORIES]
     cats = {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_([k for k in order if k])))}
     categories = [(k, cats.get(k)) for k in order]  # None: no category

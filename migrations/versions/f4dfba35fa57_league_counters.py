@@ -39,7 +39,6 @@ def upgrade():
         sa.Column('rating_n', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('office_id', 'day', 'kind', 'category_id'),
     )
-    op.create_index('ix_case_flow_tally_day', 'case_flow_tally', ['day', 'office_id'])
     op.create_table(
         'case_disposal_tally',
         sa.Column('office_id', sa.Integer(), autoincrement=False, nullable=False),
@@ -48,7 +47,6 @@ def upgrade():
         sa.Column('n', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('office_id', 'day', 'days'),
     )
-    op.create_index('ix_case_disposal_tally_day', 'case_disposal_tally', ['day', 'office_id'])
     op.create_table(
         'backlog_snapshot',
         sa.Column('office_id', sa.Integer(), autoincrement=False, nullable=False),
@@ -104,7 +102,5 @@ def downgrade():
     op.drop_column('case', 'repeat_of_id')
     op.drop_table('weekly_summary')
     op.drop_table('backlog_snapshot')
-    op.drop_index('ix_case_disposal_tally_day', table_name='case_disposal_tally')
     op.drop_table('case_disposal_tally')
-    op.drop_index('ix_case_flow_tally_day', table_name='case_flow_tally')
     op.drop_table('case_flow_tally')

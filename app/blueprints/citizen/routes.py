@@ -176,7 +176,8 @@ def _open_repeats(form) -> list:
     if service is None or citizen.find_repeat(mobile=mobile, service_id=service.id, pincode=form.pincode.data,
                                               now=_now()) is not None:
         return []
-    return intake.open_cases(mobile=mobile, email=form.email.data, category=service)
+    return intake.open_cases(mobile=mobile, email=form.email.data, category=service,
+                             submission_key=form.submission_key.data or None)
 
 
 @bp.route("/request/check/<name>", methods=["POST"])

@@ -151,7 +151,8 @@ def handle_registration(form: ComplaintForm, *, actor, page: str):
     if not request.form.get(intake.CONFIRM_FIELD) and related is None:
         # Repeats at intake (issue 27): the open complaints of this mobile or e-mail about the
         # same service, shown before it is registered again.
-        earlier = intake.open_cases(mobile=form.mobile.data, email=form.email.data, category=type_row)
+        earlier = intake.open_cases(mobile=form.mobile.data, email=form.email.data, category=type_row,
+                                    submission_key=form.submission_key.data or None)
         if earlier:
             return None, render_template(page, form=form, earlier=earlier, staff=actor is not None)
     from app.i18n import current_locale
