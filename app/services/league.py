@@ -234,17 +234,23 @@ def _disposal(units: list[int], w: Window) -> dict[tuple[int, bool], dict]:
     return out
 
 
-def _backlog(scope: OrgUnit) -> dict[int, tuple[int, int]]:
-    """{unit: (not closed, pending beyond SLA)} now, from the case counters."""
+def _backlog(scope: OrgUnit, units: list[int]) -> dict[int, tuple[int, int]]:
+    """{unit: (not closed, pending beyond SLA)} now, from the case counters: one row per
+    holding office in scope (with its path), added up here for `units` above it."""
     t = CaseTally
-    inner = (select(t.office_id.label("office_id"),
-                    func.sum(t.n).label("active"),
+    inner = (select(t.office_id.label("office_id"), func.sum(t.n).label("active"),
                     func.sum(case((t.breached.is_(True), t.n), else_=0)).label("breached"))
              .where(t.status != wf.CLOSED, _in_scope(t.office_id, scope))
              .group_by(t.office_id).subquery())
-    q = _rollup(inner, scope, func.sum(inner.c.active).label("active"),
-                func.sum(inner.c.breached).label("breached")).group_by(UNIT)
-    return {r.unit: (int(r.active or 0), int(r.breached or 0)) for r in db.session.execute(q)}
+    rows = db.session.execute(select(OrgUnit.path, inner.c.active, inner.c.breached)
+                              .join(inner, inner.c.office_id == OrgUnit.id))
+    wanted = set(units)
+    out: dict[int, list[int]] = {u: [0, 0] for u in units}
+    for path, active, breached in rows:
+        for unit in {int(p) for p in path.strip("/").split("/") if p} & wanted:
+            out[unit][0] += int(active or 0)
+            out[unit][1] += int(breached or 0)
+    return {u: (a, b) for u, (a, b) in out.items()}
 
 
 def _snapshot(scope: OrgUnit, day: date) -> dict[int, tuple[int, int]] | None:
@@ -294,7 +300,7 @@ def league(scope: OrgUnit, period: str, now: datetime, sort: str = "index", desc
     children, with_children = _children(scope)
     units = [scope.id] + [c.id for c in children]
     flow, disposal = _flow(units, w), _disposal(units, w)
-    backlog = _backlog(scope)
+    backlog = _backlog(scope, units)
     before_backlog = _snapshot(scope, w.first)  # taken at the start of the period's first day
     rows = [Row(c, c.id in with_children, _figures(c.id, True, flow, disposal, backlog),
                 _figures(c.id, False, flow, disposal, before_backlog)) for c in children]
