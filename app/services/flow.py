@@ -12,6 +12,10 @@ Each case contributes to a few counter rows, a function of its own columns only
   its rating; and one case in the disposal histogram under its whole business days
   from raising to closing (the portal's business-day and holiday rules).
 
+Every row is written for the holding office and for each office above it (from the
+office's materialized path), so that a league reads a primary-key range per office one
+level down, not the whole subtree; moving an office in the tree needs a `rebuild()`.
+
 A SQLAlchemy `after_flush` hook subtracts the contribution a changed case had and adds
 the one it has now — in the same transaction, like `app.services.tallies`; writes that
 bypass the ORM (the sweep's set-based path) call `apply()`. Requesters' rejections of a
