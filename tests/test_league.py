@@ -345,3 +345,15 @@ def test_daily_snapshot_once_a_day(app, world, built):
     assert summary.snapshot(NOW + timedelta(hours=2)) == 0
     d3 = db.session.get(BacklogSnapshot, (world.d3.id, date(2026, 11, 23)))
     assert (d3.active, d3.breached) == (1, 1)
+
+
+def test_moving_an_office_moves_its_counts_between_the_offices_above(world, built):
+    from app.services import admin_offices
+
+    before = _rows(league.league(world.c1, "week", NOW))
+    admin_offices.move(world.admin, world.d3, world.r1, NOW)
+    assert flow.check() == []
+    after = _rows(league.league(world.c1, "week", NOW))
+    assert after["R1"].now.raised == before["R1"].now.raised + 3  # S4, S5 and K2 (at SO3, under D3)
+    assert after["R2"].now.raised == before["R2"].now.raised - 3 == 0
+    assert after["R1"].now.histogram == {0: 1, 2: 1, 3: 2}

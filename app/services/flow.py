@@ -14,7 +14,8 @@ Each case contributes to a few counter rows, a function of its own columns only
 
 Every row is written for the holding office and for each office above it (from the
 office's materialized path), so that a league reads a primary-key range per office one
-level down, not the whole subtree; moving an office in the tree needs a `rebuild()`.
+level down, not the whole subtree; moving an office in the tree moves its rows between
+the offices above it (`move_office`).
 
 A SQLAlchemy `after_flush` hook subtracts the contribution a changed case had and adds
 the one it has now — in the same transaction, like `app.services.tallies`; writes that
@@ -376,3 +377,35 @@ def check() -> list[tuple]:
 
 def count_rows() -> int:
     return db.session.scalar(select(func.count()).select_from(CaseFlowTally)) or 0
+
+
+_MOVE_FLOW = text(
+    "INSERT INTO case_flow_tally (office_id, day, kind, category_id, raised, repeats, closed, closed_in_sla, "
+    "own_seconds, external_seconds, rejections, rating_sum, rating_n) "
+    "SELECT :target, day, kind, category_id, :sign * raised, :sign * repeats, :sign * closed, "
+    ":sign * closed_in_sla, :sign * own_seconds, :sign * external_seconds, :sign * rejections, "
+    ":sign * rating_sum, :sign * rating_n FROM case_flow_tally WHERE office_id = :moved "
+    "ON CONFLICT (office_id, day, kind, category_id) DO UPDATE SET "
+    "raised = case_flow_tally.raised + excluded.raised, repeats = case_flow_tally.repeats + excluded.repeats, "
+    "closed = case_flow_tally.closed + excluded.closed, "
+    "closed_in_sla = case_flow_tally.closed_in_sla + excluded.closed_in_sla, "
+    "own_seconds = case_flow_tally.own_seconds + excluded.own_seconds, "
+    "external_seconds = case_flow_tally.external_seconds + excluded.external_seconds, "
+    "rejections = case_flow_tally.rejections + excluded.rejections, "
+    "rating_sum = case_flow_tally.rating_sum + excluded.rating_sum, "
+    "rating_n = case_flow_tally.rating_n + excluded.rating_n")
+_MOVE_DISPOSAL = text(
+    "INSERT INTO case_disposal_tally (office_id, day, days, n) "
+    "SELECT :target, day, days, :sign * n FROM case_disposal_tally WHERE office_id = :moved "
+    "ON CONFLICT (office_id, day, days) DO UPDATE SET n = case_disposal_tally.n + excluded.n")
+
+
+def move_office(connection, moved: int, old_path: str, new_path: str) -> None:
+    """An office (with its subtree) moved from under `old_path` to under `new_path`:
+    its own rows count its whole subtree, so they are taken from the offices it left and
+    added to those it joined (two INSERT ... SELECT per office). In the transaction of
+    the move (`admin_offices.move`)."""
+    old, new = set(_path_ids(old_path)) - {moved}, set(_path_ids(new_path)) - {moved}
+    for target, sign in [(o, -1) for o in sorted(old - new)] + [(o, 1) for o in sorted(new - old)]:
+        for statement in (_MOVE_FLOW, _MOVE_DISPOSAL):
+            connection.execute(statement, {"target": target, "sign": sign, "moved": moved})
