@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, literal, literal_column, or_, select
+from sqlalchemy import case, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from app.domain import workflow as wf
@@ -209,16 +209,27 @@ FLOW_SUMS = ("raised", "repeats", "closed", "closed_in_sla", "own_seconds", "ext
              "rating_sum", "rating_n")
 
 
-def _flow(units: list[int], w: Window) -> dict[tuple[int, bool], dict]:
-    """{(unit, current?): sums} from the flow counters (kept for every office, its whole
-    subtree), both periods in one statement: a range of the primary key per unit."""
+def _flow_rows(units: list[int], w: Window) -> list:
+    """(unit, current?, category, sums...) from the flow counters (kept for every office,
+    its whole subtree), both periods in one statement: a primary-key range per unit. The
+    league adds the categories up, the heat table reads them."""
     t = CaseFlowTally
     current = t.day >= w.first
-    q = (select(t.office_id.label("unit"), current.label("cur"), *(func.sum(getattr(t, c)).label(c) for c in FLOW_SUMS))
+    q = (select(t.office_id.label("unit"), current.label("cur"), t.category_id,
+                *(func.sum(getattr(t, c)).label(c) for c in FLOW_SUMS))
          .where(t.office_id.in_(units), t.day >= w.prev_first, t.day <= w.last)
-         .group_by(t.office_id, current))
-    return {(r.unit, bool(r.cur)): {c: int(getattr(r, c) or 0) for c in FLOW_SUMS}
-            for r in db.session.execute(q)}
+         .group_by(t.office_id, current, t.category_id))
+    return db.session.execute(q).all()
+
+
+def _flow(rows) -> dict[tuple[int, bool], dict]:
+    """{(unit, current?): sums} of `_flow_rows`."""
+    out: dict = {}
+    for r in rows:
+        sums = out.setdefault((r.unit, bool(r.cur)), dict.fromkeys(FLOW_SUMS, 0))
+        for c in FLOW_SUMS:
+            sums[c] += int(getattr(r, c) or 0)
+    return out
 
 
 def _disposal(units: list[int], w: Window) -> dict[tuple[int, bool], dict]:
@@ -295,11 +306,18 @@ def worst_first(key: str) -> bool:
 def league(scope: OrgUnit, period: str, now: datetime, sort: str = "index", descending: bool | None = None,
            last: date | None = None) -> League:
     """The league table of the offices one level down from `scope` (already authorized)."""
+    return league_and_heat(scope, period, now, sort, descending, last)[0]
+
+
+def league_and_heat(scope: OrgUnit, period: str, now: datetime, sort: str = "index",
+                    descending: bool | None = None, last: date | None = None) -> tuple[League, Heat]:
+    """The league table and the heat table, from one read of the flow counters."""
     last = last or local_today(now)
     w = window(period, last)
     children, with_children = _children(scope)
     units = [scope.id] + [c.id for c in children]
-    flow, disposal = _flow(units, w), _disposal(units, w)
+    flow_rows = _flow_rows(units, w)
+    flow, disposal = _flow(flow_rows), _disposal(units, w)
     backlog = _backlog(scope, units)
     before_backlog = _snapshot(scope, w.first)  # taken at the start of the period's first day
     rows = [Row(c, c.id in with_children, _figures(c.id, True, flow, disposal, backlog),
@@ -308,7 +326,8 @@ def league(scope: OrgUnit, period: str, now: datetime, sort: str = "index", desc
                 _figures(scope.id, False, flow, disposal, before_backlog))
     if descending is None:
         descending = worst_first(sort)
-    return League(scope, w, sort_rows(rows, sort, descending), total, sort, descending, now)
+    return (League(scope, w, sort_rows(rows, sort, descending), total, sort, descending, now),
+            _heat(scope, children, flow_rows))
 
 
 # ---- SLA compliance over the last twelve weeks ---------------------------------------------
@@ -352,25 +371,23 @@ def heat(scope: OrgUnit, period: str, now: datetime, last: date | None = None) -
     the previous one: the categories with most cases now (up to HEAT_CATEGORIES)."""
     w = window(period, last or local_today(now))
     children, _with = _children(scope)
-    units = [scope.id] + [c.id for c in children]
-    t = CaseFlowTally
-    c1, c2, c3 = aliased(Category), aliased(Category), aliased(Category)
-    top = func.coalesce(c3.id, c2.id, c1.id, literal(0))
-    current = t.day >= w.first
-    inner = (select(t.office_id.label("unit"), t.category_id.label("category_id"), current.label("cur"),
-                    func.sum(t.raised).label("raised"))
-             .where(t.office_id.in_(units), t.day >= w.prev_first, t.day <= w.last)
-             .group_by(t.office_id, t.category_id, current).having(func.sum(t.raised) > 0).subquery())
-    q = (select(inner.c.unit, top.label("top"), inner.c.cur, func.sum(inner.c.raised).label("raised"))
-         .select_from(inner)
-         .outerjoin(c1, c1.id == inner.c.category_id)
-         .outerjoin(c2, c2.id == c1.parent_id)
-         .outerjoin(c3, c3.id == c2.parent_id)
-         .group_by(inner.c.unit, top, inner.c.cur))
+    return _heat(scope, children, _flow_rows([scope.id] + [c.id for c in children], w))
+
+
+def _heat(scope: OrgUnit, children: list[OrgUnit], flow_rows) -> Heat:
+    parents = dict(db.session.execute(select(Category.id, Category.parent_id)).all())  # a few hundred
+
+    def top(category_id: int) -> int:
+        seen = 0
+        while parents.get(category_id) and seen < 5:
+            category_id, seen = parents[category_id], seen + 1
+        return category_id if category_id in parents else 0
+
     cells: dict = {}  # (category, unit) -> [now, before]; unit == scope: the totals
-    for r in db.session.execute(q):
-        pair = cells.setdefault((int(r.top or 0), r.unit), [0, 0])
-        pair[0 if r.cur else 1] += int(r.raised or 0)
+    for r in flow_rows:
+        if r.raised:
+            pair = cells.setdefault((top(r.category_id), r.unit), [0, 0])
+            pair[0 if r.cur else 1] += int(r.raised)
     totals = {k: tuple(v) for (k, unit), v in cells.items() if unit == scope.id}
     cells = {key: tuple(v) for key, v in cells.items() if key[1] != scope.id}
     order = sorted(totals, key=lambda k: (-totals[k][0], -totals[k][1], k))[:HEAT_CATEGORIES]

@@ -73,8 +73,7 @@ def _queue(user: User, week: date, now: datetime) -> bool:
     last = week - timedelta(days=1)  # the Sunday that ended the reported week
     base = current_app.config.get("PUBLIC_BASE_URL", "") or "http://localhost"
     with current_app.test_request_context("/", base_url=base), force_locale(locale):
-        table = league.league(user.office, "week", now, last=last)
-        heat = league.heat(user.office, "week", now, last=last)
+        table, heat = league.league_and_heat(user.office, "week", now, last=last)
         attachment = league.to_xlsx(league.export_sections(table, heat))
         subject = _("Weekly monitoring summary: %(office)s, %(first)s – %(last)s", office=user.office.name,
                     first=table.window.first.isoformat(), last=table.window.last.isoformat())

@@ -200,11 +200,11 @@ def league_table():
     heat table of category x office. Links only: no JavaScript needed."""
     scope, period, sort, descending = _league_request()
     now = _now()
-    table = league.league(scope, period, now, sort=sort, descending=descending)
+    table, heat = league.league_and_heat(scope, period, now, sort=sort, descending=descending)
     rtl = text_direction() == "rtl"
     weeks = league.weekly_compliance(scope, now)
     ctx = {
-        "lg": table, "heat": league.heat(scope, period, now), "weeks": weeks,
+        "lg": table, "heat": heat, "weeks": weeks,
         "trail": dashboards.trail(current_user, scope), "root": current_user.office,
         "args": _league_args(scope, period, sort, descending), "periods": league.PERIODS,
         "period": period, "columns": league.COLUMNS, "weights": league.INDEX_WEIGHTS,
@@ -228,8 +228,8 @@ def league_export(fmt):
         abort(404)
     scope, period, sort, descending = _league_request()
     now = _now()
-    table = league.league(scope, period, now, sort=sort, descending=descending)
-    sections = league.export_sections(table, league.heat(scope, period, now))
+    table, heat = league.league_and_heat(scope, period, now, sort=sort, descending=descending)
+    sections = league.export_sections(table, heat)
     name = f"league-{scope.code}-{period}-{now.strftime('%Y%m%d-%H%M')}.{fmt}"
     if fmt == "csv":
         return download(league.to_csv(sections), name, "text/csv")
