@@ -168,16 +168,22 @@ def new_request():
 def _open_repeats(form) -> list:
     """The open cases of the same mobile or e-mail about the same service (issue 27),
     unless the requester has seen them (`confirm_new`) or main's doorstep rule returns
-    the earlier request anyway (same mobile, service and pincode, recent)."""
+    the earlier request anyway (the same mobile, service and pincode, recent: one of
+    these, which `citizen.submit_request` finds again)."""
     if request.form.get(intake.CONFIRM_FIELD):
         return []
     service = citizen.service_type(form.service.data)
-    mobile = citizen.normalize_mobile(form.mobile.data)
-    if service is None or citizen.find_repeat(mobile=mobile, service_id=service.id, pincode=form.pincode.data,
-                                              now=_now()) is not None:
+    if service is None:
         return []
-    return intake.open_cases(mobile=mobile, email=form.email.data, category=service,
-                             submission_key=form.submission_key.data or None)
+    mobile = citizen.normalize_mobile(form.mobile.data)
+    found = intake.open_cases(mobile=mobile, email=form.email.data, category=service,
+                              submission_key=form.submission_key.data or None)
+    hours = float(current_app.config.get("CITIZEN_REPEAT_HOURS", 24) or 0)
+    recent = _now() - timedelta(hours=hours)
+    if any(c.requester_mobile == mobile and c.pincode == form.pincode.data and c.created_at >= recent
+           for c in found):
+        return []
+    return found
 
 
 @bp.route("/request/check/<name>", methods=["POST"])
