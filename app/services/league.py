@@ -375,13 +375,15 @@ def heat(scope: OrgUnit, period: str, now: datetime, last: date | None = None) -
 
 
 def _heat(scope: OrgUnit, children: list[OrgUnit], flow_rows) -> Heat:
-    parents = dict(db.session.execute(select(Category.id, Category.parent_id)).all())  # a few hundred
+    ids = {r.category_id for r in flow_rows if r.raised and r.category_id}
+    c1, c2, c3 = aliased(Category), aliased(Category), aliased(Category)
+    tops = dict(db.session.execute(
+        select(c1.id, func.coalesce(c3.id, c2.id, c1.id))
+        .outerjoin(c2, c2.id == c1.parent_id).outerjoin(c3, c3.id == c2.parent_id)
+        .where(c1.id.in_(ids))).all()) if ids else {}  # categories are three levels at most
 
     def top(category_id: int) -> int:
-        seen = 0
-        while parents.get(category_id) and seen < 5:
-            category_id, seen = parents[category_id], seen + 1
-        return category_id if category_id in parents else 0
+        return tops.get(category_id, 0)
 
     cells: dict = {}  # (category, unit) -> [now, before]; unit == scope: the totals
     for r in flow_rows:
