@@ -1,9 +1,10 @@
 """Where to act (issue 27): the league table of the offices one level down, the heat
 table of category x office, SLA compliance over the last twelve weeks, and the charts'
-geometry. Read-only; every figure comes from the maintained counters
-(`CaseFlowTally`, `CaseDisposalTally`, `CaseTally`, `BacklogSnapshot`), each read by one
-GROUP BY over a day range of an index, rolled up to the offices one level down ("a case
-counts for a child office when its holding office's path starts with the child's").
+geometry. Read-only; every figure comes from the maintained counters: `CaseFlowTally`
+and `CaseDisposalTally`, kept for every office over its whole subtree and read as a
+primary-key range (a day range) per office one level down; `CaseTally` (pending beyond
+SLA now, per holding office in scope, added up here) and `BacklogSnapshot` (the same at
+the start of the period).
 
 Periods are the last 7, 30 or 91 local days, today included, compared with the as many
 days just before. The composite index (0-100, higher is better) is the weighted mean of
