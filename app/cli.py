@@ -27,6 +27,8 @@ def register_cli(app) -> None:
     app.cli.add_command(anonymise)
     app.cli.add_command(bench_data)
     app.cli.add_command(tallies_command)
+    app.cli.add_command(mail_fetch)
+    app.cli.add_command(mail_in)
 
 
 @click.command("demo-data")
@@ -104,6 +106,33 @@ def run_jobs():
 
     result = run_once(current_app._get_current_object(), datetime.utcnow())
     click.echo(result)
+
+
+@click.command("mail-fetch")
+@with_appcontext
+def mail_fetch():
+    """Fetch the helpdesk mailbox (MAIL_IMAP_URL) once: each unseen message becomes a
+    ticket, a reply, or a dropped/failed intake (the scheduler runs this too)."""
+    from app.services import mail_intake
+
+    if not current_app.config.get("MAIL_IMAP_URL"):
+        click.echo("MAIL_IMAP_URL is not set: nothing to fetch.")
+        return
+    click.echo(mail_intake.fetch())
+
+
+@click.command("mail-in")
+@with_appcontext
+def mail_in():
+    """Take one message on standard input (a mail server's delivery pipe:
+    `flask mail-in < message.eml`). Exits 0 once the message is stored, whatever
+    became of it (ticket, reply, dropped, failed with its reason)."""
+    from app.services import mail_intake
+
+    raw = sys.stdin.buffer.read()  # whole: an oversize message is kept as a failed intake
+    intake = mail_intake.receive(raw, source="pipe")
+    click.echo(f"{intake.status}{' (' + intake.reason + ')' if intake.reason else ''}"
+               f"{' ' + intake.case.reference if intake.case_id else ''}")
 
 
 @click.command("scheduler")

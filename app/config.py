@@ -79,6 +79,19 @@ class Config:
     SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
     OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 8)
 
+    # The helpdesk (seed 002: "a dedicated phone number/Email Id"): its name, phone and
+    # e-mail address are shown on the public pages; messages sent to the address become
+    # helpdesk tickets with the desk whose office code is HELPDESK_OFFICE.
+    HELPDESK_NAME = os.environ.get("HELPDESK_NAME", "O&M Helpdesk")
+    HELPDESK_PHONE = os.environ.get("HELPDESK_PHONE", "")
+    HELPDESK_EMAIL = os.environ.get("HELPDESK_EMAIL", "")
+    HELPDESK_OFFICE = os.environ.get("HELPDESK_OFFICE", "HELPDESK")
+    # The mailbox `flask mail-fetch` reads: imap://user:password@host:143/INBOX (STARTTLS
+    # when the server offers it) or imaps://user:password@host:993/INBOX. Unset: no fetching.
+    MAIL_IMAP_URL = os.environ.get("MAIL_IMAP_URL", "")
+    MAIL_FETCH_SECONDS = _env_int("MAIL_FETCH_SECONDS", 120)
+    MAIL_MAX_BYTES = _env_int("MAIL_MAX_BYTES", 10 * 1024 * 1024)
+
     # Scheduler
     SCHEDULER_SWEEP_SECONDS = _env_int("SCHEDULER_SWEEP_SECONDS", 60)
     SCHEDULER_OUTBOX_SECONDS = _env_int("SCHEDULER_OUTBOX_SECONDS", 30)

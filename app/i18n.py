@@ -3,6 +3,7 @@ the translated labels of workflow codes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -18,6 +19,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
+
+from app.domain import kinds
 
 LOCALE_COOKIE = "lang"
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -201,13 +204,25 @@ STATUS_LABELS = {
     "closed": _l("Closed"),
 }
 
-KIND_LABELS = {
-    "service_request": _l("Doorstep service request"),
-    "office_ticket": _l("Office ticket"),
-    "complaint": _l("Complaint"),
-    "interaction": _l("Staff interaction"),
-    "helpdesk": _l("Helpdesk case"),
-}
+class _KindNames(Mapping):
+    """{kind code: name}, read from the registry of kinds (app/domain/kinds.py) each time,
+    so a kind registered later has its name everywhere a label table is read."""
+
+    def __getitem__(self, code):
+        return kinds.get(code).name
+
+    def __iter__(self):
+        return iter(kinds.codes())
+
+    def __len__(self):
+        return len(kinds.codes())
+
+    @property
+    def generation(self) -> int:  # caches of translated tables are kept per registry state
+        return kinds.generation()
+
+
+KIND_LABELS = _KindNames()
 
 ACTION_LABELS = {
     "created": _l("Created"),
@@ -236,6 +251,7 @@ ACTION_LABELS = {
     "sla_escalate": _l("Escalated: response time exceeded"),
     "sla_breach": _l("Response time exceeded"),
     "rate": _l("Rated"),
+    "classify": _l("Classified by the helpdesk"),
 }
 
 RESOLUTION_LABELS = {
@@ -247,6 +263,7 @@ RESOLUTION_LABELS = {
     "auto_closed": _l("Closed automatically"),
     "no_response": _l("Closed: no response from requester"),
     "closed_by_supervisor": _l("Closed by supervisor"),
+    "first_contact": _l("Resolved at first contact"),
 }
 
 OFFICE_KIND_LABELS = {
@@ -317,7 +334,7 @@ def label_choices(table: dict, *first: tuple[str, object]) -> list[tuple[str, st
     `first` (code, lazy label) pairs ("All statuses"), which must be module-level
     constants: built once per language (a queue's filter form has twenty of them on
     every request)."""
-    key = (current_locale(), id(table), *map(id, first))
+    key = (current_locale(), id(table), getattr(table, "generation", 0), *map(id, first))
     found = _CHOICES.get(key)
     if found is None:
         found = _CHOICES[key] = [(code, str(label)) for code, label in first] + \
@@ -333,11 +350,11 @@ class _Labels(dict):
         return code or ""
 
 
-_LABEL_TABLES: dict[tuple[str, int], _Labels] = {}
+_LABEL_TABLES: dict[tuple[str, int, int], _Labels] = {}
 
 
 def _labels(table: dict, locale: str) -> _Labels:
-    key = (locale, id(table))
+    key = (locale, id(table), getattr(table, "generation", 0))
     found = _LABEL_TABLES.get(key)
     if found is None:
         found = _LABEL_TABLES[key] = _Labels({code: _label(table, code, locale) for code in table})
@@ -368,25 +385,17 @@ def action_label(code):
     return _label(ACTION_LABELS, code)
 
 
-# Office tickets climb one level per escalation: name the step after where it goes.
-TICKET_ESCALATE_LABELS = {
-    "division": _l("Assign to Region"),
-    "region": _l("Escalate to Circle"),
-    "circle": _l("Assign to CEPT"),
-}
-
-
 def case_action_label(code, case=None):
-    """The action's label on `case`: office tickets name the level an escalation goes to,
-    and the raising office "confirms solved"."""
-    if case is not None and getattr(case, "kind", None) == "office_ticket":
-        if code == "escalate":
-            office = getattr(case, "current_office", None)
-            label = TICKET_ESCALATE_LABELS.get(getattr(office, "kind", None))
-            if label is not None:
-                return str(label)
-        if code == "accept":
-            return str(_l("Confirm solved"))
+    """The action's label on `case`: its kind's own name for the action when it has one
+    (`CaseKind.action_labels`: office tickets name the level an escalation goes to, and
+    the raising office "confirms solved"), per kind of holding office when so given."""
+    kind = kinds.find(getattr(case, "kind", None)) if case is not None else None
+    label = kind.action_labels.get(code) if kind is not None else None
+    if isinstance(label, Mapping):
+        office = getattr(case, "current_office", None)
+        label = label.get(getattr(office, "kind", None))
+    if label is not None:
+        return str(label)
     return action_label(code)
 
 
@@ -486,6 +495,8 @@ def init_app(app) -> None:
     )
     app.jinja_env.globals["_"] = _template_underscore
     app.jinja_env.globals.update(kind_labels=_kind_labels, status_labels=_status_labels)
+    # The registry's entry of a kind (its case-page panel, ...): `case_kind(case.kind)`.
+    app.jinja_env.globals["case_kind"] = kinds.find
     app.jinja_env.filters.update(
         number=_number_filter,
         date=_date_filter,

@@ -25,6 +25,10 @@ def run_once(app, now: datetime | None = None) -> dict:
         # the daily backlog snapshot and the weekly summaries (each once: idempotent)
         result["reports"] = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
         result["outbox"] = notify.deliver_due(now)
+        if app.config.get("MAIL_IMAP_URL"):
+            from app.services import mail_intake
+
+            result["mail"] = mail_intake.fetch(now=now)
     return result
 
 
@@ -76,7 +80,8 @@ def build_scheduler(app) -> BlockingScheduler:
     """Three jobs: the timer sweep every SCHEDULER_SWEEP_SECONDS, the outbox delivery
     every SCHEDULER_OUTBOX_SECONDS (a one-time code should not wait for the sweep), and the
     monitoring reports (the daily backlog snapshot, the weekly summaries; each does its
-    work once a day or week whatever the interval) every SCHEDULER_REPORTS_SECONDS. One
+    work once a day or week whatever the interval) every SCHEDULER_REPORTS_SECONDS; and,
+    when MAIL_IMAP_URL is set, the helpdesk mailbox fetch every MAIL_FETCH_SECONDS. One
     worker thread runs them one after the other, so they never write at the same time
     (SQLite has one writer); a run that comes due while the other job works runs late
     rather than being skipped."""
@@ -118,8 +123,21 @@ def build_scheduler(app) -> BlockingScheduler:
         except Exception:  # noqa: BLE001 - log and keep the scheduler alive
             log.exception("scheduled monitoring reports failed")
 
+    def mail_job():
+        from app.services import mail_intake
+
+        try:
+            with app.app_context():
+                result = mail_intake.fetch()
+            if any(result.values()):
+                log.info("mail: %s", result)
+        except Exception:  # noqa: BLE001 - a mailbox down is logged; the next run retries
+            log.exception("scheduled mail fetch failed")
+
     common = dict(replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=None,
                   next_run_time=datetime.utcnow())
+    if app.config.get("MAIL_IMAP_URL"):
+        sched.add_job(mail_job, "interval", seconds=app.config["MAIL_FETCH_SECONDS"], id="mail", **common)
     sched.add_job(sweep_job, "interval", seconds=app.config["SCHEDULER_SWEEP_SECONDS"], id="sweep", **common)
     sched.add_job(outbox_job, "interval", seconds=app.config["SCHEDULER_OUTBOX_SECONDS"], id="outbox",
                   **common)

@@ -1,5 +1,17 @@
 """Navigation registry: each blueprint adds its own links here when it is registered,
-so the layout never needs editing when a front door is added."""
+so the layout never needs editing when a front door is added.
+
+The top menu is arranged by job (issue 24, item 4): Home, then at most four groups —
+Inbox (the queues a person works and follows), New (what they can raise), Monitoring,
+Administration — then the person's own menu: never more than six top entries. A link's
+group is what its blueprint says (`add_staff_link(..., group=)`), else the kinds registry
+(a kind's raise endpoint is New, its queue endpoint Inbox), else `JOB_OF` below. A group
+with one link shows that link itself; an empty group is not shown.
+
+Labels: sentence case ("My tickets", "Office queue"), except the names the seeds' users
+know from their own screens, kept exactly as they write them ("Add Ticket", "Complaint
+Processing", "Complaint Registration", "Reports & Analytics"; docs/workflows.md,
+"Finding your way")."""
 
 from __future__ import annotations
 
@@ -9,7 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote
 
-from flask import request, url_for
+from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
@@ -25,6 +38,21 @@ class NavItem:
     visible: Callable[[object], bool]
     badge_endpoint: str | None = None  # htmx-refreshed count, optional
     order: int = 50
+    group: str | None = None  # "inbox", "new", "monitoring", "admin" (None: inferred)
+
+
+# The top menu's groups, in order (Home comes first, the person's menu last).
+INBOX, NEW, MONITORING, ADMIN = "inbox", "new", "monitoring", "admin"
+GROUPS = ((INBOX, _l("Inbox")), (NEW, _l("New")), (MONITORING, _l("Monitoring")),
+          (ADMIN, _l("Administration")))
+# The group of the links that are neither a kind's raise nor its queue endpoint.
+JOB_OF = {
+    "cases.queue": INBOX, "tickets.mine": INBOX, "interactions.mine": INBOX,
+    "helpdesk.log": INBOX, "complaints.reviews": INBOX,
+    "monitoring.dashboard": MONITORING, "citizen.monitor": MONITORING,
+    "complaints.reports": MONITORING, "helpdesk.report": MONITORING,
+    "admin.index": ADMIN,
+}
 
 
 STAFF_NAV: list[NavItem] = []
@@ -34,12 +62,13 @@ _links_cache: dict[tuple, list[dict]] = {}
 PUBLIC_LINKS: list[NavItem] = []  # cards on the public landing page (label, endpoint)
 
 
-def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None, order=50):
-    """Show a link in the signed-in navigation to users for whom `visible(user)` holds.
+def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None, order=50, group=None):
+    """Show a link in the signed-in navigation to users for whom `visible(user)` holds,
+    in the top menu's `group` (None: see the module's docstring).
     `visible` may look only at the user's roles, active flag and office kind: its answer
     is remembered for each combination of those."""
     if not any(i.endpoint == endpoint for i in STAFF_NAV):
-        STAFF_NAV.append(NavItem(endpoint, label, visible, badge_endpoint, order))
+        STAFF_NAV.append(NavItem(endpoint, label, visible, badge_endpoint, order, group))
         STAFF_NAV.sort(key=lambda i: i.order)
         _visible_cache.clear()
         _links_cache.clear()
@@ -92,18 +121,73 @@ def fixed_url(endpoint: str, **values) -> str:
     return url
 
 
+def group_of(item: NavItem) -> str:
+    """The top menu group of a link: its own, the kinds registry's, JOB_OF's, else Inbox."""
+    if item.group:
+        return item.group
+    from app.domain import kinds
+
+    for kind in kinds.all():
+        if item.endpoint == kind.raise_endpoint:
+            return NEW
+        if item.endpoint == kind.queue_endpoint:
+            return INBOX
+    return JOB_OF.get(item.endpoint, INBOX)
+
+
+def like(endpoint: str) -> Callable[[object], bool]:
+    """`visible` for a link shown to whoever sees the link of `endpoint` (e.g. "Log a
+    call" beside the helpdesk's "calls logged"), whichever blueprint registers it."""
+    def visible(user) -> bool:
+        return any(i.endpoint == endpoint and i.visible(user) for i in STAFF_NAV)
+    return visible
+
+
+def staff_menu(user) -> list[dict]:
+    """The top menu for this kind of user (≤ 6 entries with the person's menu, which the
+    template adds): Home, then each group that has links — a list of `items` (the
+    `staff_links` dicts), or one link itself when the group has only one."""
+    key = ("menu", _visibility_key(user), request.script_root, current_locale())
+    menu = _links_cache.get(key)
+    if menu is None:
+        links = staff_links(user)
+        items = {i.endpoint: i for i in _visible_items(user)}
+        menu = [{"job": "home", "label": str(_l("Home")), "url": url_for("main.index"),
+                 "endpoint": "main.index", "items": None, "endpoints": ("main.index",)}]
+        for job, label in GROUPS:
+            members = [link for link in links if group_of(items[link["endpoint"]]) == job]
+            if not members:
+                continue
+            if len(members) == 1:
+                menu.append({**members[0], "job": job, "items": None,
+                             "endpoints": (members[0]["endpoint"],)})
+            else:
+                menu.append({"job": job, "label": str(label), "url": None, "items": members,
+                             "endpoint": None, "endpoints": tuple(m["endpoint"] for m in members)})
+        _links_cache[key] = menu
+    return menu
+
+
 def staff_links(user) -> list[dict]:
     """The signed-in navigation's links (URLs built and labels translated once) for this
     kind of user under this mount point, in this language."""
     key = (_visibility_key(user), request.script_root, current_locale())
     links = _links_cache.get(key)
     if links is None:
+        known = _known_endpoints()
         links = _links_cache[key] = [
             {"url": url_for(i.endpoint), "label": str(i.label), "endpoint": i.endpoint,
              "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
-            for i in _visible_items(user)
+            for i in _visible_items(user) if i.endpoint in known
         ]
     return links
+
+
+def _known_endpoints() -> set:
+    """The app's endpoints: a link whose blueprint is not registered is not shown."""
+    from flask import current_app
+
+    return set(current_app.view_functions)
 
 
 # ---- the layout's header, kept ----------------------------------------------------
@@ -135,9 +219,9 @@ def layout_header(ctx, token: str) -> Markup:
 @lru_cache(maxsize=HEADERS_KEPT)
 def _header_html(env, lang, script_root, who, endpoint, next_path, languages) -> str:
     # script_root is in the key, not in the call: fixed_url reads it from the request.
-    nav = staff_links(current_user) if who else []  # the same user whose `who` this is
+    menu = staff_menu(current_user) if who else []  # the same user whose `who` this is
     return env.get_template("_header.html").render(
-        html_lang=lang, who=who, nav=nav, endpoint=endpoint, next_path=next_path,
+        html_lang=lang, who=who, menu=menu, endpoint=endpoint, next_path=next_path,
         languages=dict(languages), token=_TOKEN_SLOT)
 
 
@@ -160,4 +244,59 @@ def init_app(app) -> None:
             return [{"url": url_for(i.endpoint), "label": i.label, "description": i.badge_endpoint}
                     for i in PUBLIC_LINKS]
 
-        return {"public_links": public_links}
+        cfg = current_app.config
+        helpdesk_contact = {"name": cfg.get("HELPDESK_NAME") or "", "phone": cfg.get("HELPDESK_PHONE") or "",
+                            "email": cfg.get("HELPDESK_EMAIL") or ""}
+        return {"public_links": public_links, "helpdesk_contact": helpdesk_contact}
+
+    app.after_request(refresh_counts_after_change)
+
+
+# ---- menu counters after an in-place action --------------------------------------------
+# The badges in the menu (and on the home page) fetch their count on load, every minute
+# and on the `refresh-badges` event (_header.html). Every htmx request that may change
+# data (not GET) gets that event in its answer's HX-Trigger, so a count changed by an
+# in-place action (a bulk close, a status update, a reply) shows at once, without the
+# views having to remember to ask.
+REFRESH_EVENT = "refresh-badges"
+COUNT_ID_PREFIX = "count-"  # the id of a badge in the menu (htmx sends it as HX-Trigger)
+
+
+def refresh_counts_after_change(resp):
+    if (request.headers.get("HX-Request") == "true" and (300 <= resp.status_code < 400 or resp.status_code in (401, 403))
+            and request.headers.get("HX-Trigger", "").startswith(COUNT_ID_PREFIX)):
+        # A badge asked after the session ended: keep its number rather than swap the
+        # sign-in page into the menu (204: htmx swaps nothing, base.html).
+        from flask import Response
+
+        return Response(status=204, headers={"Cache-Control": "no-store"})
+    if (request.method in ("GET", "HEAD", "OPTIONS") or request.headers.get("HX-Request") != "true"
+            or resp.status_code >= 500):
+        return resp
+    add_trigger(resp, REFRESH_EVENT)
+    return resp
+
+
+def add_trigger(resp, event: str) -> None:
+    """Add `event` to the response's HX-Trigger, keeping the events already there (a
+    comma-separated list of names, or htmx's JSON object form)."""
+    import json
+
+    current = resp.headers.get("HX-Trigger", "").strip()
+    if not current:
+        resp.headers["HX-Trigger"] = event
+    elif current.startswith("{"):
+        try:
+            events = json.loads(current)
+        except ValueError:
+            return
+        events.setdefault(event, None)
+        resp.headers["HX-Trigger"] = json.dumps(events)
+    elif event not in (e.strip() for e in current.split(",")):
+        resp.headers["HX-Trigger"] = f"{current}, {event}"
+
+
+# Links of the core that no blueprint adds: the office queue every employee has, and the
+# helpdesk's raise form beside its log (the registry's raise endpoint of its kind).
+add_staff_link("cases.queue", _l("Office queue"), order=10, group=INBOX)
+add_staff_link("helpdesk.new", _l("Log a call"), visible=like("helpdesk.log"), order=69, group=NEW)

@@ -67,6 +67,7 @@ ROUTES = {
     "helpdesk.report": ROLE("helpdesk", "supervisor", "admin", "monitor"),
     "helpdesk.detail": CASE_OF("helpdesk"),
     "helpdesk.act": CASE_OF("helpdesk"),
+    "helpdesk.classify": CASE_OF("helpdesk"),
     # complaints: counter registration, processing in the jurisdiction, reports, reviews
     "complaints.register": ONLY("r1_mon"),
     "complaints.processing": ROLE("operator", "supervisor", "admin", "monitor"),
@@ -127,6 +128,8 @@ ROUTES = {
     "admin.offices_list": ROLE("admin"),
     "admin.outbox": ROLE("admin"),  # national admin only
     "admin.outbox_retry": ROLE("admin"),  # national admin only
+    "admin.mail_intake": ROLE("admin"),  # national admin only
+    "admin.mail_raw": ROLE("admin"),  # national admin only
     "admin.pincode_edit": ROLE("admin"),
     "admin.pincodes": ROLE("admin"),
     "admin.pincodes_import": ROLE("admin"),

@@ -12,6 +12,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from app.domain import kinds
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Feedback, Notification
@@ -42,7 +43,7 @@ CTX = {"ref": "X-1", "kind": "k", "status": "s", "office": "o", "url": "https://
 def test_no_office_ticket_interaction_or_helpdesk_message_mentions_rating(app, kind, locale):
     names = _requester_templates(kind) | set(COMMON)
     assert names <= set(notify.TEMPLATES)
-    closing = cases.CLOSED_TEMPLATES[kind]
+    closing = kinds.get(kind).template("closed")
     assert closing in names and closing != "case_closed"
     with app.test_request_context(), force_locale(locale):
         for name in names:
@@ -57,7 +58,7 @@ def test_complaints_and_doorstep_requests_are_invited_to_rate(app, locale):
     done = cases.requester_template(wf.SERVICE_REQUEST, wf.find(wf.SERVICE_REQUEST, wf.OPEN, "complete",
                                                                 {"handler"}))
     with app.test_request_context(), force_locale(locale):
-        assert RATING_WORDS[locale].search(notify.render(cases.CLOSED_TEMPLATES[wf.COMPLAINT], locale, CTX)[1])
+        assert RATING_WORDS[locale].search(notify.render(kinds.get(wf.COMPLAINT).template("closed"), locale, CTX)[1])
         assert all(RATING_WORDS[locale].search(part) for part in notify.render(done, locale, CTX)[1:])
 
 

@@ -1,9 +1,13 @@
 """An escalation always reaches someone new who can act (issue 22, item 12).
 
-Level 1 of a helpdesk case (and of a complaint) goes to the supervisors of the holding
-office; when it has none — the demo's helpdesk teams are members only — to those of the
-nearest office above it, whose jurisdiction covers the case; with nobody there either,
-to the next level of the chain. Never only to the person who already had it."""
+Level 1 of a complaint goes to the supervisors of the holding office; when it has none
+— the demo's helpdesk teams are members only — to those of the nearest office above it,
+whose jurisdiction covers the case; with nobody there either, to the next level of the
+chain. Never only to the person who already had it.
+
+A helpdesk ticket reaches its team at level 1 (L1 escalates it along its category's
+path, issue 26); the team's escalation (level 2, 3, ...) goes to the supervisors the same
+way, and stays with the team: the SOP's path replaces climbing the office tree."""
 
 from __future__ import annotations
 
@@ -58,7 +62,7 @@ def test_team_with_a_supervisor_reaches_the_team_supervisor(desk):
     cases.act(case, "start", now=NOW + MIN, actor=desk.team_user)
     timers.sweep(case.response_due + MIN)
     db.session.refresh(case)
-    assert case.escalation_level == 1 and case.current_office_id == desk.team.id
+    assert case.escalation_level == 2 and case.current_office_id == desk.team.id
     assert _told(case, NOW + MIN) == {lead.email}
     assert case.events[-1].data["supervisors"] == [lead.id]
 
@@ -78,8 +82,8 @@ def test_manual_escalation_by_the_teams_supervisor_reaches_someone_else(desk):
     lead = make_user(desk.team, ["operator", "supervisor"], name="Team lead")
     case = log(desk, priority="P1", now=NOW)
     cases.act(case, "escalate", now=NOW + MIN, actor=lead, text="Need help from above")
-    assert case.escalation_level == 1
-    told = _told(case, NOW)
+    assert case.escalation_level == 2
+    told = _told(case, NOW + MIN / 2)
     assert lead.email not in told and told == {desk.cept_user.email, desk.admin.email}
 
 
@@ -94,13 +98,16 @@ def test_team_under_a_division_reaches_the_divisions_supervisor(desk):
     cases.act(case, "start", now=NOW + MIN, actor=member)
     timers.sweep(case.response_due + MIN)
     db.session.refresh(case)
-    assert case.current_office_id == team.id and case.escalation_level == 1
+    assert case.current_office_id == team.id and case.escalation_level == 2
     assert _told(case, NOW + MIN) == {desk.d1_sup.email}
     assert wf.SUPERVISOR in access.relations(desk.d1_sup, case)
-    # the next breach climbs the chain: the team's Division
-    timers.sweep(case.response_due + MIN)
+    # the next breach does not climb the chain (issue 26): it stays with the team and
+    # the Division's supervisors are told again
+    again = case.response_due + MIN
+    timers.sweep(again)
     db.session.refresh(case)
-    assert case.escalation_level == 2 and case.current_office_id == desk.d1.id
+    assert case.escalation_level == 3 and case.current_office_id == team.id
+    assert _told(case, again - MIN / 2) == {desk.d1_sup.email}
 
 
 def test_with_no_supervisor_anywhere_level_one_is_the_next_level(app):
@@ -120,10 +127,11 @@ def test_with_no_supervisor_anywhere_level_one_is_the_next_level(app):
     case = helpdesk.log_call(desk_user, category=cat, classification="incident", priority="P1",
                              channel="phone", caller={"name": "X", "mobile": "9876543210"},
                              subject="s", description="d", diagnosis="", now=NOW)
+    cases.act(case, "escalate", now=NOW, actor=desk_user, text="to the team")
     cases.act(case, "start", now=NOW + MIN, actor=member)
     timers.sweep(case.response_due + MIN)
     db.session.refresh(case)
-    assert case.escalation_level == 1 and case.current_office_id == circle.id
+    assert case.escalation_level == 2 and case.current_office_id == circle.id
     told = _told(case, NOW + MIN)
     assert member.email not in told and clerk.email in told
 
@@ -160,7 +168,7 @@ def test_the_set_based_sweep_reaches_the_same_people(desk, monkeypatch):
     assert calls
     db.session.refresh(first)
     db.session.refresh(second)
-    assert first.escalation_level == second.escalation_level == 1
+    assert first.escalation_level == second.escalation_level == 2
     assert _told(first, NOW + MIN) == {desk.cept_user.email, desk.admin.email}
     assert _told(second, NOW + timedelta(days=1)) == {desk.cept_user.email, desk.admin.email}
     assert first.events[-1].data == second.events[-1].data

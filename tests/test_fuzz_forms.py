@@ -130,6 +130,12 @@ def _helpdesk_case(w):
     return log(w, "technical")
 
 
+def _helpdesk_l1_case(w):
+    from tests.test_helpdesk_sla import log
+
+    return log(w, "functional", escalate=False)
+
+
 def _ticket(w):
     from app.services import tickets
 
@@ -235,6 +241,12 @@ SCENARIOS: dict[str, Scenario] = {
         "team_user", lambda w, c: f"/helpdesk/{c.reference}/act",
         lambda w, c: {"action": "reply", "version": str(c.version), "text": "Cleared the cache."},
         ["action", "version", "text", "user"], setup=lambda w, cl: _helpdesk_case(w), target=lambda c: c),
+    "helpdesk.classify": Scenario(
+        "operator", lambda w, c: f"/helpdesk/{c.reference}/classify",
+        lambda w, c: {"version": str(c.version), "category": str(w.cats["bug"].id),
+                      "classification": "bug_fix", "priority": "P2"},
+        ["version", "category", "classification", "priority"],
+        setup=lambda w, cl: _helpdesk_l1_case(w), target=lambda c: c),
 }
 
 

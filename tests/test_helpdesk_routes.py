@@ -47,7 +47,8 @@ def test_log_a_call(client, auth, desk):
     r = client.post("/helpdesk/new", data=_form(desk))
     assert r.status_code == 303
     case = db.session.scalar(select(Case))
-    assert case.current_office_id == desk.mt.id and case.classification == "problem"
+    # L1 first (issue 26): the ticket stays with the desk
+    assert case.current_office_id == desk.desk.id and case.classification == "problem"
     assert case.priority == "P2" and case.data["diagnosis"] == "Role missing?"
     r = client.get(r.headers["Location"])
     assert b"Ticket id to share with the caller" in r.data and case.reference.encode() in r.data

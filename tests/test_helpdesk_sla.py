@@ -1,5 +1,6 @@
-"""Helpdesk desk (seed 002): routing by category, due times from the SLA matrix in
-business days with the holiday calendar, breach flag, escalation and the report."""
+"""Helpdesk desk (seed 002): L1 first, escalation along each category's path, due times
+from the SLA matrix in business days with the holiday calendar (a fresh clock at each
+level), breach flag, escalation and the report."""
 
 from __future__ import annotations
 
@@ -50,11 +51,16 @@ def desk(world):
 CALLER = {"name": "Ravi (ULB Jatni)", "mobile": "9876543210", "email": ""}
 
 
-def log(w, code="technical", priority="P1", now=NOW, classification="incident"):
-    return helpdesk.log_call(w.operator, category=w.cats[code], classification=classification,
+def log(w, code="technical", priority="P1", now=NOW, classification="incident", escalate=True):
+    """Log a call with the desk; unless `escalate` is False, L1 escalates it at once along
+    its category's path (when it has one): the team tests start from there."""
+    case = helpdesk.log_call(w.operator, category=w.cats[code], classification=classification,
                              priority=priority, channel="phone", caller=dict(CALLER),
                              subject="Muster roll does not load", description="Blank screen",
                              diagnosis="Reproduced; cache cleared, still blank", now=now)
+    if escalate and w.cats[code].route_to_id:
+        cases.act(case, "escalate", now=now, actor=w.operator, text="Not solved on the call")
+    return case
 
 
 # ---- business days (pure) -----------------------------------------------------------
@@ -68,12 +74,26 @@ def test_business_days_skip_weekend_and_holidays():
 
 # ---- routing and due times ------------------------------------------------------------
 
+def test_a_logged_call_stays_with_the_desk(desk):
+    """L1 first (issue 26): whatever the category, the ticket stays with the desk."""
+    for code in ("functional", "technical", "bug", "unrouted"):
+        case = log(desk, code, escalate=False)
+        assert case.current_office_id == desk.desk.id and case.escalation_level == 0
+        assert helpdesk.with_desk(case) and "routed_to" not in case.data
+    # the teams see none of them; the desk's operator handles them
+    assert not db.session.scalars(helpdesk.team_queue(desk.mt_user)).all()
+    assert len(db.session.scalars(helpdesk.team_queue(desk.operator)).all()) == 4
+
+
 @pytest.mark.parametrize("code, team_attr", [("functional", "mt"), ("technical", "team"),
-                                             ("bug", "vendor"), ("unrouted", "desk")])
-def test_category_routes_to_its_team(desk, code, team_attr):
+                                             ("bug", "vendor")])
+def test_l1_escalates_along_the_path_of_the_category(desk, code, team_attr):
     case = log(desk, code)
     team = getattr(desk, team_attr)
     assert case.current_office_id == team.id and case.data["routed_to"] == team.id
+    assert case.escalation_level == 1 and not helpdesk.with_desk(case)
+    ev = case.events[-1]
+    assert ev.type == "escalate" and ev.from_office_id == desk.desk.id and ev.to_office_id == team.id
     assert case.kind == wf.HELPDESK and case.status == wf.OPEN
     assert case.classification == "incident" and case.channel == "phone"
     assert case.requester_name == CALLER["name"] and case.requester_mobile == CALLER["mobile"]
@@ -85,6 +105,17 @@ def test_routing_map_is_data(desk):
     desk.cats["technical"].route_to_id = desk.mt.id
     db.session.commit()
     assert log(desk, "technical").current_office_id == desk.mt.id
+
+
+def test_no_path_no_escalation(desk):
+    from app.domain.errors import BadTarget as NoPath
+
+    case = log(desk, "unrouted")
+    assert case.current_office_id == desk.desk.id
+    with pytest.raises(NoPath):
+        cases.act(case, "escalate", now=NOW, actor=desk.operator, text="x")
+    db.session.refresh(case)
+    assert helpdesk.with_desk(case) and case.version == 1
 
 
 def test_bad_classification_refused(desk):
@@ -136,9 +167,10 @@ def test_sweep_flags_and_escalates_per_matrix(desk):
     first = due + timedelta(minutes=1)
     assert timers.sweep(first)["escalated"] == 1
     db.session.refresh(case)
-    assert case.sla_breached and case.escalation_level == 1 and case.status == wf.OPEN
-    # level 1: the supervisors — the team has none, so those above it (CEPT's); the
-    # case stays with the team, whose member keeps seeing it
+    assert case.sla_breached and case.escalation_level == 2 and case.status == wf.OPEN
+    # the team (level 1, since L1 escalated it) escalates to the supervisors — the team
+    # has none, so those above it (CEPT's); the case stays with the team, whose member
+    # keeps seeing it
     assert case.current_office_id == desk.team.id
     assert case.assignee_id is None
     assert case.response_due > first  # a fresh window for the receiving level
@@ -149,7 +181,8 @@ def test_sweep_flags_and_escalates_per_matrix(desk):
     assert timers.sweep(first)["escalated"] == 0  # idempotent
     timers.sweep(case.response_due + timedelta(minutes=1))
     db.session.refresh(case)
-    assert case.escalation_level == 2 and case.current_office_id == desk.cept.id
+    # the SOP's path replaces climbing the office tree (issue 26): still with the team
+    assert case.escalation_level == 3 and case.current_office_id == desk.team.id
     assert not helpdesk.is_overdue(case, first)
     assert helpdesk.is_overdue(case, case.response_due)
 

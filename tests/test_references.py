@@ -8,7 +8,10 @@ import random
 import string
 from datetime import datetime
 
-from app.domain.references import ALPHABET, PREFIXES, is_well_formed, make_reference, normalize
+from app.domain import kinds
+from app.domain.references import ALPHABET, is_well_formed, make_reference, normalize
+
+PREFIXES = {k.code: k.prefix for k in kinds.all()}  # the registry's (app/domain/kinds.py)
 
 NOW = datetime(2026, 12, 7, 10, 0)
 LETTERS = string.ascii_uppercase

@@ -48,7 +48,9 @@ def _scenario(world):
     customer = make_case("complaint", world.ho1, actor=world.ho1_op,
                          requester={"name": "Customer", "mobile": "9123456789"})
     cases.act(customer, "propose_resolution", actor=world.ho1_sup, now=NOW, text="Fixed.")
-    call = make_case("helpdesk", world.team, requester={"name": "Caller", "email": "caller@example.in"})
+    # helpdesk tickets the desk (L1, at CEPT here) escalated to the team (issue 26)
+    call = make_case("helpdesk", world.team, requester={"name": "Caller", "email": "caller@example.in"},
+                     raising_office=world.cept)
     cases.act(call, "request_info", actor=world.team_user, now=NOW, text="Which counter?")
     asked = make_case("interaction", world.dept, actor=world.d1_op)
     cases.act(asked, "request_info", actor=world.dept_user, now=NOW, text="Screenshot?")
@@ -68,7 +70,8 @@ def _escalations(world):
     cases.act(up, "propose_resolution", actor=world.ho1_op, now=NOW, text="Done.")
     cases.act(up, "reject", as_=wf.REQUESTER, now=NOW + H, text="Not done.")  # level 1
     cases.act(up, "start", actor=world.ho1_sup, now=NOW + 2 * H)  # assigned: cleared on escalation
-    desk = make_case("helpdesk", world.team, requester={"name": "Caller", "mobile": "9000000001"})
+    desk = make_case("helpdesk", world.team, requester={"name": "Caller", "mobile": "9000000001"},
+                     raising_office=world.cept)
     cases.act(desk, "escalate", actor=world.team_user, now=NOW, text="Supervisor please.")  # level 1
     top = make_case("complaint", world.cept, actor=world.c1_op)
     cases.act(top, "escalate", actor=world.cept_user, now=NOW, text="Look at this.")  # level 1 at the top
@@ -165,7 +168,8 @@ def test_set_based_and_per_case_paths_write_the_same(world, app, monkeypatch, fr
     assert (rows[up.id]["current_office_id"], rows[up.id]["escalation_level"]) == (world.d1.id, 2)
     assert rows[up.id]["assignee_id"] is None and rows[up.id]["sla_breached"]
     assert rows[up.id]["resolution_due"] > LATER  # the receiving level's own window
-    assert (rows[desk.id]["current_office_id"], rows[desk.id]["escalation_level"]) == (world.cept.id, 2)
+    # a helpdesk ticket stays with its team: its supervisors (CEPT's) are told (issue 26)
+    assert (rows[desk.id]["current_office_id"], rows[desk.id]["escalation_level"]) == (world.team.id, 2)
     assert (rows[top.id]["current_office_id"], rows[top.id]["escalation_level"]) == (world.cept.id, 2)
     moved = {dict(e)["case_id"]: dict(e) for e in after[1] if dict(e)["type"] == "sla_escalate"}
     assert (moved[up.id]["from_office_id"], moved[up.id]["to_office_id"]) == (world.ho1.id, world.d1.id)

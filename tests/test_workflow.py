@@ -21,7 +21,7 @@ ALLOWED = sorted({
 
 @pytest.mark.parametrize("kind,state,action,rel", ALLOWED)
 def test_every_allowed_transition_is_found(kind, state, action, rel):
-    t = wf.find(kind, state, action, {rel}, facts={wf.ANSWERED})
+    t = wf.find(kind, state, action, {rel}, facts={wf.ANSWERED, wf.WITH_DESK})
     assert t.action == action
     assert kind in t.kinds and state in t.sources
     assert t.target is None or t.target in wf.STATES
@@ -75,7 +75,8 @@ def test_every_effect_is_known():
              "escalate", "set_external", "pause_external", "pause_customer", "resume_clock",
              "set_info_due", "clear_info_due", "set_confirmation_due", "clear_confirmation_due",
              "first_response", "close", "renew_due", "mark_breached", "feedback",
-             "notify_requester", "notify_office", "notify_assignee", "notify_handlers"}
+             "notify_requester", "notify_office", "notify_assignee", "notify_handlers",
+             "escalate_path", "restart_clock", "classify"}
     for t in wf.TRANSITIONS:
         assert set(t.effects) <= known, t
         if t.target == wf.CLOSED:
@@ -113,3 +114,63 @@ def test_facts_of_a_case():
 
     assert wf.facts_of(SimpleNamespace(first_response_at=None)) == frozenset()
     assert wf.facts_of(SimpleNamespace(first_response_at=object())) == {wf.ANSWERED}
+
+
+# ---- helpdesk L1 first (issue 26, seed 002) ------------------------------------------
+
+def test_facts_of_a_helpdesk_ticket_with_the_desk():
+    from types import SimpleNamespace
+
+    def case(**kw):
+        base = dict(kind=wf.HELPDESK, first_response_at=None, escalation_level=0,
+                    raising_office_id=7, current_office_id=7)
+        return SimpleNamespace(**{**base, **kw})
+
+    assert wf.facts_of(case()) == {wf.WITH_DESK}
+    assert wf.facts_of(case(current_office_id=8)) == frozenset()  # with a team
+    assert wf.facts_of(case(escalation_level=1)) == frozenset()  # escalated once
+    assert wf.facts_of(case(kind=wf.COMPLAINT)) == frozenset()
+    assert wf.facts_of(case(first_response_at=1)) == {wf.WITH_DESK, wf.ANSWERED}
+
+
+@pytest.mark.parametrize("state", sorted(wf.WORKING))
+def test_helpdesk_l1_resolves_at_first_contact_or_escalates_along_the_path(state):
+    for rel in (wf.HANDLER, wf.SUPERVISOR):
+        close = wf.find(wf.HELPDESK, state, "close", {rel}, facts={wf.WITH_DESK})
+        assert close.resolution == "first_contact" and close.needs_text
+        assert "notify_requester" in close.effects  # the caller is told the fix
+        up = wf.find(wf.HELPDESK, state, "escalate", {rel}, facts={wf.WITH_DESK})
+        assert up.effects[:2] == ("escalate_path", "restart_clock") and up.target == wf.OPEN
+        # at a team: the general rows (closed as resolved; escalated to the supervisors)
+        assert wf.find(wf.HELPDESK, state, "close", {rel}).resolution == "resolved"
+        assert "escalate" in wf.find(wf.HELPDESK, state, "escalate", {rel}).effects
+    # the overdue sweep forwards an L1 ticket along its path, a team's to its supervisors
+    assert "escalate_path" in wf.find(wf.HELPDESK, state, "sla_escalate", {wf.SYSTEM},
+                                      facts={wf.WITH_DESK}).effects
+    assert "escalate" in wf.find(wf.HELPDESK, state, "sla_escalate", {wf.SYSTEM}).effects
+    offered = {t.action: t for t in wf.available(wf.HELPDESK, state, {wf.HANDLER}, facts={wf.WITH_DESK})}
+    assert {"close", "escalate", "classify", "reply"} <= set(offered)
+    assert offered["close"].resolution == "first_contact"
+
+
+def test_helpdesk_forbidden_transitions():
+    from app.domain.errors import NotYet
+
+    # only L1 classifies, and only a ticket it holds
+    with pytest.raises(NotYet):
+        wf.find(wf.HELPDESK, wf.IN_PROGRESS, "classify", {wf.HANDLER})
+    for rel in (wf.REQUESTER, wf.PARTNER):
+        with pytest.raises(NotAllowed):
+            wf.find(wf.HELPDESK, wf.OPEN, "classify", {rel}, facts={wf.WITH_DESK})
+        with pytest.raises(NotAllowed):
+            wf.find(wf.HELPDESK, wf.OPEN, "escalate", {rel}, facts={wf.WITH_DESK})
+    # the caller does not close; nothing but a rating after closing; no path while waiting
+    with pytest.raises(NotAllowed):
+        wf.find(wf.HELPDESK, wf.OPEN, "close", {wf.REQUESTER}, facts={wf.WITH_DESK})
+    for action in ("escalate", "close", "classify"):
+        with pytest.raises(InvalidTransition):
+            wf.find(wf.HELPDESK, wf.CLOSED, action, {wf.HANDLER}, facts={wf.WITH_DESK})
+        with pytest.raises(InvalidTransition):
+            wf.find(wf.HELPDESK, wf.AWAITING_CONFIRMATION, action, {wf.HANDLER}, facts={wf.WITH_DESK})
+    # a caller's e-mailed answer is a timeline row, no change of state
+    assert wf.find(wf.HELPDESK, wf.IN_PROGRESS, "requester_reply", {wf.REQUESTER}).target is None

@@ -14,14 +14,10 @@ import re
 import secrets
 from datetime import datetime
 
+from app.domain import kinds as registry
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
-PREFIXES = {
-    "service_request": "SR",
-    "office_ticket": "TK",
-    "complaint": "CM",
-    "interaction": "IN",
-    "helpdesk": "HD",
-}
+# The prefixes are the kinds' (`CaseKind.prefix`, app/domain/kinds.py).
 RANDOM_LENGTH = 7  # version 2; version 1 had 6
 PATTERN = re.compile(r"^([A-Z]{2})-(\d{4})-([0-9A-Z]{6,7})([0-9A-Z])$")
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
@@ -89,7 +85,7 @@ def _check_char_v1(body: str) -> str:
 
 def make_reference(kind: str, now: datetime, randbelow=secrets.randbelow) -> str:
     """A new (version 2) reference for `kind` raised at `now`."""
-    prefix = PREFIXES[kind]
+    prefix = registry.get(kind).prefix
     period = now.strftime("%y%m")
     rand = "".join(ALPHABET[randbelow(32)] for _ in range(RANDOM_LENGTH))
     return f"{prefix}-{period}-{rand}{check_char(f'{prefix}{period}{rand}')}"
@@ -113,7 +109,7 @@ def is_well_formed(reference: str) -> bool:
     if not m:
         return False
     prefix, period, rand, check = m.groups()
-    if prefix not in PREFIXES.values() or any(c not in ALPHABET for c in rand + check):
+    if prefix not in registry.prefixes() or any(c not in ALPHABET for c in rand + check):
         return False
     body = f"{prefix}{period}{rand}"
     if len(rand) == RANDOM_LENGTH:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.domain import kinds as registry
 from app.domain.errors import InvalidTransition, NotAllowed, NotAtThisLevel, NotYet
+from app.domain.kinds import COMPLAINT, HELPDESK, INTERACTION, OFFICE_TICKET, SERVICE_REQUEST
 
-# Kinds of case
-SERVICE_REQUEST = "service_request"
-OFFICE_TICKET = "office_ticket"
-COMPLAINT = "complaint"
-INTERACTION = "interaction"
-HELPDESK = "helpdesk"
-KINDS = (SERVICE_REQUEST, OFFICE_TICKET, COMPLAINT, INTERACTION, HELPDESK)
+# Kinds of case: the registry (`app.domain.kinds`). The rows below are written for the
+# built-in kinds; a registered kind follows the rows of one of them (`CaseKind.workflow`)
+# and may bring rows of its own (`CaseKind.rows`). `KINDS` and `SUPERVISED_KINDS` are read
+# from the registry when asked (module `__getattr__`, below).
 
 # States
 OPEN = "open"
@@ -37,17 +36,28 @@ SUPERVISOR = "supervisor"  # supervisor role over the holding office's subtree
 SYSTEM = "system"  # timers
 PARTNER = "partner"  # an authenticated partner system (external authority updates)
 
-ALL = frozenset(KINDS)
+# Every built-in kind: the rows' "all kinds" (a registered kind follows one of them).
+ALL = frozenset(registry.codes())
 STAFF = frozenset({HANDLER, SUPERVISOR})
 
 # Facts about a case a row may require besides its state (`Transition.requires`), as
 # `facts_of` reads them from the case.
 ANSWERED = "answered"  # a reply or a proposed resolution has been given (first response)
+# A helpdesk ticket still with the desk that logged it (L1, seed 002): never escalated and
+# held by the raising office.
+WITH_DESK = "with_desk"
 
 
 def facts_of(case) -> frozenset[str]:
     """The facts of `case` (any object with its columns) that rows may require."""
-    return frozenset({ANSWERED}) if getattr(case, "first_response_at", None) is not None else frozenset()
+    facts = set()
+    if getattr(case, "first_response_at", None) is not None:
+        facts.add(ANSWERED)
+    if (getattr(case, "kind", None) == HELPDESK and not getattr(case, "escalation_level", 0)
+            and getattr(case, "raising_office_id", None) is not None
+            and case.raising_office_id == getattr(case, "current_office_id", None)):
+        facts.add(WITH_DESK)
+    return frozenset(facts)
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,22 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("note", ALL, ACTIVE_STATES, None, STAFF, [], public=False, needs_text=True),
     _t("assign", ALL - {SERVICE_REQUEST}, WORKING, IN_PROGRESS, STAFF,
        ["assign_target", "notify_assignee"], public=False, needs="user"),
+    # --- helpdesk L1 (seed 002) ----------------------------------------------------
+    # While the desk that logged a ticket holds it (WITH_DESK) the desk resolves it — the
+    # fix recorded, the caller told: "resolved at first contact" — or escalates it along
+    # the path its category names (`routing.helpdesk_path`); the receiving team's SLA clock
+    # starts then. These rows come before the general ones: the first ready row is taken.
+    _t("close", {HELPDESK}, WORKING, CLOSED, STAFF, ["close", "notify_requester"],
+       needs_text=True, resolution="first_contact", requires=WITH_DESK),
+    _t("escalate", {HELPDESK}, WORKING, OPEN, STAFF,
+       ["escalate_path", "restart_clock", "clear_assignee", "notify_office"], needs_text=True,
+       requires=WITH_DESK),
+    _t("sla_escalate", {HELPDESK}, WORKING, OPEN, {SYSTEM},
+       ["escalate_path", "restart_clock", "clear_assignee", "notify_office"], requires=WITH_DESK),
+    _t("classify", {HELPDESK}, WORKING, None, STAFF, ["classify"], public=False, requires=WITH_DESK),
+    # A caller's answer by e-mail (app.services.mail_intake) is added to the timeline.
+    _t("requester_reply", {HELPDESK}, WORKING | {AWAITING_CONFIRMATION}, None, {REQUESTER},
+       ["notify_handlers"], needs_text=True),
     # --- moving between offices --------------------------------------------------
     _t("transfer", {COMPLAINT, HELPDESK, INTERACTION}, WORKING, OPEN, STAFF,
        ["move_to_target", "clear_assignee", "notify_office"], needs_text=True, needs="office"),
@@ -152,42 +178,75 @@ TRANSITIONS: tuple[Transition, ...] = (
        ["feedback"], public=True),
 )
 
-# Supervisors act over their subtree only on these kinds; doorstep requests are updated by
-# the owning Division alone and office tickets by the level they reached (seeds 001, 000).
-SUPERVISED_KINDS = frozenset({COMPLAINT, HELPDESK, INTERACTION})
+
+def __getattr__(name: str):
+    # Read from the registry when asked, so a kind registered later is included.
+    if name == "KINDS":
+        return registry.codes()
+    if name == "SUPERVISED_KINDS":
+        # Supervisors act over their subtree only on these kinds (`CaseKind.relations`);
+        # doorstep requests are updated by the owning Division alone and office tickets by
+        # the level they reached (seeds 001, 000).
+        return frozenset(k.code for k in registry.all() if k.supervised)
+    raise AttributeError(name)
+
 
 SYSTEM_ACTIONS = frozenset(t.action for t in TRANSITIONS if SYSTEM in t.who)
+
+
+def _rows_with_kinds():
+    """Every row of the table and the kinds' own rows, each with the registered kinds it
+    applies to."""
+    for t in TRANSITIONS:
+        yield t, registry.following(t.kinds)
+    for k in registry.all():
+        for t in k.rows:
+            yield t, frozenset({k.code}) & t.kinds
+
+
+def all_rows() -> list[Transition]:
+    """The table's rows and the rows the registered kinds bring (`CaseKind.rows`)."""
+    return [t for t, _kinds in _rows_with_kinds()]
+
+
+def rows_of(kind: str) -> list[Transition]:
+    """The rows that apply to `kind`: those of the kind it follows, then its own."""
+    family = registry.family_of(kind)
+    own = registry.find(kind)
+    return [t for t in TRANSITIONS if family in t.kinds] + \
+        [t for t in (own.rows if own is not None else ()) if kind in t.kinds]
 
 
 def system_scope(action: str) -> tuple[frozenset, frozenset]:
     """(kinds, states) in which the system (the timers) takes `action`, from the rows
     above: what a timer rule sweeps (`app.services.timers.rules`)."""
-    rows = [t for t in TRANSITIONS if t.action == action and SYSTEM in t.who]
-    return (frozenset().union(*(t.kinds for t in rows)),
-            frozenset().union(*(t.sources for t in rows)))
+    rows = [(t, kinds) for t, kinds in _rows_with_kinds() if t.action == action and SYSTEM in t.who]
+    return (frozenset().union(*(kinds for _t, kinds in rows)),
+            frozenset().union(*(t.sources for t, _kinds in rows)))
 
 
 def kinds_reaching(states) -> frozenset:
     """The kinds of case that can be in any of `states`: every kind starts open; a
     kind reaches another state through a row of the table."""
     states = frozenset(states)
-    kinds = set(KINDS) if OPEN in states else set()
-    for t in TRANSITIONS:
+    found = set(registry.codes()) if OPEN in states else set()
+    for t, kinds in _rows_with_kinds():
         if t.target in states:
-            kinds |= t.kinds
-    return frozenset(kinds)
+            found |= kinds
+    return frozenset(found)
 
 
 def _effective(kind: str, relations) -> set[str]:
     rel = set(relations)
-    if kind not in SUPERVISED_KINDS:
+    found = registry.find(kind)
+    if found is None or not found.supervised:
         rel.discard(SUPERVISOR)
     return rel
 
 
 def transitions_for(kind: str, state: str) -> list[Transition]:
     """All transitions that exist for `kind` in `state`, whoever takes them."""
-    return [t for t in TRANSITIONS if kind in t.kinds and state in t.sources]
+    return [t for t in rows_of(kind) if state in t.sources]
 
 
 def allowed_at(t: Transition, office_kind: str | None) -> bool:

@@ -16,6 +16,7 @@ from app.models.case import (
 )
 from app.models.catalog import Category, Holiday, PincodeEntry, RefGeneration, SlaRule
 from app.models.citizen import OtpCode
+from app.models.mail import MailIntake
 from app.models.org import HIERARCHY, LoginThrottle, OfficeKind, OrgUnit, Role, User, UserRole
 from app.models.outbox import AuditLog, Notification
 from app.models.review import ComplaintReview
@@ -36,6 +37,7 @@ __all__ = [
     "ComplaintReview",
     "Feedback",
     "HIERARCHY",
+    "MailIntake",
     "Holiday",
     "LoginThrottle",
     "Notification",

@@ -36,6 +36,10 @@ class Notification(db.Model):
     # An e-mail's one attachment (the weekly summary's XLSX), sent with it.
     attachment_name: Mapped[str | None] = mapped_column(String(120))
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The Message-ID an e-mail was sent with: a reply naming it (In-Reply-To,
+    # References) is threaded onto the message's case; a message of ours coming back
+    # is a mail loop (`app.services.mail_intake`).
+    message_id: Mapped[str | None] = mapped_column(String(255), index=True)
 
 
 Index("ix_notification_status_next", Notification.status, Notification.next_attempt_at)

@@ -7,6 +7,7 @@ from functools import cache
 from sqlalchemy import Select, bindparam, false, or_, select
 from sqlalchemy.orm import aliased, joinedload, lazyload
 
+from app.domain import kinds
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Case, OrgUnit, User
@@ -33,17 +34,18 @@ def relations(user: User | None, case: Case) -> set[str]:
     rel: set[str] = set()
     if user is None or not user.is_authenticated or not user.active:
         return rel
+    kind = kinds.get(case.kind)
     # A complaint's requester is the customer (signed link), never the employee who
     # registered it at the counter: otherwise they could accept their own resolution.
-    if case.raised_by_id == user.id and case.kind != wf.COMPLAINT:
+    if case.raised_by_id == user.id and kind.raiser_is_requester:
         rel.add(wf.REQUESTER)
-    if case.kind == wf.OFFICE_TICKET and case.raising_office_id == user.office_id:
+    if kind.raising_office_is_requester and case.raising_office_id == user.office_id:
         rel.add(wf.REQUESTER)
     if case.assignee_id == user.id:
         rel.add(wf.HANDLER)
     elif case.current_office_id == user.office_id and user.has_role(*STAFF_ROLES):
         # A request addressed to a named colleague is theirs, not their whole office's.
-        if not (case.kind == wf.INTERACTION and (case.data or {}).get("addressed_to") == "colleague") \
+        if not (kind.addressable and (case.data or {}).get("addressed_to") == "colleague") \
                 and not _escalated_complaint_for_operator(user, case):
             rel.add(wf.HANDLER)
     if user.has_role(*SUPERVISING_ROLES) and case.current_office.is_within(user.office):
@@ -54,7 +56,7 @@ def relations(user: User | None, case: Case) -> set[str]:
 def _escalated_complaint_for_operator(user: User, case: Case) -> bool:
     """Escalated complaints are handled by supervisors (and up), not by the office's
     operators; a supervisor may still assign one to a named colleague."""
-    return (case.kind == wf.COMPLAINT and case.escalation_level > 0
+    return (kinds.get(case.kind).escalated_to_supervisors and case.escalation_level > 0
             and not user.has_role("supervisor", "admin"))
 
 
@@ -147,7 +149,7 @@ def sees_internal(user: User | None, case: Case) -> bool:
     if case.current_office.is_within(user.office):
         return True
     raising = case.raising_office
-    if case.kind == wf.OFFICE_TICKET and user.office.kind in TICKET_RAISING_KINDS:
+    if kinds.get(case.kind).raising_office_is_requester and user.office.kind in TICKET_RAISING_KINDS:
         # A Head Office is on the raising side of its Sub Offices' tickets.
         return False
     return bool(raising is not None and raising.id != user.office_id and raising.is_within(user.office)
@@ -215,7 +217,7 @@ def handler_queue(user: User, kind: str) -> Select:
     rule as `relations` gives HANDLER)."""
     addressed = Case.data["addressed_to"].as_string()
     office_side = (Case.current_office_id == user.office_id)
-    if kind == wf.INTERACTION:
+    if kinds.get(kind).addressable:
         office_side = office_side & or_(addressed.is_(None), addressed != "colleague")
     if not user.has_role(*STAFF_ROLES):
         office_side = false()

@@ -4,12 +4,13 @@ import, the SLA matrix and the holiday calendar. Every change is audited."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from app.domain import workflow as wf
+from app.domain import kinds
 from app.extensions import db
 from app.models import Category, Holiday, OrgUnit, PincodeEntry, SlaRule, User
 from app.services import access, audit
@@ -26,14 +27,26 @@ PRIORITIES = ("P1", "P2", "P3", "P4")
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,39}$")
 PIN_RE = re.compile(r"[1-9][0-9]{5}")  # ASCII digits only: "\d" also matches १२३
 
-# kind -> levels allowed, and the parent level each level needs (None: top level)
-LEVELS = {
-    "complaint": {"category": None, "service": "category", "type": "service"},
-    "office_ticket": {"category": None, "service": "category", "type": "service"},
-    "helpdesk": {"category": None, "service": "category", "type": "service"},
-    "service_request": {"service": None},
-    "interaction": {"subject": None},
-}
+
+
+class _Levels(Mapping):
+    """kind -> levels allowed, and the parent level each level needs (None: top level):
+    each kind's `CaseKind.catalog` (app/domain/kinds.py), for the kinds that have one."""
+
+    def __getitem__(self, kind):
+        found = kinds.find(kind)
+        if found is None or not found.catalog:
+            raise KeyError(kind)
+        return found.catalog
+
+    def __iter__(self):
+        return iter([k.code for k in kinds.all() if k.catalog])
+
+    def __len__(self):
+        return len(list(iter(self)))
+
+
+LEVELS = _Levels()
 
 
 def _national(admin: User) -> None:
@@ -84,7 +97,7 @@ def save_category(admin: User, cat: Category | None, *, kind: str, level: str, c
     if cat is not None and parent is not None and parent.id == cat.id:
         raise AdminError(_l("An entry cannot be its own parent."), field="parent_id")
     department = db.session.get(OrgUnit, department_id) if department_id else None
-    if kind == "interaction" and (department is None or department.kind != "department"):
+    if kinds.get(kind).category_department and (department is None or department.kind != "department"):
         raise AdminError(_l("Choose the department this subject belongs to."), field="department_id")
     route_to = db.session.get(OrgUnit, route_to_id) if route_to_id else None
     if route_to is not None and route_to.kind not in ("team", "department"):
@@ -96,7 +109,7 @@ def save_category(admin: User, cat: Category | None, *, kind: str, level: str, c
     cat.kind, cat.level, cat.code = kind, level, code
     cat.parent_id = parent.id if parent else None
     cat.department_id = department.id if department else None
-    cat.route_to_id = route_to.id if (route_to and kind == "helpdesk") else None
+    cat.route_to_id = route_to.id if (route_to and kinds.get(kind).category_routes) else None
     cat.name_en, cat.name_hi, cat.name_fa = name_en.strip(), (name_hi or "").strip(), (name_fa or "").strip()
     cat.active = bool(active)
     cat.sort_order = int(sort_order or 0)
@@ -227,7 +240,7 @@ def save_sla(admin: User, values: dict[tuple[str, str], tuple[int, int]], now: d
     current = sla_matrix()
     changed = []
     for (kind, prio), (resp, res) in values.items():
-        if kind not in wf.KINDS or prio not in PRIORITIES:
+        if kinds.find(kind) is None or prio not in PRIORITIES:
             raise AdminError(_l("Unknown kind or priority."))
         if not (0 <= resp <= 365 and 0 <= res <= 365):
             raise AdminError(_l("Days must be between 0 and 365."))

@@ -34,8 +34,8 @@ NOTIFY_EFFECTS = frozenset({"notify_requester", "notify_office"})
 # What a case's messages and counters read, next to what its effects read.
 _READ = tuple(dict.fromkeys((
     "id", "version", "reference", "status", "category_id", "current_office_id", "data",
-    "requester_email", "requester_mobile", "raised_by_id", "created_at", *effects.COLUMNS,
-    *tallies.KEY_COLUMNS, *tallies.DAY_COLUMNS, *flow.FLOW_COLUMNS)))
+    "requester_email", "requester_mobile", "raised_by_id", "raising_office_id", "created_at",
+    *effects.COLUMNS, *tallies.KEY_COLUMNS, *tallies.DAY_COLUMNS, *flow.FLOW_COLUMNS)))
 _CASE = Case.__table__
 
 
@@ -49,7 +49,7 @@ def set_based(t: wf.Transition) -> bool:
 
 def may_apply(action: str, as_: str = wf.SYSTEM) -> bool:
     """Is any transition of `action` taken by `as_` set-based (worth trying this path)?"""
-    return any(set_based(t) for t in wf.TRANSITIONS if t.action == action and as_ in t.who)
+    return any(set_based(t) for t in wf.all_rows() if t.action == action and as_ in t.who)
 
 
 class Refused(Exception):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.domain import kinds
 from app.domain import workflow as wf
 from app.domain.errors import (
     AlreadyDone,
@@ -56,7 +57,8 @@ def raise_case(
     """Create a case in `office`'s queue, write its first timeline row and the
     acknowledgement notifications, and commit. With a `submission_key` already used,
     the existing case is returned instead (double click, resubmit)."""
-    if kind not in wf.KINDS:
+    kind_entry = kinds.find(kind)
+    if kind_entry is None:
         raise ValueError(f"unknown kind {kind}")
     if submission_key and len(submission_key) > SUBMISSION_KEY_MAX:
         submission_key = None  # not one of ours (the forms issue short random tokens)
@@ -138,11 +140,11 @@ def raise_case(
             with notify.batch(), notify.collect() as outbox:  # each language's wording once
                 if notify_requester:
                     for email, mobile, locale in notify.requester_contacts(case):
-                        notify.enqueue("case_created", email=email, mobile=mobile, locale=locale,
+                        notify.enqueue(kind_entry.template("created"), email=email, mobile=mobile, locale=locale,
                                        case=case, now=now, **notify.case_context(case, locale))
                 _notify_office(case, case.current_office_id, now, text=case.subject)
                 if assignee is not None:
-                    _notify_user(case, assignee, "assigned", now, text=case.subject)
+                    _notify_user(case, assignee, kind_entry.template("assigned"), now, text=case.subject)
             if outbox:
                 session.execute(_INSERT_NOTIFICATION, outbox)
             reference = case.reference
@@ -362,6 +364,10 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
             for column, value in columns.items():
                 setattr(case, column, value)
             case.current_office = target  # its messages name the new office
+        elif effect == "escalate_path":
+            _escalate_path(case, event)
+        elif effect == "classify":
+            _classify(case, event, data, now)
         elif effect == "set_external":
             case.external_office_id = target_office.id
             event.to_office_id = target_office.id
@@ -384,11 +390,39 @@ def _apply(case: Case, t: wf.Transition, *, now, actor, as_, text, target_office
     return event
 
 
+def _escalate_path(case: Case, event: CaseEvent) -> None:
+    """A helpdesk ticket leaves L1 for the team of its category's escalation path."""
+    target = routing.helpdesk_path(case)
+    if target is None:
+        raise BadTarget("the category has no escalation path", field="category")
+    level = case.escalation_level + 1
+    event.from_office_id, event.to_office_id = case.current_office_id, target.id
+    event.data.update({"level": level, "path": True})
+    case.current_office_id = target.id
+    case.current_office = target  # its messages name the new office
+    case.escalation_level = level
+    case.data = {**(case.data or {}), "routed_to": target.id}
+
+
+def _classify(case: Case, event: CaseEvent, data: dict, now: datetime) -> None:
+    """L1 (re)classifies a ticket it holds: category, classification and priority (an
+    e-mailed ticket arrives without them). A new priority recomputes the due times from
+    when L1 got the ticket. The values were checked by `app.services.helpdesk`."""
+    before = {"category_id": case.category_id, "classification": case.classification,
+              "priority": case.priority}
+    for key in before:
+        if data.get(key) is not None:
+            setattr(case, key, data[key])
+    if case.priority != before["priority"]:
+        case.response_due, case.resolution_due = sla.due_times(case.kind, case.priority, case.created_at)
+    event.data.update({"before": before, "after": {k: getattr(case, k) for k in before}})
+
+
 def escalation_reach(case, target, exclude, supervisors: dict | None = None) -> tuple:
     """The supervisors an escalation of `case` to `target` goes to when it stays in the
     office holding it (level 1 of a complaint or helpdesk case, or the top of the chain);
     empty when it moves to another office, whose staff are told."""
-    if case.kind == wf.OFFICE_TICKET or target.id != case.current_office_id:
+    if kinds.get(case.kind).routing == kinds.CLIMB or target.id != case.current_office_id:
         return ()
     return routing.escalation_supervisors(target, exclude, supervisors)
 
@@ -406,28 +440,36 @@ def _add_feedback(case: Case, data: dict, now: datetime) -> None:
                             comment=(data.get("comment") or "").strip()[:2000], created_at=now))
 
 
-# The closure message of each kind: it invites a rating only where the kind has one that
-# the message's link leads to (a complaint's signed link; a doorstep request's is
-# "service_completed").
-CLOSED_TEMPLATES = {wf.COMPLAINT: "case_closed", wf.OFFICE_TICKET: "ticket_closed",
-                    wf.INTERACTION: "interaction_closed", wf.HELPDESK: "helpdesk_closed"}
-# Messages whose link, for a requester without an account, is the signed answer page.
-_RESPOND_LINK = frozenset({"confirmation_requested", "info_requested", *CLOSED_TEMPLATES.values()})
+def _respond_link() -> frozenset:
+    """Messages whose link, for a requester without an account, is the signed answer
+    page: every kind's templates of `kinds.RESPOND_EVENTS`."""
+    found = _RESPOND_LINK.get(kinds.generation())
+    if found is None:
+        _RESPOND_LINK.clear()
+        found = _RESPOND_LINK[kinds.generation()] = frozenset(
+            k.template(e) for k in kinds.all() for e in kinds.RESPOND_EVENTS)
+    return found
+
+
+_RESPOND_LINK: dict[int, frozenset] = {}
+# The requester's message of these actions is the event's (`CaseKind.template`).
+_ACTION_EVENTS = {"propose_resolution": "confirmation", "request_info": "info"}
 
 
 def requester_template(kind: str, t: wf.Transition) -> str:
-    """The message the requester of a `kind` case gets for transition `t`."""
-    if t.action == "complete":
-        return "service_completed"
-    if t.action == "not_served":
-        return "service_not_served"
-    if t.action == "propose_resolution":
-        return "confirmation_requested"
-    if t.action == "request_info":
-        return "info_requested"
+    """The message the requester of a `kind` case gets for transition `t`: the kind's
+    template for the action when it names one (a doorstep request's "complete"), else
+    the one of the event (`CaseKind.template`). The closure message of each kind invites
+    a rating only where the kind has one that the message's link leads to (a
+    complaint's signed link; a doorstep request's is "service_completed")."""
+    entry = kinds.get(kind)
+    if t.action in entry.templates:
+        return entry.templates[t.action]
+    if t.action in _ACTION_EVENTS:
+        return entry.template(_ACTION_EVENTS[t.action])
     if t.target == wf.CLOSED:
-        return CLOSED_TEMPLATES.get(kind, "case_closed")
-    return "case_updated"
+        return entry.template("closed")
+    return entry.template("updated")
 
 
 def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, target_user) -> None:
@@ -440,7 +482,7 @@ def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, ta
                 ctx["url"] = notify.rate_url(case)
             # A requester without an account (a customer, a caller) answers through a
             # signed link, also when an employee registered the case for them.
-            elif template in _RESPOND_LINK and (
+            elif template in _respond_link() and (
                     case.raised_by_id is None or case.requester_mobile or case.requester_email):
                 ctx["url"] = notify.respond_url(case, "respond")
             notify.enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now,
@@ -449,18 +491,19 @@ def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, ta
         reached = (event.data or {}).get("supervisors") if t.action in _ESCALATIONS else None
         if reached:  # an escalation that stays in the office: its supervisors, not everyone
             for email, locale in notify.user_contacts(reached):
-                notify.enqueue("office_received", email=email, locale=locale, case=case, now=now,
+                notify.enqueue(kinds.get(case.kind).template("received"), email=email, locale=locale, case=case, now=now,
                                text=event.text, **notify.case_context(case, locale, public=False))
         else:
             _notify_office(case, case.current_office_id, now, text=event.text)
     elif effect == "notify_assignee" and target_user is not None:
-        _notify_user(case, target_user, "assigned", now, text=event.text)
+        _notify_user(case, target_user, kinds.get(case.kind).template("assigned"), now, text=event.text)
     elif effect == "notify_handlers":
+        answered = kinds.get(case.kind).template("answered")
         if case.assignee is not None:
-            _notify_user(case, case.assignee, "requester_answered", now, text=event.text)
+            _notify_user(case, case.assignee, answered, now, text=event.text)
         else:
             for email, mobile, locale in notify.office_contacts(case.current_office_id):
-                notify.enqueue("requester_answered", email=email, mobile=mobile, locale=locale,
+                notify.enqueue(answered, email=email, mobile=mobile, locale=locale,
                                case=case, now=now, text=event.text,
                                **notify.case_context(case, locale, public=False))
 
@@ -472,7 +515,7 @@ _ESCALATIONS = frozenset(t.action for t in wf.TRANSITIONS
 
 def _notify_office(case: Case, office_id: int, now: datetime, text: str = "") -> None:
     for email, mobile, locale in notify.office_contacts(office_id):
-        notify.enqueue("office_received", email=email, mobile=mobile, locale=locale, case=case,
+        notify.enqueue(kinds.get(case.kind).template("received"), email=email, mobile=mobile, locale=locale, case=case,
                        now=now, text=text, **notify.case_context(case, locale, public=False))
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from app.domain import kinds
 from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
@@ -130,11 +131,16 @@ COMPLAINT_TAXONOMY = [
     ]),
 ]
 
+# Seed 002's escalation paths: functional → Master Trainers; technical issues with the
+# infrastructure provided by HUDD → the Technical Team of HUDD; other technical issues (the
+# MUKTASoft app or iFIX) and bugs and enhancements → the eGov (vendor) team.
 HELPDESK_CATEGORIES = [
     ("functional", "Functional issue", "कार्यात्मक समस्या", "مشکل کارکردی", "MT"),
-    ("technical", "Technical issue", "तकनीकी समस्या", "مشکل فنی", "TECH"),
-    ("bug", "Bug or enhancement", "बग या सुधार", "اشکال نرم‌افزار یا بهبود", "VEND"),
-    ("infrastructure", "Infrastructure", "बुनियादी ढांचा", "زیرساخت", "INFRA"),
+    ("infrastructure", "Technical issue: infrastructure provided by HUDD",
+     "तकनीकी समस्या: HUDD द्वारा दिया गया बुनियादी ढांचा", "مشکل فنی: زیرساخت فراهم‌شده توسط HUDD", "TECH"),
+    ("technical", "Technical issue: the MUKTASoft app or iFIX",
+     "तकनीकी समस्या: MUKTASoft ऐप या iFIX", "مشکل فنی: برنامهٔ MUKTASoft یا iFIX", "VEND"),
+    ("bug", "Bugs and enhancements", "बग और सुधार", "اشکال‌ها و بهبودها", "VEND"),
 ]
 
 TEAM_SUPERVISORS = ["Latha Krishnan", "Imran Qureshi", "Sandeep Joshi", "Usha Varma"]
@@ -316,9 +322,9 @@ def _load(case_count: int, seed: int) -> None:
             _cat("interaction", scode, en, hi, fa, level="subject", department=depts[code], order=i)
     for i, (code, en, hi, fa, team) in enumerate(HELPDESK_CATEGORIES):
         _cat("helpdesk", code, en, hi, fa, route_to=teams[team], order=i)
-    for kind in wf.KINDS:
-        for prio, (resp, res) in {"P1": (1, 2), "P2": (2, 4), "P3": (2, 7), "P4": (2, 10)}.items():
-            db.session.add(SlaRule(kind=kind, priority=prio, response_days=resp, resolution_days=res))
+    for kind in kinds.all():
+        for prio, (resp, res) in kind.sla.items():
+            db.session.add(SlaRule(kind=kind.code, priority=prio, response_days=resp, resolution_days=res))
     db.session.commit()
     now = datetime.utcnow()
     sla.load_national_holidays([now.year - 1, now.year, now.year + 1])
@@ -355,15 +361,15 @@ def _overdue_showcase(now, division, team, desk):
                      description="Nobody has answered this complaint yet: the next sweep escalates it.",
                      requester=_requester(pin.pincode),
                      data={"article": "EE123456789IN"})
-    cases.raise_case(wf.HELPDESK, office=team, now=start, actor=_users_of(desk)[0], priority="P1",
+    cases.raise_case(wf.HELPDESK, office=desk, now=start, actor=_users_of(desk)[0], priority="P1",
                      category=db.session.scalars(select(Category).where(
                          Category.kind == wf.HELPDESK, Category.route_to_id == team.id)).first(),
                      channel="phone", classification="incident",
                      subject="Overdue (demo): muster roll screen does not load",
-                     description="Nobody has replied to the caller yet: the next sweep escalates it "
-                                 "to the team's supervisor.",
+                     description="Nobody at the helpdesk (L1) resolved or escalated this call: the "
+                                 "next sweep forwards it along its path to the Master Trainers.",
                      requester={"name": _name(), "mobile": "9876500011"},
-                     data={"diagnosis": "Reproduced on the caller's login.", "routed_to": team.id})
+                     data={"diagnosis": "Reproduced on the caller's login."})
     cases.raise_case(wf.SERVICE_REQUEST, office=division, now=start, channel="web",
                      category=db.session.scalars(select(Category).where(
                          Category.kind == wf.SERVICE_REQUEST).order_by(Category.sort_order)).first(),
@@ -424,7 +430,10 @@ def _ends_closed(kind, fate) -> bool:
         return 0.6 < fate <= 0.7 or fate > 0.85
     if kind in (wf.COMPLAINT, wf.INTERACTION):
         return fate > 0.75
-    return fate > 0.6  # helpdesk
+    return fate > 0.6 or fate <= L1_RESOLVED  # helpdesk
+
+
+L1_RESOLVED = 0.15  # the share of demo calls the helpdesk (L1) resolves at first contact
 
 
 def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpdesk):
@@ -547,14 +556,21 @@ def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpde
             cat = random.choice(cats[kind])
             team = db.session.get(OrgUnit, cat.route_to_id)
             op = _users_of(helpdesk)[0]
-            case = cases.raise_case(kind, office=team, now=start, actor=op, category=cat,
+            # Logged with the desk (L1, seed 002), which resolves a few calls itself and
+            # escalates the others along their category's path.
+            case = cases.raise_case(kind, office=helpdesk, now=start, actor=op, category=cat,
                                     priority=random.choice(["P1", "P2", "P3", "P4"]), channel="phone",
                                     subject=f"{cat.name_en} reported by caller",
                                     description="Caller reports the muster roll screen does not load.",
                                     requester={"name": _name(), "mobile": f"9{random.randint(100000000, 999999999)}"},
                                     classification=random.choice(["problem", "incident", "change_request", "bug_fix"]),
-                                    data={"diagnosis": "Reproduced on the caller's login; not a local setting.",
-                                          "routed_to": team.id})
+                                    data={"diagnosis": "Reproduced on the caller's login; not a local setting."})
+            if fate <= L1_RESOLVED:
+                _try(case, "close", start + step / 2, actor=op,
+                     text="Resolved on the call: walked the caller through the screen.")
+                continue
+            _try(case, "escalate", start + step / 4, actor=op,
+                 text="Not solvable at the helpdesk; the team of the category takes it.")
             member = _users_of(team)[0]
             if fate > 0.3:
                 _try(case, "reply", start + step, actor=member, text="Looking into it.")

@@ -21,7 +21,7 @@ from app.services import sla
 COLUMN_EFFECTS = frozenset({
     "clear_assignee", "pause_external", "pause_customer", "resume_clock", "set_info_due",
     "clear_info_due", "set_confirmation_due", "clear_confirmation_due", "first_response",
-    "close", "renew_due", "mark_breached",
+    "close", "renew_due", "mark_breached", "restart_clock",
 })
 
 # Moving the case one level up; the office comes from `routing.escalation_target`.
@@ -64,6 +64,14 @@ def column_changes(effect: str, case, t: wf.Transition, now: datetime) -> dict:
         return {"response_due": response_due, "resolution_due": resolution_due}
     if effect == "mark_breached":
         return {"sla_breached": True}
+    if effect == "restart_clock":
+        # A helpdesk ticket reaching the team of its escalation path (seed 002: the
+        # response time counts "once it reaches" them): a clock of its own, from now —
+        # fresh due times, no first response yet, no breach yet (L1's lateness stays
+        # in the timeline, as the `sla_escalate` row that moved it).
+        response_due, resolution_due = sla.due_times(case.kind, case.priority, now)
+        return {"response_due": response_due, "resolution_due": resolution_due,
+                "first_response_at": None, "sla_breached": False}
     raise ValueError(f"{effect} is not a column effect")  # pragma: no cover - caller checks
 
 

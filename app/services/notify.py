@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import smtplib
 import urllib.request
+from collections.abc import Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, or_, select, update
 
+from app.domain import kinds
 from app.extensions import db
 from app.i18n import kind_label, status_label
 from app.models import Case, Notification, User
@@ -26,7 +28,7 @@ from app.services import memo, refcache
 
 # name -> (e-mail subject, e-mail body, sms text). Placeholders: %(ref)s, %(kind)s,
 # %(status)s, %(text)s, %(url)s, %(office)s, %(code)s, %(minutes)s
-TEMPLATES = {
+_BUILT_IN = {
     "case_created": (
         _l("Registered: %(ref)s"),
         _l("Your %(kind)s has been registered with reference number %(ref)s. "
@@ -105,6 +107,28 @@ TEMPLATES = {
         _l("Seva Desk code %(code)s, valid %(minutes)s min. Do not share it."),
     ),
 }
+
+
+
+class _Templates(Mapping):
+    """The built-in wordings above, and those a kind brings (`CaseKind.messages`)."""
+
+    def _kinds(self):
+        return {name: parts for k in kinds.all() for name, parts in k.messages.items()}
+
+    def __getitem__(self, name):
+        if name in _BUILT_IN:
+            return _BUILT_IN[name]
+        return self._kinds()[name]
+
+    def __iter__(self):
+        return iter({**_BUILT_IN, **self._kinds()})
+
+    def __len__(self):
+        return len({**_BUILT_IN, **self._kinds()})
+
+
+TEMPLATES = _Templates()
 
 # Delivery order (lower first, then oldest first): a one-time code is useless after its
 # few minutes, and a new requester waits for the reference; everything else can queue.
@@ -257,9 +281,15 @@ def _case_url(case: Case, public: bool) -> str:
     if public and (case.requester_mobile or case.requester_email):
         # Raised by an employee for a customer or caller: they follow it by a signed link.
         return respond_url(case)
-    if case.kind == "interaction":  # the interaction page has «حل شده است» and the survey
-        return _url("interactions.detail", f"/interactions/{case.reference}", reference=case.reference)
-    return _url("cases.detail", f"/cases/{case.reference}", reference=case.reference)
+    # The kind's page (`CaseKind.page_endpoint`): the interaction page has «حل شده است» and
+    # the survey; every other kind the shared case page.
+    endpoint = kinds.get(case.kind).page_endpoint
+    return _url(endpoint, _PAGE_PATHS.get(endpoint, "/cases/%s") % case.reference, reference=case.reference)
+
+
+# The path of a kind's page when no URL can be built (the scheduler, without a request).
+_PAGE_PATHS = {"cases.detail": "/cases/%s", "interactions.detail": "/interactions/%s",
+               "helpdesk.detail": "/helpdesk/%s"}
 
 
 def respond_url(case: Case, purpose: str = "respond") -> str:
@@ -366,11 +396,20 @@ def _send_memory(n: Notification) -> None:
 
 
 def _send_smtp(n: Notification) -> None:
+    from email.utils import formatdate
+
+    from app.services.mail_intake import outgoing_headers
+
     cfg = current_app.config
     msg = EmailMessage()
     msg["From"] = cfg["MAIL_FROM"]
     msg["To"] = n.recipient
     msg["Subject"] = n.subject
+    msg["Date"] = formatdate(usegmt=True)
+    # Message-ID, In-Reply-To, References (replies thread onto the case), Reply-To and
+    # Auto-Submitted (autoresponders stay quiet): `mail_intake.outgoing_headers`.
+    for name, value in outgoing_headers(n).items():
+        msg[name] = value
     msg.set_content(n.body)
     if n.attachment:
         maintype, _sep, subtype = _attachment_type(n.attachment_name).partition("/")
@@ -449,6 +488,10 @@ def deliver_due(now: datetime, limit: int = 200) -> dict:
         if not claimed:
             continue
         n = db.session.get(Notification, nid)
+        if n.channel == "email" and not n.message_id:
+            from app.services.mail_intake import notification_id
+
+            n.message_id = notification_id(n)  # kept across retries: one id per message
         try:
             _backend(n.channel)(n)
         except Exception as exc:  # noqa: BLE001 - any backend failure is recorded

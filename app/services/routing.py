@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from app.domain import workflow as wf
+from app.domain import kinds
 from app.extensions import db
 from app.models import HIERARCHY, OrgUnit, PincodeEntry, User
 from app.models.org import UserRole
@@ -172,8 +172,10 @@ def escalation_exclude(case, actor=None) -> set[int]:
 
 def escalation_target(case, parents: dict[int, OrgUnit | None] | None = None,
                       supervisors: dict | None = None, exclude=()) -> OrgUnit | None:
-    """Office tickets climb one level each time (Division → Region → Circle → CEPT).
-    Complaints and helpdesk cases first go to the supervisors (level 1): the case stays
+    """By the kind's `CaseKind.routing`. CLIMB (office tickets): one level each time
+    (Division → Region → Circle → CEPT). PATH (helpdesk, seed 002): the ticket stays with
+    the team holding it and its supervisors are told, each time (the way from L1 to the
+    team is `helpdesk_path`); up the chain only when nobody supervises it. The others (complaints, helpdesk cases) first go to the supervisors (level 1): the case stays
     in the holding office and `escalation_supervisors` are told — the office's own, or
     when it has none those of the nearest office above it. With no supervisor to reach
     (beyond the people in `exclude`), level 1 is the next level up the chain instead.
@@ -187,10 +189,34 @@ def escalation_target(case, parents: dict[int, OrgUnit | None] | None = None,
     def parent() -> OrgUnit | None:
         return parents[office.id] if parents is not None else parent_in_chain(office)
 
-    if case.kind == wf.OFFICE_TICKET:
+    routing = kinds.get(case.kind).routing
+    if routing == kinds.CLIMB:
         return parent()
+    if routing == kinds.PATH:
+        # Seed 002: a helpdesk ticket follows its escalation path (`helpdesk_path`), not
+        # the office tree. Escalated again at the team, it stays there and the team's
+        # supervisors (or those above it) are told, each time; only with no supervisor
+        # to reach at all does it go one level up, so that somebody new gets it.
+        if escalation_supervisors(office, exclude, supervisors):
+            return office
+        return parent() or office
     if case.escalation_level == 0:
         if escalation_supervisors(office, exclude, supervisors):
             return office
         return parent()
     return parent() or office
+
+
+def helpdesk_path(case) -> OrgUnit | None:
+    """The team a helpdesk ticket goes to when L1 cannot resolve it (seed 002: functional
+    → Master Trainers, technical/infrastructure → the technical team, technical/application
+    and bugs and enhancements → the vendor team): the escalation path of its category,
+    set in the admin area (Categories). None when the category names none or the team
+    is inactive."""
+    from app.models import Category
+
+    category = db.session.get(Category, case.category_id) if case.category_id else None
+    if category is None or not category.route_to_id:
+        return None
+    team = db.session.get(OrgUnit, category.route_to_id)
+    return team if team is not None and team.active and team.id != case.current_office_id else None

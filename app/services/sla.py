@@ -8,6 +8,7 @@ from types import MappingProxyType
 from flask import current_app
 from sqlalchemy import select
 
+from app.domain import kinds
 from app.domain import workflow as wf
 from app.domain.sla import add_business_days
 from app.extensions import db
@@ -15,8 +16,9 @@ from app.models import Case, Holiday, SlaRule
 from app.models.case import NOT_CLOSED
 from app.services import memo, refcache
 
-# Used when the matrix has no row for a kind/priority: (response, resolution) business days.
-FALLBACK = {"P1": (1, 2), "P2": (2, 4), "P3": (2, 7), "P4": (2, 10)}
+# Used when the matrix has no row for a kind/priority: (response, resolution) business days,
+# the kind's own (`CaseKind.sla`); this is the registry's default.
+FALLBACK = kinds.DEFAULT_SLA
 
 
 def holidays_between(start: date, end: date) -> set[date]:
@@ -47,7 +49,9 @@ def due_times(kind: str, priority: str, now: datetime) -> tuple[datetime, dateti
 
 def _due_times(kind: str, priority: str, now: datetime) -> tuple[datetime, datetime]:
     rule = _rules().get((kind, priority))
-    resp_days, res_days = rule if rule else FALLBACK.get(priority, FALLBACK["P3"])
+    found = kinds.find(kind)
+    fallback = found.sla if found is not None else FALLBACK
+    resp_days, res_days = rule if rule else fallback.get(priority, fallback["P3"])
     # Every holiday, not only those of the window: add_business_days only asks whether
     # a given day is one.
     hol = holidays()

@@ -2,7 +2,7 @@
 repeats, weekly summaries
 
 Revision ID: f4dfba35fa57
-Revises: e7a1c9d3f5b2
+Revises: b7d41e2c9a60
 Create Date: 2026-12-07 12:30:00
 
 New tables `case_flow_tally` and `case_disposal_tally` (the league table's, heat
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'f4dfba35fa57'
-down_revision = 'e7a1c9d3f5b2'
+down_revision = 'b7d41e2c9a60'
 branch_labels = None
 depends_on = None
 

@@ -113,6 +113,16 @@ def sign_in(page, login_id: str, password: str = DEMO_PASSWORD, lang: str = "en"
     switch_language(page, lang)
 
 
+def menu_link(page, href_end: str):
+    """The top menu's link whose address ends with `href_end`, its group (a <details>,
+    app/nav.py) opened first when it is in one: what a person clicks, without JavaScript too."""
+    link = page.locator(f"nav.main-nav a[href$='{href_end}']").first
+    if not link.is_visible():
+        page.locator("nav.main-nav details.menu-group").filter(
+            has=page.locator(f"a[href$='{href_end}']")).locator("summary").click()
+    return link
+
+
 def box(page, selector: str) -> dict:
     b = page.locator(selector).first.bounding_box()
     assert b is not None, f"{selector} is not visible"

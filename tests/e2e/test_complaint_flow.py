@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.e2e.support import check_page, htmx_idle, sign_in, switch_language
+from tests.e2e.support import check_page, htmx_idle, menu_link, sign_in, switch_language
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
@@ -61,7 +61,7 @@ def _customer_answers(page, link: str, action: str, text: str, lang: str) -> Non
 def test_complaint_rejected_escalated_resolved_accepted_and_rated(new_page, live_server, lang):
     staff = new_page()
     sign_in(staff, live_server.login(OPERATOR), lang=lang)
-    staff.locator("nav.main-nav a[href$='/complaints/new']").click()
+    menu_link(staff, "/complaints/new").click()
     staff.wait_for_url("**/complaints/new")
     check_page(staff, "complaint-new")
     staff.fill("#name", f"Complaining Customer {lang}")

@@ -5,7 +5,7 @@ breadcrumb. In Hindi and English."""
 
 import pytest
 
-from tests.e2e.support import DEVANAGARI, check_page, htmx_idle, sign_in
+from tests.e2e.support import DEVANAGARI, check_page, htmx_idle, menu_link, sign_in
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
@@ -16,7 +16,7 @@ REGION = "Bengaluru HQ Region officer"
 def test_region_officer_reads_the_dashboard_and_drills_down(new_page, live_server, lang):
     page = new_page()
     sign_in(page, live_server.login(REGION), lang=lang)
-    page.locator("nav.main-nav a[href$='/dashboard/']").click()
+    menu_link(page, "/dashboard/").click()
     page.wait_for_url("**/dashboard/")
     if lang == "hi":
         assert DEVANAGARI.search(page.locator("main h1").inner_text())

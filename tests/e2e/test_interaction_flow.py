@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.e2e.support import ARABIC_SCRIPT, PERSIAN_DIGIT, check_page, htmx_idle, sign_in
+from tests.e2e.support import ARABIC_SCRIPT, PERSIAN_DIGIT, check_page, htmx_idle, menu_link, sign_in
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
@@ -43,7 +43,7 @@ def _open_as(page, live_server, who: str, reference: str, lang: str) -> None:
 def test_interaction_assigned_answered_not_resolved_then_resolved_and_rated(new_page, live_server, lang):
     page = new_page()
     sign_in(page, live_server.login(REQUESTER), lang=lang)
-    page.locator("nav.main-nav a[href$='/interactions/new']").click()
+    menu_link(page, "/interactions/new").click()
     page.wait_for_url("**/interactions/new")
     check_page(page, "interaction-new")
     expect(page.locator("input[name='addressed_to'][value='department']")).to_be_checked()

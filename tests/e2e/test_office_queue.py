@@ -16,6 +16,7 @@ from tests.e2e.support import (
     PERSIAN_DIGIT,
     box,
     check_page,
+    menu_link,
     sign_in,
     switch_language,
 )
@@ -47,7 +48,7 @@ def test_operator_live_search_open_and_start_with_htmx(new_page, live_server, la
     sign_in(page, live_server.login(OPERATOR), lang=lang)
     check_page(page, "home-division")
 
-    page.locator("nav.main-nav a[href$='/cases/']").click()
+    menu_link(page, "/cases/").click()
     page.wait_for_url("**/cases/")
     check_page(page, "queue")
 
@@ -228,7 +229,7 @@ def test_home_page_of_every_level(new_page, live_server):
 def test_change_password_errors_are_announced(new_page, live_server):
     page = new_page()
     sign_in(page, live_server.login("Bangalore GPO HO counter operator"), lang="hi")
-    page.locator("header a[href$='/auth/password']").click()
+    menu_link(page, "/auth/password").click()
     page.wait_for_url("**/auth/password")
     check_page(page, "change-password")
     page.fill("#current", "wrong-password-1")

@@ -5,7 +5,7 @@ action forms swapped by htmx; the Sub Office then sees it closed with CEPT's ans
 
 import pytest
 
-from tests.e2e.support import check_page, sign_in
+from tests.e2e.support import check_page, menu_link, sign_in
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
@@ -37,7 +37,7 @@ def _act(page, reference: str, action: str, text: str) -> None:
 def test_ticket_climbs_from_sub_office_to_cept_and_is_closed(new_page, live_server, lang):
     page = new_page()
     sign_in(page, live_server.login(SUB_OFFICE), lang=lang)
-    page.locator("nav.main-nav a[href$='/tickets/new']").click()
+    menu_link(page, "/tickets/new").click()
     page.wait_for_url("**/tickets/new")
     check_page(page, "ticket-new")
     subject = f"Handheld shows a blank screen after login ({lang})"

@@ -80,7 +80,8 @@ class CategoryForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
     parent_id = SelectField(_l("Parent"), choices=[], validate_choice=False)
     department_id = SelectField(_l("Department (subjects)"), choices=[], validate_choice=False)
-    route_to_id = SelectField(_l("Route helpdesk cases to"), choices=[], validate_choice=False)
+    route_to_id = SelectField(_l("Escalation path: the team a helpdesk ticket goes to when L1 cannot resolve it"),
+                              choices=[], validate_choice=False)
     name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=160)])
     name_hi = StringField(_l("Name in Hindi"), validators=[Optional(), Length(max=160)])
     name_fa = StringField(_l("Name in Persian"), validators=[Optional(), Length(max=160)])

@@ -490,7 +490,11 @@ def users_import():
 
 # ---- taxonomies -----------------------------------------------------------------
 
-CATEGORY_KINDS = {k: KIND_LABELS[k] for k in catalog.LEVELS}
+def _category_kinds() -> dict:
+    """{kind: name} of the kinds with a catalogue (`CaseKind.catalog`)."""
+    return {k: KIND_LABELS[k] for k in catalog.LEVELS}
+
+
 LEVEL_LABELS = {"category": _l("Category"), "service": _l("Service"), "type": _l("Type"),
                 "subject": _l("Subject")}
 
@@ -501,12 +505,12 @@ def categories():
     """Taxonomies of every kind, searchable and paginated."""
     q = catalog.categories(request.args.get("kind") or None, request.args.get("q"))
     return render_page_or_partial("admin/categories.html", "admin/_category_rows.html", listing=_page(q),
-                                  kinds=CATEGORY_KINDS, levels=LEVEL_LABELS)
+                                  kinds=_category_kinds(), levels=LEVEL_LABELS)
 
 
 def _category_form(cat=None):
     form = F.CategoryForm(obj=cat if request.method == "GET" else None)
-    form.kind.choices = [(k, str(v)) for k, v in CATEGORY_KINDS.items()]
+    form.kind.choices = [(k, str(v)) for k, v in _category_kinds().items()]
     form.level.choices = [(k, str(v)) for k, v in LEVEL_LABELS.items()]
     none = [("", "—")]
     form.parent_id.choices = none + [
@@ -837,3 +841,39 @@ def outbox_retry(notification_id):
         abort(404)
     flash(_("The message is queued again."), "success")
     return hx_redirect(url_for("admin.outbox", **list_args("status", "q", "page")))
+
+
+# ---- the helpdesk's e-mail intake (issue 26) -------------------------------------
+
+@bp.route("/mail")
+@national_required
+def mail_intake():
+    """Messages received at the helpdesk's address and what became of each: a ticket, a
+    reply, dropped (auto-reply, loop) or failed with its reason; the raw message of each
+    can be downloaded."""
+    from app.services import mail_intake as intake
+
+    q = intake.intake_query(request.args.get("status") or None, request.args.get("q"))
+    return render_page_or_partial("admin/mail.html", "admin/_mail_rows.html", listing=_page(q),
+                                  reasons=MAIL_REASONS)
+
+
+MAIL_REASONS = {
+    "too_large": _l("Too large"), "malformed": _l("Malformed message"),
+    "bad_encoding": _l("Wrongly encoded text"), "no_desk": _l("No helpdesk office to receive it"),
+    "error": _l("Unexpected error"), "auto_reply": _l("Automatic reply"), "loop": _l("Mail loop"),
+    "bounce": _l("Delivery failure report"),
+}
+
+
+@bp.route("/mail/<id:intake_id>.eml")
+@national_required
+def mail_raw(intake_id):
+    """One received message exactly as it arrived."""
+    from app.models import MailIntake
+
+    row = db.session.get(MailIntake, intake_id)
+    if row is None:
+        abort(404)
+    audit.record("admin.mail.download", actor=current_user, target=f"mail_intake:{row.id}", commit=True)
+    return download(row.raw, f"message-{row.id}.eml", "message/rfc822")

@@ -17,7 +17,7 @@ CLASSIFICATION_LABELS = {
     "problem": _l("Problem"),
     "incident": _l("Incident"),
     "change_request": _l("Change request"),
-    "bug_fix": _l("Bug fix"),
+    "bug_fix": _l("Bug Fixes"),
 }
 
 
@@ -34,7 +34,7 @@ class LogCallForm(FlaskForm):
     caller_email = StringField(_l("Caller's e-mail"), validators=[
         Optional(), Length(max=200),
         Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter a valid e-mail address."))])
-    category = SelectField(_l("Issue category (decides the team)"),
+    category = SelectField(_l("Issue category (decides the escalation path)"),
                            validators=[DataRequired(message=REQUIRED)], validate_choice=False)
     classification = SelectField(_l("Classification"), choices=list(CLASSIFICATION_LABELS.items()),
                                  validators=[DataRequired(message=REQUIRED)])
@@ -46,6 +46,8 @@ class LogCallForm(FlaskForm):
                                 validators=[DataRequired(message=REQUIRED), Length(max=5000)])
     diagnosis = TextAreaField(_l("Diagnosis by the helpdesk (L1)"),
                               validators=[Optional(), Length(max=5000)])
+    fix = TextAreaField(_l("Resolved on the call: the fix given to the caller"),
+                        validators=[Optional(), Length(max=5000)])
     submission_key = HiddenField()
 
     def validate(self, extra_validators=None):
@@ -74,3 +76,16 @@ class TicketActionForm(FlaskForm):
     version = HiddenField()
     text = TextAreaField(_l("Your text"), validators=[Optional(), Length(max=5000)])
     user = SelectField(_l("Team mate to assign to"), validators=[Optional()], validate_choice=False)
+
+
+class ClassifyForm(FlaskForm):
+    """L1: set a ticket's category, classification and priority (e-mailed tickets
+    arrive without them)."""
+
+    version = HiddenField()
+    category = SelectField(_l("Issue category (decides the escalation path)"),
+                           validators=[DataRequired(message=REQUIRED)], validate_choice=False)
+    classification = SelectField(_l("Classification"), choices=list(CLASSIFICATION_LABELS.items()),
+                                 validators=[DataRequired(message=REQUIRED)])
+    priority = SelectField(_l("Severity / priority"), validators=[DataRequired(message=REQUIRED)],
+                           validate_choice=False)

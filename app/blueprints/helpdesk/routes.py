@@ -1,7 +1,9 @@
 """The helpdesk desk (seed 002): log a call, the desk's log, each team's queue, one
-ticket's page and the SLA compliance report. Team members work a ticket (reply,
-assign, escalate, close) on the shared case page. The SLA matrix and holiday calendar
-are edited on the admin pages (not here)."""
+ticket's page and the SLA report. The desk (L1) works a ticket it holds on its page:
+classify, reply, resolve (closing it, resolved at first contact) or escalate along its
+category's path; a team then replies, assigns, escalates to its supervisors or closes.
+The SLA matrix, the holiday calendar and the escalation paths are edited on the admin
+pages (not here)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from app.blueprints.auth.decorators import role_required
 from app.blueprints.helpdesk.forms import (
     CHANNEL_LABELS,
     CLASSIFICATION_LABELS,
+    ClassifyForm,
     HelpdeskFilterForm,
     LogCallForm,
     TicketActionForm,
@@ -64,7 +67,7 @@ def _now() -> datetime:
     return datetime.utcnow()
 
 
-def _fill_choices(form: LogCallForm) -> None:
+def _fill_choices(form) -> None:
     teams = {o.id: o for o in db.session.scalars(select(OrgUnit).where(OrgUnit.kind == "team"))}
     form.category.choices = [("", _("Choose a category"))] + [
         (str(c.id), f"{c.label()} → {teams[c.route_to_id].name}" if c.route_to_id in teams
@@ -98,12 +101,16 @@ def new():
                             "email": (form.caller_email.data or "").strip()},
                     subject=form.subject.data, description=form.description.data,
                     diagnosis=form.diagnosis.data or "", now=_now(),
-                    submission_key=form.submission_key.data)
+                    submission_key=form.submission_key.data, fix=form.fix.data or "")
             except WorkflowError:
                 form.classification.errors = [_("Choose a classification, priority and channel from the lists.")]
             else:
-                flash(_("Ticket %(ref)s is logged. Share this ticket id with the caller.",
-                        ref=case.reference), "success")
+                if case.is_closed:
+                    flash(_("Ticket %(ref)s is logged and closed as resolved at first contact; "
+                            "the caller receives the fix.", ref=case.reference), "success")
+                else:
+                    flash(_("Ticket %(ref)s is logged. Share this ticket id with the caller.",
+                            ref=case.reference), "success")
                 return go(url_for("helpdesk.detail", reference=case.reference))
         return render_page_or_partial("helpdesk/new.html", "helpdesk/_form.html",
                                       status=error_status(422),
@@ -150,6 +157,7 @@ def report():
                                   .order_by(Holiday.day).limit(5)).all()
     return render_page_or_partial("helpdesk/report.html", "helpdesk/_report_table.html",
                                   rows=helpdesk.compliance_report(current_user, now), rules=rules,
+                                  levels=helpdesk.level_report(current_user, now),
                                   fallback=helpdesk_fallback(), holidays=holidays, now=now)
 
 
@@ -166,12 +174,22 @@ def _load(reference):
     return case
 
 
-def _context(case, form=None, error=None, open_action=None):
+def _context(case, form=None, error=None, open_action=None, classify_form=None):
     sees_internal = access.sees_internal(current_user, case)
     rels = access.relations(current_user, case)
     allowed = helpdesk.allowed_actions(current_user, case)
     team_id = (case.data or {}).get("routed_to")
+    at_desk = helpdesk.with_desk(case)
+    can_classify = at_desk and "classify" in {t.action for t in helpdesk.cases.available_actions(current_user, case)}
+    if can_classify and classify_form is None:
+        classify_form = ClassifyForm(formdata=None, data={
+            "category": str(case.category_id or ""), "classification": case.classification or "",
+            "priority": case.priority, "version": str(case.version)})
+    if classify_form is not None:
+        _fill_choices(classify_form)
     return {
+        "at_desk": at_desk, "path": helpdesk.path_of(case) if at_desk else None,
+        "classify_form": classify_form if can_classify else None,
         "case": case, "events": [e for e in case.events if e.public or sees_internal],
         "is_handler": bool(rels & {wf.HANDLER, wf.SUPERVISOR}),
         "routed_to": db.session.get(OrgUnit, team_id) if team_id else None,
@@ -214,7 +232,14 @@ def act(reference):
     except ChangedMeanwhile as exc:
         db.session.refresh(case)
         return _failed(case, form, error_message(exc), 409)
-    except (MissingInput, BadTarget):
+    except (MissingInput, BadTarget) as exc:
+        if action == "escalate":
+            form.text.errors = [_("This ticket's category has no escalation path: set its "
+                                  "category (or ask an administrator to give the category a path).")]
+            return _failed(case, form, None, 422)
+        if exc.info.get("field") == "text":
+            form.text.errors = [_("Please write your text.")]
+            return _failed(case, form, None, 422)
         form.user.errors = [_("Choose a colleague of the office that holds this request.")]
         return _failed(case, form, None, 422)
     except WorkflowError as exc:
@@ -232,8 +257,52 @@ def act(reference):
 _DONE = {
     "reply": _l("Your reply has been sent to the caller."),
     "assign": _l("The ticket has been assigned."),
+    "escalate": _l("The ticket has been escalated."),
     "close": _l("The ticket is closed."),
 }
+
+
+@bp.route("/<reference>/classify", methods=["POST"])
+@login_required
+def classify(reference):
+    """L1: set the ticket's category (its escalation path), classification and priority."""
+    case = _load(reference)
+    form = ClassifyForm()
+    _fill_choices(form)
+    if not helpdesk.with_desk(case) or "classify" not in {
+            t.action for t in helpdesk.cases.available_actions(current_user, case)}:
+        return _failed_classify(case, form, _("This action is not possible for this ticket now."), 422)
+    ok = form.validate()
+    cat_id = as_id(form.category.data or "")
+    category = db.session.get(Category, cat_id) if cat_id is not None else None
+    if category is None or category.kind != wf.HELPDESK or not category.active:
+        form.category.errors = [_("Choose a category from the list.")]
+        ok = False
+    if form.priority.data not in helpdesk.PRIORITIES:
+        form.priority.errors = [_("Choose a classification, priority and channel from the lists.")]
+        ok = False
+    if not ok:
+        return _failed_classify(case, form, None, 422)
+    try:
+        helpdesk.classify(case, current_user, _now(), category=category,
+                          classification=form.classification.data, priority=form.priority.data,
+                          version=as_id(form.version.data))
+    except ChangedMeanwhile as exc:
+        db.session.refresh(case)
+        return _failed_classify(case, form, error_message(exc), 409)
+    except WorkflowError as exc:
+        return _failed_classify(case, form, error_message(exc), 422)
+    flash(_("The ticket's classification has been saved."), "success")
+    if is_htmx():
+        db.session.refresh(case)
+        return render_page_or_partial("helpdesk/detail.html", "helpdesk/_panel.html", **_context(case))
+    return go(url_for("helpdesk.detail", reference=case.reference))
+
+
+def _failed_classify(case, form, error, status):
+    return render_page_or_partial("helpdesk/detail.html", "helpdesk/_panel.html",
+                                  status=error_status(status),
+                                  **_context(case, error=error, classify_form=form))
 
 
 def _failed(case, form, error, status):

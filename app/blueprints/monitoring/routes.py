@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from app.blueprints.auth.decorators import role_required
 from app.blueprints.monitoring.forms import DashboardFilterForm
-from app.domain.workflow import KINDS
+from app.domain import kinds
 from app.exports import download
 from app.htmx import is_htmx, render_page_or_partial
 from app.i18n import text_direction
@@ -65,7 +65,7 @@ def _filters() -> tuple[DashboardFilterForm, dashboards.Filters]:
     left out of the view (the rest still applies)."""
     kind = request.args.get("kind") or None
     form = DashboardFilterForm(request.args, categories=dashboards.category_choices(
-        kind if kind in KINDS else None))
+        kind if kinds.find(kind) is not None else None))
     form.validate()
     ok = {name: not getattr(form, name).errors for name in ("date_from", "date_to", "kind", "category",
                                                             "priority")}
