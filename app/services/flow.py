@@ -34,8 +34,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, bindparam, delete, event, func, inspect, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Date, bindparam, delete, event, func, inspect, or_, select, text
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.util import identity_key
 
 from app.domain import workflow as wf
@@ -230,15 +230,22 @@ def find_repeat_of(session, case: Case) -> int | None:
         return case.related_case_id or case.related_case.id
     if not case.requester_mobile or not case.category_id:
         return None
-    from app.services.intake import service_ids
-
-    # a complaint's service covers its types; any other kind's category is its service
-    ids = service_ids(session.get(Category, case.category_id)) if case.kind == wf.COMPLAINT else [case.category_id]
     now = case.created_at or datetime.utcnow()
     return session.connection().execute(
-        select(Case.id).where(Case.requester_mobile == case.requester_mobile, Case.category_id.in_(ids),
+        select(Case.id).where(Case.requester_mobile == case.requester_mobile,
+                              Case.category_id.in_(same_service(case.category_id)),
                               Case.created_at >= now - timedelta(days=REPEAT_DAYS), Case.created_at <= now)
         .order_by(Case.created_at.desc(), Case.id.desc()).limit(1)).scalar()
+
+
+def same_service(category_id: int):
+    """SQL: the categories that count as the same service as `category_id` (as
+    `intake.service_ids`: a type of grievance with its service's other types), inside the
+    statement that uses it."""
+    c, p = aliased(Category), aliased(Category)
+    service = (select(c.parent_id).join(p, p.id == c.parent_id)
+               .where(c.id == category_id, p.parent_id.is_not(None)).scalar_subquery())
+    return select(Category.id).where(or_(Category.id == category_id, Category.parent_id == service))
 
 
 @event.listens_for(Session, "after_flush")

@@ -4,7 +4,8 @@ e-mail address about the same service are shown, so that the requester can follo
 one they have instead of raising it again.
 
 "The same service": a doorstep request's service (its category), or a complaint's
-service (the parent of its type of grievance: every type under it). This is the same
+service (the parent of its type of grievance: every type under it) — by the catalogue's
+levels, not by kind. This is the same
 rule by which a case raised anyway is marked a possible repeat (`repeat_of_id`,
 `app.services.flow`), which staff see on the case.
 
@@ -28,15 +29,17 @@ CONFIRM_FIELD = "confirm_new"
 SHOWN = 3
 
 
-def service_ids(category: Category | None) -> list[int]:
-    """The categories that count as the same service as `category`."""
+def service_ids(category) -> list[int]:
+    """The categories that count as the same service as `category`: a type of grievance
+    (the third level: category → service → type) counts with every type of its service;
+    a service (a doorstep request's category) is itself."""
     if category is None:
         return []
-    if category.kind == wf.COMPLAINT and category.parent_id is not None:
-        parent = db.session.get(Category, category.parent_id)
+    parent_id = getattr(category, "parent_id", None)  # a doorstep form's service is a plain value
+    if parent_id is not None:
+        parent = db.session.get(Category, parent_id)
         if parent is not None and parent.parent_id is not None:  # a type: its service's types
-            return [category.parent_id, *db.session.scalars(
-                select(Category.id).where(Category.parent_id == category.parent_id))]
+            return [parent_id, *db.session.scalars(select(Category.id).where(Category.parent_id == parent_id))]
     return [category.id]
 
 
