@@ -95,6 +95,9 @@ class Config:
     # Scheduler
     SCHEDULER_SWEEP_SECONDS = _env_int("SCHEDULER_SWEEP_SECONDS", 60)
     SCHEDULER_OUTBOX_SECONDS = _env_int("SCHEDULER_OUTBOX_SECONDS", 30)
+    # the monitoring reports (daily backlog snapshot, weekly summaries): each does its work
+    # once a day or week, whatever this interval
+    SCHEDULER_REPORTS_SECONDS = _env_int("SCHEDULER_REPORTS_SECONDS", 300)
 
     # How many reverse proxies stand in front of the web workers (nginx: 1). Their
     # X-Forwarded-For/-Proto is believed for exactly that many hops, so rate limits and

@@ -17,11 +17,14 @@ ADVISORY_KEY = 7_346_201  # arbitrary, constant: "the Seva Desk scheduler"
 
 def run_once(app, now: datetime | None = None) -> dict:
     """One pass of every job (what `flask run-jobs` does)."""
-    from app.services import notify, timers
+    from app.services import notify, summary, timers
 
     with app.app_context():
         now = now or datetime.utcnow()
-        result = {"timers": timers.sweep(now), "outbox": notify.deliver_due(now)}
+        result = {"timers": timers.sweep(now)}
+        # the daily backlog snapshot and the weekly summaries (each once: idempotent)
+        result["reports"] = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
+        result["outbox"] = notify.deliver_due(now)
         if app.config.get("MAIL_IMAP_URL"):
             from app.services import mail_intake
 
@@ -74,8 +77,10 @@ class SchedulerLock:
 
 
 def build_scheduler(app) -> BlockingScheduler:
-    """Two jobs: the timer sweep every SCHEDULER_SWEEP_SECONDS and the outbox delivery
-    every SCHEDULER_OUTBOX_SECONDS (a one-time code should not wait for the sweep); and,
+    """Three jobs: the timer sweep every SCHEDULER_SWEEP_SECONDS, the outbox delivery
+    every SCHEDULER_OUTBOX_SECONDS (a one-time code should not wait for the sweep), and the
+    monitoring reports (the daily backlog snapshot, the weekly summaries; each does its
+    work once a day or week whatever the interval) every SCHEDULER_REPORTS_SECONDS; and,
     when MAIL_IMAP_URL is set, the helpdesk mailbox fetch every MAIL_FETCH_SECONDS. One
     worker thread runs them one after the other, so they never write at the same time
     (SQLite has one writer); a run that comes due while the other job works runs late
@@ -106,6 +111,18 @@ def build_scheduler(app) -> BlockingScheduler:
         except Exception:  # noqa: BLE001 - log and keep the scheduler alive
             log.exception("scheduled outbox delivery failed")
 
+    def reports_job():
+        from app.services import summary
+
+        try:
+            with app.app_context():
+                now = datetime.utcnow()
+                result = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
+            if any(result.values()):
+                log.info("reports: %s", result)
+        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
+            log.exception("scheduled monitoring reports failed")
+
     def mail_job():
         from app.services import mail_intake
 
@@ -123,5 +140,7 @@ def build_scheduler(app) -> BlockingScheduler:
         sched.add_job(mail_job, "interval", seconds=app.config["MAIL_FETCH_SECONDS"], id="mail", **common)
     sched.add_job(sweep_job, "interval", seconds=app.config["SCHEDULER_SWEEP_SECONDS"], id="sweep", **common)
     sched.add_job(outbox_job, "interval", seconds=app.config["SCHEDULER_OUTBOX_SECONDS"], id="outbox",
+                  **common)
+    sched.add_job(reports_job, "interval", seconds=app.config["SCHEDULER_REPORTS_SECONDS"], id="reports",
                   **common)
     return sched

@@ -177,7 +177,8 @@ def analyze(db) -> None:
         if engine.dialect.name == "postgresql":
             raw.driver_connection.autocommit = True
             with raw.driver_connection.cursor() as cur:
-                for table in ('"case"', "feedback", "org_unit", "category", "case_tally", "case_day_tally"):
+                for table in ('"case"', "feedback", "org_unit", "category", "case_tally", "case_day_tally",
+                              "case_flow_tally", "case_disposal_tally"):
                     cur.execute(f"VACUUM ANALYZE {table}")
         else:
             raw.cursor().execute("ANALYZE")

@@ -7,7 +7,8 @@ sweep and reads each worker's peak RSS.
     .venv/bin/python bench/run.py --cases 10000,1000000 --db postgres   # is page cost flat?
 
 Measured: the Division queue (50 rows) and its htmx partial, a case page, the Circle
-dashboard, a CSV export of 10,000 rows, the doorstep form GET and POST (raising a
+dashboard, the Circle league and heat table (week, and quarter), a CSV export of 10,000
+rows, the doorstep form GET and POST (raising a
 request, each POST with its own submission key), tracking by reference; the timer sweep
 with 10,000 cases due; peak RSS per worker; EXPLAIN plans of the main queries.
 
@@ -196,7 +197,7 @@ from sqlalchemy import func, select, text, update
 from app import create_app
 from app.extensions import db
 from app.models import Case
-from app.services import tallies, timers
+from app.services import flow, tallies, timers
 
 app = create_app()
 with app.app_context():
@@ -239,6 +240,7 @@ with app.app_context():
     db.session.execute(update(Case).where(Case.updated_at == now, Case.status == "closed")
                        .values(closed_at=Case.created_at))
     tallies.rebuild_days()  # a bulk UPDATE of closing times: the per-day counters follow
+    flow.rebuild()  # and the league's
     db.session.commit()
     print(json.dumps({"seconds": round(seconds, 2), "due_before": max(have, WANT), "cases_changed": changed,
                       **wal, **counts}))
@@ -544,6 +546,11 @@ def run_one(kind: str, cases: int, args, wrk_bin: str) -> dict:
             ("case page", f"/cases/{ref}", div_cookie, [], None),
             ("circle dashboard", "/dashboard/", circle_cookie, [], None),
             ("circle dashboard, one request at a time", "/dashboard/", circle_cookie, [], "c1"),
+            # issue 27: the league table, its charts and the heat table are one page
+            ("circle league and heat table", "/dashboard/league", circle_cookie, [], None),
+            ("circle league and heat table, one request at a time", "/dashboard/league", circle_cookie, [], "c1"),
+            ("circle league, quarter, one request at a time", "/dashboard/league?period=quarter", circle_cookie,
+             [], "c1"),
             ("CSV export, 10,000 rows", "/cases/export.csv?status=closed", div_cookie, [], None),
             ("doorstep form GET", "/request", None, [], None),
             ("doorstep form POST (raise)", "/request", raise_cookie, [], lua),

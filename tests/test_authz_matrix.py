@@ -37,6 +37,7 @@ ROUTES = {
     "auth.login": PUBLIC,
     "auth.logout": EMPLOYEE,
     "auth.change_password": EMPLOYEE,
+    "auth.preferences": EMPLOYEE,
     "cases.queue": EMPLOYEE,
     "cases.queue_csv": EMPLOYEE,
     "cases.detail": CASE,
@@ -103,6 +104,8 @@ ROUTES = {
     "monitoring.tiles": ROLE("supervisor", "monitor", "admin"),
     "monitoring.case_list": ROLE("supervisor", "monitor", "admin"),
     "monitoring.export": ROLE("supervisor", "monitor", "admin"),
+    "monitoring.league_table": ROLE("supervisor", "monitor", "admin"),
+    "monitoring.league_export": ROLE("supervisor", "monitor", "admin"),
     # administration: admins within their subtree; reference data and outbox national only
     "admin.audit_export": ROLE("admin"),
     "admin.audit_log": ROLE("admin"),

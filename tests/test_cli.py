@@ -95,10 +95,11 @@ def test_scheduler_registers_the_sweep_and_the_outbox_as_guarded_jobs(app, monke
     monkeypatch.setitem(app.config, "SCHEDULER_OUTBOX_SECONDS", 7)
     sched = build_scheduler(app)
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {"sweep", "outbox"}
+    assert set(jobs) == {"sweep", "outbox", "reports"}
     assert all(j.max_instances == 1 and j.coalesce is True for j in jobs.values())
     assert jobs["sweep"].trigger.interval == timedelta(seconds=60)
     assert jobs["outbox"].trigger.interval == timedelta(seconds=7)
+    assert jobs["reports"].trigger.interval == timedelta(seconds=300)
 
 
 def test_scheduler_jobs_run_the_sweep_and_the_delivery(app, monkeypatch):
@@ -112,3 +113,13 @@ def test_scheduler_jobs_run_the_sweep_and_the_delivery(app, monkeypatch):
     assert calls == ["outbox"]
     jobs["sweep"].func()
     assert calls == ["outbox", "sweep"]
+
+
+def test_scheduler_reports_job_takes_the_snapshot_and_sends_the_weekly_summaries(app, monkeypatch):
+    from app.services import summary
+
+    calls = []
+    monkeypatch.setattr(summary, "snapshot", lambda now: calls.append("snapshot") or 0)
+    monkeypatch.setattr(summary, "send_weekly", lambda now: calls.append("weekly") or 0)
+    {j.id: j for j in build_scheduler(app).get_jobs()}["reports"].func()
+    assert calls == ["snapshot", "weekly"]

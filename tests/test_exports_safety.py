@@ -212,6 +212,8 @@ DOWNLOADS = {
     # endpoint: (who, url)
     "monitoring.export": [("admin", lambda w: "/dashboard/export.csv"),
                           ("admin", lambda w: "/dashboard/export.xlsx")],
+    "monitoring.league_export": [("admin", lambda w: "/dashboard/league.csv"),
+                                 ("c1_sup", lambda w: f"/dashboard/league.xlsx?office={w.r1.id}&period=quarter")],
     "cases.queue_csv": [("d1_op", lambda w: "/cases/export.csv")],
     "admin.audit_export": [("admin", lambda w: "/admin/audit.csv"),
                            ("admin", lambda w: "/admin/audit.csv?tab=status")],

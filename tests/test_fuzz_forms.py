@@ -153,6 +153,8 @@ SCENARIOS: dict[str, Scenario] = {
     "auth.change_password": Scenario(
         "d2_op", lambda w, c: "/auth/password",
         lambda w, c: {"current": PASSWORD, "new": "x", "confirm": "y"}, ["current", "new", "confirm"]),
+    "auth.preferences": Scenario(
+        "c1_sup", lambda w, c: "/auth/preferences", lambda w, c: {"weekly_summary": "y"}, ["weekly_summary"]),
     "cases.act": Scenario(
         "ho1_op", lambda w, c: f"/cases/{c.reference}/act",
         lambda w, c: {"action": "note", "version": str(c.version), "text": "Called the customer."},

@@ -67,8 +67,9 @@ def redis_db():
 
 
 def _post(client, services, n, mobile):
+    # confirm_new: the requester has seen their open requests (issue 27) and sends anyway
     return client.post("/request", data=form_data(services[0], submission_key=f"redis-{n}-" + "x" * 20,
-                                                  mobile=mobile), environ_base={"REMOTE_ADDR": IP})
+                                                  mobile=mobile, confirm_new="1"), environ_base={"REMOTE_ADDR": IP})
 
 
 def test_without_redis_url_the_counters_live_in_memory(other_app, monkeypatch):

@@ -26,7 +26,8 @@ def _raise(client, service, **over) -> Case:
     """A doorstep request through the public form, with a fresh submission key and mobile
     (the same request again would be shown the open one)."""
     n = next(_keys)
-    data = form_data(service, submission_key=f"refcache-key-{n:08d}", **{"mobile": f"98765{n % 100_000:05d}", **over})
+    data = form_data(service, submission_key=f"refcache-key-{n:08d}",
+                     **{"mobile": f"98765{n % 100_000:05d}", "confirm_new": "1", **over})
     r = client.post("/request", data=data)
     assert r.status_code == 303, r.get_data(as_text=True)[:400]
     return db.session.scalar(select(Case).where(Case.submission_key == data["submission_key"]))

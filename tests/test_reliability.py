@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Attachment, Case, CaseEvent, Notification
-from app.services import cases
+from app.services import cases, summary
 from tests.conftest import NOW
 from tests.factories import make_case
 
@@ -94,5 +94,8 @@ def test_two_sweeper_processes_close_each_case_once(app, world):
     new = db.session.scalars(select(Notification).where(Notification.id > 0)).all()
     closing = [n for n in new if n.template == "case_closed"]
     assert len(closing) == 2 * len(due)
-    assert len(new) - notes_before == len(closing)
+    # and the week's monitoring summary (issue 27): one per head, not one per process
+    weekly = [n for n in new if n.template == "weekly_summary"]
+    assert len(weekly) == len(db.session.scalars(summary.heads()).all()) > 0
+    assert len(new) - notes_before == len(closing) + len(weekly)
     assert all(n.attempts <= 1 for n in new)

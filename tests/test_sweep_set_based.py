@@ -10,7 +10,17 @@ from sqlalchemy import delete, func, insert, select, update
 
 from app.domain import workflow as wf
 from app.extensions import db
-from app.models import Case, CaseDayTally, CaseEvent, CaseTally, Notification, NotificationTemplate, User
+from app.models import (
+    Case,
+    CaseDayTally,
+    CaseDisposalTally,
+    CaseEvent,
+    CaseFlowTally,
+    CaseTally,
+    Notification,
+    NotificationTemplate,
+    User,
+)
 from app.services import bulk, cases, notify, refcache, tallies, timers
 from tests.conftest import NOW
 from tests.factories import CITIZEN, make_case
@@ -80,11 +90,13 @@ def _state():
                       for r in db.session.execute(select(Notification.__table__)))
     tally = sorted(tuple(r) for r in db.session.execute(select(CaseTally.__table__)) if r.n or r.rating_n)
     days = sorted(tuple(r) for r in db.session.execute(select(CaseDayTally.__table__)) if r.raised or r.closed)
-    return case_rows, events, messages, tally, days
+    league = (sorted(tuple(r) for r in db.session.execute(select(CaseFlowTally.__table__)) if any(r[4:])),
+              sorted(tuple(r) for r in db.session.execute(select(CaseDisposalTally.__table__)) if r.n))
+    return case_rows, events, messages, tally, days, league
 
 
 def _restore(snapshot, max_event, max_message):
-    case_rows, _events, _messages, tally, days = snapshot
+    case_rows, _events, _messages, tally, days, (flow_rows, disposal_rows) = snapshot
     for row in case_rows.values():
         db.session.execute(update(Case.__table__).where(Case.__table__.c.id == row["id"]).values(row))
     db.session.execute(delete(CaseEvent).where(CaseEvent.id > max_event))
@@ -95,6 +107,11 @@ def _restore(snapshot, max_event, max_message):
     db.session.execute(delete(CaseDayTally))
     cols = [c.name for c in CaseDayTally.__table__.columns]
     db.session.execute(insert(CaseDayTally.__table__), [dict(zip(cols, r, strict=True)) for r in days])
+    for model, rows in ((CaseFlowTally, flow_rows), (CaseDisposalTally, disposal_rows)):
+        db.session.execute(delete(model))
+        cols = [c.name for c in model.__table__.columns]
+        if rows:
+            db.session.execute(insert(model.__table__), [dict(zip(cols, r, strict=True)) for r in rows])
     db.session.commit()
     db.session.expire_all()
 
@@ -138,6 +155,7 @@ def test_set_based_and_per_case_paths_write_the_same(world, app, monkeypatch, fr
     assert after[2] == per_case[2]  # outbox messages, word for word
     assert after[3] == per_case[3]  # dashboard counters
     assert after[4] == per_case[4]  # and the per-day ones
+    assert after[5] == per_case[5]  # and the league's (issue 27)
     assert tallies.check() == []
     # the administrator's Hindi wording and the customer's signed link were used
     bodies = [dict(m)["body"] for m in after[2] if dict(m)["template"] == "case_closed"]

@@ -2,7 +2,18 @@
 
 from app.models.admin import NotificationTemplate
 from app.models.api_key import ApiKey
-from app.models.case import Attachment, Case, CaseDayTally, CaseEvent, CaseTally, Feedback
+from app.models.case import (
+    Attachment,
+    BacklogSnapshot,
+    Case,
+    CaseDayTally,
+    CaseDisposalTally,
+    CaseEvent,
+    CaseFlowTally,
+    CaseTally,
+    Feedback,
+    WeeklySummary,
+)
 from app.models.catalog import Category, Holiday, PincodeEntry, RefGeneration, SlaRule
 from app.models.citizen import OtpCode
 from app.models.mail import MailIntake
@@ -13,6 +24,10 @@ from app.models.review import ComplaintReview
 __all__ = [
     "ApiKey",
     "Attachment",
+    "BacklogSnapshot",
+    "CaseDisposalTally",
+    "CaseFlowTally",
+    "WeeklySummary",
     "AuditLog",
     "Case",
     "CaseEvent",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, literal_column
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, literal_column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -43,6 +43,11 @@ class Case(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     external_office_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     related_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    # Possible repeat (issue 27): the earlier case this one refers to, or an earlier case
+    # from the same mobile about the same service within REPEAT_DAYS; set when raised
+    # (`app.services.flow`). Counted by the league table, shown to staff on the case. No
+    # foreign key: a plain column keeps the migration an ALTER TABLE ADD COLUMN on SQLite.
+    repeat_of_id: Mapped[int | None] = mapped_column(index=True, active_history=True)
 
     escalation_level: Mapped[int] = mapped_column(default=0)
     resolution: Mapped[str | None] = mapped_column(String(24))
@@ -80,7 +85,9 @@ class Case(db.Model):
     raising_office: Mapped[OrgUnit | None] = relationship(foreign_keys=[raising_office_id])
     current_office: Mapped[OrgUnit] = relationship(foreign_keys=[current_office_id])
     external_office: Mapped[OrgUnit | None] = relationship(foreign_keys=[external_office_id])
-    related_case: Mapped[Case | None] = relationship(remote_side=[id])
+    related_case: Mapped[Case | None] = relationship(remote_side=[id], foreign_keys=[related_case_id])
+    repeat_of: Mapped[Case | None] = relationship(
+        primaryjoin="foreign(Case.repeat_of_id) == remote(Case.id)", viewonly=True)
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", lazy="select"
     )
@@ -94,6 +101,8 @@ class Case(db.Model):
         return self.status == "closed"
 
 
+# Repeats at intake (issue 27): open cases of the same e-mail address (the mobile has its own).
+Index("ix_case_requester_email", Case.requester_email)
 Index("ix_case_office_status_created", Case.current_office_id, Case.status, Case.created_at)
 Index("ix_case_kind_status_created", Case.kind, Case.status, Case.created_at)
 # "Not closed": the predicate of the partial indexes below, and the term the queries that
@@ -231,3 +240,76 @@ class CaseDayTally(db.Model):
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     raised: Mapped[int] = mapped_column(default=0)
     closed: Mapped[int] = mapped_column(default=0)
+
+
+class CaseFlowTally(db.Model):
+    """Maintained counters for the league table, the heat table and the weekly SLA
+    compliance (issue 27): per (office, local calendar day, kind, category), of the cases
+    now held in the office's subtree (each case counts for its holding office and every
+    office above it, so a league reads a few rows per office one level down), those raised on that day (`raised`, of which `repeats`
+    possible repeats) and those closed on it (`closed`, of which `closed_in_sla` closed
+    without an SLA breach; their time with us and with external authorities, in seconds;
+    their ratings). `rejections` counts the requesters' rejections of a proposed
+    resolution on that day (an event: it stays with the office that held the case then).
+    Kept by `app.services.flow` in the same transaction as every change, like
+    `CaseDayTally`; `category_id` 0 stands for "no category"."""
+
+    __tablename__ = "case_flow_tally"
+
+    office_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    raised: Mapped[int] = mapped_column(default=0)
+    repeats: Mapped[int] = mapped_column(default=0)
+    closed: Mapped[int] = mapped_column(default=0)
+    closed_in_sla: Mapped[int] = mapped_column(default=0)
+    own_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    external_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejections: Mapped[int] = mapped_column(default=0)
+    rating_sum: Mapped[int] = mapped_column(default=0)
+    rating_n: Mapped[int] = mapped_column(default=0)
+
+
+
+class CaseDisposalTally(db.Model):
+    """Maintained histogram of disposal times (issue 27): per (holding office, local day
+    of closing, whole business days from raising to closing), how many of the closed
+    cases now held there. Medians and 90th percentiles are read off it exactly, from a
+    few rows per office instead of every closed case. Kept, like `CaseFlowTally`, for the
+    holding office and every office above it."""
+
+    __tablename__ = "case_disposal_tally"
+
+    office_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    days: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(default=0)
+
+
+
+class BacklogSnapshot(db.Model):
+    """Cases not closed, and of them pending beyond their SLA, per office at the start
+    of a local day (offices with none are left out), written by the scheduler once a
+    day (`app.services.summary.snapshot`): what "pending beyond SLA" now is compared
+    with (a count of now has no history of its own)."""
+
+    __tablename__ = "backlog_snapshot"
+
+    office_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    active: Mapped[int] = mapped_column(default=0)
+    breached: Mapped[int] = mapped_column(default=0)
+
+
+class WeeklySummary(db.Model):
+    """One row per (head, week) whose summary was queued: the weekly job sends each
+    head's summary once, however often it runs."""
+
+    __tablename__ = "weekly_summary"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True,
+                                         autoincrement=False)
+    week: Mapped[date] = mapped_column(primary_key=True)
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id"))
+    created_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)

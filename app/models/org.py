@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -159,6 +159,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(5))
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    # Circle and Region heads: the weekly monitoring summary by e-mail (issue 27).
+    weekly_summary: Mapped[bool] = mapped_column(default=True, server_default=true())
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     # Changing the token logs the user out everywhere (logout, password change, deactivation).

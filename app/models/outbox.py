@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -33,6 +33,9 @@ class Notification(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
     sent_at: Mapped[datetime | None]
+    # An e-mail's one attachment (the weekly summary's XLSX), sent with it.
+    attachment_name: Mapped[str | None] = mapped_column(String(120))
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The Message-ID an e-mail was sent with: a reply naming it (In-Reply-To,
     # References) is threaded onto the message's case; a message of ours coming back
     # is a mail loop (`app.services.mail_intake`).

@@ -194,6 +194,10 @@ def move(admin: User, office: OrgUnit, new_parent: OrgUnit | None, now: datetime
     for unit in below:
         unit.path = new_path + unit.path[len(old_path):]
         unit.depth = unit.depth - old_depth + new_depth
+    # the league's counters of the offices above it follow (issue 27)
+    from app.services import flow
+
+    flow.move_office(db.session.connection(), office.id, old_path, new_path)
     audit.record("admin.office.move", actor=admin, target=f"office:{office.code}",
                  detail=f"{old_parent.code if old_parent else '-'} -> {new_parent.code} "
                         f"({len(below)} below)", now=now)

@@ -27,7 +27,7 @@ from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
 from app.models import Case, CaseEvent, Notification, OrgUnit, User
-from app.services import bulk_sql, cases, effects, notify, routing, tallies
+from app.services import bulk_sql, cases, effects, flow, notify, routing, tallies
 
 NOTIFY_EFFECTS = frozenset({"notify_requester", "notify_office"})
 
@@ -35,7 +35,7 @@ NOTIFY_EFFECTS = frozenset({"notify_requester", "notify_office"})
 _READ = tuple(dict.fromkeys((
     "id", "version", "reference", "status", "category_id", "current_office_id", "data",
     "requester_email", "requester_mobile", "raised_by_id", "raising_office_id", "created_at",
-    *effects.COLUMNS)))
+    *effects.COLUMNS, *tallies.KEY_COLUMNS, *tallies.DAY_COLUMNS, *flow.FLOW_COLUMNS)))
 _CASE = Case.__table__
 
 
@@ -160,6 +160,10 @@ def _tallies(done: list) -> None:
             if old != new]
     if days:
         tallies.apply_days(db.session.connection(), days)
+    # and the league's counters (a case closed or breached by the sweep)
+    flow.apply(db.session.connection(), [
+        (row.id, tuple(getattr(row, c) for c in flow.FLOW_COLUMNS),
+         tuple(changes.get(c, getattr(row, c)) for c in flow.FLOW_COLUMNS)) for row, _t, changes, _e in done])
 
 
 def _messages(done: list, offices: dict, users: dict, now: datetime) -> None:

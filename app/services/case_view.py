@@ -17,20 +17,25 @@ CaseHeader = namedtuple("CaseHeader", "reference kind subject status resolution 
                                       "office_kind escalation_level assignee_name priority category_label "
                                       "created_at raising_office_name requester_name requester_mobile "
                                       "response_due confirmation_due info_due related_reference description "
-                                      "resolution_due")
+                                      "resolution_due repeat_of repeated_by")
 
 
 def header(case: Case, now: datetime | None = None) -> CaseHeader:
     """The header's values of `case` (its category named in the request's language).
     `overdue` is judged at `now` (`app.domain.sla.is_overdue`), against the due times
     the header shows: the response due time while nobody has answered, and the
-    resolution due time."""
+    resolution due time. `repeat_of` and `repeated_by` are the references of the case this
+    one possibly repeats and of those that possibly repeat it (`app.services.intake`)."""
     office, raising, related = case.current_office, case.raising_office, case.related_case
     subject = case.subject
     if case.category is not None and case.category.level == "subject":
         # a department request's subject is a catalogue row: its name in the reader's
-        # language, not the English text copied when it was raised (issue 25)
+        # language, not the English text copied when it was raised
         subject = case.category.label()
+
+    from app.services import intake
+
+    before, after = intake.related(case)  # possible repeats: one statement
     return CaseHeader(
         case.reference, case.kind, subject, case.status, case.resolution,
         sla.is_overdue(case, now or datetime.utcnow()),
@@ -43,4 +48,5 @@ def header(case: Case, now: datetime | None = None) -> CaseHeader:
         None if case.is_closed or case.first_response_at is not None else case.response_due,
         case.confirmation_due, case.info_due,
         related.reference if related is not None else None, case.description,
-        None if case.is_closed else case.resolution_due)
+        None if case.is_closed else case.resolution_due,
+        before.reference if before is not None else None, tuple(r.reference for r in after))

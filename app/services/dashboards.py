@@ -38,7 +38,7 @@ from app.domain import workflow as wf
 from app.exports import csv_writer, xlsx_append
 from app.extensions import db
 from app.models import Case, CaseDayTally, CaseTally, Category, Feedback, OrgUnit, User
-from app.services import access, tallies
+from app.services import access, charts, tallies
 
 # Tiles, in display order. "awaiting_customer" is information asked or a resolution
 # waiting for the requester's confirmation; "breached" counts open cases whose SLA
@@ -581,8 +581,8 @@ def chart(points: list[tuple[date, int, int]], width: int = 640, height: int = 2
     if not points or not any(r or c for _d, r, c in points):
         return None
     pad_l, pad_r, pad_t, pad_b = 40, 10, 10, 30
-    top = max(max(r, c) for _d, r, c in points)
-    top = max(top, 1)
+    ticks = charts.int_ticks(max(max(r, c) for _d, r, c in points), 4)  # whole numbers only
+    top = ticks[-1]
     inner_w, inner_h = width - pad_l - pad_r, height - pad_t - pad_b
     step = inner_w / max(len(points) - 1, 1)
 
@@ -598,7 +598,7 @@ def chart(points: list[tuple[date, int, int]], width: int = 640, height: int = 2
         "x0": pad_l, "x1": width - pad_r, "y0": pad_t, "y1": pad_t + inner_h,
         "raised": line(1), "closed": line(2),
         "xticks": [(xy(i, 0)[0], points[i][0]) for i in ticks],
-        "ymid": (round(pad_t + inner_h / 2, 1), top / 2),
+        "yticks": [(xy(0, v)[1], v) for v in ticks],
     }
 
 

@@ -420,14 +420,16 @@ def _send_file(n: Notification) -> None:
     path = Path(current_app.instance_path) / "outbox.log"
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps({"id": n.id, "channel": n.channel, "to": n.recipient,
-                             "subject": n.subject, "body": n.body}, ensure_ascii=False) + "\n")
+                             "subject": n.subject, "body": n.body, "attachment": n.attachment_name,
+                             "attachment_bytes": len(n.attachment or b"")}, ensure_ascii=False) + "\n")
 
 
 def _send_memory(n: Notification) -> None:
     sent = current_app.extensions.setdefault("outbox_sent", [])
     if current_app.config.get("NOTIFY_FAIL"):
         raise DeliveryError(current_app.config["NOTIFY_FAIL"])
-    sent.append({"id": n.id, "channel": n.channel, "to": n.recipient, "body": n.body})
+    sent.append({"id": n.id, "channel": n.channel, "to": n.recipient, "body": n.body,
+                 **({"subject": n.subject, "attachment": (n.attachment_name, n.attachment)} if n.attachment else {})})
 
 
 def _send_smtp(n: Notification) -> None:
@@ -446,12 +448,21 @@ def _send_smtp(n: Notification) -> None:
     for name, value in outgoing_headers(n).items():
         msg[name] = value
     msg.set_content(n.body)
+    if n.attachment:
+        maintype, _sep, subtype = _attachment_type(n.attachment_name).partition("/")
+        msg.add_attachment(n.attachment, maintype=maintype, subtype=subtype, filename=n.attachment_name)
     with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=20) as smtp:
         if cfg.get("SMTP_STARTTLS"):
             smtp.starttls()
         if cfg.get("SMTP_USER"):
             smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"] or "")
         smtp.send_message(msg)
+
+
+def _attachment_type(name: str | None) -> str:
+    if (name or "").endswith(".xlsx"):
+        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return "application/octet-stream"
 
 
 def _send_http(n: Notification) -> None:

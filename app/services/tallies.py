@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Case, CaseDayTally, CaseTally, Feedback
+from app.services import flow  # noqa: F401 - its flush hooks keep the league's counters
 
 KEY_COLUMNS = ("current_office_id", "kind", "category_id", "priority", "status", "sla_breached")
 TALLY_KEY = ("office_id", "kind", "category_id", "priority", "status", "breached")
@@ -186,6 +187,7 @@ def rebuild() -> int:
     db.session.execute(insert(CaseTally).from_select(
         [*TALLY_KEY, "n", "rating_sum", "rating_n"], _recount()))
     rebuild_days()
+    flow.rebuild()
     db.session.commit()
     return db.session.scalar(select(func.count()).select_from(CaseTally))
 
@@ -199,7 +201,7 @@ def check() -> list[tuple]:
     fresh = {_key(r[:6]): tuple(int(v) for v in r[6:]) for r in db.session.execute(_recount())}
     zero = (0, 0, 0)
     return sorted(((k, kept.get(k, zero), fresh.get(k, zero)) for k in set(kept) | set(fresh)
-                   if kept.get(k, zero) != fresh.get(k, zero)), key=repr) + check_days()
+                   if kept.get(k, zero) != fresh.get(k, zero)), key=repr) + check_days() + flow.check()
 
 
 # ---- per-day counters: raised and closed per (office, local day, kind) ----------------

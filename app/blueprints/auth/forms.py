@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.inputs import digits
@@ -27,3 +27,7 @@ class ChangePasswordForm(FlaskForm):
             raise ValidationError(_l("Use letters together with digits or symbols."))
         if self.current.data and value == self.current.data:
             raise ValidationError(_l("The new password must differ from the current one."))
+
+
+class PreferencesForm(FlaskForm):
+    weekly_summary = BooleanField(_l("Send me the weekly monitoring summary by e-mail"))

@@ -16,11 +16,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.blueprints.auth.forms import ChangePasswordForm, LoginForm
-from app.extensions import limiter
+from app.blueprints.auth.forms import ChangePasswordForm, LoginForm, PreferencesForm
+from app.extensions import db, limiter
 from app.i18n import LOCALE_COOKIE
 from app.inputs import safe_next
 from app.services import auth as auth_service
+from app.services import summary
 
 bp = Blueprint("auth", __name__)
 
@@ -98,3 +99,19 @@ def change_password():
         form.current.errors.append(_("The current password is wrong."))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/change_password.html", form=form), status
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@login_required
+def preferences():
+    """One's own preferences: the weekly monitoring summary (Circle and Region heads)."""
+    user = current_user._get_current_object()
+    is_head = summary.is_head(user)
+    form = PreferencesForm(data={"weekly_summary": user.weekly_summary})
+    if form.validate_on_submit():
+        user.weekly_summary = bool(form.weekly_summary.data)
+        db.session.commit()
+        flash(_("Your preferences have been saved."), "success")
+        return redirect(url_for("auth.preferences"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/preferences.html", form=form, is_head=is_head), status

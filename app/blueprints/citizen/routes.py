@@ -40,7 +40,7 @@ from app.extensions import db, limiter
 from app.htmx import render_page_or_partial
 from app.i18n import current_locale
 from app.nav import add_public_link
-from app.services import cases, citizen, notify
+from app.services import cases, citizen, intake, notify
 from app.services.tokens import load_case_token
 
 bp = Blueprint("citizen", __name__)
@@ -141,7 +141,10 @@ def _new_form() -> ServiceRequestForm:
 def new_request():
     """The public form; on success the request goes to the Division of the pincode."""
     form = _new_form()
+    earlier = []
     if request.method == "POST" and form.validate():
+        earlier = _open_repeats(form)
+    if request.method == "POST" and not form.errors and not earlier:
         try:
             done = citizen.submit_request(
                 name=form.name.data, address=form.address.data, pincode=form.pincode.data,
@@ -156,9 +159,31 @@ def new_request():
             session[SUBMITTED] = refs + [case.reference]
             extra = {"again": 1} if done.repeat else {}
             return redirect(url_for("citizen.confirmation", reference=case.reference, **extra), code=303)
-    status = 422 if request.method == "POST" else 200
+    status = 422 if request.method == "POST" and not earlier else 200
     return render_template("citizen/new_request.html", form=form, summary_fields=FORM_FIELDS,
-                           pin=citizen.lookup_pincode(form.pincode.data)), status
+                           pin=citizen.lookup_pincode(form.pincode.data), earlier=earlier,
+                           track_url=url_for("citizen.track")), status
+
+
+def _open_repeats(form) -> list:
+    """The open cases of the same mobile or e-mail about the same service (issue 27),
+    unless the requester has seen them (`confirm_new`) or main's doorstep rule returns
+    the earlier request anyway (the same mobile, service and pincode, recent: one of
+    these, which `citizen.submit_request` finds again)."""
+    if request.form.get(intake.CONFIRM_FIELD):
+        return []
+    service = citizen.service_type(form.service.data)
+    if service is None:
+        return []
+    mobile = citizen.normalize_mobile(form.mobile.data)
+    found = intake.open_cases(mobile=mobile, email=form.email.data, category=service,
+                              submission_key=form.submission_key.data or None)
+    hours = float(current_app.config.get("CITIZEN_REPEAT_HOURS", 24) or 0)
+    recent = _now() - timedelta(hours=hours)
+    if any(c.requester_mobile == mobile and c.pincode == form.pincode.data and c.created_at >= recent
+           for c in found):
+        return []
+    return found
 
 
 @bp.route("/request/check/<name>", methods=["POST"])
@@ -404,3 +429,9 @@ def track_mine():
 
 
 from app.blueprints.citizen import office  # noqa: E402,F401 - office pages on the same blueprint
+
+
+@bp.app_template_global("masked_reference")
+def masked_reference(reference: str) -> str:
+    """A reference shown to someone not signed in (issue 27): `intake.masked`."""
+    return intake.masked(reference)

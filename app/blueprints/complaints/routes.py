@@ -33,7 +33,7 @@ from app.i18n import action_label, error_message
 from app.inputs import as_id, search_text
 from app.models import OrgUnit
 from app.nav import add_public_link, add_staff_link
-from app.services import access, complaint_reports, complaint_reviews, complaints, tokens, uploads
+from app.services import access, complaint_reports, complaint_reviews, complaints, intake, tokens, uploads
 
 bp = Blueprint("complaints", __name__)
 public_bp = Blueprint("complaint_public", __name__)
@@ -148,6 +148,13 @@ def handle_registration(form: ComplaintForm, *, actor, page: str):
     type_row, office, related = check_registration(form, actor)
     if not ok or form.attachments.errors or type_row is None or office is None or form.related.errors:
         return None, (render_template(page, form=form), 422)
+    if not request.form.get(intake.CONFIRM_FIELD) and related is None:
+        # Repeats at intake (issue 27): the open complaints of this mobile or e-mail about the
+        # same service, shown before it is registered again.
+        earlier = intake.open_cases(mobile=form.mobile.data, email=form.email.data, category=type_row,
+                                    submission_key=form.submission_key.data or None)
+        if earlier:
+            return None, render_template(page, form=form, earlier=earlier, staff=actor is not None)
     from app.i18n import current_locale
 
     case = complaints.register(

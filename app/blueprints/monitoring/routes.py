@@ -16,9 +16,10 @@ from app.blueprints.monitoring.forms import DashboardFilterForm
 from app.domain import kinds
 from app.exports import download
 from app.htmx import is_htmx, render_page_or_partial
+from app.i18n import text_direction
 from app.inputs import as_id
 from app.nav import add_staff_link
-from app.services import access, dashboards, queues
+from app.services import access, charts, dashboards, league, queues
 from app.services.memo import per_request
 
 bp = Blueprint("monitoring", __name__)
@@ -162,4 +163,75 @@ def export(fmt):
     if fmt == "csv":
         return download(dashboards.export_csv(view), name, "text/csv")
     return download(dashboards.export_xlsx(view), name,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# ---- where to act: league table, charts, heat table (issue 27) ----------------------------
+
+def _league_args(scope, period: str, sort: str | None = None, descending: bool | None = None) -> dict:
+    args = {}
+    if scope.id != current_user.office_id:
+        args["office"] = scope.id
+    if period != "week":
+        args["period"] = period
+    if sort is not None and (sort, descending) != ("index", league.worst_first("index")):
+        args["sort"] = sort
+        args["dir"] = "desc" if descending else "asc"
+    return args
+
+
+def _league_request():
+    """(scope, period, sort, descending) from the query string; unknown values: 404."""
+    scope = _scope()
+    period = request.args.get("period", "week")
+    sort = request.args.get("sort", "index")
+    direction = request.args.get("dir")
+    if period not in league.PERIODS or sort not in league.COLUMNS or direction not in (None, "asc", "desc"):
+        abort(404)
+    descending = league.worst_first(sort) if direction is None else direction == "desc"
+    return scope, period, sort, descending
+
+
+@bp.route("/league")
+@monitor_required
+def league_table():
+    """Where to act: the offices one level down ranked (worst first by default), the
+    charts of the index, of pending beyond SLA and of SLA compliance by week, and the
+    heat table of category x office. Links only: no JavaScript needed."""
+    scope, period, sort, descending = _league_request()
+    now = _now()
+    table, heat = league.league_and_heat(scope, period, now, sort=sort, descending=descending)
+    rtl = text_direction() == "rtl"
+    weeks = league.weekly_compliance(scope, now)
+    ctx = {
+        "lg": table, "heat": heat, "weeks": weeks,
+        "trail": dashboards.trail(current_user, scope), "root": current_user.office,
+        "args": _league_args(scope, period, sort, descending), "periods": league.PERIODS,
+        "period": period, "columns": league.COLUMNS, "weights": league.INDEX_WEIGHTS,
+        "worst_first": league.worst_first, "league_args": lambda **kw: _league_args(scope, **kw),
+        "index_chart": charts.bars([(r.office.name, r.now.index) for r in table.rows], top=100, rtl=rtl),
+        "pending_chart": charts.bars([(r.office.name, r.now.pending) for r in table.rows], rtl=rtl),
+        "weeks_chart": charts.columns_chart(
+            [(a, round(100 * s / c, 1) if c else None) for a, _b, c, s in weeks], rtl=rtl),
+        "rising": league.rising, "rising_min": league.RISING_MIN, "figure_keys": list(league.FIGURE_KEYS),
+        "labels_for_columns": league.column_labels, "period_labels": league.period_labels,
+        "index_part_labels": league.index_part_labels,
+    }
+    return render_template("monitoring/league.html", **ctx)
+
+
+@bp.route("/league.<fmt>")
+@monitor_required
+def league_export(fmt):
+    """The league table and the heat table as CSV or XLSX (what the page shows)."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    scope, period, sort, descending = _league_request()
+    now = _now()
+    table, heat = league.league_and_heat(scope, period, now, sort=sort, descending=descending)
+    sections = league.export_sections(table, heat)
+    name = f"league-{scope.code}-{period}-{now.strftime('%Y%m%d-%H%M')}.{fmt}"
+    if fmt == "csv":
+        return download(league.to_csv(sections), name, "text/csv")
+    return download(league.to_xlsx(sections), name,
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
