@@ -76,6 +76,23 @@ class SchedulerLock:
             self._fh.close()
 
 
+def _logged(app, name: str, work):
+    """`work` as a scheduler job: in an app context, its result logged as `name: {...}`
+    when it did something, and any failure logged without stopping the scheduler (the next
+    run retries; a mailbox or a gateway that is down must not end the timers)."""
+
+    def job():
+        try:
+            with app.app_context():
+                result = work()
+            if any(result.values()):
+                log.info("%s: %s", name, result)
+        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
+            log.exception("scheduled %s failed", name)
+
+    return job
+
+
 def build_scheduler(app) -> BlockingScheduler:
     """Three jobs: the timer sweep every SCHEDULER_SWEEP_SECONDS, the outbox delivery
     every SCHEDULER_OUTBOX_SECONDS (a one-time code should not wait for the sweep), and the
@@ -89,58 +106,34 @@ def build_scheduler(app) -> BlockingScheduler:
 
     sched = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(max_workers=1)})
 
-    def sweep_job():
+    def sweep():
         from app.services import timers
 
-        try:
-            with app.app_context():
-                result = timers.sweep(datetime.utcnow())
-            if any(result.values()):
-                log.info("timers: %s", result)
-        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
-            log.exception("scheduled timer sweep failed")
+        return timers.sweep(datetime.utcnow())
 
-    def outbox_job():
+    def outbox():
         from app.services import notify
 
-        try:
-            with app.app_context():
-                result = notify.deliver_due(datetime.utcnow())
-            if any(result.values()):
-                log.info("outbox: %s", result)
-        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
-            log.exception("scheduled outbox delivery failed")
+        return notify.deliver_due(datetime.utcnow())
 
-    def reports_job():
+    def reports():
         from app.services import summary
 
-        try:
-            with app.app_context():
-                now = datetime.utcnow()
-                result = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
-            if any(result.values()):
-                log.info("reports: %s", result)
-        except Exception:  # noqa: BLE001 - log and keep the scheduler alive
-            log.exception("scheduled monitoring reports failed")
+        now = datetime.utcnow()
+        return {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
 
-    def mail_job():
+    def mail():
         from app.services import mail_intake
 
-        try:
-            with app.app_context():
-                result = mail_intake.fetch()
-            if any(result.values()):
-                log.info("mail: %s", result)
-        except Exception:  # noqa: BLE001 - a mailbox down is logged; the next run retries
-            log.exception("scheduled mail fetch failed")
+        return mail_intake.fetch()
 
-    common = dict(replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=None,
-                  next_run_time=datetime.utcnow())
+    jobs = [("timers", sweep, "SCHEDULER_SWEEP_SECONDS"), ("outbox", outbox, "SCHEDULER_OUTBOX_SECONDS"),
+            ("reports", reports, "SCHEDULER_REPORTS_SECONDS")]
     if app.config.get("MAIL_IMAP_URL"):
-        sched.add_job(mail_job, "interval", seconds=app.config["MAIL_FETCH_SECONDS"], id="mail", **common)
-    sched.add_job(sweep_job, "interval", seconds=app.config["SCHEDULER_SWEEP_SECONDS"], id="sweep", **common)
-    sched.add_job(outbox_job, "interval", seconds=app.config["SCHEDULER_OUTBOX_SECONDS"], id="outbox",
-                  **common)
-    sched.add_job(reports_job, "interval", seconds=app.config["SCHEDULER_REPORTS_SECONDS"], id="reports",
-                  **common)
+        jobs.insert(0, ("mail", mail, "MAIL_FETCH_SECONDS"))
+    ids = {"timers": "sweep"}  # the sweep's job id predates the others
+    for name, work, interval in jobs:
+        sched.add_job(_logged(app, name, work), "interval", seconds=app.config[interval],
+                      id=ids.get(name, name), replace_existing=True, coalesce=True, max_instances=1,
+                      misfire_grace_time=None, next_run_time=datetime.utcnow())
     return sched
