@@ -384,3 +384,13 @@ def test_the_edit_form_shows_the_employee_s_office_chosen(client, auth, world):
     r = client.post(f"/admin/users/{world.so1_user.id}", data={
         "name": world.so1_user.name, "office_id": str(world.so1.id), "office_code": "", "roles": ["operator"]})
     assert r.status_code == 303
+
+
+def test_find_office_by_its_hindi_or_persian_name(client, auth, world):
+    """An administrator types the office's name in their own language (and digits)."""
+    world.so1.name_fa, world.so1.name_hi = "دفتر آزمایشی", "परीक्षण कार्यालय"
+    db.session.commit()
+    auth.login(world.admin.login_id)
+    for typed in ("آزمایشی", "परीक्षण"):
+        r = client.post("/admin/users/new", data={**NEW, "office_code": typed, "find_office": "1"})
+        assert [i for i, _c in _radios(r.get_data(as_text=True))] == [world.so1.id]

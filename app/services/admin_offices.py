@@ -38,7 +38,8 @@ def search(admin: User, text: str | None = None, kind: str | None = None,
     text = search_text(text)
     if text:
         like = f"%{text}%"
-        q = q.where(or_(OrgUnit.code.ilike(like), OrgUnit.name.ilike(like)))
+        q = q.where(or_(OrgUnit.code.ilike(like), OrgUnit.name.ilike(like),  # any of its three names
+                        OrgUnit.name_hi.ilike(like), OrgUnit.name_fa.ilike(like)))
     if kind:
         q = q.where(OrgUnit.kind == kind)
     if active in ("1", "0"):
@@ -69,9 +70,9 @@ def choices(admin: User, text: str | None, selected: OrgUnit | None = None,
 
 
 def matches(office: OrgUnit, text: str) -> bool:
-    """True if `text` (as typed in a search) finds `office` by code or name."""
+    """True if `text` (as typed in a search) finds `office` by code or any of its names."""
     text = (text or "").strip().lower()
-    return text in office.code.lower() or text in office.name.lower()
+    return any(text in (v or "").lower() for v in (office.code, office.name, office.name_hi, office.name_fa))
 
 
 def by_code(code: str) -> OrgUnit | None:
