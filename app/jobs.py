@@ -134,6 +134,6 @@ def build_scheduler(app) -> BlockingScheduler:
     ids = {"timers": "sweep"}  # the sweep's job id predates the others
     for name, work, interval in jobs:
         sched.add_job(_logged(app, name, work), "interval", seconds=app.config[interval],
-                      id=ids.get(name, name), replace_existing=True, coalesce=True, max_instances=1,
+                      id=ids.get(name, name), name=name, replace_existing=True, coalesce=True, max_instances=1,
                       misfire_grace_time=None, next_run_time=datetime.utcnow())
     return sched
