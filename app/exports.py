@@ -76,6 +76,40 @@ def xlsx_append(ws, row) -> None:
                 cell.quotePrefix = True
 
 
+def sections_csv(sections) -> bytes:
+    """Titled tables [(title, header, rows)] as one CSV, a blank line between them, with
+    a BOM so spreadsheets detect UTF-8."""
+    import io
+
+    out = io.StringIO()
+    wr = csv_writer(out)
+    for i, (title, header, rows) in enumerate(sections):
+        if i:
+            wr.writerow([])
+        wr.writerow([title])
+        wr.writerow(header)
+        wr.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def sections_xlsx(sections) -> bytes:
+    """Titled tables [(title, header, rows)] as one workbook, a sheet each."""
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, header, rows in sections:
+        ws = wb.create_sheet(title=str(title)[:31].replace("/", " "))
+        xlsx_append(ws, header)
+        for row in rows:
+            xlsx_append(ws, row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
 # ---- download responses -----------------------------------------------------------
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")

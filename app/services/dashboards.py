@@ -10,7 +10,6 @@ materialized path starts with the child's path.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -35,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from app.domain import workflow as wf
-from app.exports import csv_writer, xlsx_append
+from app.exports import sections_csv, sections_xlsx
 from app.extensions import db
 from app.models import Case, CaseDayTally, CaseTally, Category, Feedback, OrgUnit, User
 from app.services import access, charts, tallies
@@ -693,30 +692,11 @@ def export_sections(view: View) -> list[tuple[str, list[str], list[list]]]:
 
 
 def export_csv(view: View) -> bytes:
-    out = io.StringIO()
-    w = csv_writer(out)
-    for i, (title, header, rows) in enumerate(export_sections(view)):
-        if i:
-            w.writerow([])
-        w.writerow([title])
-        w.writerow(header)
-        w.writerows(rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: spreadsheets detect UTF-8
+    return sections_csv(export_sections(view))
 
 
 def export_xlsx(view: View) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title, header, rows in export_sections(view):
-        ws = wb.create_sheet(title=title[:31].replace("/", " "))
-        xlsx_append(ws, header)
-        for row in rows:
-            xlsx_append(ws, row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return sections_xlsx(export_sections(view))
 
 
 def tile_labels() -> dict:

@@ -484,35 +484,12 @@ def export_sections(lg: League, ht: Heat) -> list[tuple[str, list, list]]:
 
 
 def to_csv(sections) -> bytes:
-    import io
+    from app.exports import sections_csv
 
-    from app.exports import csv_writer
-
-    out = io.StringIO()
-    wr = csv_writer(out)
-    for i, (title, header, rows) in enumerate(sections):
-        if i:
-            wr.writerow([])
-        wr.writerow([title])
-        wr.writerow(header)
-        wr.writerows(rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return sections_csv(sections)
 
 
 def to_xlsx(sections) -> bytes:
-    import io
+    from app.exports import sections_xlsx
 
-    from openpyxl import Workbook
-
-    from app.exports import xlsx_append
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title, header, rows in sections:
-        ws = wb.create_sheet(title=title[:31].replace("/", " "))
-        xlsx_append(ws, header)
-        for row in rows:
-            xlsx_append(ws, row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return sections_xlsx(sections)
