@@ -572,9 +572,16 @@ def _language_name(code: str, locale: str) -> str:
 def _actor_filter(ctx, label):
     """An audit row's actor: a login id as it is, the system's own work in words."""
     if label in (None, "", "system"):
+        label = "system"
+    if label in ACTOR_KINDS:
         with force_locale(_page_locale(ctx)):
-            return str(_l("System"))
+            return str(ACTOR_KINDS[label])
     return ltr(label)
+
+
+# Who acted, when the actor is not an employee (`CaseEvent.actor_kind`).
+ACTOR_KINDS = {"system": _l("System"), "requester": _l("Requester"),
+               "partner": _l("Partner system")}
 
 
 @pass_context

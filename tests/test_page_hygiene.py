@@ -72,8 +72,9 @@ def test_the_scan_passes_clean_markup():
     assert found.problems == []
 
 
-def _walk(app, client, seeds, limit=400):
-    """GET pages breadth-first from `seeds`; returns {url: problems} and the endpoints seen."""
+def _walk(app, client, seeds, limit=400, check=lambda html: scan(html).problems):
+    """GET pages breadth-first from `seeds`; returns {url: what `check` found in the page}
+    and the endpoints seen."""
     adapter = app.url_map.bind("localhost")
     seen, per_path, per_endpoint = set(), {}, {}
     problems, endpoints = {}, set()
@@ -97,14 +98,16 @@ def _walk(app, client, seeds, limit=400):
         paths.add(path)
         r = client.get(url)
         if r.mimetype != "text/html":
+            r.close()  # a streamed download, not read
             continue
-        found = scan(r.get_data(as_text=True))  # error pages (403, 404, 422) too
-        if found.problems:
-            problems[url] = found.problems
+        html = r.get_data(as_text=True)
+        found = check(html)  # error pages (403, 404, 422) too
+        if found:
+            problems[url] = found
         if r.status_code != 200:
             continue
         endpoints.add(endpoint)
-        for href in found.links:
+        for href in scan(html).links:
             target, _frag = urldefrag(urljoin(url, href))
             parts = urlsplit(target)
             if parts.netloc not in ("", "localhost") or parts.path.startswith(SKIP_PREFIXES):

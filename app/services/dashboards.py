@@ -656,7 +656,7 @@ def export_sections(view: View) -> list[tuple[str, list[str], list[list]]]:
     labels = tile_labels()
     f = view.filters
     summary = [
-        [_("Office"), view.scope.name],
+        [_("Office"), view.scope.label()],
         [_("Raised from"), f.date_from.isoformat() if f.date_from else ""],
         [_("Raised until"), f.date_to.isoformat() if f.date_to else ""],
         [_("Kind"), kind_label(f.kind) if f.kind else _("All kinds")],
@@ -672,7 +672,7 @@ def export_sections(view: View) -> list[tuple[str, list[str], list[list]]]:
     col_keys = ("total",) + TILE_KEYS + ("closed",)
     office_rows = []
     for r in view.offices:
-        name = r.office.name + (" " + _("(held here)") if r.here else "")
+        name = r.office.label() + (" " + _("(held here)") if r.here else "")
         office_rows.append([name, office_kind_label(r.office.kind)] + [r.counts[k] for k in col_keys])
     kind_rows = []
     for r in view.kinds:

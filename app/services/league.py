@@ -164,7 +164,7 @@ class Row:
 
     @property
     def name(self) -> str:
-        return self.office.name
+        return self.office.label()  # the reader's language (sorting and exports too)
 
 
 @dataclass
@@ -450,7 +450,7 @@ def export_sections(lg: League, ht: Heat) -> list[tuple[str, list, list]]:
     labels = column_labels()
     w = lg.window
     summary = [
-        [_("Office"), lg.scope.name],
+        [_("Office"), lg.scope.label()],
         [_("Period"), f"{w.first.isoformat()} – {w.last.isoformat()}"],
         [_("Previous period"), f"{w.prev_first.isoformat()} – {w.prev_last.isoformat()}"],
         [_("Generated at (UTC)"), lg.generated_at.strftime("%Y-%m-%d %H:%M")],
@@ -466,7 +466,7 @@ def export_sections(lg: League, ht: Heat) -> list[tuple[str, list, list]]:
             v, c = r.now.value(k), r.change(k)
             line += ["" if v is None else v, "" if c is None else c]
         rows.append(line)
-    heat_header = [_("Category")] + [o.name for o in ht.offices] + [_("All")]
+    heat_header = [_("Category")] + [o.label() for o in ht.offices] + [_("All")]
     heat_rows = []
     for cat_id, cat in ht.categories:
         line = [cat.label() if cat else _("No category")]

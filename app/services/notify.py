@@ -247,7 +247,7 @@ def case_context(case: Case, locale: str, public: bool = True) -> dict:
         "ref": case.reference,
         "kind": kind,
         "status": status,
-        "office": case.current_office.name if case.current_office else "",
+        "office": case.current_office.label(locale) if case.current_office else "",
         "url": _case_url(case, public),
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.domain.references import normalize
@@ -174,13 +174,21 @@ Timeline = namedtuple("Timeline", "reference events")
 def timeline(case: Case, internal: bool) -> Timeline:
     """The case's events in order, with the names of who and where and their attachments,
     in one statement whatever the number of events. Internal notes only when `internal`."""
+    from app.i18n import current_locale
     from app.models import Attachment, CaseEvent, OrgUnit, User
+
+    locale = current_locale()
+
+    def office_name(office):  # the reader's language, English when the office has none
+        if locale not in ("hi", "fa"):
+            return office.name
+        return func.coalesce(getattr(office, f"name_{locale}"), office.name)
 
     def build_events() -> Select:
         actor, to_user = aliased(User), aliased(User)
         from_office, to_office = aliased(OrgUnit), aliased(OrgUnit)
         q = (select(CaseEvent.id, CaseEvent.type, CaseEvent.public, CaseEvent.at, CaseEvent.actor_kind,
-                    CaseEvent.data, CaseEvent.text, actor.name, from_office.name, to_office.name,
+                    CaseEvent.data, CaseEvent.text, actor.name, office_name(from_office), office_name(to_office),
                     to_user.name, Attachment.id, Attachment.original_name, Attachment.size)
              .outerjoin(actor, actor.id == CaseEvent.actor_id)
              .outerjoin(from_office, from_office.id == CaseEvent.from_office_id)
@@ -196,7 +204,7 @@ def timeline(case: Case, internal: bool) -> Timeline:
     events: list[TimelineEvent] = []
     attachments: dict[int, list[TimelineAttachment]] = {}
     for (eid, type_, public, at, actor_kind, data, text, actor, origin, target, assignee,
-         att_id, att_name, att_size) in plain_rows.all_rows(_prebuilt(("timeline", internal), build_events),
+         att_id, att_name, att_size) in plain_rows.all_rows(_prebuilt(("timeline", internal, locale), build_events),
                                                             {"case_id": case.id}):
         if not events or events[-1].id != eid:
             data = data or {}

@@ -75,7 +75,7 @@ def _queue(user: User, week: date, now: datetime) -> bool:
     with current_app.test_request_context("/", base_url=base), force_locale(locale):
         table, heat = league.league_and_heat(user.office, "week", now, last=last)
         attachment = league.to_xlsx(league.export_sections(table, heat))
-        subject = _("Weekly monitoring summary: %(office)s, %(first)s – %(last)s", office=user.office.name,
+        subject = _("Weekly monitoring summary: %(office)s, %(first)s – %(last)s", office=user.office.label(locale),
                     first=table.window.first.isoformat(), last=table.window.last.isoformat())
         body = _body(user, table, url_for("monitoring.league_table", _external=True))
     db.session.add(WeeklySummary(user_id=user.id, week=week, created_at=now))

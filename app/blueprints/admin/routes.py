@@ -25,6 +25,7 @@ from flask_login import current_user
 from app.blueprints.admin import forms as F
 from app.blueprints.auth.decorators import role_required
 from app.dates import format_input_date, parse_local_date
+from app.domain import kinds
 from app.domain import workflow as wf
 from app.exports import download
 from app.extensions import db
@@ -512,13 +513,18 @@ def categories():
                                   kinds=_category_kinds(), levels=LEVEL_LABELS)
 
 
+def _kind_name(code: str) -> str:
+    kind = kinds.find(code)
+    return str(kind.name) if kind is not None else code
+
+
 def _category_form(cat=None):
     form = F.CategoryForm(obj=cat if request.method == "GET" else None)
     form.kind.choices = [(k, str(v)) for k, v in _category_kinds().items()]
     form.level.choices = [(k, str(v)) for k, v in LEVEL_LABELS.items()]
     none = [("", "—")]
     form.parent_id.choices = none + [
-        (str(c.id), f"{c.kind} · {c.code} · {c.name_en}") for c in db.session.scalars(
+        (str(c.id), f"{_kind_name(c.kind)} · {c.label()}") for c in db.session.scalars(
             catalog.categories().where(Category.level.in_(("category", "service"))))]
     units = db.session.scalars(db.select(OrgUnit).where(OrgUnit.kind.in_(("department", "team")))
                                .order_by(OrgUnit.name)).all()

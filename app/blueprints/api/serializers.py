@@ -44,7 +44,8 @@ def summary(case: Case) -> dict:
 
 
 def office_json(office) -> dict | None:
-    return {"code": office.code, "name": office.name, "kind": office.kind} if office else None
+    # "name" in the Accept-Language of the request (English when the office has none).
+    return {"code": office.code, "name": office.label(), "kind": office.kind} if office else None
 
 
 def partner_case(case: Case, events=None) -> dict:

@@ -209,8 +209,8 @@ def league_table():
         "args": _league_args(scope, period, sort, descending), "periods": league.PERIODS,
         "period": period, "columns": league.COLUMNS, "weights": league.INDEX_WEIGHTS,
         "worst_first": league.worst_first, "league_args": lambda **kw: _league_args(scope, **kw),
-        "index_chart": charts.bars([(r.office.name, r.now.index) for r in table.rows], top=100, rtl=rtl),
-        "pending_chart": charts.bars([(r.office.name, r.now.pending) for r in table.rows], rtl=rtl),
+        "index_chart": charts.bars([(r.name, r.now.index) for r in table.rows], top=100, rtl=rtl),
+        "pending_chart": charts.bars([(r.name, r.now.pending) for r in table.rows], rtl=rtl),
         "weeks_chart": charts.columns_chart(
             [(a, round(100 * s / c, 1) if c else None) for a, _b, c, s in weeks], rtl=rtl),
         "rising": league.rising, "rising_min": league.RISING_MIN, "figure_keys": list(league.FIGURE_KEYS),
