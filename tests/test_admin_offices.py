@@ -217,3 +217,17 @@ def test_import_page_reports_rows(client, auth, world, circle_admin):
 def test_import_missing_columns(world):
     report = offices.import_csv(world.admin, "code,name\nX,Y\n", dry_run=True, now=datetime(2026, 1, 1))
     assert report.errors and "Missing columns" in report.errors[0][1]
+
+
+def test_import_carries_the_hindi_and_persian_names(world, circle_admin):
+    data = "code,name,name_hi,name_fa,kind,parent_code\nD8,New Division,नया मंडल,ناحیه جدید,division,R1\n"
+    report = offices.import_csv(circle_admin, data, dry_run=False, now=NOW)
+    assert report.applied
+    unit = offices.by_code("D8")
+    assert (unit.label("en"), unit.label("hi"), unit.label("fa")) == ("New Division", "नया मंडल", "ناحیه جدید")
+
+
+def test_the_import_page_shows_the_columns_with_the_three_names(client, auth, world, circle_admin):
+    auth.login(circle_admin.login_id)
+    page = client.get("/admin/offices/import").get_data(as_text=True)
+    assert "code,name,name_hi,name_fa,kind,parent_code" in page

@@ -276,7 +276,8 @@ OFFICE_COLUMNS = ("code", "name", "kind", "parent_code")
 
 
 def import_csv(admin: User, data: bytes | str, *, dry_run: bool, now: datetime) -> ImportReport:
-    """Create offices from CSV (code,name,kind,parent_code). A parent may be an existing
+    """Create offices from CSV (code,name,kind,parent_code; optional name_hi,name_fa: the
+    Hindi and Persian names). A parent may be an existing
     office or one created earlier in the same file. Everything or nothing: any error and
     no row is written; a dry run validates and writes nothing."""
     report = ImportReport(dry_run=dry_run)

@@ -286,8 +286,8 @@ def _import(title, fn, sample, back):
 @admin_required
 def offices_import():
     """Create many offices from a CSV file (dry run first; all rows or none)."""
-    return _import(_("Import offices"), offices.import_csv, "code,name,kind,parent_code\n"
-                   "KA-NEW,New Division,division,KA-BHQ", url_for("admin.offices_list"))
+    return _import(_("Import offices"), offices.import_csv, "code,name,name_hi,name_fa,kind,parent_code\n"
+                   "KA-NEW,New Division,नया मंडल,ناحیه جدید,division,KA-BHQ", url_for("admin.offices_list"))
 
 
 # ---- external authorities -------------------------------------------------------
