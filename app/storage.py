@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -178,6 +179,8 @@ class _Stream:
 
 
 _EXT_KEY = "sevadesk.storage"
+_build_lock = threading.Lock()
+_boto_session = None
 
 
 def _settings(cfg) -> tuple:
@@ -188,14 +191,18 @@ def _settings(cfg) -> tuple:
 
 
 def _build(app):
+    """A store for the app's settings (called under `_build_lock`)."""
+    global _boto_session
     cfg = app.config
     if not cfg.get("UPLOADS_S3_BUCKET"):
         return LocalStorage(Path(cfg.get("UPLOAD_FOLDER") or Path(app.instance_path) / "uploads"))
     import boto3
     from botocore.config import Config as BotoConfig
 
+    if _boto_session is None:  # loads the service models once per process; not thread-safe
+        _boto_session = boto3.session.Session()
     timeout = cfg.get("UPLOADS_S3_TIMEOUT") or 10
-    client = boto3.session.Session().client(
+    client = _boto_session.client(
         "s3",
         endpoint_url=cfg.get("UPLOADS_S3_ENDPOINT_URL") or None,
         region_name=cfg.get("UPLOADS_S3_REGION") or None,
@@ -218,6 +225,9 @@ def storage(app=None):
     key = _settings(app.config)
     cached = app.extensions.get(_EXT_KEY)
     if cached is None or cached[0] != key:
-        cached = (key, _build(app))
-        app.extensions[_EXT_KEY] = cached
+        with _build_lock:
+            cached = app.extensions.get(_EXT_KEY)
+            if cached is None or cached[0] != key:
+                cached = (key, _build(app))
+                app.extensions[_EXT_KEY] = cached
     return cached[1]
