@@ -214,6 +214,9 @@ def _build(app):
             connect_timeout=timeout, read_timeout=timeout,
             retries={"mode": "standard", "max_attempts": cfg.get("UPLOADS_S3_MAX_ATTEMPTS") or 3},
             s3={"addressing_style": cfg.get("UPLOADS_S3_ADDRESSING_STYLE") or "auto"},
+            # Content-MD5 (sent by `put`) is what every S3-compatible store checks; the
+            # newer CRC trailers of boto3 are refused by some of them
+            request_checksum_calculation="when_required", response_checksum_validation="when_required",
         ),
     )
     return S3Storage(client, cfg["UPLOADS_S3_BUCKET"], cfg.get("UPLOADS_S3_PREFIX") or "")
