@@ -227,13 +227,6 @@ def open_stored(att: Attachment):
         raise StoreFailed(str(exc)) from exc
 
 
-def read_stored(att: Attachment) -> bytes:
-    try:
-        return storage().read(att.stored_name)
-    except StoreError as exc:
-        raise StoreFailed(str(exc)) from exc
-
-
 def sweep_orphans(now: datetime | None = None, grace: timedelta | None = None) -> dict:
     """Delete stored files that no attachment row names and that are older than the grace
     period (`UPLOADS_ORPHAN_GRACE_HOURS`): files kept for a request that died before its
@@ -285,7 +278,7 @@ def error_message(code: str) -> str:
     return messages.get(code, messages["bad_type"])
 
 
-def read_checked(fs) -> tuple[tuple[str, bytes] | None, str | None]:
+def read_checked(fs) -> tuple[Kept | None, str | None]:
     """Read an uploaded FileStorage, check it and put it into the store: (a `Kept`, None)
     when it is fine, (None, None) when absent, (None, translated message) when it is
     refused or the store fails. Every form with an attachment field uses this, so the
