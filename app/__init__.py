@@ -93,6 +93,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     )
 
     _configure_login(app)
+    from app.services import uploads
+
+    uploads.init_app(app)  # files kept for a refused form are deleted as its request ends
 
     from app.blueprints import register_blueprints
 

@@ -1,4 +1,4 @@
-"""`flask` commands: demo-data, create-user, run-jobs, scheduler, translate."""
+"""`flask` commands: demo-data, create-user, run-jobs, scheduler, uploads-sweep, translate."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def register_cli(app) -> None:
     app.cli.add_command(tallies_command)
     app.cli.add_command(mail_fetch)
     app.cli.add_command(mail_in)
+    app.cli.add_command(uploads_sweep)
 
 
 @click.command("demo-data")
@@ -133,6 +134,25 @@ def mail_in():
     intake = mail_intake.receive(raw, source="pipe")
     click.echo(f"{intake.status}{' (' + intake.reason + ')' if intake.reason else ''}"
                f"{' ' + intake.case.reference if intake.case_id else ''}")
+
+
+@click.command("uploads-sweep")
+@click.option("--grace-hours", type=click.IntRange(min=0), default=None,
+              help="Only files older than this (default UPLOADS_ORPHAN_GRACE_HOURS).")
+@with_appcontext
+def uploads_sweep(grace_hours):
+    """Delete stored upload files (disk or object store) that no attachment names and
+    that are older than the grace period (the scheduler runs this too)."""
+    from datetime import timedelta
+
+    from app.services import uploads
+
+    grace = timedelta(hours=grace_hours) if grace_hours is not None else None
+    try:
+        result = uploads.sweep_orphans(grace=grace)
+    except uploads.StoreFailed as exc:
+        raise click.ClickException(f"the upload store cannot be reached: {exc}") from exc
+    click.echo(result)
 
 
 @click.command("scheduler")

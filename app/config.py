@@ -65,6 +65,21 @@ class Config:
     UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 200 * 1024)
     UPLOAD_ALLOWED_TYPES = ("image/jpeg", "application/pdf")
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # whole request; per-file limit is UPLOAD_MAX_BYTES
+    # Where uploads are kept: the folder UPLOAD_FOLDER (default instance/uploads/), or an
+    # S3-compatible object store when UPLOADS_S3_BUCKET is set (app/storage.py). Keys: these
+    # two, or boto3's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, a role).
+    UPLOADS_S3_BUCKET = os.environ.get("UPLOADS_S3_BUCKET", "")
+    UPLOADS_S3_PREFIX = os.environ.get("UPLOADS_S3_PREFIX", "uploads/")
+    UPLOADS_S3_ENDPOINT_URL = os.environ.get("UPLOADS_S3_ENDPOINT_URL", "")  # empty: Amazon S3
+    UPLOADS_S3_REGION = os.environ.get("UPLOADS_S3_REGION", os.environ.get("AWS_DEFAULT_REGION", ""))
+    UPLOADS_S3_ACCESS_KEY_ID = os.environ.get("UPLOADS_S3_ACCESS_KEY_ID", "")
+    UPLOADS_S3_SECRET_ACCESS_KEY = os.environ.get("UPLOADS_S3_SECRET_ACCESS_KEY", "")
+    UPLOADS_S3_ADDRESSING_STYLE = os.environ.get("UPLOADS_S3_ADDRESSING_STYLE", "auto")  # auto|path|virtual
+    UPLOADS_S3_TIMEOUT = _env_int("UPLOADS_S3_TIMEOUT", 10)  # seconds, to connect and per read
+    UPLOADS_S3_MAX_ATTEMPTS = _env_int("UPLOADS_S3_MAX_ATTEMPTS", 3)
+    # The orphan sweep removes stored files no attachment names, once older than this
+    UPLOADS_ORPHAN_GRACE_HOURS = _env_int("UPLOADS_ORPHAN_GRACE_HOURS", 24)
+    SCHEDULER_UPLOADS_SECONDS = _env_int("SCHEDULER_UPLOADS_SECONDS", 3600)
 
     # Notifications: "file" writes to instance/outbox.log; "smtp"/"http" for production
     NOTIFY_EMAIL_BACKEND = os.environ.get("NOTIFY_EMAIL_BACKEND", "file")

@@ -142,10 +142,14 @@ def download(body, filename: str, mimetype: str):
     return no_store(resp)
 
 
-def send_stored_file(path, *, mimetype: str, download_name: str):
+def send_stored_file(source, *, mimetype: str, download_name: str, size: int | None = None):
     """A stored upload (the citizen's or an employee's file) as an attachment, never
-    cached. Flask's send_file handles the Unicode file name (RFC 6266 `filename*`)."""
+    cached: `source` is a path (the disk) or a readable stream (the object store, sent on
+    in blocks as it arrives; `size` gives its Content-Length). Flask's send_file handles
+    the Unicode file name (RFC 6266 `filename*`)."""
     from flask import send_file
 
-    resp = send_file(path, mimetype=mimetype, as_attachment=True, download_name=download_name)
+    resp = send_file(source, mimetype=mimetype, as_attachment=True, download_name=download_name)
+    if size is not None and resp.content_length is None:
+        resp.content_length = size
     return no_store(resp)

@@ -127,8 +127,14 @@ def build_scheduler(app) -> BlockingScheduler:
 
         return mail_intake.fetch()
 
+    def uploads_sweep():
+        from app.services import uploads
+
+        return uploads.sweep_orphans()
+
     jobs = [("timers", sweep, "SCHEDULER_SWEEP_SECONDS"), ("outbox", outbox, "SCHEDULER_OUTBOX_SECONDS"),
-            ("reports", reports, "SCHEDULER_REPORTS_SECONDS")]
+            ("reports", reports, "SCHEDULER_REPORTS_SECONDS"),
+            ("uploads", uploads_sweep, "SCHEDULER_UPLOADS_SECONDS")]
     if app.config.get("MAIL_IMAP_URL"):
         jobs.insert(0, ("mail", mail, "MAIL_FETCH_SECONDS"))
     ids = {"timers": "sweep"}  # the sweep's job id predates the others

@@ -166,8 +166,8 @@ class CaseEvent(db.Model):
 
 
 class Attachment(db.Model):
-    """A file kept under `instance/uploads/` by a random name; served only after an
-    access check."""
+    """A file kept in the upload store (`instance/uploads/` or an object store, see
+    app/storage.py) by a random name; served only after an access check."""
 
     __tablename__ = "attachment"
 

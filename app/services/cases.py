@@ -100,6 +100,10 @@ def raise_case(
     extra = dict(data or {})
     if requester.get("locale"):
         extra["locale"] = requester["locale"]
+    # The files first, under fresh names, outside the transaction (a slow or failing store
+    # holds no row lock); a store that fails raises StoreFailed here, with nothing written.
+    # Every way out but a committed new case deletes them again (`uploads.discard`).
+    kept = _keep(uploads)
     # One transaction. A unique-constraint race (same submission key from a double
     # click, or the rare reference collision) is undone and retried from scratch: only
     # the attempt when the transaction holds the caller's own earlier writes (a
@@ -111,7 +115,37 @@ def raise_case(
             session.flush()  # the caller's own changes, outside the attempt
     except Exception:
         session.rollback()
+        _discard(kept)
         raise
+    attached = False
+    try:
+        case, attached = _raise_attempts(session, kind_entry, fields, extra, reference, kind, now, actor,
+                                         office, assignee, notify_requester, submission_key, protect, kept)
+        return case
+    finally:
+        if not attached:
+            _discard(kept)
+
+
+def _keep(uploads) -> list:
+    if not uploads:
+        return []
+    from app.services import uploads as uploads_svc
+
+    return uploads_svc.keep_all(uploads)
+
+
+def _discard(kept) -> None:
+    if kept:
+        from app.services import uploads as uploads_svc
+
+        uploads_svc.discard(kept)
+
+
+def _raise_attempts(session, kind_entry, fields, extra, reference, kind, now, actor, office, assignee,
+                    notify_requester, submission_key, protect, kept):
+    """The attempts of `raise_case`: (the new case, True) once committed, or (the case
+    already raised with the submission key, False)."""
     for attempt in range(3):
         savepoint = session.begin_nested() if protect else None
         released = False
@@ -125,13 +159,13 @@ def raise_case(
                 actor_kind="user" if actor else "requester", public=True, text=case.description,
                 to_status=wf.OPEN, to_office_id=office.id, to_user_id=case.assignee_id, data={},
             )
-            if uploads:  # the attachments name their timeline row: an ORM row, flushed
+            if kept:  # the attachments name their timeline row: an ORM row, flushed
                 event = CaseEvent(**created)
                 session.add(event)
                 session.flush()
                 from app.services.uploads import store_upload
 
-                for upload in uploads:
+                for upload in kept:
                     store_upload(case, event, upload, actor, now)
             else:
                 # The timeline row and the outbox rows as plain INSERTs: nothing reads
@@ -155,7 +189,7 @@ def raise_case(
             # Every front door shows the new reference at once: keep the committed value
             # instead of reading the row back (the commit expires it).
             set_committed_value(case, "reference", reference)
-            return case
+            return case, True
         except IntegrityError:
             reference = None
             if savepoint is not None and not released:
@@ -167,7 +201,7 @@ def raise_case(
                 if existing is not None:
                     if savepoint is not None:
                         session.commit()  # the caller's earlier writes, as a successful raise would
-                    return existing
+                    return existing, False
             if attempt == 2:
                 raise
         except Exception:
@@ -254,19 +288,24 @@ def act(
         except StaleDataError as exc:
             raise ChangedMeanwhile() from exc
         return event
+    # The files first (StoreFailed: nothing written), then one transaction; when it
+    # fails, the files go again.
+    kept = _keep(uploads)
     try:
         event = _apply(case, t, now=now, actor=actor, as_=as_, text=text,
                        target_office=target_office, target_user=target_user, data=data or {})
-        for upload in uploads:
+        for upload in kept:
             from app.services.uploads import store_upload
 
             store_upload(case, event, upload, actor, now)
         db.session.commit()
     except StaleDataError as exc:
         db.session.rollback()
+        _discard(kept)
         raise ChangedMeanwhile() from exc
     except Exception:
         db.session.rollback()
+        _discard(kept)
         raise
     return event
 

@@ -202,5 +202,10 @@ def attachment(reference, attachment_id):
         abort(404)
     if att.event is not None and not att.event.public and not access.sees_internal(current_user, case):
         abort(404)
-    return send_stored_file(uploads.path_of(att), mimetype=att.content_type,
-                            download_name=att.original_name)
+    try:
+        source, size = uploads.open_stored(att)
+    except FileNotFoundError:
+        abort(404)
+    except uploads.StoreFailed:
+        abort(503)
+    return send_stored_file(source, mimetype=att.content_type, download_name=att.original_name, size=size)
