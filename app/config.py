@@ -8,12 +8,24 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _env_list(name: str) -> list[str]:
+    """A comma-separated setting (spaces around the commas ignored), e.g. old keys."""
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
 class Config:
     """Defaults for a single-machine install (SQLite in `instance/`)."""
 
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # filled in by create_app
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    SECRET_KEY = os.environ.get("SECRET_KEY")  # generated into instance/ when absent
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # generated into instance/ when absent (not in production)
+    # Earlier keys, still accepted (comma-separated): sessions (Flask's own
+    # SECRET_KEY_FALLBACKS), signed links and one-time codes made with one of them keep
+    # verifying; everything new is signed with SECRET_KEY. See docs/security.md.
+    SECRET_KEY_FALLBACKS = _env_list("SECRET_KEY_FALLBACKS")
+    # Production refuses to start without SECRET_KEY: a key generated per host would make
+    # every host reject the others' sessions and signed links.
+    REQUIRE_SECRET_KEY = False
 
     LANGUAGES = {"en": "English", "hi": "हिन्दी", "fa": "فارسی"}
     BABEL_DEFAULT_LOCALE = "en"
@@ -110,7 +122,9 @@ class Config:
 
 
 class ProductionConfig(Config):
-    """Behind HTTPS: secure cookies and HSTS."""
+    """Behind HTTPS: secure cookies and HSTS; a SECRET_KEY shared by every host."""
+
+    REQUIRE_SECRET_KEY = True
 
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
