@@ -25,6 +25,7 @@ def register_cli(app) -> None:
     app.cli.add_command(backup)
     app.cli.add_command(restore)
     app.cli.add_command(anonymise)
+    app.cli.add_command(retention_command)
     app.cli.add_command(bench_data)
     app.cli.add_command(tallies_command)
     app.cli.add_command(mail_fetch)
@@ -204,6 +205,20 @@ def anonymise(older_than_days):
 
     n = anonymise_closed(older_than_days, datetime.utcnow())
     click.echo(f"Anonymised {n} cases closed more than {older_than_days} days ago.")
+
+
+@click.command("retention")
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+@with_appcontext
+def retention_command(dry_run):
+    """Remove delivered notifications, used or expired one-time codes, stale sign-in
+    throttle rows and audit rows older than their RETENTION_* periods, in short batches
+    (the scheduler does the same, a bounded amount per run). Cases and timelines stay."""
+    from app.services import retention
+
+    counts = retention.pending() if dry_run else retention.purge()
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(f"{verb}: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items()))
 
 
 @click.command("bench-data")

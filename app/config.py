@@ -111,6 +111,16 @@ class Config:
     # once a day or week, whatever this interval
     SCHEDULER_REPORTS_SECONDS = _env_int("SCHEDULER_REPORTS_SECONDS", 300)
 
+    # Retention (app/services/retention.py): delivered notifications, used or expired
+    # one-time codes and audit rows older than this many days are removed; 0 keeps them
+    # forever. Cases and their timelines are never removed.
+    RETENTION_NOTIFICATIONS_DAYS = _env_int("RETENTION_NOTIFICATIONS_DAYS", 90)
+    RETENTION_CODES_DAYS = _env_int("RETENTION_CODES_DAYS", 7)
+    RETENTION_AUDIT_DAYS = _env_int("RETENTION_AUDIT_DAYS", 730)
+    RETENTION_BATCH_SIZE = _env_int("RETENTION_BATCH_SIZE", 1000)  # rows per transaction
+    RETENTION_MAX_BATCHES = _env_int("RETENTION_MAX_BATCHES", 50)  # per table and scheduled run
+    SCHEDULER_RETENTION_SECONDS = _env_int("SCHEDULER_RETENTION_SECONDS", 3600)
+
     # How many reverse proxies stand in front of the web workers (nginx: 1). Their
     # X-Forwarded-For/-Proto is believed for exactly that many hops, so rate limits and
     # sign-in locks count the real client; 0 believes no header (a client could forge it).

@@ -17,7 +17,7 @@ ADVISORY_KEY = 7_346_201  # arbitrary, constant: "the Seva Desk scheduler"
 
 def run_once(app, now: datetime | None = None) -> dict:
     """One pass of every job (what `flask run-jobs` does)."""
-    from app.services import notify, summary, timers
+    from app.services import notify, retention, summary, timers
 
     with app.app_context():
         now = now or datetime.utcnow()
@@ -25,6 +25,7 @@ def run_once(app, now: datetime | None = None) -> dict:
         # the daily backlog snapshot and the weekly summaries (each once: idempotent)
         result["reports"] = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
         result["outbox"] = notify.deliver_due(now)
+        result["retention"] = retention.scheduled(now)
         if app.config.get("MAIL_IMAP_URL"):
             from app.services import mail_intake
 
@@ -94,10 +95,12 @@ def _logged(app, name: str, work):
 
 
 def build_scheduler(app) -> BlockingScheduler:
-    """Three jobs: the timer sweep every SCHEDULER_SWEEP_SECONDS, the outbox delivery
+    """Four jobs: the timer sweep every SCHEDULER_SWEEP_SECONDS, the outbox delivery
     every SCHEDULER_OUTBOX_SECONDS (a one-time code should not wait for the sweep), and the
     monitoring reports (the daily backlog snapshot, the weekly summaries; each does its
-    work once a day or week whatever the interval) every SCHEDULER_REPORTS_SECONDS; and,
+    work once a day or week whatever the interval) every SCHEDULER_REPORTS_SECONDS, the
+    retention purge (bounded batches, `app.services.retention`) every
+    SCHEDULER_RETENTION_SECONDS; and,
     when MAIL_IMAP_URL is set, the helpdesk mailbox fetch every MAIL_FETCH_SECONDS. One
     worker thread runs them one after the other, so they never write at the same time
     (SQLite has one writer); a run that comes due while the other job works runs late
@@ -127,8 +130,13 @@ def build_scheduler(app) -> BlockingScheduler:
 
         return mail_intake.fetch()
 
+    def purge():
+        from app.services import retention
+
+        return retention.scheduled(datetime.utcnow())
+
     jobs = [("timers", sweep, "SCHEDULER_SWEEP_SECONDS"), ("outbox", outbox, "SCHEDULER_OUTBOX_SECONDS"),
-            ("reports", reports, "SCHEDULER_REPORTS_SECONDS")]
+            ("reports", reports, "SCHEDULER_REPORTS_SECONDS"), ("retention", purge, "SCHEDULER_RETENTION_SECONDS")]
     if app.config.get("MAIL_IMAP_URL"):
         jobs.insert(0, ("mail", mail, "MAIL_FETCH_SECONDS"))
     ids = {"timers": "sweep"}  # the sweep's job id predates the others
