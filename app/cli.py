@@ -139,20 +139,41 @@ def mail_in():
 @click.command("scheduler")
 @with_appcontext
 def scheduler():
-    """Run the scheduler in this process (exactly one per installation)."""
+    """Run the scheduler in this process. One per installation runs the jobs; a second one
+    (on another host) stands by and takes over when the first dies."""
     import logging
+    import threading
 
-    from app.jobs import SchedulerLock, build_scheduler
+    from app.jobs import SchedulerLock, build_scheduler, watch_lock
 
     logging.basicConfig(level=logging.INFO)
+    log = logging.getLogger("sevadesk.jobs")
     app = current_app._get_current_object()
     lock = SchedulerLock(app)
-    if not lock.acquire():
-        click.echo("Another scheduler is already running; this one exits.")
-        sys.exit(0)
-    click.echo("Scheduler running (timers and outbox). Ctrl+C stops it.")
+    waited = []
+
+    def standing_by():
+        waited.append(True)
+        log.info("Another scheduler holds the lock; standing by (trying every %g s).", lock.poll_seconds)
+        click.echo("Another scheduler is running; this one stands by and takes over if it stops.")
+
     try:
-        build_scheduler(app).start()
+        while True:
+            waited.clear()
+            lock.wait(on_standby=standing_by)
+            if waited:
+                log.info("Took over the scheduler lock: this scheduler runs the jobs now.")
+            click.echo("Scheduler running (timers and outbox). Ctrl+C stops it.")
+            sched = build_scheduler(app)
+            stop = threading.Event()
+            watch_lock(lock, sched, stop)
+            try:
+                sched.start()
+            finally:
+                stop.set()
+            if not lock.lost:
+                break
+            lock.release()  # lost with its connection; stand by for it again
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:

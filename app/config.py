@@ -107,6 +107,13 @@ class Config:
     # Scheduler
     SCHEDULER_SWEEP_SECONDS = _env_int("SCHEDULER_SWEEP_SECONDS", 60)
     SCHEDULER_OUTBOX_SECONDS = _env_int("SCHEDULER_OUTBOX_SECONDS", 30)
+    # A standby scheduler tries the lock this often (and the running one checks it still
+    # holds it): it takes over within this many seconds of the first one dying.
+    SCHEDULER_LOCK_POLL_SECONDS = float(os.environ.get("SCHEDULER_LOCK_POLL_SECONDS", 10))
+    # SQLite: the lock file (default instance/scheduler.lock). PostgreSQL behind PgBouncer
+    # in transaction mode: a direct URL for the scheduler's lock connection.
+    SCHEDULER_LOCK_FILE = os.environ.get("SCHEDULER_LOCK_FILE")
+    SCHEDULER_LOCK_DATABASE_URL = os.environ.get("SCHEDULER_LOCK_DATABASE_URL")
     # the monitoring reports (daily backlog snapshot, weekly summaries): each does its work
     # once a day or week, whatever this interval
     SCHEDULER_REPORTS_SECONDS = _env_int("SCHEDULER_REPORTS_SECONDS", 300)
