@@ -144,7 +144,7 @@ def scheduler():
     import logging
     import threading
 
-    from app.jobs import SchedulerLock, build_scheduler, watch_lock
+    from app.jobs import LockNeedsDirectConnection, SchedulerLock, build_scheduler, watch_lock
 
     logging.basicConfig(level=logging.INFO)
     log = logging.getLogger("sevadesk.jobs")
@@ -174,6 +174,8 @@ def scheduler():
             if not lock.lost:
                 break
             lock.release()  # lost with its connection; stand by for it again
+    except LockNeedsDirectConnection as exc:
+        raise click.ClickException(str(exc)) from None
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:

@@ -18,6 +18,9 @@ class Config:
 
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # filled in by create_app
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # "pgbouncer" when DATABASE_URL goes through PgBouncer in transaction mode: psycopg
+    # then prepares no statements (app/connections.py; docs/operations.md#behind-pgbouncer)
+    DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "")
     SECRET_KEY = os.environ.get("SECRET_KEY")  # generated into instance/ when absent (not in production)
     # Earlier keys, still accepted (comma-separated): sessions (Flask's own
     # SECRET_KEY_FALLBACKS), signed links and one-time codes made with one of them keep

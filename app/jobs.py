@@ -38,6 +38,10 @@ def run_once(app, now: datetime | None = None) -> dict:
     return result
 
 
+class LockNeedsDirectConnection(RuntimeError):
+    """PostgreSQL through PgBouncer without SCHEDULER_LOCK_DATABASE_URL."""
+
+
 class SchedulerLock:
     """The right to run the jobs, held for the life of the scheduler process.
 
@@ -65,10 +69,19 @@ class SchedulerLock:
         return self._url().startswith("postgresql")
 
     def _url(self) -> str:
-        # Behind PgBouncer in transaction mode a session lock means nothing (each
-        # statement may land on another server connection): the lock then needs a
-        # direct URL (docs/operations.md#pgbouncer).
-        return self.app.config.get("SCHEDULER_LOCK_DATABASE_URL") or self.app.config["SQLALCHEMY_DATABASE_URI"]
+        direct = self.app.config.get("SCHEDULER_LOCK_DATABASE_URL")
+        if direct:
+            return direct
+        uri = self.app.config["SQLALCHEMY_DATABASE_URI"]
+        if uri.startswith("postgresql") and (self.app.config.get("DATABASE_POOLER") or "").lower() == "pgbouncer":
+            # Behind PgBouncer in transaction mode a session lock means nothing: each
+            # statement may land on another server connection, which keeps the lock
+            # after this process dies, or gives it to a second scheduler.
+            raise LockNeedsDirectConnection(
+                "DATABASE_POOLER=pgbouncer: the scheduler's lock needs a direct connection to "
+                "PostgreSQL. Set SCHEDULER_LOCK_DATABASE_URL to a URL that bypasses PgBouncer "
+                "(docs/operations.md#behind-pgbouncer).")
+        return uri
 
     def _connect(self):
         from sqlalchemy import create_engine, text

@@ -80,6 +80,10 @@ def _env(database_url: str, tmp_path: Path) -> dict:
                SCHEDULER_REPORTS_SECONDS="2", SCHEDULER_RETENTION_SECONDS="2",
                SCHEDULER_LOCK_FILE=str(tmp_path / "scheduler.lock"), NOTIFY_EMAIL_BACKEND="file",
                NOTIFY_SMS_BACKEND="file")
+    direct = os.environ.get("SCHEDULER_LOCK_DATABASE_URL")
+    if direct and database_url.startswith("postgresql"):  # behind PgBouncer: the lock goes direct
+        env["SCHEDULER_LOCK_DATABASE_URL"] = make_url(direct).set(
+            database=make_url(database_url).database).render_as_string(hide_password=False)
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True, timeout=120)
     return env
