@@ -89,7 +89,7 @@ def _env(database_url: str, tmp_path: Path) -> dict:
     return env
 
 
-def _second_takes_over_when_the_first_is_killed(env: dict, tmp_path: Path) -> None:
+def _second_takes_over_when_the_first_is_killed(env: dict, tmp_path: Path, end_lock_session=None) -> None:
     first = Scheduler(env, tmp_path / "first.log")
     second = None
     try:
@@ -108,6 +108,15 @@ def _second_takes_over_when_the_first_is_killed(env: dict, tmp_path: Path) -> No
         assert took + ran < 60
         print(f"took over after {took:.1f} s, ran a job {ran:.1f} s later")  # noqa: T201 - shown with -s
 
+        if end_lock_session is not None:
+            # the database ends the lock's session (a restart, a cut): the scheduler stops
+            # its jobs, stands by, and — nobody else holding the lock — runs them again
+            mark = len(second.text())
+            end_lock_session()
+            second.wait_for("scheduler lock lost", 30, after=mark)
+            second.wait_for("Scheduler running", 30, after=mark)
+            second.wait_for(JOB_RAN, 30, after=second.text().rindex("Scheduler running"))
+
         second.proc.send_signal(signal.SIGINT)  # Ctrl+C: a quiet end
         assert second.proc.wait(30) == 0
         assert "Traceback" not in second.text(), second.text()
@@ -119,7 +128,16 @@ def _second_takes_over_when_the_first_is_killed(env: dict, tmp_path: Path) -> No
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL on PostgreSQL (two scheduler processes)")
 def test_a_standby_scheduler_takes_over_on_postgresql(scheduler_database, tmp_path):
-    _second_takes_over_when_the_first_is_killed(_env(scheduler_database, tmp_path), tmp_path)
+    import psycopg
+
+    def end_lock_session():
+        with psycopg.connect(_psycopg_url(make_url(scheduler_database)), autocommit=True) as conn:
+            ended = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                 " WHERE application_name = 'sevadesk-scheduler-lock'"
+                                 " AND datname = current_database()").fetchall()
+        assert ended == [(True,)]
+
+    _second_takes_over_when_the_first_is_killed(_env(scheduler_database, tmp_path), tmp_path, end_lock_session)
 
 
 @pytest.mark.skipif(ON_POSTGRES, reason="the SQLite variant runs in the SQLite pass")
