@@ -33,6 +33,34 @@ def _instance_secret(app: Flask) -> str:
     return key
 
 
+class MissingSecretKey(RuntimeError):
+    """The production configuration was started without SECRET_KEY."""
+
+
+REFUSED_WITHOUT_KEY = (
+    "SECRET_KEY is not set, and the production configuration (PORTAL_ENV=production) does not "
+    "make one up: a key generated on each host would make every other host reject its "
+    "sessions and signed links. Set the same SECRET_KEY for every web worker, the scheduler "
+    "and every `flask` command, e.g. in instance/sevadesk.env:\n"
+    "  echo \"SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')\" >> instance/sevadesk.env\n"
+    "(a host that ran before with a generated key has it in instance/secret_key: use that value "
+    "to keep the links already sent working). docs/security.md#the-secret-key-and-its-rotation"
+)
+
+
+def _secret_key(app: Flask) -> None:
+    """SECRET_KEY as configured; outside production, generated into instance/ when unset.
+    SECRET_KEY_FALLBACKS (old keys, still accepted) becomes a list without the current key."""
+    if not app.config.get("SECRET_KEY"):
+        if app.config.get("REQUIRE_SECRET_KEY"):
+            raise MissingSecretKey(REFUSED_WITHOUT_KEY)
+        app.config["SECRET_KEY"] = _instance_secret(app)
+    fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
+    if isinstance(fallbacks, str):
+        fallbacks = [part.strip() for part in fallbacks.split(",")]
+    app.config["SECRET_KEY_FALLBACKS"] = [k for k in fallbacks if k and k != app.config["SECRET_KEY"]]
+
+
 def create_app(config: type | dict | None = None) -> Flask:
     """Application factory: configuration, extensions, blueprints, CLI and error pages."""
     app = Flask(__name__, instance_relative_config=True)
@@ -47,8 +75,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'portal.sqlite'}"
         )
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(app)
+    _secret_key(app)
     _rate_limit_storage(app)
     _trust_proxies(app)
     from app.inputs import IdConverter, query_args

@@ -25,6 +25,7 @@ def register_cli(app) -> None:
     app.cli.add_command(backup)
     app.cli.add_command(restore)
     app.cli.add_command(anonymise)
+    app.cli.add_command(retention_command)
     app.cli.add_command(bench_data)
     app.cli.add_command(tallies_command)
     app.cli.add_command(mail_fetch)
@@ -158,20 +159,43 @@ def uploads_sweep(grace_hours):
 @click.command("scheduler")
 @with_appcontext
 def scheduler():
-    """Run the scheduler in this process (exactly one per installation)."""
+    """Run the scheduler in this process. One per installation runs the jobs; a second one
+    (on another host) stands by and takes over when the first dies."""
     import logging
+    import threading
 
-    from app.jobs import SchedulerLock, build_scheduler
+    from app.jobs import LockNeedsDirectConnection, SchedulerLock, build_scheduler, watch_lock
 
     logging.basicConfig(level=logging.INFO)
+    log = logging.getLogger("sevadesk.jobs")
     app = current_app._get_current_object()
     lock = SchedulerLock(app)
-    if not lock.acquire():
-        click.echo("Another scheduler is already running; this one exits.")
-        sys.exit(0)
-    click.echo("Scheduler running (timers and outbox). Ctrl+C stops it.")
+    waited = []
+
+    def standing_by():
+        waited.append(True)
+        log.info("Another scheduler holds the lock; standing by (trying every %g s).", lock.poll_seconds)
+        click.echo("Another scheduler is running; this one stands by and takes over if it stops.")
+
     try:
-        build_scheduler(app).start()
+        while True:
+            waited.clear()
+            lock.wait(on_standby=standing_by)
+            if waited:
+                log.info("Took over the scheduler lock: this scheduler runs the jobs now.")
+            click.echo("Scheduler running (timers and outbox). Ctrl+C stops it.")
+            sched = build_scheduler(app)
+            stop = threading.Event()
+            watch_lock(lock, sched, stop)
+            try:
+                sched.start()
+            finally:
+                stop.set()
+            if not lock.lost:
+                break
+            lock.release()  # lost with its connection; stand by for it again
+    except LockNeedsDirectConnection as exc:
+        raise click.ClickException(str(exc)) from None
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
@@ -224,6 +248,20 @@ def anonymise(older_than_days):
 
     n = anonymise_closed(older_than_days, datetime.utcnow())
     click.echo(f"Anonymised {n} cases closed more than {older_than_days} days ago.")
+
+
+@click.command("retention")
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+@with_appcontext
+def retention_command(dry_run):
+    """Remove delivered notifications, used or expired one-time codes, stale sign-in
+    throttle rows and audit rows older than their RETENTION_* periods, in short batches
+    (the scheduler does the same, a bounded amount per run). Cases and timelines stay."""
+    from app.services import retention
+
+    counts = retention.pending() if dry_run else retention.purge()
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(f"{verb}: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items()))
 
 
 @click.command("bench-data")

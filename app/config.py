@@ -8,12 +8,27 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _env_list(name: str) -> list[str]:
+    """A comma-separated setting (spaces around the commas ignored), e.g. old keys."""
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
 class Config:
     """Defaults for a single-machine install (SQLite in `instance/`)."""
 
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # filled in by create_app
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    SECRET_KEY = os.environ.get("SECRET_KEY")  # generated into instance/ when absent
+    # "pgbouncer" when DATABASE_URL goes through PgBouncer in transaction mode: psycopg
+    # then prepares no statements (app/connections.py; docs/operations.md#behind-pgbouncer)
+    DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "")
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # generated into instance/ when absent (not in production)
+    # Earlier keys, still accepted (comma-separated): sessions (Flask's own
+    # SECRET_KEY_FALLBACKS), signed links and one-time codes made with one of them keep
+    # verifying; everything new is signed with SECRET_KEY. See docs/security.md.
+    SECRET_KEY_FALLBACKS = _env_list("SECRET_KEY_FALLBACKS")
+    # Production refuses to start without SECRET_KEY: a key generated per host would make
+    # every host reject the others' sessions and signed links.
+    REQUIRE_SECRET_KEY = False
 
     LANGUAGES = {"en": "English", "hi": "हिन्दी", "fa": "فارسی"}
     BABEL_DEFAULT_LOCALE = "en"
@@ -110,9 +125,26 @@ class Config:
     # Scheduler
     SCHEDULER_SWEEP_SECONDS = _env_int("SCHEDULER_SWEEP_SECONDS", 60)
     SCHEDULER_OUTBOX_SECONDS = _env_int("SCHEDULER_OUTBOX_SECONDS", 30)
+    # A standby scheduler tries the lock this often (and the running one checks it still
+    # holds it): it takes over within this many seconds of the first one dying.
+    SCHEDULER_LOCK_POLL_SECONDS = float(os.environ.get("SCHEDULER_LOCK_POLL_SECONDS", 10))
+    # SQLite: the lock file (default instance/scheduler.lock). PostgreSQL behind PgBouncer
+    # in transaction mode: a direct URL for the scheduler's lock connection.
+    SCHEDULER_LOCK_FILE = os.environ.get("SCHEDULER_LOCK_FILE")
+    SCHEDULER_LOCK_DATABASE_URL = os.environ.get("SCHEDULER_LOCK_DATABASE_URL")
     # the monitoring reports (daily backlog snapshot, weekly summaries): each does its work
     # once a day or week, whatever this interval
     SCHEDULER_REPORTS_SECONDS = _env_int("SCHEDULER_REPORTS_SECONDS", 300)
+
+    # Retention (app/services/retention.py): delivered notifications, used or expired
+    # one-time codes and audit rows older than this many days are removed; 0 keeps them
+    # forever. Cases and their timelines are never removed.
+    RETENTION_NOTIFICATIONS_DAYS = _env_int("RETENTION_NOTIFICATIONS_DAYS", 90)
+    RETENTION_CODES_DAYS = _env_int("RETENTION_CODES_DAYS", 7)
+    RETENTION_AUDIT_DAYS = _env_int("RETENTION_AUDIT_DAYS", 730)
+    RETENTION_BATCH_SIZE = _env_int("RETENTION_BATCH_SIZE", 1000)  # rows per transaction
+    RETENTION_MAX_BATCHES = _env_int("RETENTION_MAX_BATCHES", 50)  # per table and scheduled run
+    SCHEDULER_RETENTION_SECONDS = _env_int("SCHEDULER_RETENTION_SECONDS", 3600)
 
     # How many reverse proxies stand in front of the web workers (nginx: 1). Their
     # X-Forwarded-For/-Proto is believed for exactly that many hops, so rate limits and
@@ -125,7 +157,9 @@ class Config:
 
 
 class ProductionConfig(Config):
-    """Behind HTTPS: secure cookies and HSTS."""
+    """Behind HTTPS: secure cookies and HSTS; a SECRET_KEY shared by every host."""
+
+    REQUIRE_SECRET_KEY = True
 
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True

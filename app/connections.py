@@ -15,6 +15,12 @@ cable): `SELECT 1` would wait for TCP's timeout just as the first statement does
 
 SQLite needs no check (a file, no server) and gets none; other databases keep
 `pool_pre_ping`.
+
+Behind PgBouncer in transaction mode (`DATABASE_POOLER=pgbouncer`) psycopg must not
+prepare statements: it names them per client connection (`_pg3_0`, …) and would find them
+missing, or another client's of the same name, on whichever server connection PgBouncer
+lends it next (PgBouncer before 1.21 — Debian 12 has 1.18 — does not track them). The
+engine then connects with `prepare_threshold=None`.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from sqlalchemy import event, exc
 
 from app.extensions import db
 
+POOLERS = ("", "pgbouncer")
 _DEAD = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP | select.POLLNVAL
 
 
@@ -35,6 +42,12 @@ def configure(app) -> None:
     if uri.startswith("sqlite") or (uri.startswith("postgresql+psycopg") and app.config.get(
             "DB_SOCKET_CHECK", True)):
         options["pool_pre_ping"] = False
+    pooler = (app.config.get("DATABASE_POOLER") or "").strip().lower()
+    if pooler not in POOLERS:
+        raise ValueError(f"DATABASE_POOLER={pooler!r}: known values are 'pgbouncer' or none")
+    if pooler == "pgbouncer" and uri.startswith("postgresql+psycopg"):
+        # transaction pooling: no server-side prepared statements (see the module)
+        options["connect_args"] = {**(options.get("connect_args") or {}), "prepare_threshold": None}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

@@ -3,7 +3,9 @@
 A read wraps its statements in BEGIN … ROLLBACK for nothing: two more round trips, and
 psycopg forgets every prepared statement of a connection at each ROLLBACK, so PostgreSQL
 would parse and plan each statement of every page anew (most of its time on a case page).
-In autocommit the statements a worker runs again and again stay prepared on its connection.
+In autocommit the statements a worker runs again and again stay prepared on its connection
+(not behind PgBouncer in transaction mode, where `DATABASE_POOLER=pgbouncer` turns psycopg's
+prepared statements off: app/connections.py; reads still save the BEGIN and ROLLBACK).
 
 A GET view that writes, or that reads through a server-side cursor (`yield_per`, which
 PostgreSQL allows only inside a transaction), is marked `@in_transaction` and keeps the

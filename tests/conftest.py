@@ -27,8 +27,9 @@ def _session_app():
     tmp = tempfile.mkdtemp(prefix="sevadesk-test-")
     url = _database_url(tmp)
     overrides = {"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_FOLDER": f"{tmp}/uploads"}
-    if url.startswith("postgresql"):
+    if url.startswith("postgresql") and not os.environ.get("DATABASE_POOLER"):
         # Durability is irrelevant for a throw-away test database; commits get 10x faster.
+        # (Not through PgBouncer: it refuses the `options` start-up parameter.)
         overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {
             "pool_pre_ping": True, "connect_args": {"options": "-c synchronous_commit=off"}}
     app = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},

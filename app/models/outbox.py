@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, SmallInteger, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, SmallInteger, String, Text, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -46,6 +46,11 @@ Index("ix_notification_status_next", Notification.status, Notification.next_atte
 # The delivery order (`notify.deliver_due`): pending rows by priority, then age.
 Index("ix_notification_status_priority", Notification.status, Notification.priority,
       Notification.created_at, Notification.id)
+
+# Delivered messages by sending time: what the retention job removes (a constant, not a
+# bound parameter, as the retention query writes it: see NOT_CLOSED in models/case.py).
+SENT = Notification.status == literal_column("'sent'")
+Index("ix_notification_sent_at", Notification.sent_at, postgresql_where=SENT, sqlite_where=SENT)
 
 
 class AuditLog(db.Model):

@@ -253,9 +253,17 @@ def cases_of_mobile(mobile: str) -> list[Case]:
 
 # ---- one-time codes ----------------------------------------------------------------
 
-def _hash(mobile: str, code: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
+def _hash(mobile: str, code: str, key: str | None = None) -> str:
+    key = (key or current_app.config["SECRET_KEY"]).encode()
     return hmac.new(key, f"otp:{mobile}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _code_matches(code_hash: str, mobile: str, code: str) -> bool:
+    """The code's hash under the current key or an old one (a code sent just before a key
+    rotation still works for its few minutes)."""
+    from app.services.tokens import signing_keys
+
+    return any([hmac.compare_digest(code_hash, _hash(mobile, code, key)) for key in signing_keys()])
 
 
 def send_otp(mobile: str, *, now: datetime, locale: str = "en", purpose: str = "track") -> str | None:
@@ -297,7 +305,7 @@ def check_otp(mobile: str, code: str, *, now: datetime, purpose: str = "track") 
     if row.attempts >= max_attempts:
         return OTP_USED_UP
     row.attempts += 1
-    ok = hmac.compare_digest(row.code_hash, _hash(mobile, to_ascii_digits(code).strip()))
+    ok = _code_matches(row.code_hash, mobile, to_ascii_digits(code).strip())
     if ok:
         row.used_at = now
     db.session.commit()

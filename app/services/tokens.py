@@ -23,14 +23,32 @@ class _LinkSerializer(URLSafeTimedSerializer):
         return base64_encode(Serializer.dump_payload(self, obj))
 
 
-def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return _serializer_for(current_app.config["SECRET_KEY"], purpose)
+def signing_keys(app=None) -> tuple[str, ...]:
+    """Every key a signature may have been made with, the current one (SECRET_KEY) last:
+    itsdangerous signs with the last and accepts any (SECRET_KEY_FALLBACKS are the old keys
+    of a rotation, as for Flask's sessions)."""
+    config = (app or current_app).config
+    return (*(config.get("SECRET_KEY_FALLBACKS") or ()), config["SECRET_KEY"])
+
+
+def serializer(salt: str) -> URLSafeTimedSerializer:
+    """itsdangerous's timed serializer over `signing_keys()` (new tokens: the current key)."""
+    return _stock_serializer_for(signing_keys(), salt)
 
 
 @lru_cache(maxsize=16)
-def _serializer_for(secret: str, purpose: str) -> URLSafeTimedSerializer:
-    """Made once per key and purpose: the sweep signs a link for every case it closes."""
-    return _LinkSerializer(secret, salt=f"case-{purpose}")
+def _stock_serializer_for(keys: tuple[str, ...], salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(list(keys), salt=salt)
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return _serializer_for(signing_keys(), purpose)
+
+
+@lru_cache(maxsize=16)
+def _serializer_for(keys: tuple[str, ...], purpose: str) -> URLSafeTimedSerializer:
+    """Made once per set of keys and purpose: the sweep signs a link for every case it closes."""
+    return _LinkSerializer(list(keys), salt=f"case-{purpose}")
 
 
 def make_case_token(case, purpose: str) -> str:

@@ -179,7 +179,9 @@ def track_otp():
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TRACK_SALT)
+    from app.services.tokens import serializer
+
+    return serializer(TRACK_SALT)  # every key of a rotation accepted, the current one signs
 
 
 def _verified_minutes() -> int:
