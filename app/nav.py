@@ -49,7 +49,7 @@ GROUPS = ((INBOX, _l("Inbox")), (NEW, _l("New")), (MONITORING, _l("Monitoring"))
 JOB_OF = {
     "cases.queue": INBOX, "tickets.mine": INBOX, "interactions.mine": INBOX,
     "helpdesk.log": INBOX, "complaints.reviews": INBOX,
-    "monitoring.dashboard": MONITORING, "citizen.monitor": MONITORING,
+    "monitoring.dashboard": MONITORING,
     "complaints.reports": MONITORING, "helpdesk.report": MONITORING,
     "admin.index": ADMIN,
 }
