@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 
-from cachetools import LRUCache, cached
+from cachetools import LRUCache
 from flask import request
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -47,26 +47,34 @@ def _render_alone(env, template_name: str, value: tuple, lang: str, zone, script
 
 
 _rows: LRUCache = LRUCache(ROWS_KEPT)
-
-
-@cached(_rows, lock=threading.Lock(), info=True)
-def _row_html(env, template_name: str, value: tuple, lang: str, zone, script_root: str) -> str:
-    return _render_alone(env, template_name, value, lang, zone, script_root)
+_rows_lock = threading.Lock()
 
 
 @pass_context
 def memo_rows(ctx, template_name: str, rows) -> Markup:
     """`{% for c in rows %}{% include template_name %}{% endfor %}`, each row's HTML kept
     for the next page that shows the same row in the same language, zone and mount point.
-    The row template sees only `c`, `html_lang` and `page_zone` (and the globals)."""
+    The row template sees only `c`, `html_lang` and `page_zone` (and the globals).
+
+    The page's rows are looked up under one lock, the missing ones rendered outside it and
+    stored under one more: `cachetools.cached` around each row (a Python-level key and
+    lock per call) cost 80 µs more than `functools.lru_cache` for 50 rows; this, 10."""
+    env = ctx.environment
     lang, zone, root = ctx.get("html_lang"), ctx.get("page_zone"), request.script_root
-    out = []
-    for row in rows:
-        if isinstance(row, tuple):
-            out.append(_row_html(ctx.environment, template_name, row, lang, zone, root))
+    keys = [(env, template_name, row, lang, zone, root) if isinstance(row, tuple) else None for row in rows]
+    with _rows_lock:
+        out = [_rows.get(key) if key is not None else None for key in keys]
+    rendered = {}
+    for i, (row, key) in enumerate(zip(rows, keys, strict=True)):
+        if out[i] is not None:
+            continue
+        if key is None:  # an ORM object: identity, not value — rendered with the page
+            out[i] = env.get_template(template_name).render(c=row, html_lang=lang, page_zone=zone)
         else:
-            template = ctx.environment.get_template(template_name)
-            out.append(template.render(c=row, html_lang=lang, page_zone=zone))
+            out[i] = rendered[key] = _render_alone(env, template_name, row, lang, zone, root)
+    if rendered:
+        with _rows_lock:
+            _rows.update(rendered)
     return Markup("\n".join(out))  # noqa: S704 - rendered by autoescaped templates
 
 
@@ -116,7 +124,8 @@ def kept(ctx, name: str, *values, caller) -> Markup:
 
 def clear() -> None:
     """Forget every kept row and fragment (a test that changes translations or templates)."""
-    _row_html.cache_clear()
+    with _rows_lock:
+        _rows.clear()
     with _fragments_lock:
         _fragments.clear()
 

