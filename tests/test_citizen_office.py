@@ -431,9 +431,11 @@ def test_a_region_operator_without_oversight_roles_watches_doorstep_requests_onl
     auth.login(world.r2_op.login_id)
     r = client.get("/doorstep/monitor", follow_redirects=True)
     assert r.status_code == 200 and r.request.full_path == "/dashboard/?kind=service_request"
-    for query in ("", "?kind=complaint"):
+    for query in ("", "?kind=complaint", "?_method=POST&_scheme=javascript&bogus=1"):
         r = client.get("/dashboard/" + query)
         assert r.status_code == 302 and r.headers["Location"] == "/dashboard/?kind=service_request"
+    r = client.get(f"/dashboard/?office={world.d3.id}&days=90")
+    assert r.headers["Location"] == f"/dashboard/?office={world.d3.id}&days=90&kind=service_request"
     html = client.get("/dashboard/?kind=service_request").get_data(as_text=True)
     form = html[html.index('id="field-kind"'):]
     assert "All kinds" not in form[:form.index("</select>")]

@@ -65,6 +65,7 @@ def dash_href(endpoint: str, **args) -> str:
 
 
 URL_SAFE = "!$'()*,/:;?@"  # as werkzeug's url_for leaves them
+VIEW_ARGS = ("office", "date_from", "date_to", "category", "priority", "days")  # besides `kind`
 
 
 def _now() -> datetime:
@@ -134,7 +135,9 @@ def dashboard():
     watched = access.dashboard_kinds(current_user)
     if watched is not None and request.args.get("kind") not in watched:
         # Someone who watches only some kinds: the URL names the kind they see.
-        return redirect(url_for("monitoring.dashboard", **{**request.args.to_dict(), "kind": watched[0]}))
+        # (Only the dashboard's own arguments: `?_method=`/`?_scheme=` must not reach url_for.)
+        kept = {k: v for k, v in request.args.items() if k in VIEW_ARGS and v}
+        return redirect(url_for("monitoring.dashboard", **kept, kind=watched[0]))
     scope = _scope()
     form, f = _filters()
     return render_page_or_partial("monitoring/dashboard.html", "monitoring/_dashboard.html",
