@@ -15,19 +15,19 @@ Processing", "Complaint Registration", "Reports & Analytics"; docs/workflows.md,
 
 from __future__ import annotations
 
+import threading
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import quote
 
+from cachetools import LRUCache, cached
 from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 
-from app.i18n import current_locale
 from app.inputs import safe_next
 
 
@@ -49,29 +49,24 @@ GROUPS = ((INBOX, _l("Inbox")), (NEW, _l("New")), (MONITORING, _l("Monitoring"))
 JOB_OF = {
     "cases.queue": INBOX, "tickets.mine": INBOX, "interactions.mine": INBOX,
     "helpdesk.log": INBOX, "complaints.reviews": INBOX,
-    "monitoring.dashboard": MONITORING, "citizen.monitor": MONITORING,
+    "monitoring.dashboard": MONITORING,
     "complaints.reports": MONITORING, "helpdesk.report": MONITORING,
     "admin.index": ADMIN,
 }
 
 
 STAFF_NAV: list[NavItem] = []
-# Which links a user sees, by (roles, active, office kind): the layout asks on every page.
-_visible_cache: dict[tuple, list[NavItem]] = {}
-_links_cache: dict[tuple, list[dict]] = {}
 PUBLIC_LINKS: list[NavItem] = []  # cards on the public landing page (label, endpoint)
 
 
 def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None, order=50, group=None):
     """Show a link in the signed-in navigation to users for whom `visible(user)` holds,
     in the top menu's `group` (None: see the module's docstring).
-    `visible` may look only at the user's roles, active flag and office kind: its answer
-    is remembered for each combination of those."""
+    `visible` may look only at the user's roles, active flag and office kind: the kept
+    header (below) is rendered once for each combination of those."""
     if not any(i.endpoint == endpoint for i in STAFF_NAV):
         STAFF_NAV.append(NavItem(endpoint, label, visible, badge_endpoint, order, group))
         STAFF_NAV.sort(key=lambda i: i.order)
-        _visible_cache.clear()
-        _links_cache.clear()
         clear_kept()
 
 
@@ -80,11 +75,7 @@ def _visibility_key(user) -> tuple:
 
 
 def _visible_items(user) -> list[NavItem]:
-    key = _visibility_key(user)
-    items = _visible_cache.get(key)
-    if items is None:
-        items = _visible_cache[key] = [i for i in STAFF_NAV if i.visible(user)]
-    return items
+    return [i for i in STAFF_NAV if i.visible(user)]
 
 
 def add_public_link(endpoint, label, description, order=50):
@@ -92,6 +83,9 @@ def add_public_link(endpoint, label, description, order=50):
     if not any(i.endpoint == endpoint for i in PUBLIC_LINKS):
         PUBLIC_LINKS.append(NavItem(endpoint, label, lambda u: True, description, order))
         PUBLIC_LINKS.sort(key=lambda i: i.order)
+
+
+FIXED_URLS_KEPT = 256
 
 
 def case_url(reference: str) -> str:
@@ -105,20 +99,18 @@ def case_url(reference: str) -> str:
     return prefix + quote(reference, safe="")
 
 
-_fixed_urls: dict[tuple, str] = {}
+def _fixed_url_key(endpoint: str, **values) -> tuple:
+    return (request.script_root, endpoint, *sorted(values.items()))
 
 
+# Least recently used first: a misuse with per-request values cannot grow it.
+@cached(LRUCache(FIXED_URLS_KEPT), key=_fixed_url_key, lock=threading.Lock())
 def fixed_url(endpoint: str, **values) -> str:
     """`url_for` for the links that depend on nothing but where the portal is mounted — the
-    layout's links and assets on every page: each built once per mount point. Not for
-    URLs with per-request values (a reference, a cursor)."""
-    key = (request.script_root, endpoint, *sorted(values.items()))
-    url = _fixed_urls.get(key)
-    if url is None:
-        if len(_fixed_urls) > 1000:  # a misuse with per-request values must not grow forever
-            _fixed_urls.clear()
-        url = _fixed_urls[key] = url_for(endpoint, **values)
-    return url
+    layout's links and assets on every page: each built once per mount point (the five of
+    the layout cost 80–100 µs a page through the URL map, 15 kept). Not for URLs with
+    per-request values (a reference, a cursor)."""
+    return url_for(endpoint, **values)
 
 
 def group_of(item: NavItem) -> str:
@@ -147,40 +139,30 @@ def staff_menu(user) -> list[dict]:
     """The top menu for this kind of user (≤ 6 entries with the person's menu, which the
     template adds): Home, then each group that has links — a list of `items` (the
     `staff_links` dicts), or one link itself when the group has only one."""
-    key = ("menu", _visibility_key(user), request.script_root, current_locale())
-    menu = _links_cache.get(key)
-    if menu is None:
-        links = staff_links(user)
-        items = {i.endpoint: i for i in _visible_items(user)}
-        menu = [{"job": "home", "label": str(_l("Home")), "url": url_for("main.index"),
-                 "endpoint": "main.index", "items": None, "endpoints": ("main.index",)}]
-        for job, label in GROUPS:
-            members = [link for link in links if group_of(items[link["endpoint"]]) == job]
-            if not members:
-                continue
-            if len(members) == 1:
-                menu.append({**members[0], "job": job, "items": None,
-                             "endpoints": (members[0]["endpoint"],)})
-            else:
-                menu.append({"job": job, "label": str(label), "url": None, "items": members,
-                             "endpoint": None, "endpoints": tuple(m["endpoint"] for m in members)})
-        _links_cache[key] = menu
+    links = staff_links(user)
+    items = {i.endpoint: i for i in _visible_items(user)}
+    menu = [{"job": "home", "label": str(_l("Home")), "url": url_for("main.index"),
+             "endpoint": "main.index", "items": None, "endpoints": ("main.index",)}]
+    for job, label in GROUPS:
+        members = [link for link in links if group_of(items[link["endpoint"]]) == job]
+        if not members:
+            continue
+        if len(members) == 1:
+            menu.append({**members[0], "job": job, "items": None, "endpoints": (members[0]["endpoint"],)})
+        else:
+            menu.append({"job": job, "label": str(label), "url": None, "items": members,
+                         "endpoint": None, "endpoints": tuple(m["endpoint"] for m in members)})
     return menu
 
 
 def staff_links(user) -> list[dict]:
-    """The signed-in navigation's links (URLs built and labels translated once) for this
-    kind of user under this mount point, in this language."""
-    key = (_visibility_key(user), request.script_root, current_locale())
-    links = _links_cache.get(key)
-    if links is None:
-        known = _known_endpoints()
-        links = _links_cache[key] = [
-            {"url": url_for(i.endpoint), "label": str(i.label), "endpoint": i.endpoint,
+    """The signed-in navigation's links (URLs built and labels translated) for this user
+    under this mount point, in this language. Built when the kept header is rendered
+    (and by the home page); their own per-kind-of-user cache measured no faster."""
+    known = _known_endpoints()
+    return [{"url": url_for(i.endpoint), "label": str(i.label), "endpoint": i.endpoint,
              "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
-            for i in _visible_items(user) if i.endpoint in known
-        ]
-    return links
+            for i in _visible_items(user) if i.endpoint in known]
 
 
 def _known_endpoints() -> set:
@@ -216,7 +198,10 @@ def layout_header(ctx, token: str) -> Markup:
     return Markup(html.replace(_TOKEN_SLOT, str(escape(token))))  # noqa: S704 - autoescaped template
 
 
-@lru_cache(maxsize=HEADERS_KEPT)
+_headers: LRUCache = LRUCache(HEADERS_KEPT)
+
+
+@cached(_headers, lock=threading.Lock(), info=True)
 def _header_html(env, lang, script_root, who, endpoint, next_path, languages) -> str:
     # script_root is in the key, not in the call: fixed_url reads it from the request.
     menu = staff_menu(current_user) if who else []  # the same user whose `who` this is

@@ -98,8 +98,9 @@ ROUTES = {
     "citizen.office_badge": ONLY("so1_user", "dept_user"),
     "citizen.office_request": CASE,
     "citizen.office_update": CASE,
-    "citizen.monitor": ONLY("d1_op", "so1_user", "dept_user"),
-    # monitoring: supervisors, monitors and admins, over their own subtree only
+    "citizen.monitor": PUBLIC,  # a redirect to the dashboard filtered to doorstep requests
+    # monitoring: supervisors, monitors and admins, over their own subtree only; Region,
+    # Circle and CEPT staff without those roles the kinds they watch (doorstep requests)
     "monitoring.dashboard": ROLE("supervisor", "monitor", "admin"),
     "monitoring.tiles": ROLE("supervisor", "monitor", "admin"),
     "monitoring.case_list": ROLE("supervisor", "monitor", "admin"),

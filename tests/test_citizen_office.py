@@ -1,5 +1,6 @@
 """Office side of doorstep requests (seed 001, sections 3 and 4): the Division's queue
-and updates, read-only Region/Circle views and the monitoring figures."""
+and updates, read-only Region/Circle views and the monitoring figures (the dashboard
+filtered to doorstep requests)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from app.domain.errors import MissingInput, NotAllowed
 from app.extensions import db
 from app.models import CaseEvent, Notification
-from app.services import cases, citizen
+from app.services import access, cases, citizen, dashboards
 from tests.citizen_support import add_services, make_request
 from tests.conftest import NOW
 
@@ -257,7 +258,7 @@ def test_other_offices_get_404(client, auth, world, sr, who):
 
 
 def test_office_pages_need_sign_in(client, world, sr):
-    for url in ("/doorstep/", f"/doorstep/{sr.reference}", "/doorstep/monitor"):
+    for url in ("/doorstep/", f"/doorstep/{sr.reference}"):
         r = client.get(url)
         assert r.status_code == 302 and "/auth/login" in r.headers["Location"]
 
@@ -283,13 +284,16 @@ def test_outcomes_offered_follow_the_state(app, world, sr):
     assert citizen.outcomes_for(world.r1_op, sr) == []
 
 
-# ---- monitoring ----------------------------------------------------------------------------
+# ---- monitoring: the dashboard filtered to doorstep requests ---------------------------------
+# Seed 001 §4: "Circles and Regions can access the dashboard for monitoring purpose". The
+# doorstep monitoring is /dashboard/?kind=service_request: the same buckets and columns as
+# every other kind, plus the counts by type of service per office.
 
 @pytest.fixture
 def spread(world, services):
     """D1: open 0.5 day, in progress 1.5 days, open 3 days, closed 10 days; D2: open 8 days;
     D3 (other region): open 0.5 day."""
-    at = datetime.utcnow().replace(microsecond=0)  # the monitoring page reads the real clock
+    at = datetime.utcnow().replace(microsecond=0)  # the dashboard reads the real clock
     made = {
         "a": make_request(world, service=services[0], now=at - timedelta(hours=12)),
         "b": make_request(world, service=services[1], now=at - timedelta(hours=36)),
@@ -304,27 +308,47 @@ def spread(world, services):
     return made
 
 
-def test_monitor_counts_for_a_region(app, world, services, spread):
-    m = citizen.monitor(world.r1_op, spread["at"])
-    assert [d.id for d in m.divisions] == [world.d1.id, world.d2.id]
-    assert m.by_status[world.d1.id] == {"open": 2, "in_progress": 1, "closed": 1}
-    assert m.by_status[world.d2.id] == {"open": 1}
+SR_ONLY = dashboards.Filters(kind="service_request")
+
+
+def _view(user, scope, at):
+    return dashboards.build_view(user, scope, SR_ONLY, at)
+
+
+def _rows(view):
+    return {r.office.name: r for r in view.offices}
+
+
+def test_filtered_dashboard_shows_what_the_doorstep_monitor_showed_for_a_region(app, world, services, spread):
+    """The figures the old monitor (`citizen.monitor`) showed for this data, per Division:
+    by status, by type of service and by age — its "5+" is now "5-10" + "10+"."""
+    view = _view(world.r1_op, world.r1, spread["at"])
+    rows = _rows(view)
+    assert set(rows) == {"D1", "D2"}
+    d1, d2 = rows["D1"].counts, rows["D2"].counts
+    assert (d1["open"], d1["in_progress"], d1["closed"], d1["total"]) == (2, 1, 1, 4)
+    assert (d2["open"], d2["in_progress"], d2["closed"], d2["total"]) == (1, 0, 0, 1)
+    assert (view.tiles["open"], view.tiles["in_progress"], view.tiles["closed"]) == (3, 1, 1)
     s0, s1, s2 = (c.id for c in services)
-    assert m.by_service[world.d1.id] == {s0: 1, s1: 2, s2: 1}
-    assert m.ageing[world.d1.id] == {"0-1": 1, "1-2": 1, "2-5": 1}  # the closed one is not ageing
-    assert m.ageing[world.d2.id] == {"5+": 1}
-    assert m.totals_status == {"open": 3, "in_progress": 1, "closed": 1}
-    assert m.totals_ageing == {"0-1": 1, "1-2": 1, "2-5": 1, "5+": 1}
+    table = view.by_category
+    assert [c.id for c in table.columns] == [c.id for c in citizen.service_types()]  # every service
+    by_office = {r.office.name: counts for r, counts in table.rows}
+    assert by_office["D1"] == {s0: 1, s1: 2, s2: 1} and by_office["D2"] == {s0: 1}
+    assert table.totals == {s0: 2, s1: 2, s2: 1}
+    assert dict(rows["D1"].ageing) == {"0-1": 1, "1-2": 1, "2-5": 1, "5-10": 0, "10+": 0}  # closed: not ageing
+    assert dict(rows["D2"].ageing) == {"0-1": 0, "1-2": 0, "2-5": 0, "5-10": 1, "10+": 0}  # old "5+"
+    assert dict(view.ageing) == {"0-1": 1, "1-2": 1, "2-5": 1, "5-10": 1, "10+": 0}
 
 
-def test_monitor_for_a_circle_spans_its_regions(app, world, services, spread):
-    m = citizen.monitor(world.c1_sup, spread["at"])
-    assert {d.id for d in m.divisions} == {world.d1.id, world.d2.id, world.d3.id}
-    assert m.totals_status["open"] == 4
-    assert citizen.monitor(world.c2_sup, spread["at"]).totals_status == {}
+def test_filtered_dashboard_for_a_circle_spans_its_regions(app, world, services, spread):
+    view = _view(world.c1_sup, world.c1, spread["at"])
+    assert set(_rows(view)) == {"R1", "R2"} and view.tiles["open"] == 4
+    r2 = _view(world.c1_sup, world.r2, spread["at"])  # one level further down: its Division
+    assert set(_rows(r2)) == {"D3"} and _rows(r2)["D3"].counts["open"] == 1
+    assert _view(world.c2_sup, world.c2, spread["at"]).tiles["total"] == 0
 
 
-def test_age_drill_down_matches_the_buckets(app, world, services, spread):
+def test_age_drill_down_of_the_doorstep_queue_uses_the_dashboards_buckets(app, world, services, spread):
     def refs(age):
         q = citizen.queue_select(world.r1_op, age=age, now=spread["at"])
         return {c.reference for c in db.session.scalars(q)}
@@ -332,36 +356,114 @@ def test_age_drill_down_matches_the_buckets(app, world, services, spread):
     assert refs("0-1") == {spread["a"].reference}
     assert refs("1-2") == {spread["b"].reference}
     assert refs("2-5") == {spread["c"].reference}
-    assert refs("5+") == {spread["e"].reference}
+    assert refs("5-10") == {spread["e"].reference}
+    assert not hasattr(citizen, "AGE_BUCKETS")  # one definition of the buckets: the dashboard's
 
 
-def test_monitor_page(client, auth, world, services, spread):
+def test_filtered_dashboard_page(client, auth, world, services, spread):
     auth.login(world.r1_op.login_id)
-    r = client.get("/doorstep/monitor")
+    r = client.get("/dashboard/?kind=service_request")
     html = r.get_data(as_text=True)
     assert r.status_code == 200
-    assert f'href="/doorstep/?division={world.d1.id}&amp;status=open"' in html
-    assert f'href="/doorstep/?division={world.d2.id}&amp;age=5%2B"' in html
-    assert "Pension delivery" in html and ">D3<" not in html
-    r = client.get("/doorstep/monitor", headers={"HX-Request": "true"})
-    assert r.get_data(as_text=True).lstrip().startswith('<div id="monitor-tables"')
+    s0 = services[0].id
+    by_category = html[html.index('id="by-category"'):]
+    by_category = by_category[:by_category.index("</section>")]
+    assert "Pension delivery" in by_category and ">D1<" in by_category and ">D3<" not in html
+    assert (f'href="/dashboard/cases?kind=service_request&amp;office={world.d1.id}&amp;category={s0}">1</a>'
+            in by_category)
+    assert f'href="/dashboard/cases?show=open&amp;kind=service_request&amp;office={world.d1.id}">2</a>' in html
+    assert f'href="/dashboard/cases?age=5-10&amp;kind=service_request&amp;office={world.d2.id}">1</a>' in html
+    # The list behind a number: D1's requests of the first service
+    page = client.get(f"/dashboard/cases?kind=service_request&office={world.d1.id}&category={s0}")
+    assert spread["a"].reference in page.get_data(as_text=True)
+    assert spread["e"].reference not in page.get_data(as_text=True)
+    r = client.get("/dashboard/?kind=service_request", headers={"HX-Request": "true"})
+    part = r.get_data(as_text=True)
+    assert part.lstrip().startswith('<div id="dashboard"') and 'id="by-category"' in part
+    # Without the kind filter there is no category table (the kinds' categories differ)
+    assert 'id="by-category"' not in client.get("/dashboard/").get_data(as_text=True)
+
+
+def test_the_export_of_the_filtered_dashboard_equals_the_screen(client, auth, world, services, spread):
+    import csv
+    import io
+
+    auth.login(world.r1_op.login_id)
+    body = client.get("/dashboard/export.csv?kind=service_request").data.decode("utf-8-sig")
+    sections, current = {}, None
+    for row in csv.reader(io.StringIO(body)):
+        if not row:
+            current = None
+        elif current is None:
+            current = sections.setdefault(row[0], [])
+        else:
+            current.append(row)
+    names = [c.label() for c in citizen.service_types()]
+    assert sections["By category and office"][0] == ["Office", *names]
+    assert sections["By category and office"][1:] == [["D1", "1", "2", "1"], ["D2", "1", "0", "0"],
+                                                      ["Total", "2", "2", "1"]]
+    assert sections["Ageing of cases not closed"] == [
+        ["Office", "0–1 days", "1–2 days", "2–5 days", "5–10 days", "More than 10 days"],
+        ["D1", "1", "1", "1", "0", "0"], ["D2", "0", "0", "0", "1", "0"], ["Total", "1", "1", "1", "1", "0"]]
+    summary = dict((row[0], row[1]) for row in sections["Summary"][1:])
+    assert summary["Kind"] == "Doorstep service request" and summary["Open"] == "3"
+
+
+@pytest.mark.parametrize("query, location", [
+    ("", "/dashboard/?kind=service_request"),
+    ("?division={d1}&service={s0}", "/dashboard/?office={d1}&category={s0}&kind=service_request"),
+    ("?date_from=2026-11-01&bogus=1", "/dashboard/?date_from=2026-11-01&kind=service_request"),
+])
+def test_the_old_monitor_address_redirects_to_the_filtered_dashboard(client, world, services, query, location):
+    ids = {"d1": world.d1.id, "s0": services[0].id}
+    r = client.get("/doorstep/monitor" + query.format(**ids))
+    assert r.status_code == 301 and r.headers["Location"] == location.format(**ids)
+    r = client.get(r.headers["Location"])  # signed out: the dashboard asks to sign in
+    assert r.status_code == 302 and "/auth/login" in r.headers["Location"]
+
+
+def test_a_region_operator_without_oversight_roles_watches_doorstep_requests_only(client, auth, world, services,
+                                                                                 spread):
+    """r2_op could open the doorstep monitor (any Region/Circle/CEPT employee): the
+    dashboard lets them in, filtered to the kinds the registry lets their level watch."""
+    assert access.dashboard_kinds(world.r2_op) == ("service_request",)
+    assert access.dashboard_kinds(world.r1_mon) is None  # an oversight role: every kind
+    auth.login(world.r2_op.login_id)
+    r = client.get("/doorstep/monitor", follow_redirects=True)
+    assert r.status_code == 200 and r.request.full_path == "/dashboard/?kind=service_request"
+    for query in ("", "?kind=complaint", "?_method=POST&_scheme=javascript&bogus=1"):
+        r = client.get("/dashboard/" + query)
+        assert r.status_code == 302 and r.headers["Location"] == "/dashboard/?kind=service_request"
+    r = client.get(f"/dashboard/?office={world.d3.id}&days=90")
+    assert r.headers["Location"] == f"/dashboard/?office={world.d3.id}&days=90&kind=service_request"
+    html = client.get("/dashboard/?kind=service_request").get_data(as_text=True)
+    form = html[html.index('id="field-kind"'):]
+    assert "All kinds" not in form[:form.index("</select>")]
+    assert "/dashboard/league" not in html  # the league compares every kind: oversight roles only
+    assert client.get("/dashboard/league").status_code == 403
+    complaint = cases.raise_case("complaint", office=world.d3, now=spread["at"], subject="x", requester=OTHER)
+    listed = client.get("/dashboard/cases?show=open&kind=complaint").get_data(as_text=True)
+    assert spread["f"].reference in listed and complaint.reference not in listed
+    s = client.get("/dashboard/export.csv?kind=complaint").data.decode("utf-8-sig")
+    assert "Doorstep service request" in s
 
 
 @pytest.mark.parametrize("who", ["d1_op", "ho1_op", "so1_user"])
-def test_monitor_not_for_divisions_and_post_offices(client, auth, world, services, who):
+def test_doorstep_monitoring_not_for_division_and_post_office_operators(client, auth, world, services, who):
     auth.login(getattr(world, who).login_id)
-    assert client.get("/doorstep/monitor").status_code == 404
+    assert client.get("/doorstep/monitor", follow_redirects=True).status_code == 403
 
 
-@pytest.mark.parametrize("who,queue,monitor", [
-    ("d1_op", True, False), ("d1_sup", True, False), ("r1_op", False, True),
+@pytest.mark.parametrize("who,queue,dashboard", [
+    ("d1_op", True, False), ("d1_sup", True, True), ("r1_op", False, True), ("r2_op", False, True),
     ("c1_sup", False, True), ("ho1_op", False, False),
 ])
-def test_staff_nav_links(client, auth, world, services, who, queue, monitor):
+def test_staff_nav_links(client, auth, world, services, who, queue, dashboard):
     auth.login(getattr(world, who).login_id)
     html = client.get("/").get_data(as_text=True)
     assert ('href="/doorstep/"' in html) is queue
-    assert ('href="/doorstep/monitor"' in html) is monitor
+    assert ('href="/dashboard/"' in html) is dashboard
+    assert "/doorstep/monitor" not in html  # one monitoring page: the dashboard
 
 
 def test_htmx_update_error_comes_back_swappable(client, auth, world, sr):
@@ -375,12 +477,12 @@ def test_htmx_update_error_comes_back_swappable(client, auth, world, sr):
     assert "Please say why the request could not be served." in html
 
 
-def test_monitor_in_persian_uses_persian_digits(client, auth, world, services, spread):
+def test_filtered_dashboard_in_persian_uses_persian_digits(client, auth, world, services, spread):
     auth.login(world.r1_op.login_id)
     client.post("/language", data={"lang": "fa"})
-    html = client.get("/doorstep/monitor").get_data(as_text=True)
-    assert 'dir="rtl"' in html and "پایش خدمات در محل" in html
-    assert f'href="/doorstep/?division={world.d1.id}&amp;status=open">۲</a>' in html
+    html = client.get("/dashboard/?kind=service_request").get_data(as_text=True)
+    assert 'dir="rtl"' in html
+    assert f'href="/dashboard/cases?show=open&amp;kind=service_request&amp;office={world.d1.id}">۲</a>' in html
 
 
 def test_nav_badge_counts_open_requests(client, auth, world, services):

@@ -22,14 +22,17 @@ def _row_of(page: str, reference: str) -> str:
     return page[page.rindex("<tr", 0, start):page.index("</tr>", start)]
 
 
-def test_rows_are_kept_and_served_again(client, auth, world):
+def test_rows_are_kept_and_served_again(client, auth, world, monkeypatch):
     sr = make_case("service_request", world.d1)
+    other = make_case("complaint", world.d1)
     auth.login(world.d1_op.login_id)
+    rendered = _count_renders(monkeypatch)
     first = client.get("/cases/").get_data(as_text=True)
-    hits = fragments._row_html.cache_info().hits
+    assert rendered == ["cases/_case_row.html"] * 2
     second = client.get("/cases/").get_data(as_text=True)
-    assert fragments._row_html.cache_info().hits > hits
+    assert len(rendered) == 2  # both rows served from the kept HTML
     assert _row_of(first, sr.reference) == _row_of(second, sr.reference)
+    assert _row_of(first, other.reference) == _row_of(second, other.reference)
     assert "Doorstep service request" in _row_of(second, sr.reference)
 
 
@@ -63,22 +66,24 @@ def test_text_in_a_kept_row_is_escaped(client, auth, world):
         assert "<script>" not in row and "&lt;script&gt;" in row
 
 
-def test_the_cache_is_bounded():
-    assert fragments._row_html.cache_info().maxsize == fragments.ROWS_KEPT
+def test_the_caches_are_bounded_least_recently_used_maps():
+    # cachetools' LRUCache (its eviction is the library's, tested there).
+    from cachetools import LRUCache
+
+    assert isinstance(fragments._rows, LRUCache) and fragments._rows.maxsize == fragments.ROWS_KEPT
+    assert isinstance(fragments._fragments, LRUCache) and fragments._fragments.maxsize == fragments.FRAGMENTS_KEPT
 
 
-def test_kept_fragments_forget_the_least_recently_used_first():
-    # The fragments' map is ours (the rows use functools.lru_cache): its eviction is tested.
-    lru = fragments._LRU(2)
-    lru.put("a", "A")
-    lru.put("b", "B")
-    assert lru.get("a") == "A"  # "a" is now the more recently used
-    lru.put("c", "C")
-    assert lru.get("b") is None and lru.get("a") == "A" and lru.get("c") == "C"
-    assert len(lru.data) == 2
-    lru.clear()
-    assert lru.get("a") is None
-    assert fragments._fragments.size == fragments.FRAGMENTS_KEPT
+def test_kept_fragments_forget_the_least_recently_used_first(client, auth, world, monkeypatch):
+    # Through `kept` itself, with room for two fragments: the one used least recently goes.
+    from cachetools import LRUCache
+
+    monkeypatch.setattr(fragments, "_fragments", LRUCache(2))
+    auth.login(world.d1_op.login_id)
+    for query in ("", "?status=closed", "", "?kind=complaint"):
+        assert client.get(f"/cases/{query}").status_code == 200
+    kept = [key[3] for key in fragments._fragments.keys()]  # the values of each kept block
+    assert kept == [(None, None), (None, "complaint")]  # "?status=closed" was the least recent
 
 
 def _selects(page: str) -> str:
@@ -147,7 +152,7 @@ def test_a_very_long_timeline_is_rendered_each_time_not_kept(client, auth, world
         assert "Long remark." in _timeline(client.get(f"/cases/{sr.reference}").get_data(as_text=True))
     assert rendered.count("cases/_timeline.html") == 2
     assert rendered.count("cases/_case_header.html") == 1
-    assert all(len(html) <= fragments.MEMO_MAX_CHARS for html in fragments._memo_html.data.values())
+    assert all(len(html) <= fragments.MEMO_MAX_CHARS for html in fragments._fragments.values())
 
 
 def test_a_changed_case_page_shows_the_change(client, auth, world):
@@ -207,7 +212,7 @@ def test_text_in_a_kept_case_header_and_timeline_is_escaped(client, auth, world)
 
 
 def test_the_fragment_cache_is_bounded():
-    assert fragments._memo_html.size == fragments.FRAGMENTS_KEPT
+    assert fragments._fragments.maxsize == fragments.FRAGMENTS_KEPT
 
 
 def test_a_partners_name_and_a_rating_show_on_the_timeline(client, auth, world):

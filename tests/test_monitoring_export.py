@@ -73,7 +73,11 @@ def test_csv_matches_the_page(client, auth, world, data):
     assert offices["D1"][2] == "5" and offices["D2"][2] == "1"
     header = s["By office"][0]
     assert offices["D1"][header.index("Awaiting customer or information")] == "2"
-    assert s["Ageing of cases not closed"][1:] == [[k, str(n)] for k, n in mf.AGEING["r1"]]
+    ageing = s["Ageing of cases not closed"]
+    assert ageing[0] == ["Office", "0–1 days", "1–2 days", "2–5 days", "5–10 days", "More than 10 days"]
+    assert ageing[-1] == ["Total"] + [str(n) for _k, n in mf.AGEING["r1"]]
+    assert [row[0] for row in ageing[1:-1]] == ["D1", "D2"]  # the offices of "By office"
+    assert ageing[1:-1] == [["D1", "1", "0", "1", "1", "1"], ["D2", "0", "0", "0", "0", "1"]]
     assert len(s["Trend"]) == 31
     kinds = s["By kind and category"][1:]
     assert ["Complaint", "Mail", "5", "5", "0", "0"] in kinds
@@ -86,7 +90,8 @@ def test_xlsx_matches_csv(client, auth, world, data):
         r = client.get("/dashboard/export.xlsx?kind=service_request")
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     wb = load_workbook(io.BytesIO(r.data))
-    assert wb.sheetnames == ["Summary", "By office", "By kind and category", "Ageing of cases not closed", "Trend"]
+    assert wb.sheetnames == ["Summary", "By office", "By category and office", "By kind and category",
+                             "Ageing of cases not closed", "Trend"]
     for name in wb.sheetnames:
         rows = [[norm(v) for v in row] for row in wb[name].iter_rows(values_only=True)]
         assert rows == [[norm(v) for v in row] for row in c[name]], name

@@ -39,8 +39,10 @@ def test_anonymous_is_sent_to_login(client):
     assert r.status_code == 302 and "/auth/login" in r.headers["Location"]
 
 
-@pytest.mark.parametrize("who", ["d1_op", "r2_op", "so1_user"])
+@pytest.mark.parametrize("who", ["d1_op", "ho1_op", "so1_user"])
 def test_roles_without_oversight_are_refused(client, auth, world, who):
+    """(A Region, Circle or CEPT employee without them watches doorstep requests only:
+    tests/test_citizen_office.py.)"""
     auth.login(getattr(world, who).login_id)
     assert client.get("/dashboard/").status_code == 403
     assert client.get("/dashboard/export.csv").status_code == 403
@@ -248,3 +250,40 @@ def test_filter_form_works_without_js_and_swaps_with_htmx(client, auth, world, d
     r = client.get("/dashboard/?date_from=2026-11-23&date_to=2026-11-01", headers=HX)
     part = r.get_data(as_text=True)
     assert "<html" not in part and "The end date must not be before the start date." in part
+
+
+def _column_headings(html: str, section_id: str) -> list[str]:
+    import re
+
+    part = html[html.index(f'id="{section_id}"'):]
+    part = part[part.index("<thead>"):part.index("</thead>")]
+    return re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', part)
+
+
+def test_the_same_ageing_buckets_and_sla_columns_for_every_kind(client, auth, world, data):
+    """One bucket definition (`dashboards.AGE_BUCKETS`) and one set of columns, whichever
+    kind the dashboard is filtered to — doorstep requests included (seed 001)."""
+    from app.domain import kinds
+
+    auth.login(world.admin.login_id)
+    every = client.get("/dashboard/").get_data(as_text=True)
+    ageing = _column_headings(every, "ageing")
+    assert ageing == ["Office", "0–1 days", "1–2 days", "2–5 days", "5–10 days", "More than 10 days"]
+    offices = _column_headings(every, "by-office")
+    assert "SLA breached (not closed)" in offices
+    for kind in kinds.codes():
+        html = client.get(f"/dashboard/?kind={kind}").get_data(as_text=True)
+        assert _column_headings(html, "ageing") == ageing, kind
+        assert _column_headings(html, "by-office") == offices, kind
+        assert 'id="by-category"' in html, kind  # filtered to a kind: its categories by office
+
+
+def test_ageing_by_office_links_each_bucket(client, auth, world, data):
+    auth.login(world.c1_sup.login_id)
+    html = client.get(f"/dashboard/?office={world.r1.id}").get_data(as_text=True)
+    table = html[html.index('id="ageing"'):]
+    table = table[:table.index("</section>")]
+    assert f'href="/dashboard/cases?age=10%2B&amp;office={world.d2.id}">1</a>' in table
+    assert f'href="/dashboard/cases?age=10%2B&amp;office={world.r1.id}">2</a>' in table  # the total
+    page = client.get(f"/dashboard/cases?age=10%2B&office={world.d2.id}").get_data(as_text=True)
+    assert data.D.reference in page and data.J.reference not in page

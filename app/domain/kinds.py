@@ -116,6 +116,10 @@ class CaseKind:
     category_routes: bool = False
     # Its own names of workflow actions ({action: label, or {office kind: label}}).
     action_labels: Mapping = field(default_factory=dict)
+    # Monitoring: the office levels whose staff, whatever their role, watch this kind on the
+    # dashboard (its numbers over their subtree, read-only; `access.dashboard_kinds`). The
+    # oversight roles (supervisor, monitor, admin) watch every kind anyway.
+    watched_from: frozenset = frozenset()
 
     @property
     def family(self) -> str:
@@ -222,6 +226,8 @@ register(CaseKind(
                    Column("created_at", _l("Raised")), Column("office", _l("Division"))),
     templates={"complete": "service_completed", "not_served": "service_not_served"},
     catalog=MappingProxyType({"service": None}),
+    # Seed 001 §4: "Circles and Regions can access the dashboard for monitoring purpose".
+    watched_from=frozenset({"region", "circle", "cept"}),
 ))
 register(CaseKind(
     code=OFFICE_TICKET, prefix="TK",

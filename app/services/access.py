@@ -284,6 +284,25 @@ def monitors_doorstep(user: User | None) -> bool:
     return bool(user is not None and user.is_authenticated and user.office.kind in MONITORING_LEVELS)
 
 
+# ---- the monitoring dashboard ---------------------------------------------------------
+
+def dashboard_kinds(user: User | None) -> tuple[str, ...] | None:
+    """The kinds of case `user` may watch on the monitoring dashboard: None for every kind
+    (the oversight roles), else the kinds whose registry entry lets the user's office level
+    watch them (`CaseKind.watched_from`: doorstep requests for any Region, Circle or CEPT
+    employee, seed 001) — empty: no dashboard. Reads only the roles and the office kind."""
+    if user is None or not user.is_authenticated:
+        return ()
+    if user.has_role(*OVERSIGHT_ROLES):
+        return None
+    return tuple(k.code for k in kinds.all() if user.office.kind in k.watched_from)
+
+
+def may_monitor(user: User | None) -> bool:
+    """Whether `user` may open the monitoring dashboard (for every kind or some)."""
+    return dashboard_kinds(user) != ()
+
+
 # ---- administration ---------------------------------------------------------------
 # An administrator manages the subtree of their own office: a CEPT admin everything, a
 # circle admin only their circle. Reference data shared by the whole country (taxonomies,

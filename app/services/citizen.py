@@ -1,6 +1,6 @@
 """Doorstep service requests (seed 001): raising a request from the public form,
-tracking it by reference or by a mobile proved with a one-time code, the Division's
-status updates and the Region/Circle monitoring figures.
+tracking it by reference or by a mobile proved with a one-time code and the Division's
+status updates. (The Region/Circle monitoring is the dashboard filtered to this kind.)
 
 Every status change goes through `app.services.cases`; this module only prepares the
 inputs, scopes the queries and shapes what a citizen may see."""
@@ -17,15 +17,14 @@ from functools import lru_cache
 import phonenumbers
 from flask import current_app
 from sqlalchemy import Select, func, select
-from sqlalchemy import case as sql_case
 
 from app.domain import workflow as wf
 from app.domain.errors import MissingInput
 from app.domain.references import normalize
 from app.extensions import db
 from app.inputs import as_id, ascii_digits
-from app.models import Case, CaseEvent, Category, Feedback, OrgUnit, OtpCode, PincodeEntry, User
-from app.services import access, cases, notify, refcache, routing
+from app.models import Case, CaseEvent, Category, Feedback, OtpCode, PincodeEntry, User
+from app.services import access, cases, dashboards, notify, refcache, routing
 
 KIND = wf.SERVICE_REQUEST
 
@@ -360,15 +359,6 @@ def update_status(case: Case, actor: User, outcome: str, *, now: datetime, detai
 
 # ---- office lists --------------------------------------------------------------------
 
-AGE_BUCKETS = ("0-1", "1-2", "2-5", "5+")
-
-
-def _age_bounds(now: datetime) -> dict[str, tuple[datetime | None, datetime | None]]:
-    """created_at ranges (lower, upper) of each ageing bucket, in days open."""
-    d1, d2, d5 = now - timedelta(days=1), now - timedelta(days=2), now - timedelta(days=5)
-    return {"0-1": (d1, None), "1-2": (d2, d1), "2-5": (d5, d2), "5+": (None, d5)}
-
-
 def queue_select(user: User, *, status: str | None = None, service_id: int | None = None,
                  date_from: date | None = None, date_to: date | None = None,
                  division_id: int | None = None, age: str | None = None,
@@ -386,13 +376,8 @@ def queue_select(user: User, *, status: str | None = None, service_id: int | Non
         q = q.where(Case.created_at < datetime.combine(date_to + timedelta(days=1), time.min))
     if division_id:
         q = q.where(Case.current_office_id == division_id)
-    if age in AGE_BUCKETS:
-        lower, upper = _age_bounds(now or datetime.utcnow())[age]
-        q = q.where(Case.status != wf.CLOSED)
-        if lower is not None:
-            q = q.where(Case.created_at >= lower)
-        if upper is not None:
-            q = q.where(Case.created_at < upper)
+    if age in {key for key, _lo, _hi in dashboards.AGE_BUCKETS}:  # the dashboard's buckets
+        q = q.where(dashboards.age_condition(age, now or datetime.utcnow()))
     return q
 
 
@@ -402,63 +387,3 @@ def waiting_count(user: User) -> int:
         Case.kind == KIND, Case.current_office_id == user.office_id, Case.status == wf.OPEN)) or 0
 
 
-def divisions_in_scope(user: User) -> list[OrgUnit]:
-    return list(db.session.scalars(access.offices_in_scope(user, kinds=("division",))))
-
-
-@dataclass
-class Monitor:
-    divisions: list[OrgUnit]
-    services: list[Category]
-    by_status: dict  # {division_id: {status: n}}
-    by_service: dict  # {division_id: {category_id: n}}
-    ageing: dict  # {division_id: {bucket: n}} (requests not closed)
-    totals_status: dict
-    totals_service: dict
-    totals_ageing: dict
-
-
-def monitor(user: User, now: datetime) -> Monitor:
-    """Counts per Division of the user's subtree, computed by the database."""
-    divisions = divisions_in_scope(user)
-    ids = [d.id for d in divisions]
-    by_status: dict = {i: {} for i in ids}
-    by_service: dict = {i: {} for i in ids}
-    ageing: dict = {i: {} for i in ids}
-    if ids:
-        rows = db.session.execute(
-            select(Case.current_office_id, Case.status, func.count())
-            .where(Case.kind == KIND, Case.current_office_id.in_(ids))
-            .group_by(Case.current_office_id, Case.status)).all()
-        for div, status, n in rows:
-            by_status[div][status] = n
-        rows = db.session.execute(
-            select(Case.current_office_id, Case.category_id, func.count())
-            .where(Case.kind == KIND, Case.current_office_id.in_(ids))
-            .group_by(Case.current_office_id, Case.category_id)).all()
-        for div, cat, n in rows:
-            by_service[div][cat] = n
-        bounds = _age_bounds(now)
-        bucket = sql_case(
-            (Case.created_at >= bounds["0-1"][0], "0-1"),
-            (Case.created_at >= bounds["1-2"][0], "1-2"),
-            (Case.created_at >= bounds["2-5"][0], "2-5"),
-            else_="5+",
-        ).label("bucket")
-        rows = db.session.execute(
-            select(Case.current_office_id, bucket, func.count())
-            .where(Case.kind == KIND, Case.current_office_id.in_(ids), Case.status != wf.CLOSED)
-            .group_by(Case.current_office_id, bucket)).all()
-        for div, b, n in rows:
-            ageing[div][b] = n
-
-    def total(table):
-        out: dict = {}
-        for per in table.values():
-            for k, n in per.items():
-                out[k] = out.get(k, 0) + n
-        return out
-
-    return Monitor(divisions=divisions, services=service_types(), by_status=by_status,
-                   by_service=by_service, ageing=ageing, totals_status=total(by_status),
-                   totals_service=total(by_service), totals_ageing=total(ageing))

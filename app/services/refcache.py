@@ -29,7 +29,9 @@ ORM instances: those belong to one session and would be expired by its commit.
 from __future__ import annotations
 
 import secrets
+import threading
 
+from cachetools import LRUCache
 from flask import current_app, has_request_context, request
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
@@ -48,11 +50,11 @@ from app.models import (
 
 WATCHED = (Category, PincodeEntry, OrgUnit, SlaRule, Holiday, NotificationTemplate)
 USER_CONTACT_COLUMNS = ("email", "active", "office_id", "locale")
-MAX_ENTRIES = 4096  # pincodes and offices are many; the oldest entries go first
+MAX_ENTRIES = 4096  # pincodes and offices are many; the least recently used go first
 
 _SEEN = "refcache.generation"  # session.info and the environ: the token read in this transaction
 _CHANGED = "refcache.changed"  # session.info: this transaction changed reference data
-_EXT = "seva.refcache"  # app.extensions: (token, {key: value})
+_EXT = "seva.refcache"  # app.extensions: (token, LRUCache {key: value})
 _UNSET = object()
 
 _READ = select(RefGeneration.token).where(RefGeneration.id == 1)
@@ -140,16 +142,19 @@ def cached(key: tuple, compute):
     ext = current_app.extensions
     entry = ext.get(_EXT)
     if entry is None or entry[0] != tok:
-        entry = (tok, {})
+        entry = (tok, LRUCache(MAX_ENTRIES))
         ext[_EXT] = entry
     data = entry[1]
-    value = data.get(key, _UNSET)
+    with _lock:
+        value = data.get(key, _UNSET)
     if value is _UNSET:
         value = compute()
-        if len(data) >= MAX_ENTRIES:
-            data.pop(next(iter(data)), None)
-        data[key] = value
+        with _lock:
+            data[key] = value
     return value
+
+
+_lock = threading.Lock()  # cachetools' caches are not thread-safe; a worker may run threads
 
 
 def clear() -> None:

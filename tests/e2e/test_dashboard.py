@@ -52,3 +52,30 @@ def test_region_officer_reads_the_dashboard_and_drills_down(new_page, live_serve
     expect(trail).to_have_count(1)
     htmx_idle(page)
     check_page(page)
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_doorstep_monitoring_is_the_dashboard_filtered_to_doorstep_requests(new_page, live_server, lang):
+    """Seed 001 §4: the Region reads its doorstep requests on the dashboard. The old
+    address lands on the filtered view; choosing the kind in the filter (htmx, URL pushed)
+    shows the same: by office, by type of service and office, ageing per office."""
+    page = new_page()
+    sign_in(page, live_server.login(REGION), lang=lang)
+    page.goto("/doorstep/monitor")
+    page.wait_for_url("**/dashboard/?kind=service_request")
+    expect(page.locator("#kind")).to_have_value("service_request")
+    expect(page.locator("#by-category")).to_have_count(1)
+    expect(page.locator("#ageing tfoot th")).to_have_count(1)
+    check_page(page, "dashboard-doorstep")
+
+    page.goto("/dashboard/")
+    expect(page.locator("#by-category")).to_have_count(0)
+    page.evaluate("() => { window.__e2eSameDocument = true; }")
+    with page.expect_response(lambda r: "kind=service_request" in r.url
+                              and r.request.headers.get("hx-request") == "true"):
+        page.select_option("#kind", "service_request")
+    page.wait_for_url("**/dashboard/?*kind=service_request*")
+    expect(page.locator("#by-category")).to_have_count(1)
+    assert page.evaluate("() => window.__e2eSameDocument === true"), "the filter reloaded the page"
+    htmx_idle(page)
+    check_page(page)

@@ -1,5 +1,7 @@
 """Office pages of doorstep service requests: the Division's queue and request page with
-"update status with details", and the Region/Circle monitoring view (read-only)."""
+"update status with details". The Region/Circle monitoring of seed 001 is the monitoring
+dashboard filtered to doorstep requests (`/dashboard/?kind=service_request`); its old
+address redirects there."""
 
 from __future__ import annotations
 
@@ -24,7 +26,6 @@ from app.services import access, citizen, queues
 
 add_staff_link("citizen.office_queue", _l("Doorstep requests"), visible=access.handles_doorstep,
                badge_endpoint="citizen.office_badge", order=20)
-add_staff_link("citizen.monitor", _l("Doorstep monitoring"), visible=access.monitors_doorstep, order=21)
 
 SR_STATUSES = (wf.OPEN, wf.IN_PROGRESS, wf.CLOSED)
 OUTCOME_LABELS = {
@@ -138,12 +139,16 @@ def office_update(reference):
     return redirect(url_for("citizen.office_request", reference=case.reference), code=303)
 
 
+# The old monitor's arguments, as the dashboard names them (it had none of its own; its
+# tables linked the queue's `division` and `service`).
+_MONITOR_ARGS = {"division": "office", "service": "category", "date_from": "date_from", "date_to": "date_to",
+                 "office": "office", "category": "category", "priority": "priority", "days": "days"}
+
+
 @bp.route("/doorstep/monitor")
-@login_required
 def monitor():
-    """Region/Circle view: counts by status and service per Division, and ageing."""
-    if not access.monitors_doorstep(current_user):
-        abort(404)
-    return render_page_or_partial("citizen/monitor.html", "citizen/_monitor_tables.html",
-                                  m=citizen.monitor(current_user, datetime.utcnow()),
-                                  statuses=SR_STATUSES, buckets=citizen.AGE_BUCKETS)
+    """The doorstep monitoring is the dashboard filtered to doorstep requests: the old
+    address (bookmarks) moves there for good, with its arguments. The dashboard decides
+    who may see what."""
+    args = {_MONITOR_ARGS[k]: v for k, v in request.args.items() if k in _MONITOR_ARGS and v}
+    return redirect(url_for("monitoring.dashboard", **args, kind=citizen.KIND), code=301)

@@ -25,9 +25,13 @@ class DashboardFilterForm(FlaskForm):
     category = SelectField(_l("Category"), validators=[Optional()], validate_choice=False)
     priority = SelectField(_l("Priority"), validators=[Optional()], validate_choice=False)
 
-    def __init__(self, *args, categories=(), **kwargs):
+    def __init__(self, *args, categories=(), kinds=None, **kwargs):
+        """`kinds`: the kinds the user may watch (None: every kind, and "All kinds")."""
         super().__init__(*args, **kwargs)
-        self.kind.choices = [("", _l("All kinds"))] + [(k, v) for k, v in KIND_LABELS.items()]
+        if kinds is None:
+            self.kind.choices = [("", _l("All kinds"))] + [(k, v) for k, v in KIND_LABELS.items()]
+        else:
+            self.kind.choices = [(k, v) for k, v in KIND_LABELS.items() if k in kinds]
         self.priority.choices = [("", _l("All priorities"))] + [(k, v) for k, v in PRIORITY_LABELS.items()]
         groups: dict = {}
         for c in categories:

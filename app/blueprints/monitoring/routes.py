@@ -5,11 +5,12 @@ jurisdiction by `app.services.access`."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import wraps
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from app.blueprints.auth.decorators import role_required
 from app.blueprints.monitoring.forms import DashboardFilterForm
@@ -24,10 +25,32 @@ from app.services.memo import per_request
 
 bp = Blueprint("monitoring", __name__)
 
-add_staff_link("monitoring.dashboard", _l("Dashboard"),
-               visible=lambda u: u.has_role(*access.OVERSIGHT_ROLES), order=30)
+# The oversight roles watch every kind; a Region, Circle or CEPT employee without one
+# watches the kinds the registry lets their level watch (doorstep requests, seed 001):
+# the dashboard filtered to those kinds (`access.dashboard_kinds`).
+add_staff_link("monitoring.dashboard", _l("Dashboard"), visible=access.may_monitor, order=30)
 
-monitor_required = role_required(*access.OVERSIGHT_ROLES)
+monitor_required = role_required(*access.OVERSIGHT_ROLES)  # the league: every kind, no filter
+
+
+def watch_required(view):
+    """Signed in and watching some kind on the dashboard (403 otherwise)."""
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not access.may_monitor(current_user):
+            from app.extensions import db
+            from app.services import audit
+
+            audit.record("denied", actor=current_user, target=view.__name__)
+            db.session.commit()
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+bp.add_app_template_global(dashboards.age_label, "age_label")
 
 
 @bp.app_template_global("dash_href")
@@ -42,6 +65,7 @@ def dash_href(endpoint: str, **args) -> str:
 
 
 URL_SAFE = "!$'()*,/:;?@"  # as werkzeug's url_for leaves them
+VIEW_ARGS = ("office", "date_from", "date_to", "category", "priority", "days")  # besides `kind`
 
 
 def _now() -> datetime:
@@ -64,8 +88,13 @@ def _filters() -> tuple[DashboardFilterForm, dashboards.Filters]:
     """Parse the filter form; a field with an error is shown with its message and
     left out of the view (the rest still applies)."""
     kind = request.args.get("kind") or None
+    watched = access.dashboard_kinds(current_user)
+    if watched is not None and kind not in watched:
+        kind = watched[0]  # a user who watches some kinds only sees one of them (see dashboard())
     form = DashboardFilterForm(request.args, categories=dashboards.category_choices(
-        kind if kinds.find(kind) is not None else None))
+        kind if kinds.find(kind) is not None else None), kinds=watched)
+    if watched is not None:
+        form.kind.data = kind
     form.validate()
     ok = {name: not getattr(form, name).errors for name in ("date_from", "date_to", "kind", "category",
                                                             "priority")}
@@ -93,13 +122,22 @@ def _args(scope, f, **extra) -> dict:
 def _context(scope, form, f):
     view = dashboards.build_view(current_user, scope, f, _now())
     return {"view": view, "form": form, "args": _args(scope, f), "labels": dashboards.tile_labels(),
-            "tile_keys": dashboards.TILE_KEYS, "trend_days": dashboards.TREND_DAYS}
+            "tile_keys": dashboards.TILE_KEYS, "trend_days": dashboards.TREND_DAYS,
+            "sees_league": current_user.has_role(*access.OVERSIGHT_ROLES)}
 
 
 @bp.route("/")
-@monitor_required
+@watch_required
 def dashboard():
-    """The dashboard for the user's jurisdiction or an office below it (drill-down)."""
+    """The dashboard for the user's jurisdiction or an office below it (drill-down),
+    for every kind or filtered to one (`?kind=`; the doorstep monitoring of seed 001 is
+    `?kind=service_request`)."""
+    watched = access.dashboard_kinds(current_user)
+    if watched is not None and request.args.get("kind") not in watched:
+        # Someone who watches only some kinds: the URL names the kind they see.
+        # (Only the dashboard's own arguments: `?_method=`/`?_scheme=` must not reach url_for.)
+        kept = {k: v for k, v in request.args.items() if k in VIEW_ARGS and v}
+        return redirect(url_for("monitoring.dashboard", **kept, kind=watched[0]))
     scope = _scope()
     form, f = _filters()
     return render_page_or_partial("monitoring/dashboard.html", "monitoring/_dashboard.html",
@@ -107,7 +145,7 @@ def dashboard():
 
 
 @bp.route("/tiles")
-@monitor_required
+@watch_required
 def tiles():
     """The tiles alone, polled every minute by the dashboard."""
     scope = _scope()
@@ -123,7 +161,7 @@ def tiles():
 
 
 @bp.route("/cases")
-@monitor_required
+@watch_required
 def case_list():
     """The cases behind a number of the dashboard (same filters, same scope)."""
     scope = _scope()
@@ -150,7 +188,7 @@ def case_list():
 
 
 @bp.route("/export.<fmt>")
-@monitor_required
+@watch_required
 def export(fmt):
     """The current view (office + filters) as CSV or XLSX."""
     if fmt not in ("csv", "xlsx"):
