@@ -29,6 +29,9 @@ def register_cli(app) -> None:
     app.cli.add_command(tallies_command)
     app.cli.add_command(mail_fetch)
     app.cli.add_command(mail_in)
+    from app.delivery import deliver_command
+
+    app.cli.add_command(deliver_command)
 
 
 @click.command("demo-data")

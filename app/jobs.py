@@ -24,7 +24,7 @@ def run_once(app, now: datetime | None = None) -> dict:
         result = {"timers": timers.sweep(now)}
         # the daily backlog snapshot and the weekly summaries (each once: idempotent)
         result["reports"] = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
-        result["outbox"] = notify.deliver_due(now)
+        result["outbox"] = notify.scheduled(now, deliver=True)  # office digests, then delivery
         if app.config.get("MAIL_IMAP_URL"):
             from app.services import mail_intake
 
@@ -114,7 +114,7 @@ def build_scheduler(app) -> BlockingScheduler:
     def outbox():
         from app.services import notify
 
-        return notify.deliver_due(datetime.utcnow())
+        return notify.scheduled(datetime.utcnow())  # digests; delivery unless DELIVERY_WORKERS
 
     def reports():
         from app.services import summary
