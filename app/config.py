@@ -9,6 +9,16 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _env_json_object(name: str) -> dict:
+    try:
+        value = json.loads(os.environ.get(name) or "{}")
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a JSON object, e.g. {{\"otp\": \"1107...\"}}: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object, e.g. {{\"otp\": \"1107...\"}}")
+    return value
+
+
 class Config:
     """Defaults for a single-machine install (SQLite in `instance/`)."""
 
@@ -96,7 +106,7 @@ class Config:
     # sent under these JSON field names. Required (a message without its template id is
     # refused) when SMS_DLT_REQUIRED=1, or by default when an entity id is set.
     SMS_DLT_ENTITY_ID = os.environ.get("SMS_DLT_ENTITY_ID", "")
-    SMS_DLT_TEMPLATE_IDS = json.loads(os.environ.get("SMS_DLT_TEMPLATE_IDS") or "{}")
+    SMS_DLT_TEMPLATE_IDS = _env_json_object("SMS_DLT_TEMPLATE_IDS")
     SMS_DLT_REQUIRED = {"1": True, "0": False}.get(os.environ.get("SMS_DLT_REQUIRED", ""))
     SMS_DLT_TEMPLATE_FIELD = os.environ.get("SMS_DLT_TEMPLATE_FIELD", "dlt_template_id")
     SMS_DLT_ENTITY_FIELD = os.environ.get("SMS_DLT_ENTITY_FIELD", "dlt_entity_id")
