@@ -865,4 +865,7 @@ def retry(notification: Notification, now: datetime) -> None:
     """Put a failed message back in the queue (admin's retry button)."""
     notification.status = "pending"
     notification.next_attempt_at = now
+    # A row still claimed ("sending") is freed: the worker's late result is then ignored
+    # (`_record_statement` checks the claim).
+    notification.claimed_by = notification.claimed_until = None
     db.session.commit()
