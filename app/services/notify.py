@@ -382,43 +382,55 @@ def requester_contacts(case: Case) -> list[tuple[str | None, str | None, str]]:
     return []
 
 
-def _contacts_query(office_ids):
-    return (select(User.office_id, User.email, User.locale)
-            .where(User.office_id.in_(office_ids), User.active.is_(True), User.email.is_not(None))
-            .order_by(User.id))
+def _directory_query(office_ids):
+    """Each office's shared address and its active staff with an e-mail address (one
+    row per employee; one row with no employee for an office without any)."""
+    from app.models import OrgUnit
+
+    return (select(OrgUnit.id, OrgUnit.email, User.email, User.locale)
+            .select_from(OrgUnit)
+            .outerjoin(User, and_(User.office_id == OrgUnit.id, User.active.is_(True), User.email.is_not(None)))
+            .where(OrgUnit.id.in_(office_ids))
+            .order_by(OrgUnit.id, User.id))
 
 
-def office_contacts(office_id: int) -> tuple[tuple[str | None, str | None, str], ...]:
-    """(email, None, locale) of the office's active staff with an e-mail address, kept
-    per process until reference data (users' contact columns among it) changes."""
+def _directories(rows) -> dict[int, tuple[str | None, tuple]]:
+    found: dict[int, tuple[str | None, list]] = {}
+    for office, address, email, locale in rows:
+        entry = found.setdefault(office, (address or None, []))
+        if email:
+            entry[1].append((email, None, locale or "en"))
+    return {office: (address, tuple(contacts)) for office, (address, contacts) in found.items()}
+
+
+def _directory(office_id: int) -> tuple[str | None, tuple[tuple[str | None, str | None, str], ...]]:
+    """(shared address, staff contacts) of an office, read with one query and kept per
+    process until reference data (offices, users' contact columns) changes."""
     def compute():
-        rows = db.session.execute(_contacts_query([office_id])).all()
-        return tuple((email, None, locale or "en") for _office, email, locale in rows if email)
+        return _directories(db.session.execute(_directory_query([office_id]))).get(office_id, (None, ()))
 
     return _cached(("office", office_id), lambda: refcache.cached(("notify.office", office_id), compute))
 
 
+def office_contacts(office_id: int) -> tuple[tuple[str | None, str | None, str], ...]:
+    """(email, None, locale) of the office's active staff with an e-mail address."""
+    return _directory(office_id)[1]
+
+
 def load_office_contacts(office_ids) -> None:
-    """Within a batch, read the contacts of all `office_ids` with one query, for
-    `office_contacts` to answer from (a sweep batch sends cases to many offices)."""
+    """Within a batch, read the addresses and contacts of all `office_ids` with one
+    query, for `office_contacts` and `office_address` to answer from (a sweep batch sends
+    cases to many offices)."""
     if not memo.in_batch():
         return
     wanted = sorted(set(office_ids))
     if not wanted:
         return
-    found: dict[int, list] = {i: [] for i in wanted}
-    for office, email, locale in db.session.execute(_contacts_query(wanted)):
-        if email:
-            found[office].append((email, None, locale or "en"))
-    for office, contacts in found.items():  # kept across requests too, as office_contacts does
-        value = tuple(contacts)
+    found = _directories(db.session.execute(_directory_query(wanted)))
+    for office in wanted:  # kept across requests too, as _directory does
+        value = found.get(office, (None, ()))
         _cached(("office", office),
                 lambda office=office, value=value: refcache.cached(("notify.office", office), lambda: value))
-    from app.models import OrgUnit
-
-    for office, email in db.session.execute(select(OrgUnit.id, OrgUnit.email).where(OrgUnit.id.in_(wanted))):
-        _cached(("office_email", office), lambda office=office, email=email: refcache.cached(
-            ("notify.office_email", office), lambda: email or None))
 
 
 def user_contacts(user_ids) -> tuple[tuple[str, str], ...]:
@@ -450,14 +462,8 @@ def _default_locale() -> str:
 
 
 def office_address(office_id: int) -> str | None:
-    """The office's shared (role) e-mail address, kept per process like its contacts."""
-    from app.models import OrgUnit
-
-    def compute():
-        return db.session.scalar(select(OrgUnit.email).where(OrgUnit.id == office_id)) or None
-
-    return _cached(("office_email", office_id),
-                   lambda: refcache.cached(("notify.office_email", office_id), compute))
+    """The office's shared (role) e-mail address (`OrgUnit.email`), or None."""
+    return _directory(office_id)[0]
 
 
 def office_recipients(office_id: int) -> tuple[tuple[str | None, str | None, str], ...]:
