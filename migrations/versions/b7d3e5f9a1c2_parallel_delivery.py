@@ -26,12 +26,13 @@ _WAITING = ("case_created", "case_updated", "service_completed", "service_not_se
 
 
 def upgrade():
-    with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('claimed_by', sa.String(length=80), nullable=True))
-        batch_op.add_column(sa.Column('claimed_until', sa.DateTime(), nullable=True))
-        batch_op.drop_index('ix_notification_status_priority')
-        batch_op.create_index('ix_notification_status_priority',
-                              ['status', 'priority', 'next_attempt_at', 'id'], unique=False)
+    # Plain ALTERs (SQLite has ADD and DROP COLUMN): a batch copy of a table others
+    # reference would trip their foreign keys.
+    op.add_column('notification', sa.Column('claimed_by', sa.String(length=80), nullable=True))
+    op.add_column('notification', sa.Column('claimed_until', sa.DateTime(), nullable=True))
+    op.drop_index('ix_notification_status_priority', table_name='notification')
+    op.create_index('ix_notification_status_priority', 'notification',
+                    ['status', 'priority', 'next_attempt_at', 'id'], unique=False)
     # A claim of the old deliverer (status 'sending', no lease) may be taken up at once:
     # every process is stopped for an upgrade.
     op.execute("UPDATE notification SET claimed_until = next_attempt_at WHERE status = 'sending'")
@@ -39,8 +40,7 @@ def upgrade():
     op.execute(f"UPDATE notification SET priority = 1 WHERE status = 'pending' AND template IN ({waiting})")
     op.execute("UPDATE notification SET priority = 7 WHERE status = 'pending' AND template = 'office_received'")
 
-    with op.batch_alter_table('org_unit', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email', sa.String(length=200), nullable=True))
+    op.add_column('org_unit', sa.Column('email', sa.String(length=200), nullable=True))
 
     op.create_table(
         'office_notice',
@@ -60,11 +60,9 @@ def upgrade():
 def downgrade():
     op.drop_index('ix_office_notice_office_created', table_name='office_notice')
     op.drop_table('office_notice')
-    with op.batch_alter_table('org_unit', schema=None) as batch_op:
-        batch_op.drop_column('email')
-    with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.drop_index('ix_notification_status_priority')
-        batch_op.create_index('ix_notification_status_priority',
-                              ['status', 'priority', 'created_at', 'id'], unique=False)
-        batch_op.drop_column('claimed_until')
-        batch_op.drop_column('claimed_by')
+    op.drop_column('org_unit', 'email')
+    op.drop_index('ix_notification_status_priority', table_name='notification')
+    op.create_index('ix_notification_status_priority', 'notification',
+                    ['status', 'priority', 'created_at', 'id'], unique=False)
+    op.drop_column('notification', 'claimed_until')
+    op.drop_column('notification', 'claimed_by')
