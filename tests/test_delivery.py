@@ -238,3 +238,68 @@ def test_concurrent_workers_never_deliver_a_message_twice(app):
     assert sorted(seen) == sorted(ids)  # every message once, none twice
     rows = db.session.scalars(select(Notification).execution_options(populate_existing=True)).all()
     assert {(r.status, r.attempts) for r in rows} == {("sent", 1)}
+
+
+def test_a_killed_workers_batch_is_sent_by_another_after_its_lease(app):
+    """Two real `flask deliver` processes: the first is killed (SIGKILL) in the middle of
+    its batch; after the lease the second sends the whole batch — at least once, never
+    lost (what the first had sent before it died goes twice)."""
+    if not _postgres():
+        pytest.skip("real worker processes on PostgreSQL only (TEST_DATABASE_URL)")
+    import asyncio
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from aiosmtpd.controller import Controller
+
+    received, stall = [], threading.Event()
+    stall.set()
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
+            rcpt = envelope.rcpt_tos[0]
+            while rcpt == "p3@example.in" and stall.is_set():
+                await asyncio.sleep(0.05)
+            received.append(rcpt)
+            return "250 OK"
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    _fill(6)
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "NOTIFY_EMAIL_BACKEND": "smtp",
+           "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_STARTTLS": "0", "DELIVERY_LEASE_SECONDS": "3",
+           "DELIVERY_BATCH": "10", "DELIVERY_IDLE_SECONDS": "0.2"}
+    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "deliver"]
+    first = subprocess.Popen(flask, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(received) < 3 and time.monotonic() < deadline:  # p0-p2 sent, p3 hangs
+            time.sleep(0.05)
+        assert sorted(received) == ["p0@example.in", "p1@example.in", "p2@example.in"]
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        db.session.expire_all()
+        rows = db.session.scalars(select(Notification)).all()
+        assert {r.status for r in rows} == {"sending"}  # nothing recorded: the batch is lost with it...
+        stall.clear()
+        time.sleep(3.2)  # ... until its lease runs out
+        second = subprocess.run([*flask, "--once"], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 0, second.stderr[-2000:]
+    finally:
+        if first.poll() is None:
+            first.kill()
+        controller.stop()
+    db.session.expire_all()
+    rows = db.session.scalars(select(Notification)).all()
+    assert {(r.status, r.attempts, r.claimed_by) for r in rows} == {("sent", 2, None)}
+    assert {f"p{i}@example.in" for i in range(6)} <= set(received)  # every message delivered
