@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -105,3 +106,41 @@ def test_the_admin_sets_an_offices_role_address(client, auth, world):
     client.post(f"/admin/offices/{world.d1.id}/email", data={"email": ""})
     db.session.expire_all()
     assert db.session.get(OrgUnit, world.d1.id).email is None
+
+
+@pytest.mark.parametrize("how", ["transfer", "sweep"])
+def test_a_transferred_or_escalated_case_is_held_for_the_receiving_offices_digest(app, world, how):
+    """Both paths that move a case between offices — a person's transfer and the
+    set-based sweep's escalation — hold the notice for the office it reaches."""
+    from app.models import Case
+    from app.services import cases, timers
+
+    app.config["OFFICE_NOTICE_MODE"] = "digest"
+    case = make_case("complaint", world.ho1)
+    if how == "transfer":
+        cases.act(case, "transfer", actor=world.ho1_op, now=NOW, text="Belongs to D2", target_office=world.d2)
+        office = world.d2
+    else:
+        cases.act(case, "escalate", actor=world.ho1_sup, now=NOW, text="Up.")  # level 1: supervisors
+        timers._begin_batch()
+        case = db.session.get(Case, case.id)
+        assert cases.act_many([(case, case.version)], "sla_escalate", now=NOW + timedelta(days=30)) == 1
+        db.session.commit()
+        office = world.d1
+    held = db.session.scalars(select(OfficeNotice).where(OfficeNotice.case_id == case.id)).all()
+    assert office.id in {n.office_id for n in held}
+    assert not db.session.scalars(select(Notification).where(
+        Notification.case_id == case.id, Notification.template == "office_received",
+        Notification.recipient.in_([u.email for u in (world.d2_op, world.d1_op, world.d1_op2)]))).all()
+
+
+def test_a_requesters_answer_goes_to_the_offices_shared_address(app, world):
+    from app.services import cases
+
+    world.d1.email = "division1@example.in"
+    db.session.commit()
+    case = make_case("complaint", world.d1)
+    cases.act(case, "request_info", actor=world.d1_op, now=NOW, text="Which parcel?")
+    cases.act(case, "provide_info", as_="requester", now=NOW + timedelta(hours=1), text="EK123456789IN")
+    answered = db.session.scalars(select(Notification).where(Notification.template == "requester_answered")).all()
+    assert [n.recipient for n in answered] == ["division1@example.in"]

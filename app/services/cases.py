@@ -503,8 +503,8 @@ def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, ta
         answered = kinds.get(case.kind).template("answered")
         if case.assignee is not None:
             _notify_user(case, case.assignee, answered, now, text=event.text)
-        else:
-            for email, mobile, locale in notify.office_contacts(case.current_office_id):
+        else:  # nobody named: the office — its shared address, if it has one (never a digest)
+            for email, mobile, locale in notify.office_recipients(case.current_office_id):
                 notify.enqueue(answered, email=email, mobile=mobile, locale=locale,
                                case=case, now=now, text=event.text,
                                **notify.case_context(case, locale, public=False))

@@ -468,8 +468,9 @@ def office_address(office_id: int) -> str | None:
 
 def office_recipients(office_id: int) -> tuple[tuple[str | None, str | None, str], ...]:
     """Who receives the office's notices: its role address (in the default language),
-    else each active staff member with an e-mail address (in their own)."""
-    address = office_address(office_id)
+    else each active staff member with an e-mail address (in their own). With
+    OFFICE_NOTICE_MODE=each, always the staff."""
+    address = office_address(office_id) if current_app.config.get("OFFICE_NOTICE_MODE") != "each" else None
     if address:
         return ((address, None, _default_locale()),)
     return office_contacts(office_id)
@@ -487,8 +488,7 @@ def notify_office(case, office_id: int, template: str, now: datetime, text: str 
         db.session.execute(OfficeNotice.__table__.insert().values(
             office_id=office_id, case_id=case.id, template=template, text=(text or "")[:2000], created_at=now))
         return
-    recipients = office_contacts(office_id) if mode == "each" else office_recipients(office_id)
-    for email, mobile, locale in recipients:
+    for email, mobile, locale in office_recipients(office_id):
         enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now, text=text,
                 priority=PRIORITY_OFFICE, **case_context(case, locale, public=False))
 
