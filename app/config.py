@@ -5,10 +5,6 @@ import json
 import os
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
 def _env_json_object(name: str) -> dict:
     try:
         value = json.loads(os.environ.get(name) or "{}")
@@ -17,6 +13,10 @@ def _env_json_object(name: str) -> dict:
     if not isinstance(value, dict):
         raise ValueError(f"{name} must be a JSON object, e.g. {{\"otp\": \"1107...\"}}")
     return value
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
 
 
 class Config:

@@ -22,9 +22,10 @@ def run_once(app, now: datetime | None = None) -> dict:
     with app.app_context():
         now = now or datetime.utcnow()
         result = {"timers": timers.sweep(now)}
+        result["digests"] = notify.send_digests(now)  # office digests (OFFICE_NOTICE_MODE=digest)
         # the daily backlog snapshot and the weekly summaries (each once: idempotent)
         result["reports"] = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
-        result["outbox"] = notify.scheduled(now, deliver=True)  # office digests, then delivery
+        result["outbox"] = notify.deliver_due(now)
         if app.config.get("MAIL_IMAP_URL"):
             from app.services import mail_intake
 
