@@ -16,6 +16,9 @@ from app.extensions import db
 
 
 def register_cli(app) -> None:
+    from app.delivery import deliver_command  # the delivery worker (docs/operations.md)
+
+    app.cli.add_command(deliver_command)
     app.cli.add_command(demo_data)
     app.cli.add_command(create_user)
     app.cli.add_command(run_jobs)
@@ -29,9 +32,6 @@ def register_cli(app) -> None:
     app.cli.add_command(tallies_command)
     app.cli.add_command(mail_fetch)
     app.cli.add_command(mail_in)
-    from app.delivery import deliver_command
-
-    app.cli.add_command(deliver_command)
 
 
 @click.command("demo-data")
