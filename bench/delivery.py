@@ -6,7 +6,8 @@ PostgreSQL, against a local SMTP sink (aiosmtpd, in this process).
     .venv/bin/python bench/delivery.py --messages 5000 --workers 1,4 --batch 100 \
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/sevadesk_bench_delivery
 
-The rate is counted at the sink, from the first message received to the last (the
+The database's outbox is emptied before each run: give it a scratch database (the default,
+created and migrated when missing). The rate is counted at the sink, from the first message received to the last (the
 workers' start-up, ~1 s of imports, is reported apart as wall time). Every run checks
 that the sink got each message exactly once and that every row is marked sent.
 Figures are printed and written to bench/results/ (git-ignored).
