@@ -58,10 +58,13 @@ test: venv-dev compile-translations
 	else echo "== e2e browser tests: running with $${E2E_CHROMIUM:-/usr/bin/chromium} (screenshots in tests/artifacts/e2e/)"; fi
 	E2E=$(E2E) $(BIN)/python -m pytest -rs
 
-## bench: seed a large database and measure pages with wrk (see docs/performance.md)
+## bench: seed a large database and measure pages with wrk (see docs/performance.md); then
+## messages delivered per second by 1, 2 and 4 delivery workers against a local SMTP sink
 BENCH_ARGS ?= --cases 1000000 --db both --duration 15
+DELIVERY_BENCH_ARGS ?= --messages 2000 --workers 1,2,4
 bench: venv-dev compile-translations
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/delivery.py $(DELIVERY_BENCH_ARGS)
 
 ## fault: gunicorn + PostgreSQL on loopback, mixed traffic, a worker and the database
 ## connections broken mid-run; every accepted request must be stored exactly once

@@ -16,6 +16,9 @@ from app.extensions import db
 
 
 def register_cli(app) -> None:
+    from app.delivery import deliver_command  # the delivery worker (docs/operations.md)
+
+    app.cli.add_command(deliver_command)
     app.cli.add_command(demo_data)
     app.cli.add_command(create_user)
     app.cli.add_command(run_jobs)

@@ -1,7 +1,18 @@
 """Configuration classes. Secrets and the database URL come from the environment or
 from `instance/` (never from the repository)."""
 
+import json
 import os
+
+
+def _env_json_object(name: str) -> dict:
+    try:
+        value = json.loads(os.environ.get(name) or "{}")
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a JSON object, e.g. {{\"otp\": \"1107...\"}}: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object, e.g. {{\"otp\": \"1107...\"}}")
+    return value
 
 
 def _env_int(name: str, default: int) -> int:
@@ -108,6 +119,27 @@ class Config:
     SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL")
     SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN")
     OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    # Delivery (docs/operations.md#delivery-workers): 0 workers, the scheduler delivers;
+    # otherwise `flask deliver` processes do, each claiming DELIVERY_BATCH messages for
+    # DELIVERY_LEASE_SECONDS at a time.
+    DELIVERY_WORKERS = _env_int("DELIVERY_WORKERS", 0)
+    DELIVERY_BATCH = _env_int("DELIVERY_BATCH", 50)
+    DELIVERY_LEASE_SECONDS = _env_int("DELIVERY_LEASE_SECONDS", 300)
+    DELIVERY_IDLE_SECONDS = float(os.environ.get("DELIVERY_IDLE_SECONDS", "2"))
+    # A new or transferred case's notice to its office: "role_address" (one message to
+    # the office's shared address, `OrgUnit.email`; each active staff member while it has
+    # none), "digest" (one message per office every OFFICE_DIGEST_MINUTES) or "each".
+    OFFICE_NOTICE_MODE = os.environ.get("OFFICE_NOTICE_MODE", "role_address")
+    OFFICE_DIGEST_MINUTES = _env_int("OFFICE_DIGEST_MINUTES", 60)
+    # Indian SMS gateways (TRAI DLT): the principal entity id and each template's id
+    # ({"otp": "1107...", "otp.hi": "1107..."}: a template, or a template in a language),
+    # sent under these JSON field names. Required (a message without its template id is
+    # refused) when SMS_DLT_REQUIRED=1, or by default when an entity id is set.
+    SMS_DLT_ENTITY_ID = os.environ.get("SMS_DLT_ENTITY_ID", "")
+    SMS_DLT_TEMPLATE_IDS = _env_json_object("SMS_DLT_TEMPLATE_IDS")
+    SMS_DLT_REQUIRED = {"1": True, "0": False}.get(os.environ.get("SMS_DLT_REQUIRED", ""))
+    SMS_DLT_TEMPLATE_FIELD = os.environ.get("SMS_DLT_TEMPLATE_FIELD", "dlt_template_id")
+    SMS_DLT_ENTITY_FIELD = os.environ.get("SMS_DLT_ENTITY_FIELD", "dlt_entity_id")
 
     # The helpdesk (seed 002: "a dedicated phone number/Email Id"): its name, phone and
     # e-mail address are shown on the public pages; messages sent to the address become

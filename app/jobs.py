@@ -27,6 +27,7 @@ def run_once(app, now: datetime | None = None) -> dict:
     with app.app_context():
         now = now or datetime.utcnow()
         result = {"timers": timers.sweep(now)}
+        result["digests"] = notify.send_digests(now)  # office digests (OFFICE_NOTICE_MODE=digest)
         # the daily backlog snapshot and the weekly summaries (each once: idempotent)
         result["reports"] = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
         result["outbox"] = notify.deliver_due(now)
@@ -238,7 +239,7 @@ def build_scheduler(app) -> BlockingScheduler:
     def outbox():
         from app.services import notify
 
-        return notify.deliver_due(datetime.utcnow())
+        return notify.scheduled(datetime.utcnow())  # digests; delivery unless DELIVERY_WORKERS
 
     def reports():
         from app.services import summary

@@ -125,6 +125,7 @@ ROUTES = {
     "admin.office_move": ROLE("admin"),
     "admin.office_new": ROLE("admin"),
     "admin.office_rename": ROLE("admin"),
+    "admin.office_email": ROLE("admin"),
     "admin.offices_import": ROLE("admin"),
     "admin.offices_list": ROLE("admin"),
     "admin.outbox": ROLE("admin"),  # national admin only

@@ -353,6 +353,9 @@ ADMIN_SCENARIOS: dict[str, Scenario] = {
     "admin.office_rename": Scenario(
         "admin", lambda w, c: f"/admin/offices/{c.id}/rename", lambda w, c: {"name": "Whitefield Division"},
         ["name", "csrf_token"], setup=_fresh_office, fresh=True),
+    "admin.office_email": Scenario(
+        "admin", lambda w, c: f"/admin/offices/{c.id}/email", lambda w, c: {"email": "whitefield@example.in"},
+        ["email", "csrf_token"], setup=_fresh_office, fresh=True),
     "admin.office_move": Scenario(
         "admin", lambda w, c: f"/admin/offices/{c.id}/move", lambda w, c: {"parent_code": "R2"},
         ["parent_code", "csrf_token"], setup=_fresh_office, fresh=True),

@@ -43,8 +43,14 @@ def test_a_code_is_delivered_in_the_first_sweep_behind_a_backlog(app, world):
 
 
 def test_priorities_of_the_messages():
-    assert notify.priority_of("otp") < notify.priority_of("case_created") < notify.priority_of("case_updated")
-    assert notify.priority_of("office_received") == notify.PRIORITY_NORMAL
+    # codes, then what a person waits for (reference, reply, request for information,
+    # resolution to confirm), then staff messages, then office notices and digests
+    assert notify.priority_of("otp") == notify.PRIORITY_CODE
+    for waiting in ("case_created", "case_updated", "info_requested", "confirmation_requested", "case_closed"):
+        assert notify.priority_of(waiting) == notify.PRIORITY_WAITING
+    assert notify.priority_of("assigned") == notify.PRIORITY_NORMAL
+    assert notify.priority_of("office_received") == notify.priority_of("office_digest") == notify.PRIORITY_OFFICE
+    assert (notify.PRIORITY_CODE < notify.PRIORITY_WAITING < notify.PRIORITY_NORMAL < notify.PRIORITY_OFFICE)
 
 
 def test_within_a_priority_the_oldest_goes_first(app, world):
@@ -62,4 +68,4 @@ def test_within_a_priority_the_oldest_goes_first(app, world):
 def test_an_index_serves_the_delivery_order(app):
     indexes = {ix["name"]: ix["column_names"]
                for ix in inspect(db.session.connection()).get_indexes("notification")}
-    assert indexes["ix_notification_status_priority"] == ["status", "priority", "created_at", "id"]
+    assert indexes["ix_notification_status_priority"] == ["status", "priority", "next_attempt_at", "id"]

@@ -18,7 +18,7 @@ from app.models.catalog import Category, Holiday, PincodeEntry, RefGeneration, S
 from app.models.citizen import OtpCode
 from app.models.mail import MailIntake
 from app.models.org import HIERARCHY, LoginThrottle, OfficeKind, OrgUnit, Role, User, UserRole
-from app.models.outbox import AuditLog, Notification
+from app.models.outbox import AuditLog, Notification, OfficeNotice
 from app.models.review import ComplaintReview
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "LoginThrottle",
     "Notification",
     "NotificationTemplate",
+    "OfficeNotice",
     "OfficeKind",
     "OrgUnit",
     "OtpCode",

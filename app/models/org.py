@@ -52,6 +52,9 @@ class OrgUnit(db.Model):
     path: Mapped[str] = mapped_column(String(400), default="", index=True)
     depth: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # The office's shared (role) mailbox: its new-case notices go there
+    # (OFFICE_NOTICE_MODE, `app.services.notify.office_notice`).
+    email: Mapped[str | None] = mapped_column(String(200))
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[OrgUnit]] = relationship(back_populates="parent")

@@ -40,12 +40,33 @@ class Notification(db.Model):
     # References) is threaded onto the message's case; a message of ours coming back
     # is a mail loop (`app.services.mail_intake`).
     message_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    # The delivery worker holding the row (status "sending") and until when: after
+    # `claimed_until` another worker takes it up (`notify.claim`).
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[datetime | None]
 
 
 Index("ix_notification_status_next", Notification.status, Notification.next_attempt_at)
-# The delivery order (`notify.deliver_due`): pending rows by priority, then age.
+# The delivery order (`notify.claim`): pending rows by priority, then when they came due.
 Index("ix_notification_status_priority", Notification.status, Notification.priority,
-      Notification.created_at, Notification.id)
+      Notification.next_attempt_at, Notification.id)
+
+
+class OfficeNotice(db.Model):
+    """A case that came to an office, held for the office's next digest
+    (OFFICE_NOTICE_MODE=digest, `notify.send_digests`); deleted once in a digest."""
+
+    __tablename__ = "office_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    template: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
+
+
+Index("ix_office_notice_office_created", OfficeNotice.office_id, OfficeNotice.created_at)
 
 # Delivered messages by sending time: what the retention job removes (a constant, not a
 # bound parameter, as the retention query writes it: see NOT_CLOSED in models/case.py).

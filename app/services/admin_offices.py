@@ -169,6 +169,18 @@ def rename(admin: User, office: OrgUnit, name: str, now: datetime, *, name_hi: s
     db.session.commit()
 
 
+def set_email(admin: User, office: OrgUnit, email: str | None, now: datetime) -> None:
+    """The office's shared (role) address: its new-case notices go there, one message
+    each or in a digest (OFFICE_NOTICE_MODE), instead of to every employee. Empty: none."""
+    if not access.can_administer(admin, office):
+        raise OutOfScope()
+    old = office.email or ""
+    office.email = (email or "").strip() or None
+    audit.record("admin.office.email", actor=admin, target=f"office:{office.code}",
+                 detail=f"'{old}' -> '{office.email or ''}'", now=now)
+    db.session.commit()
+
+
 def _not_own_root(admin: User, office: OrgUnit) -> None:
     if office.id == admin.office_id or office.parent_id is None:
         raise AdminError(_l("You cannot move, deactivate or delete your own office or the top office."),

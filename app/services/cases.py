@@ -175,7 +175,8 @@ def _raise_attempts(session, kind_entry, fields, extra, reference, kind, now, ac
                 if notify_requester:
                     for email, mobile, locale in notify.requester_contacts(case):
                         notify.enqueue(kind_entry.template("created"), email=email, mobile=mobile, locale=locale,
-                                       case=case, now=now, **notify.case_context(case, locale))
+                                       case=case, now=now, priority=notify.PRIORITY_WAITING,
+                                       **notify.case_context(case, locale))
                 _notify_office(case, case.current_office_id, now, text=case.subject)
                 if assignee is not None:
                     _notify_user(case, assignee, kind_entry.template("assigned"), now, text=case.subject)
@@ -525,13 +526,14 @@ def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, ta
                     case.raised_by_id is None or case.requester_mobile or case.requester_email):
                 ctx["url"] = notify.respond_url(case, "respond")
             notify.enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now,
-                           text=event.text, **ctx)
+                           text=event.text, priority=notify.PRIORITY_WAITING, **ctx)
     elif effect == "notify_office":
         reached = (event.data or {}).get("supervisors") if t.action in _ESCALATIONS else None
         if reached:  # an escalation that stays in the office: its supervisors, not everyone
             for email, locale in notify.user_contacts(reached):
                 notify.enqueue(kinds.get(case.kind).template("received"), email=email, locale=locale, case=case, now=now,
-                               text=event.text, **notify.case_context(case, locale, public=False))
+                               text=event.text, priority=notify.PRIORITY_NORMAL,
+                               **notify.case_context(case, locale, public=False))
         else:
             _notify_office(case, case.current_office_id, now, text=event.text)
     elif effect == "notify_assignee" and target_user is not None:
@@ -540,8 +542,8 @@ def _notify(effect: str, case: Case, t: wf.Transition, event: CaseEvent, now, ta
         answered = kinds.get(case.kind).template("answered")
         if case.assignee is not None:
             _notify_user(case, case.assignee, answered, now, text=event.text)
-        else:
-            for email, mobile, locale in notify.office_contacts(case.current_office_id):
+        else:  # nobody named: the office — its shared address, if it has one (never a digest)
+            for email, mobile, locale in notify.office_recipients(case.current_office_id):
                 notify.enqueue(answered, email=email, mobile=mobile, locale=locale,
                                case=case, now=now, text=event.text,
                                **notify.case_context(case, locale, public=False))
@@ -553,9 +555,8 @@ _ESCALATIONS = frozenset(t.action for t in wf.TRANSITIONS
 
 
 def _notify_office(case: Case, office_id: int, now: datetime, text: str = "") -> None:
-    for email, mobile, locale in notify.office_contacts(office_id):
-        notify.enqueue(kinds.get(case.kind).template("received"), email=email, mobile=mobile, locale=locale, case=case,
-                       now=now, text=text, **notify.case_context(case, locale, public=False))
+    """The office's new-case notice, as OFFICE_NOTICE_MODE says (`notify.notify_office`)."""
+    notify.notify_office(case, office_id, kinds.get(case.kind).template("received"), now, text=text)
 
 
 def _notify_user(case: Case, user: User, template: str, now: datetime, text: str = "") -> None:

@@ -4,7 +4,11 @@ causes them, delivered later with retries through pluggable backends."""
 from __future__ import annotations
 
 import json
+import os
 import smtplib
+import socket
+import threading
+import time
 import urllib.request
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -18,7 +22,7 @@ from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from app.domain import kinds
 from app.extensions import db
@@ -100,6 +104,12 @@ _BUILT_IN = {
         _l("The requester has answered on %(ref)s:\n\n%(text)s\n\n%(url)s"),
         _l("Seva Desk: requester answered on %(ref)s."),
     ),
+    # OFFICE_NOTICE_MODE=digest: the cases that came to an office since its last digest.
+    "office_digest": (
+        _l("New cases for %(office)s: %(count)s"),
+        _l("These cases came to %(office)s since the last message:\n\n%(text)s\n\nThe office's queue: %(url)s"),
+        _l("Seva Desk: %(count)s new cases for %(office)s."),
+    ),
     "otp": (
         _l("Your one-time code"),
         _l("Your Seva Desk one-time code is %(code)s. It is valid for %(minutes)s minutes. "
@@ -130,15 +140,26 @@ class _Templates(Mapping):
 
 TEMPLATES = _Templates()
 
-# Delivery order (lower first, then oldest first): a one-time code is useless after its
-# few minutes, and a new requester waits for the reference; everything else can queue.
+# Delivery order (lower first, then by when due): a one-time code is useless after its
+# few minutes; a requester waits for the reference, a reply, a request for information or
+# a resolution to confirm; the office's notices and digests can queue behind them.
 PRIORITY_CODE = 0
 PRIORITY_WAITING = 1
 PRIORITY_NORMAL = 5
-PRIORITIES = {"otp": PRIORITY_CODE, "case_created": PRIORITY_WAITING}
+PRIORITY_OFFICE = 7
+PRIORITIES = {
+    "otp": PRIORITY_CODE,
+    **dict.fromkeys(("case_created", "case_updated", "service_completed", "service_not_served", "case_closed",
+                     "ticket_closed", "interaction_closed", "helpdesk_closed", "confirmation_requested",
+                     "info_requested"), PRIORITY_WAITING),
+    "office_received": PRIORITY_OFFICE,
+    "office_digest": PRIORITY_OFFICE,
+}
 
 
 def priority_of(template: str) -> int:
+    """A template's delivery priority; the requester's messages of a kind's own templates
+    are given PRIORITY_WAITING by their sender (`cases._notify`)."""
     return PRIORITIES.get(template, PRIORITY_NORMAL)
 
 
@@ -217,10 +238,14 @@ def collect():
 
 
 def enqueue(template: str, *, email: str | None = None, mobile: str | None = None,
-            locale: str = "en", case: Case | None = None, now: datetime, **ctx) -> list[Notification]:
+            locale: str = "en", case: Case | None = None, now: datetime, priority: int | None = None,
+            **ctx) -> list[Notification]:
     """Add outbox rows (one per channel given) to the current transaction (inside
-    `collect()`: to its list, and nothing is returned)."""
+    `collect()`: to its list, and nothing is returned). `priority`: the template's
+    (`priority_of`) unless given."""
     rows = []
+    if priority is None:
+        priority = priority_of(template)
     sink = _sink.get()
     subject, body, sms = render(template, locale, ctx)
     for channel, address, text in (("email", email, body), ("sms", mobile, sms)):
@@ -230,7 +255,7 @@ def enqueue(template: str, *, email: str | None = None, mobile: str | None = Non
             case_id=case.id if case is not None else None,
             channel=channel, recipient=address, template=template, locale=locale,
             subject=subject if channel == "email" else "", body=text,
-            status="pending", priority=priority_of(template), next_attempt_at=now, created_at=now,
+            status="pending", priority=priority, next_attempt_at=now, created_at=now,
         )
         if sink is not None:
             sink.append(fields)
@@ -357,36 +382,53 @@ def requester_contacts(case: Case) -> list[tuple[str | None, str | None, str]]:
     return []
 
 
-def _contacts_query(office_ids):
-    return (select(User.office_id, User.email, User.locale)
-            .where(User.office_id.in_(office_ids), User.active.is_(True), User.email.is_not(None))
-            .order_by(User.id))
+def _directory_query(office_ids):
+    """Each office's shared address and its active staff with an e-mail address (one
+    row per employee; one row with no employee for an office without any)."""
+    from app.models import OrgUnit
+
+    return (select(OrgUnit.id, OrgUnit.email, User.email, User.locale)
+            .select_from(OrgUnit)
+            .outerjoin(User, and_(User.office_id == OrgUnit.id, User.active.is_(True), User.email.is_not(None)))
+            .where(OrgUnit.id.in_(office_ids))
+            .order_by(OrgUnit.id, User.id))
 
 
-def office_contacts(office_id: int) -> tuple[tuple[str | None, str | None, str], ...]:
-    """(email, None, locale) of the office's active staff with an e-mail address, kept
-    per process until reference data (users' contact columns among it) changes."""
+def _directories(rows) -> dict[int, tuple[str | None, tuple]]:
+    found: dict[int, tuple[str | None, list]] = {}
+    for office, address, email, locale in rows:
+        entry = found.setdefault(office, (address or None, []))
+        if email:
+            entry[1].append((email, None, locale or "en"))
+    return {office: (address, tuple(contacts)) for office, (address, contacts) in found.items()}
+
+
+def _directory(office_id: int) -> tuple[str | None, tuple[tuple[str | None, str | None, str], ...]]:
+    """(shared address, staff contacts) of an office, read with one query and kept per
+    process until reference data (offices, users' contact columns) changes."""
     def compute():
-        rows = db.session.execute(_contacts_query([office_id])).all()
-        return tuple((email, None, locale or "en") for _office, email, locale in rows if email)
+        return _directories(db.session.execute(_directory_query([office_id]))).get(office_id, (None, ()))
 
     return _cached(("office", office_id), lambda: refcache.cached(("notify.office", office_id), compute))
 
 
+def office_contacts(office_id: int) -> tuple[tuple[str | None, str | None, str], ...]:
+    """(email, None, locale) of the office's active staff with an e-mail address."""
+    return _directory(office_id)[1]
+
+
 def load_office_contacts(office_ids) -> None:
-    """Within a batch, read the contacts of all `office_ids` with one query, for
-    `office_contacts` to answer from (a sweep batch sends cases to many offices)."""
+    """Within a batch, read the addresses and contacts of all `office_ids` with one
+    query, for `office_contacts` and `office_address` to answer from (a sweep batch sends
+    cases to many offices)."""
     if not memo.in_batch():
         return
     wanted = sorted(set(office_ids))
     if not wanted:
         return
-    found: dict[int, list] = {i: [] for i in wanted}
-    for office, email, locale in db.session.execute(_contacts_query(wanted)):
-        if email:
-            found[office].append((email, None, locale or "en"))
-    for office, contacts in found.items():  # kept across requests too, as office_contacts does
-        value = tuple(contacts)
+    found = _directories(db.session.execute(_directory_query(wanted)))
+    for office in wanted:  # kept across requests too, as _directory does
+        value = found.get(office, (None, ()))
         _cached(("office", office),
                 lambda office=office, value=value: refcache.cached(("notify.office", office), lambda: value))
 
@@ -410,10 +452,112 @@ def user_contact(user: User) -> tuple[str | None, str | None, str]:
     return (user.email, user.mobile, user.locale or "en")
 
 
+# ---- notices to an office ------------------------------------------------------------
+
+OFFICE_NOTICE_MODES = ("role_address", "digest", "each")
+
+
+def _default_locale() -> str:
+    return current_app.config.get("BABEL_DEFAULT_LOCALE") or "en"
+
+
+def office_address(office_id: int) -> str | None:
+    """The office's shared (role) e-mail address (`OrgUnit.email`), or None."""
+    return _directory(office_id)[0]
+
+
+def office_recipients(office_id: int) -> tuple[tuple[str | None, str | None, str], ...]:
+    """Who receives the office's notices: its role address (in the default language),
+    else each active staff member with an e-mail address (in their own). With
+    OFFICE_NOTICE_MODE=each, always the staff."""
+    address = office_address(office_id) if current_app.config.get("OFFICE_NOTICE_MODE") != "each" else None
+    if address:
+        return ((address, None, _default_locale()),)
+    return office_contacts(office_id)
+
+
+def notify_office(case, office_id: int, template: str, now: datetime, text: str = "") -> None:
+    """A case came to office `office_id` (raised there, transferred, escalated): tell the
+    office as OFFICE_NOTICE_MODE says — one message to its role address (`role_address`,
+    the default; each staff member while the office has no address), a line in its next
+    digest (`digest`), or one message per active staff member (`each`)."""
+    mode = current_app.config.get("OFFICE_NOTICE_MODE") or "role_address"
+    if mode == "digest":
+        from app.models import OfficeNotice
+
+        db.session.execute(OfficeNotice.__table__.insert().values(
+            office_id=office_id, case_id=case.id, template=template, text=(text or "")[:2000], created_at=now))
+        return
+    for email, mobile, locale in office_recipients(office_id):
+        enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now, text=text,
+                priority=PRIORITY_OFFICE, **case_context(case, locale, public=False))
+
+
+def send_digests(now: datetime) -> int:
+    """Queue one digest for each office whose oldest held notice is OFFICE_DIGEST_MINUTES
+    old (so at most one per office per interval), listing every case held for it, to
+    `office_recipients`; the notices go with it. Returns how many offices got one."""
+    from sqlalchemy import delete, func
+
+    from app.models import OfficeNotice, OrgUnit
+
+    minutes = current_app.config.get("OFFICE_DIGEST_MINUTES", 60)
+    due = db.session.scalars(
+        select(OfficeNotice.office_id).group_by(OfficeNotice.office_id)
+        .having(func.min(OfficeNotice.created_at) <= now - timedelta(minutes=minutes))).all()
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    done = 0
+    for office_id in due:
+        pick = (select(OfficeNotice).where(OfficeNotice.office_id == office_id, OfficeNotice.created_at <= now)
+                .order_by(OfficeNotice.created_at, OfficeNotice.id))
+        if postgres:  # another scheduler's digest of this office in progress: not twice
+            pick = pick.with_for_update(skip_locked=True)
+        notices = db.session.scalars(pick).all()
+        if not notices:
+            db.session.commit()
+            continue
+        office = db.session.get(OrgUnit, office_id)
+        cases = {c.id: c for c in db.session.scalars(
+            select(Case).where(Case.id.in_({n.case_id for n in notices if n.case_id})))}
+        queue = _url("cases.queue", "/cases/")
+        for email, mobile, locale in office_recipients(office_id):
+            lines = []
+            for n in notices:
+                case = cases.get(n.case_id)
+                if case is None:
+                    continue
+                kind, _status = _labels(case.kind, case.status, locale)
+                about = " ".join((n.text or case.subject or "").split())[:160]
+                lines.append(f"- {case.reference} ({kind}){': ' + about if about else ''}\n  "
+                             f"{_case_url(case, public=False)}")
+            if lines:
+                enqueue("office_digest", email=email, mobile=mobile, locale=locale, now=now,
+                        office=office.label(locale), count=len(lines), text="\n".join(lines), url=queue)
+        db.session.execute(delete(OfficeNotice).where(OfficeNotice.id.in_([n.id for n in notices]))
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        done += 1
+    return done
+
+
 # ---- delivery --------------------------------------------------------------------
+#
+# Any number of deliverers (the scheduler's outbox job, `flask deliver` workers on any
+# host) take the outbox in batches: `claim` marks up to DELIVERY_BATCH due rows "sending",
+# claimed by this worker until now + DELIVERY_LEASE_SECONDS, and commits; `deliver_batch`
+# sends them and records every result with one UPDATE per row guarded by the claim, in one
+# commit. On PostgreSQL the claim is SELECT … FOR UPDATE SKIP LOCKED, so workers never
+# wait for one another nor take the same row; on SQLite (one writer) one UPDATE …
+# RETURNING claims the batch. A worker that dies leaves its rows "sending": they are
+# claimed again when the lease has run out (a message may then go twice — at least once,
+# never lost).
 
 class DeliveryError(Exception):
     pass
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help (the configuration must change): the row fails at once."""
 
 
 def _send_file(n: Notification) -> None:
@@ -426,10 +570,55 @@ def _send_file(n: Notification) -> None:
 
 def _send_memory(n: Notification) -> None:
     sent = current_app.extensions.setdefault("outbox_sent", [])
-    if current_app.config.get("NOTIFY_FAIL"):
-        raise DeliveryError(current_app.config["NOTIFY_FAIL"])
+    fail = current_app.config.get("NOTIFY_FAIL")
+    if fail and (not isinstance(fail, dict) or n.recipient in fail):
+        raise DeliveryError(fail[n.recipient] if isinstance(fail, dict) else fail)
     sent.append({"id": n.id, "channel": n.channel, "to": n.recipient, "body": n.body,
                  **({"subject": n.subject, "attachment": (n.attachment_name, n.attachment)} if n.attachment else {})})
+
+
+# Connections kept open for one batch (`_batch_connections`): an SMTP session sends the
+# whole batch instead of one connection per message.
+_connections: ContextVar[dict | None] = ContextVar("notify_connections", default=None)
+
+
+@contextmanager
+def _batch_connections():
+    token = _connections.set({})
+    try:
+        yield
+    finally:
+        for conn in _connections.get().values():
+            _close_smtp(conn)
+        _connections.reset(token)
+
+
+def _close_smtp(smtp) -> None:
+    try:
+        smtp.quit()
+    except Exception:  # noqa: BLE001 - already broken: just drop it
+        smtp.close()
+
+
+def _smtp_connection():
+    """(connection, owned): the batch's open SMTP session, or a new one the caller closes."""
+    kept = _connections.get()
+    if kept is not None and "smtp" in kept:
+        return kept["smtp"], False
+    cfg = current_app.config
+    smtp = smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=20)
+    try:
+        if cfg.get("SMTP_STARTTLS"):
+            smtp.starttls()
+        if cfg.get("SMTP_USER"):
+            smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"] or "")
+    except Exception:
+        smtp.close()
+        raise
+    if kept is None:
+        return smtp, True
+    kept["smtp"] = smtp
+    return smtp, False
 
 
 def _send_smtp(n: Notification) -> None:
@@ -451,12 +640,19 @@ def _send_smtp(n: Notification) -> None:
     if n.attachment:
         maintype, _sep, subtype = _attachment_type(n.attachment_name).partition("/")
         msg.add_attachment(n.attachment, maintype=maintype, subtype=subtype, filename=n.attachment_name)
-    with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=20) as smtp:
-        if cfg.get("SMTP_STARTTLS"):
-            smtp.starttls()
-        if cfg.get("SMTP_USER"):
-            smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"] or "")
+    smtp, owned = _smtp_connection()
+    try:
         smtp.send_message(msg)
+    except Exception:
+        # A refused recipient or a broken session: the next message starts a fresh one.
+        kept = _connections.get()
+        if kept is not None:
+            kept.pop("smtp", None)
+        owned = True
+        raise
+    finally:
+        if owned:
+            _close_smtp(smtp)
 
 
 def _attachment_type(name: str | None) -> str:
@@ -465,17 +661,44 @@ def _attachment_type(name: str | None) -> str:
     return "application/octet-stream"
 
 
+def dlt_fields(n: Notification) -> dict[str, str]:
+    """The DLT (TRAI's Distributed Ledger) fields an Indian SMS gateway needs with each
+    message: the principal entity id (SMS_DLT_ENTITY_ID) and the id under which the
+    template's wording was registered (SMS_DLT_TEMPLATE_IDS: "name.locale", else "name").
+    When DLT is required (SMS_DLT_REQUIRED, or an entity id set) a template without its
+    id is refused: the gateway would drop the message anyway."""
+    cfg = current_app.config
+    entity = (cfg.get("SMS_DLT_ENTITY_ID") or "").strip()
+    ids = cfg.get("SMS_DLT_TEMPLATE_IDS") or {}
+    template_id = str(ids.get(f"{n.template}.{n.locale}") or ids.get(n.template) or "").strip()
+    required = cfg.get("SMS_DLT_REQUIRED")
+    if required is None:
+        required = bool(entity)
+    if required and not entity:
+        raise PermanentDeliveryError("DLT is required but SMS_DLT_ENTITY_ID is not set")
+    if required and not template_id:
+        raise PermanentDeliveryError(
+            f"no DLT template id for template {n.template!r} (locale {n.locale}): "
+            f"add \"{n.template}\" or \"{n.template}.{n.locale}\" to SMS_DLT_TEMPLATE_IDS")
+    fields = {}
+    if entity:
+        fields[cfg.get("SMS_DLT_ENTITY_FIELD") or "dlt_entity_id"] = entity
+    if template_id:
+        fields[cfg.get("SMS_DLT_TEMPLATE_FIELD") or "dlt_template_id"] = template_id
+    return fields
+
+
 def _send_http(n: Notification) -> None:
     cfg = current_app.config
     if not cfg.get("SMS_GATEWAY_URL"):
         raise DeliveryError("SMS_GATEWAY_URL is not set")
     if not cfg["SMS_GATEWAY_URL"].startswith(("https://", "http://")):
         raise DeliveryError("SMS_GATEWAY_URL must be an http(s) URL")
-    payload = json.dumps({"to": n.recipient, "text": n.body}).encode()
+    payload = json.dumps({"to": n.recipient, "text": n.body, **dlt_fields(n)}, ensure_ascii=False).encode()
     req = urllib.request.Request(  # noqa: S310 - scheme checked above
         cfg["SMS_GATEWAY_URL"], data=payload, method="POST",
-                                 headers={"Content-Type": "application/json",
-                                          "Authorization": f"Bearer {cfg.get('SMS_GATEWAY_TOKEN') or ''}"})
+        headers={"Content-Type": "application/json; charset=utf-8",
+                 "Authorization": f"Bearer {cfg.get('SMS_GATEWAY_TOKEN') or ''}"})
     with urllib.request.urlopen(req, timeout=20) as resp:  # noqa: S310 - configured URL
         if resp.status >= 300:
             raise DeliveryError(f"gateway answered {resp.status}")
@@ -494,63 +717,161 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
 
 
-def deliver_due(now: datetime, limit: int = 200) -> dict:
-    """Send what is due: by priority (codes and messages a person is waiting for first,
-    `PRIORITIES`), then oldest first. Each row is claimed with a guarded UPDATE first, so
-    two deliverers never send the same message twice. A failure is recorded on the row
-    and retried later; the case change that caused it is long committed."""
-    stale = now - timedelta(minutes=10)
-    # Claims left behind by a deliverer that died mid-send (rare): taken up first.
-    ids = list(db.session.scalars(
-        select(Notification.id).where(Notification.status == "sending",
-                                      Notification.next_attempt_at <= stale)
-        .order_by(Notification.priority, Notification.created_at, Notification.id).limit(limit)))
-    if len(ids) < limit:  # read in the order of ix_notification_status_priority
-        ids += db.session.scalars(
-            select(Notification.id).where(Notification.status == "pending", Notification.next_attempt_at <= now)
-            .order_by(Notification.priority, Notification.created_at, Notification.id)
-            .limit(limit - len(ids))).all()
-    counts = {"sent": 0, "retry": 0, "failed": 0}
-    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
-    for nid in ids:
-        claimed = db.session.execute(
-            update(Notification)
-            .where(Notification.id == nid, or_(
-                and_(Notification.status == "pending", Notification.next_attempt_at <= now),
-                # a claim left behind by a deliverer that died mid-send
-                and_(Notification.status == "sending", Notification.next_attempt_at <= stale)))
-            .values(status="sending", attempts=Notification.attempts + 1, next_attempt_at=now)
-        ).rowcount
-        db.session.commit()
-        if not claimed:
-            continue
-        n = db.session.get(Notification, nid)
-        if n.channel == "email" and not n.message_id:
-            from app.services.mail_intake import notification_id
+def worker_name() -> str:
+    """Who claims: host, process and thread (a row's `claimed_by`)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"[-80:]
 
-            n.message_id = notification_id(n)  # kept across retries: one id per message
-        try:
-            _backend(n.channel)(n)
-        except Exception as exc:  # noqa: BLE001 - any backend failure is recorded
-            n.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-            if n.attempts >= max_attempts:
-                n.status = "failed"
-                counts["failed"] += 1
-            else:
-                n.status = "pending"
-                n.next_attempt_at = now + backoff(n.attempts)
-                counts["retry"] += 1
+
+# The delivery order, along ix_notification_status_priority.
+_ORDER = (Notification.priority, Notification.next_attempt_at, Notification.id)
+
+
+def _pending_due(now: datetime):
+    return and_(Notification.status == "pending", Notification.next_attempt_at <= now)
+
+
+def _lease_over(now: datetime):
+    return and_(Notification.status == "sending", Notification.claimed_until <= now)
+
+
+def claim(now: datetime, worker: str, limit: int) -> list[int]:
+    """Claim up to `limit` due messages for `worker` and commit: first rows whose
+    worker's lease ran out, then pending rows by priority, then by when they came due.
+    Returns the claimed ids (no other worker gets them until the lease ends)."""
+    lease_until = now + timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
+    values = dict(status="sending", claimed_by=worker, claimed_until=lease_until,
+                  attempts=Notification.attempts + 1)
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    ids: list[int] = []
+    for due in (_lease_over(now), _pending_due(now)):
+        wanted = limit - len(ids)
+        if wanted <= 0:
+            break
+        pick = select(Notification.id).where(due).order_by(*_ORDER).limit(wanted)
+        if postgres:
+            # Locked rows are another worker's claim in progress: skipped, not waited for.
+            found = db.session.scalars(pick.with_for_update(skip_locked=True)).all()
+            if found:
+                db.session.execute(update(Notification).where(Notification.id.in_(found))
+                                   .values(**values).execution_options(synchronize_session=False))
+            ids += found
         else:
-            n.status = "sent"
-            n.sent_at = now
-            n.last_error = None
-            counts["sent"] += 1
-        db.session.commit()
+            # SQLite: one writer; the statement reads and claims at once, and the
+            # condition is checked again on the rows it writes.
+            ids += db.session.scalars(
+                update(Notification).where(Notification.id.in_(pick.scalar_subquery()), due)
+                .values(**values).returning(Notification.id)
+                .execution_options(synchronize_session=False)).all()
+    db.session.commit()
+    return ids
+
+
+_RECORD = None
+
+
+def _record_statement():
+    global _RECORD
+    if _RECORD is None:
+        t = Notification.__table__
+        _RECORD = (t.update()
+                   .where(t.c.id == bindparam("b_id"), t.c.claimed_by == bindparam("b_worker"),
+                          t.c.status == "sending")
+                   .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
+                           next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent"),
+                           last_error=bindparam("b_error"), message_id=bindparam("b_message_id"),
+                           claimed_by=None, claimed_until=None))
+    return _RECORD
+
+
+def deliver_batch(now: datetime, worker: str | None = None, limit: int | None = None) -> dict:
+    """Claim one batch, send it, record the results in one commit. A message that fails
+    is retried later (backoff) or, after OUTBOX_MAX_ATTEMPTS, marked failed; it never
+    stops the rest of the batch. A batch that runs longer than most of its lease stops
+    sending and gives the rest back, so no other worker takes a row still being sent."""
+    cfg = current_app.config
+    worker = worker or worker_name()
+    limit = limit or cfg["DELIVERY_BATCH"]
+    counts = {"claimed": 0, "sent": 0, "retry": 0, "failed": 0, "released": 0}
+    ids = claim(now, worker, limit)
+    if not ids:
+        return counts
+    counts["claimed"] = len(ids)
+    # Read as plain rows and handed to the backends as transient objects (never in the
+    # session, which the caller may be using): the results are written by `_RECORD`.
+    table = Notification.__table__
+    rows = [Notification(**row._mapping) for row in db.session.execute(
+        select(table).where(table.c.id.in_(ids)).order_by(table.c.priority, table.c.next_attempt_at, table.c.id))]
+    db.session.commit()  # the read's transaction ends: no snapshot held while sending
+    max_attempts = cfg["OUTBOX_MAX_ATTEMPTS"]
+    deadline = time.monotonic() + 0.8 * cfg["DELIVERY_LEASE_SECONDS"]
+    results = []
+    with _batch_connections():
+        for n in rows:
+            result = {"b_id": n.id, "b_worker": worker, "b_attempts": n.attempts, "b_next": n.next_attempt_at,
+                      "b_sent": None, "b_error": n.last_error, "b_message_id": n.message_id}
+            results.append(result)
+            if time.monotonic() > deadline:  # not tried: back to the queue as it was
+                result.update(b_status="pending", b_attempts=n.attempts - 1)
+                counts["released"] += 1
+                continue
+            if n.channel == "email" and not n.message_id:
+                from app.services.mail_intake import notification_id
+
+                n.message_id = result["b_message_id"] = notification_id(n)  # one id per message, kept
+            try:
+                _backend(n.channel)(n)
+            except Exception as exc:  # noqa: BLE001 - any backend failure is recorded
+                result["b_error"] = f"{type(exc).__name__}: {exc}"[:1000]
+                if n.attempts >= max_attempts or isinstance(exc, PermanentDeliveryError):
+                    result["b_status"] = "failed"
+                    counts["failed"] += 1
+                else:
+                    result.update(b_status="pending", b_next=now + backoff(n.attempts))
+                    counts["retry"] += 1
+            else:
+                result.update(b_status="sent", b_sent=now, b_error=None)
+                counts["sent"] += 1
+    db.session.execute(_record_statement(), results)
+    db.session.commit()
     return counts
+
+
+def deliver_due(now: datetime, limit: int = 200, worker: str | None = None) -> dict:
+    """Send what is due, at most `limit` messages, in batches (`deliver_batch`): codes
+    first, then messages a person is waiting for, then the rest (`PRIORITIES`); within a
+    priority, by when they came due. What the scheduler's outbox job does when no
+    delivery workers are configured, and what `flask deliver --once` repeats."""
+    worker = worker or worker_name()
+    batch_size = current_app.config["DELIVERY_BATCH"]
+    total = {"sent": 0, "retry": 0, "failed": 0}
+    left = limit
+    while left > 0:
+        counts = deliver_batch(now, worker, min(batch_size, left))
+        for key in total:
+            total[key] += counts[key]
+        if not counts["claimed"] or counts["released"]:
+            break
+        left -= counts["claimed"]
+    return total
+
+
+def scheduled(now: datetime, deliver: bool | None = None) -> dict:
+    """The scheduler's outbox job: the office digests that are due (`send_digests`), then
+    one delivery run unless delivery workers do that (DELIVERY_WORKERS > 0; `deliver`
+    forces it, as `flask run-jobs` does)."""
+    result = {"digests": send_digests(now)}
+    if deliver is None:
+        deliver = not current_app.config.get("DELIVERY_WORKERS")
+    if deliver:
+        result.update(deliver_due(now))
+    return result
 
 
 def retry(notification: Notification, now: datetime) -> None:
     """Put a failed message back in the queue (admin's retry button)."""
     notification.status = "pending"
     notification.next_attempt_at = now
+    # A row still claimed ("sending") is freed: the worker's late result is then ignored
+    # (`_record_statement` checks the claim).
+    notification.claimed_by = notification.claimed_until = None
     db.session.commit()

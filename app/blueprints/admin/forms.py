@@ -46,6 +46,12 @@ class RenameForm(FlaskForm):
     name_fa = StringField(_l("Name in Persian"), validators=[Optional(), Length(max=200)])
 
 
+class OfficeEmailForm(FlaskForm):
+    email = EmailField(_l("Office e-mail address"), filters=[lambda v: (v or "").strip()],
+                       validators=[Optional(), MaxLength(200),
+                                   Email(message=_l("Enter a valid e-mail address."))])
+
+
 class MoveForm(FlaskForm):
     parent_code = StringField(_l("New parent office code"), filters=[digits], validators=[DataRequired(), Length(max=32)])
 

@@ -201,6 +201,7 @@ def office_detail(office_id):
     office = _scoped(offices.get_for, office_id)
     return render_template("admin/office.html", office=office, usage=offices.usage(office),
                            rename=F.RenameForm(obj=office), move=F.MoveForm(),
+                           email_form=F.OfficeEmailForm(obj=office),
                            confirm=F.ConfirmForm(), own=office.id == current_user.office_id
                            or office.parent_id is None,
                            ancestors=office.ancestors())
@@ -228,6 +229,13 @@ def office_rename(office_id):
                                                                      name_hi=f.name_hi.data,
                                                                      name_fa=f.name_fa.data),
                           _("The office has been renamed."), F.RenameForm)
+
+
+@bp.route("/offices/<id:office_id>/email", methods=["POST"])
+@admin_required
+def office_email(office_id):
+    return _office_change(office_id, lambda o, f: offices.set_email(current_user, o, f.email.data, _now()),
+                          _("The office's e-mail address has been saved."), F.OfficeEmailForm)
 
 
 @bp.route("/offices/<id:office_id>/move", methods=["POST"])
