@@ -71,17 +71,27 @@ def path_of(case: Case) -> OrgUnit | None:
     return routing.helpdesk_path(case)
 
 
+def classification_data(category_id, classification, priority) -> dict:
+    """The `classify` action's input checked: an active helpdesk category (its escalation
+    path), a classification and a priority of the lists. Raises BadTarget naming the
+    field that is wrong."""
+    category = db.session.get(Category, category_id) if category_id is not None else None
+    if category is None or category.kind != wf.HELPDESK or not category.active:
+        raise BadTarget(field="category")
+    if classification not in CLASSIFICATIONS:
+        raise BadTarget(field="classification")
+    if priority not in PRIORITIES:
+        raise BadTarget(field="priority")
+    return {"category_id": category.id, "classification": classification, "priority": priority}
+
+
 def classify(case: Case, actor: User, now: datetime, *, category: Category | None,
              classification: str | None, priority: str | None, version: int | None = None,
              text: str = ""):
     """L1 sets the ticket's category, classification and priority (all three checked)."""
-    if category is None or category.kind != wf.HELPDESK or not category.active:
-        raise BadTarget(field="category")
-    if classification not in CLASSIFICATIONS or priority not in PRIORITIES:
-        raise BadTarget(field="classification")
+    data = classification_data(category.id if category is not None else None, classification, priority)
     return cases.act(case, "classify", now=now, actor=actor, expected_version=version, text=text,
-                     data={"category_id": category.id, "classification": classification,
-                           "priority": priority})
+                     data=data)
 
 
 def team_queue(user: User, include_closed: bool = False):
