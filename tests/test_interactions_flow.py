@@ -139,7 +139,7 @@ def test_resolved_closes_and_one_survey_only(org, app):
     notes = db.session.scalars(select(Notification).order_by(Notification.id)).all()[before:]
     assert any(n.recipient == org.d1_op.email for n in notes)  # the requester hears of the reply
     assert any(n.channel == "sms" and n.recipient == org.d1_op.mobile for n in notes)
-    assert any(f"/interactions/{case.reference}" in n.body for n in notes)  # links to the page
+    assert any(f"/cases/{case.reference}" in n.body for n in notes)  # links to the one case page
     with pytest.raises(NotAllowed):  # only the requester says it is resolved
         interactions.act(case, "accept", org.dept_user, NOW)
     interactions.act(case, "accept", org.d1_op, NOW + timedelta(hours=2))

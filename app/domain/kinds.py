@@ -295,11 +295,10 @@ register(CaseKind(
                    Column("assignee", _l("Handled by"))),
     panel="interactions/_case_panel.html", panel_values="app.blueprints.interactions.routes:panel_values",
     action_fields=MappingProxyType({"rate": "interactions/_survey_fields.html"}),
-    # Seed 004's words.
+    # Seed 004's words («اختصاص داده شود به», "Assign to", is the common label).
     action_labels=MappingProxyType({
         "created": _l("Request sent"),
         "propose_resolution": _l("Answer the request"),
-        "assign": _l("Assign to a colleague"),
         "accept": _l("It is resolved"),
         "reject": _l("It is not resolved"),
         "rate": _l("Satisfaction survey"),
