@@ -231,26 +231,3 @@ def level_report(user: User, now: datetime) -> dict:
         "first_contact_rate": round(100.0 * first_contact / logged, 1) if logged else None,
         "levels": table,
     }
-
-
-# The actions the ticket page offers directly (the shared case page offers the rest).
-TEAM_ACTIONS = ("reply", "assign", "escalate", "close")
-
-
-def allowed_actions(user: User, case: Case) -> set[str]:
-    return {t.action for t in cases.available_actions(user, case)} & set(TEAM_ACTIONS)
-
-
-def assign_targets(case: Case) -> list[User]:
-    """Team mates the ticket may be assigned to (same holding office, not the assignee)."""
-    return [u for u in db.session.scalars(access.colleagues(case)) if u.id != case.assignee_id]
-
-
-def act(case: Case, action: str, actor: User, now: datetime, *, version: int | None = None,
-        text: str = "", target_user: User | None = None):
-    """Reply to the caller, assign to a team mate, escalate (L1: along the path; a team:
-    to its supervisors), or close — through the case engine."""
-    if action not in TEAM_ACTIONS:
-        raise BadTarget(field="action")
-    return cases.act(case, action, now=now, actor=actor, expected_version=version, text=text,
-                     target_user=target_user)
