@@ -7,9 +7,16 @@ and carries the same status wherever it happens.
 | error | status | beside |
 |---|---|---|
 | `ChangedMeanwhile` | 409 | the page (the text typed is kept in the form) |
+| `InvalidTransition`, `NotYet`, `NotAtThisLevel` (not possible in the case's state now) | 409 | the page |
+| `AlreadyDone` (a once-only step, the rating) | 409 | the field it names, else the page |
 | `NotAllowed` | 403 | the page |
-| `MissingInput`, `BadTarget`, `AlreadyDone` | 422 | the field they name (`exc.info["field"]`) |
-| `InvalidTransition`, `NotYet`, `NotAtThisLevel`, any other | 422 | the action's text |
+| `MissingInput`, `BadTarget` | 422 | the field they name (`exc.info["field"]`), else the action's text |
+| any other `WorkflowError` | 422 | the action's text |
+
+409 is a conflict with the case's state (changed meanwhile, not possible now, already
+done), 403 a relation the workflow table does not allow, 422 an input to correct. The web
+page shows a field's message beside it when its form is on the page, else in the alert;
+the API answers the same status with the message, or `fields` for a field.
 """
 
 from __future__ import annotations
@@ -22,8 +29,10 @@ from app.domain.errors import (
     AlreadyDone,
     BadTarget,
     ChangedMeanwhile,
+    InvalidTransition,
     MissingInput,
     NotAllowed,
+    NotAtThisLevel,
     WorkflowError,
 )
 from app.i18n import error_message
@@ -42,7 +51,7 @@ FIELD_MESSAGES = {
     "path": _l("This ticket's category has no escalation path: set its category (or ask an "
                "administrator to give the category a path)."),
 }
-ALREADY_DONE = {"rating": _l("You have already filled in the survey for this request.")}
+ALREADY_DONE = {"rating": _l("You have already rated this case. Thank you.")}
 # Where a field's message goes when the form has no such field: beside the action's text.
 SHOWN_BESIDE = {"path": "text"}
 
@@ -56,14 +65,14 @@ class Failure:
 
 def failure(exc: WorkflowError) -> Failure:
     """What to answer for `exc` (see the table above)."""
-    if isinstance(exc, ChangedMeanwhile):
+    if isinstance(exc, (ChangedMeanwhile, InvalidTransition, NotAtThisLevel)):
         return Failure(409, None, error_message(exc))
     if isinstance(exc, NotAllowed):
         return Failure(403, None, error_message(exc))
     field = (getattr(exc, "info", None) or {}).get("field")
     if isinstance(exc, AlreadyDone):
         text = ALREADY_DONE.get(field)
-        return Failure(422, field if text else None, str(text) if text else error_message(exc))
+        return Failure(409, field if text else None, str(text) if text else error_message(exc))
     if isinstance(exc, (MissingInput, BadTarget)) and field in FIELD_MESSAGES:
         return Failure(422, SHOWN_BESIDE.get(field, field), str(FIELD_MESSAGES[field]))
     return Failure(422, "text", error_message(exc))

@@ -18,12 +18,13 @@ from app.domain.errors import (
     InvalidTransition,
     MissingInput,
     NotAllowed,
+    NotAtThisLevel,
     NotYet,
 )
 from app.extensions import db
 from app.failures import failure
 from app.i18n import case_action_label
-from app.services import cases, interactions
+from app.services import interactions
 from tests.citizen_support import add_services, make_request
 from tests.conftest import NOW
 from tests.factories import make_case
@@ -58,9 +59,10 @@ def _timeline_heads(html: str) -> list[str]:
     (BadTarget(field="category"), 422, "category"),
     (BadTarget(field="path"), 422, "text"),  # no such input: beside the action's text
     (MissingInput(field="rating"), 422, "rating"),
-    (AlreadyDone(field="rating"), 422, "rating"),
-    (InvalidTransition(), 422, "text"),
-    (NotYet(), 422, "text"),
+    (AlreadyDone(field="rating"), 409, "rating"),
+    (InvalidTransition(), 409, None),
+    (NotYet(), 409, None),
+    (NotAtThisLevel(), 409, None),
     (MissingInput(), 422, "text"),
 ])
 def test_one_mapping_of_workflow_errors(app, exc, status, field):

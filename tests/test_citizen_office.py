@@ -234,7 +234,7 @@ def test_closed_request_has_no_update_form(client, auth, world, sr):
     html = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
     assert 'action" value="complete"' not in html and "This request is closed." in html
     r = _act(client, sr, action="note", text="x")
-    assert r.status_code == 422
+    assert r.status_code == 409
     assert "This action is not possible for this case in its current state." in r.get_data(as_text=True)
 
 

@@ -246,7 +246,7 @@ def test_full_loop_through_the_pages(client, auth, org):
     assert b"Done: Satisfaction survey." in r.data and b'name="rating"' not in r.data
     assert b"Good" in r.data  # the survey's answer on the panel
     r = _act(client, case, action="rate", rating="1")
-    assert r.status_code == 422 and b"You have already filled in the survey" in r.data
+    assert r.status_code == 409 and b"You have already rated this case. Thank you." in r.data
     assert db.session.scalar(select(Feedback)).rating == 4
 
 
