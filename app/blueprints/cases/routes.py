@@ -113,9 +113,9 @@ def _detail_context(case, form=None, failed=None, open_action=None):
         "allowed": allowed,
         "form": form,
         "failed": failed,
-        # the page's alert: a refusal that names no field, or whose form is not shown now
-        "error": failed.message if failed is not None and (
-            failed.field is None or open_action not in {t.action for t in allowed}) else None,
+        # every refusal is announced in the page's alert (role="alert"); one that names a
+        # field is also said beside it, in the form of the action tried, when that is shown
+        "error": failed.message if failed is not None else None,
         "open_action": open_action,
         "sees_internal": internal,
         "panel": case_view.panel_values(case, user),
