@@ -430,15 +430,23 @@ def action_label(code):
     return _label(ACTION_LABELS, code)
 
 
-def case_action_label(code, case=None):
-    """The action's label on `case`: its kind's own name for the action when it has one
-    (`CaseKind.action_labels`: office tickets name the level an escalation goes to, and
-    the raising office "confirms solved"), per kind of holding office when so given."""
-    kind = kinds.find(getattr(case, "kind", None)) if case is not None else None
-    label = kind.action_labels.get(code) if kind is not None else None
+def case_action_label(code, case=None, *, kind=None, qualifiers=None):
+    """The action's label on `case` (or on a case of `kind`): its kind's own name for the
+    action when it has one (`CaseKind.action_labels`), else the common one. A kind may
+    name an action per qualifier: a fact the row requires (a helpdesk ticket still with
+    the desk) or the kind of the holding office (where an office ticket escalates to);
+    "*" names the rest. `qualifiers` default to the case's facts and holding office —
+    what the button shows; the timeline passes the event's own (`queues.timeline`).
+    One source for the button, the flash message after it and the timeline row."""
+    entry = kinds.find(kind if kind is not None else getattr(case, "kind", None))
+    label = entry.action_labels.get(code) if entry is not None else None
     if isinstance(label, Mapping):
-        office = getattr(case, "current_office", None)
-        label = label.get(getattr(office, "kind", None))
+        if qualifiers is None:
+            from app.domain.workflow import facts_of
+
+            office = getattr(case, "current_office", None)
+            qualifiers = (*sorted(facts_of(case)), getattr(office, "kind", None))
+        label = next((label[q] for q in qualifiers if q in label), label.get("*"))
     if label is not None:
         return str(label)
     return action_label(code)

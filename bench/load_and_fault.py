@@ -169,11 +169,11 @@ def staff(base, stop, stats: Stats, login_id, rnd: random.Random):
         refs = re.findall(r'href="/doorstep/([A-Z0-9-]+)"', page)
         if refs:
             ref = rnd.choice(refs)
-            status, _, _ = call(op, base + f"/doorstep/{ref}")
-            stats.record("GET /doorstep/<ref>", status)
-            status, _, _ = call(op, base + f"/doorstep/{ref}/update",
-                                {"csrf_token": token, "outcome": "remarks", "remarks": "Called the citizen."})
-            stats.record("POST /doorstep/<ref>/update", status)
+            status, _, _ = call(op, base + f"/cases/{ref}")  # the one case page
+            stats.record("GET /cases/<ref>", status)
+            status, _, _ = call(op, base + f"/cases/{ref}/act",
+                                {"csrf_token": token, "action": "note", "text": "Called the citizen."})
+            stats.record("POST /cases/<ref>/act", status)
         time.sleep(0.05)
 
 

@@ -178,7 +178,7 @@ def test_external_update_needs_text_and_the_current_version(client, world, refer
     raw = new_key("C1")
     url = f"/api/v1/cases/{referred.reference}/external-updates"
     r = client.post(url, headers=bearer(raw), json={"text": "  "})
-    assert r.status_code == 422 and r.json["error"]["fields"]["text"] == ["Please write a few words."]
+    assert r.status_code == 422 and r.json["error"]["fields"]["text"] == ["Please write your text."]
     r = client.post(url, headers=bearer(raw), json={"text": "x" * 5001})
     assert r.status_code == 422
     r = client.post(url, headers=bearer(raw), json={"text": "Update", "version": referred.version - 1})

@@ -250,7 +250,7 @@ def test_accept_then_rate_once(client, proposed):
 
 def test_reject_needs_text_and_escalates(client, proposed):
     r = _respond(client, proposed, action="reject")
-    assert r.status_code == 422 and r.json["error"]["fields"]["text"] == ["Please write a few words."]
+    assert r.status_code == 422 and r.json["error"]["fields"]["text"] == ["Please write your text."]
     r = _respond(client, proposed, action="reject", text="Not delivered at all.")
     assert r.status_code == 200 and r.json["status"] == wf.OPEN
     assert db.session.get(Case, proposed.id).escalation_level == 1

@@ -59,15 +59,12 @@ ROUTES = {
     "interactions.cartable": EMPLOYEE,
     "interactions.cartable_count": EMPLOYEE,
     "interactions.detail": CASE_OF("interaction"),
-    "interactions.act": CASE_OF("interaction"),
     # helpdesk: L1 desk logs, teams work their queue, supervisors read the report
     "helpdesk.new": ROLE("helpdesk", "admin"),
     "helpdesk.log": ROLE("helpdesk", "admin"),
     "helpdesk.queue": EMPLOYEE,
     "helpdesk.report": ROLE("helpdesk", "supervisor", "admin", "monitor"),
     "helpdesk.detail": CASE_OF("helpdesk"),
-    "helpdesk.act": CASE_OF("helpdesk"),
-    "helpdesk.classify": CASE_OF("helpdesk"),
     # complaints: counter registration, processing in the jurisdiction, reports, reviews
     "complaints.register": ONLY("r1_mon"),
     "complaints.processing": ROLE("operator", "supervisor", "admin", "monitor"),
@@ -97,7 +94,6 @@ ROUTES = {
     "citizen.office_queue": ONLY("so1_user", "ho1_op", "dept_user"),
     "citizen.office_badge": ONLY("so1_user", "dept_user"),
     "citizen.office_request": CASE,
-    "citizen.office_update": CASE,
     "citizen.monitor": PUBLIC,  # a redirect to the dashboard filtered to doorstep requests
     # monitoring: supervisors, monitors and admins, over their own subtree only; Region,
     # Circle and CEPT staff without those roles the kinds they watch (doorstep requests)

@@ -80,7 +80,9 @@ def test_missing_text_is_refused_with_message(client, auth, world):
     auth.login(world.ho1_op.login_id)
     r = client.post(f"/cases/{case.reference}/act", data={"action": "reply", "version": case.version, "text": ""})
     assert r.status_code == 422
-    assert "Please fill in the required details" in r.get_data(as_text=True)
+    page = r.get_data(as_text=True)
+    # beside the field (app.failures): the message in the reply form's error slot
+    assert 'id="err-text-reply" aria-live="polite">Please write your text.</p>' in page
 
 
 def test_internal_note_hidden_from_raising_office(client, auth, world):

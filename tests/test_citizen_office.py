@@ -1,6 +1,6 @@
-"""Office side of doorstep requests (seed 001, sections 3 and 4): the Division's queue
-and updates, read-only Region/Circle views and the monitoring figures (the dashboard
-filtered to doorstep requests)."""
+"""Office side of doorstep requests (seed 001, sections 3 and 4): the Division's queue,
+its updates on the one case page, read-only Region/Circle views and the monitoring
+figures (the dashboard filtered to doorstep requests)."""
 
 from __future__ import annotations
 
@@ -115,29 +115,48 @@ def test_region_sees_its_subtree_read_only_and_drills_down(client, auth, world, 
     assert d3.reference not in html
 
 
-# ---- request page & updates --------------------------------------------------------------
+# ---- the request on the one case page (/cases/<ref>, actions to /cases/<ref>/act) --------
+
+def _act(client, sr, headers=None, **data):
+    data.setdefault("version", sr.version)
+    return client.post(f"/cases/{sr.reference}/act", data=data, headers=headers or {})
+
 
 def test_request_page_full_and_partial(client, auth, world, sr):
     auth.login(world.d1_op.login_id)
-    r = client.get(f"/doorstep/{sr.reference}")
+    r = client.get(f"/cases/{sr.reference}")
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "<html" in html
-    assert "Update status with details" in html and 'name="outcome"' in html
+    # the doorstep panel (CaseKind.panel): contact, address, pincode with its post office
+    assert 'class="kind-panel doorstep-panel"' in html
     assert "Ravi Kumar" in html and "ravi@example.in" in html and "Bangalore GPO" in html
-    r = client.get(f"/doorstep/{sr.reference}", headers={"HX-Request": "true"})
-    assert r.get_data(as_text=True).lstrip().startswith('<div id="sr-panel"')
+    # the seed's status words on the buttons
+    for label in ("In progress", "Completed", "Could not be served"):
+        assert f"<summary>{label}</summary>" in html
+    assert 'name="remarks"' in html  # internal remarks with the update
+    r = client.get(f"/cases/{sr.reference}", headers={"HX-Request": "true"})
+    assert r.get_data(as_text=True).lstrip().startswith('<div id="case-panel"')
+
+
+def test_old_address_redirects_to_the_case_page(client, auth, world, sr):
+    auth.login(world.d1_op.login_id)
+    r = client.get(f"/doorstep/{sr.reference}?from=sms")
+    assert r.status_code == 301 and r.headers["Location"].endswith(f"/cases/{sr.reference}?from=sms")
+    assert client.post(f"/doorstep/{sr.reference}/update", data={"outcome": "completed"}).status_code in (404, 405)
 
 
 def test_update_in_progress_then_completed_notifies_citizen(client, auth, world, sr):
     auth.login(world.d1_op.login_id)
-    r = client.post(f"/doorstep/{sr.reference}/update",
-                    data={"outcome": "in_progress", "details": "Postman comes at 11.", "version": sr.version})
+    r = _act(client, sr, action="start", text="Postman comes at 11.")
     assert r.status_code == 303
     db.session.refresh(sr)
     assert sr.status == "in_progress" and sr.assignee_id == world.d1_op.id
     assert {n.channel for n in _notes(sr, "case_updated")} == {"email", "sms"}
-    r = client.post(f"/doorstep/{sr.reference}/update",
-                    data={"outcome": "completed", "details": "Served.", "version": sr.version})
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    # the same words on the button, the flash and the timeline (issue 24)
+    assert "Done: In progress." in html and "<strong>In progress</strong>" in html
+    assert "Take up" not in html
+    r = _act(client, sr, action="complete", text="Served.")
     assert r.status_code == 303
     db.session.refresh(sr)
     assert (sr.status, sr.resolution) == ("closed", "completed")
@@ -149,22 +168,21 @@ def test_update_in_progress_then_completed_notifies_citizen(client, auth, world,
 
 def test_complete_directly_from_open(client, auth, world, sr):
     auth.login(world.d1_op.login_id)
-    client.post(f"/doorstep/{sr.reference}/update", data={"outcome": "completed", "version": sr.version})
+    _act(client, sr, action="complete")
     db.session.refresh(sr)
     assert sr.status == "closed" and sr.resolution == "completed"
 
 
 def test_not_served_needs_a_reason_and_sends_it(client, auth, world, sr):
     auth.login(world.d1_op.login_id)
-    r = client.post(f"/doorstep/{sr.reference}/update",
-                    data={"outcome": "not_served", "remarks": "kept", "version": sr.version})
+    r = _act(client, sr, action="not_served", remarks="kept")
     assert r.status_code == 422
     html = r.get_data(as_text=True)
-    assert "Please say why the request could not be served." in html and "kept</textarea>" in html
+    assert 'id="err-text-not_served" aria-live="polite">Please write your text.' in html
+    assert "kept</textarea>" in html
     db.session.refresh(sr)
-    assert sr.status == "open" and not _notes(sr, "service_not_served")
-    r = client.post(f"/doorstep/{sr.reference}/update",
-                    data={"outcome": "not_served", "reason": "Nobody at the address.", "version": sr.version})
+    assert sr.status == "open" and not _notes(sr, "service_not_served") and len(sr.events) == 1
+    r = _act(client, sr, action="not_served", text="Nobody at the address.")
     assert r.status_code == 303
     db.session.refresh(sr)
     assert (sr.status, sr.resolution) == ("closed", "not_served")
@@ -175,9 +193,7 @@ def test_not_served_needs_a_reason_and_sends_it(client, auth, world, sr):
 
 def test_remarks_are_an_internal_note(client, auth, world, sr):
     auth.login(world.d1_op.login_id)
-    client.post(f"/doorstep/{sr.reference}/update",
-                data={"outcome": "in_progress", "details": "On the way.", "remarks": "Beat 4 postman.",
-                      "version": sr.version})
+    _act(client, sr, action="start", text="On the way.", remarks="Beat 4 postman.")
     events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == sr.id).order_by(CaseEvent.id)).all()
     assert [(e.type, e.public) for e in events] == [("created", True), ("note", False), ("start", True)]
     html = client.get(f"/track/{sr.reference}").get_data(as_text=True)
@@ -186,10 +202,9 @@ def test_remarks_are_an_internal_note(client, auth, world, sr):
 
 def test_remarks_only_keeps_the_status(client, auth, world, sr):
     auth.login(world.d1_op.login_id)
-    r = client.post(f"/doorstep/{sr.reference}/update", data={"outcome": "remarks", "version": sr.version})
-    assert r.status_code == 422 and "Please write the remarks." in r.get_data(as_text=True)
-    r = client.post(f"/doorstep/{sr.reference}/update",
-                    data={"outcome": "remarks", "remarks": "Called the customer.", "version": sr.version})
+    r = _act(client, sr, action="note")
+    assert r.status_code == 422 and "Please write your text." in r.get_data(as_text=True)
+    r = _act(client, sr, action="note", text="Called the customer.")
     assert r.status_code == 303
     db.session.refresh(sr)
     assert sr.status == "open"
@@ -197,19 +212,17 @@ def test_remarks_only_keeps_the_status(client, auth, world, sr):
 
 def test_update_htmx_returns_the_panel(client, auth, world, sr):
     auth.login(world.d1_op.login_id)
-    r = client.post(f"/doorstep/{sr.reference}/update", data={"outcome": "in_progress", "version": sr.version},
-                    headers={"HX-Request": "true"})
+    r = _act(client, sr, action="start", headers={"HX-Request": "true"})
     html = r.get_data(as_text=True)
-    assert r.status_code == 200 and html.lstrip().startswith('<div id="sr-panel"')
-    assert "In progress" in html
+    assert r.status_code == 200 and html.lstrip().startswith('<div id="case-panel"')
+    assert "In progress" in html and "Done: In progress." in html
 
 
 def test_stale_version_is_refused_and_text_kept(client, auth, world, sr):
     auth.login(world.d1_op.login_id)
     version = sr.version
     cases.act(sr, "start", actor=world.d1_op2, now=NOW)
-    r = client.post(f"/doorstep/{sr.reference}/update",
-                    data={"outcome": "completed", "details": "My words", "version": version})
+    r = _act(client, sr, action="complete", text="My words", version=version)
     assert r.status_code == 409 and "My words" in r.get_data(as_text=True)
     db.session.refresh(sr)
     assert sr.status == "in_progress"
@@ -218,10 +231,9 @@ def test_stale_version_is_refused_and_text_kept(client, auth, world, sr):
 def test_closed_request_has_no_update_form(client, auth, world, sr):
     cases.act(sr, "complete", actor=world.d1_op, now=NOW)
     auth.login(world.d1_op.login_id)
-    html = client.get(f"/doorstep/{sr.reference}").get_data(as_text=True)
-    assert 'name="outcome"' not in html and "This request is closed." in html
-    r = client.post(f"/doorstep/{sr.reference}/update", data={"outcome": "remarks", "remarks": "x",
-                                                               "version": sr.version})
+    html = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+    assert 'action" value="complete"' not in html and "This request is closed." in html
+    r = _act(client, sr, action="note", text="x")
     assert r.status_code == 409
     assert "This action is not possible for this case in its current state." in r.get_data(as_text=True)
 
@@ -229,12 +241,11 @@ def test_closed_request_has_no_update_form(client, auth, world, sr):
 @pytest.mark.parametrize("who", ["r1_op", "c1_sup", "r1_mon"])
 def test_region_and_circle_see_read_only_and_cannot_update(client, auth, world, sr, who):
     auth.login(getattr(world, who).login_id)
-    html = client.get(f"/doorstep/{sr.reference}").get_data(as_text=True)
-    assert "Ravi Kumar" in html and 'name="outcome"' not in html
+    html = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+    assert "Ravi Kumar" in html and 'name="action"' not in html
     assert "only the Division that holds this request can update it" in html
-    for outcome in ("in_progress", "completed", "remarks"):
-        r = client.post(f"/doorstep/{sr.reference}/update",
-                        data={"outcome": outcome, "remarks": "x", "version": sr.version})
+    for action in ("start", "complete", "note"):
+        r = _act(client, sr, action=action, text="x", remarks="x")
         assert r.status_code == 403
     db.session.refresh(sr)
     assert sr.status == "open" and len(sr.events) == 1
@@ -242,7 +253,7 @@ def test_region_and_circle_see_read_only_and_cannot_update(client, auth, world, 
 
 def test_region_cannot_update_through_the_engine_either(app, world, sr):
     with pytest.raises(NotAllowed):
-        citizen.update_status(sr, world.r1_op, "completed", now=NOW)
+        cases.act(sr, "complete", actor=world.r1_op, now=NOW)
     with pytest.raises(NotAllowed):
         cases.act(sr, "note", actor=world.r1_op, now=NOW, text="x")
 
@@ -251,14 +262,15 @@ def test_region_cannot_update_through_the_engine_either(app, world, sr):
 def test_other_offices_get_404(client, auth, world, sr, who):
     auth.login(getattr(world, who).login_id)
     assert client.get(f"/doorstep/{sr.reference}").status_code == 404
-    r = client.post(f"/doorstep/{sr.reference}/update", data={"outcome": "completed", "version": sr.version})
+    assert client.get(f"/cases/{sr.reference}").status_code == 404
+    r = _act(client, sr, action="complete")
     assert r.status_code == 404
     db.session.refresh(sr)
     assert sr.status == "open"
 
 
 def test_office_pages_need_sign_in(client, world, sr):
-    for url in ("/doorstep/", f"/doorstep/{sr.reference}"):
+    for url in ("/doorstep/", f"/doorstep/{sr.reference}", f"/cases/{sr.reference}"):
         r = client.get(url)
         assert r.status_code == 302 and "/auth/login" in r.headers["Location"]
 
@@ -269,19 +281,25 @@ def test_complaint_is_not_shown_as_a_doorstep_request(client, auth, world, servi
     assert client.get(f"/doorstep/{complaint.reference}").status_code == 404
 
 
-def test_update_status_service_checks_input_before_writing(app, world, sr):
+def test_remarks_and_the_update_are_checked_before_writing(app, world, sr):
+    from app.services import case_actions
+
     with pytest.raises(MissingInput):
-        citizen.update_status(sr, world.d1_op, "not_served", now=NOW, remarks="note first?")
+        case_actions.perform(sr, "not_served", world.d1_op, NOW, version=sr.version,
+                             inputs={"remarks": "note first?"})
     assert len(sr.events) == 1  # the remark was not written either
-    with pytest.raises(MissingInput):
-        citizen.update_status(sr, world.d1_op, "bogus", now=NOW)
 
 
-def test_outcomes_offered_follow_the_state(app, world, sr):
-    assert citizen.outcomes_for(world.d1_op, sr) == ["in_progress", "completed", "not_served", "remarks"]
+def test_actions_offered_follow_the_state(app, world, sr):
+    from app.services import case_actions
+
+    def offered(user):
+        return [t.action for t in case_actions.available(user, sr)]
+
+    assert offered(world.d1_op) == ["start", "note", "complete", "not_served"]
     cases.act(sr, "start", actor=world.d1_op, now=NOW)
-    assert citizen.outcomes_for(world.d1_op, sr) == ["completed", "not_served", "remarks"]
-    assert citizen.outcomes_for(world.r1_op, sr) == []
+    assert offered(world.d1_op) == ["note", "complete", "not_served"]
+    assert offered(world.r1_op) == []
 
 
 # ---- monitoring: the dashboard filtered to doorstep requests ---------------------------------
@@ -467,14 +485,13 @@ def test_staff_nav_links(client, auth, world, services, who, queue, dashboard):
 
 
 def test_htmx_update_error_comes_back_swappable(client, auth, world, sr):
-    """htmx 2 does not swap 4xx answers, so an htmx update with an error answers 200 with
-    the panel showing the message (a plain form post keeps 422)."""
+    """htmx swaps 422 answers (the htmx-config of base.html): the panel with the message
+    beside the reason, with its real status."""
     auth.login(world.d1_op.login_id)
-    r = client.post(f"/doorstep/{sr.reference}/update", data={"outcome": "not_served", "version": sr.version},
-                    headers={"HX-Request": "true"})
+    r = _act(client, sr, action="not_served", headers={"HX-Request": "true"})
     html = r.get_data(as_text=True)
-    assert r.status_code == 200 and html.lstrip().startswith('<div id="sr-panel"')
-    assert "Please say why the request could not be served." in html
+    assert r.status_code == 422 and html.lstrip().startswith('<div id="case-panel"')
+    assert 'id="err-text-not_served" aria-live="polite">Please write your text.' in html
 
 
 def test_filtered_dashboard_in_persian_uses_persian_digits(client, auth, world, services, spread):
@@ -501,10 +518,8 @@ def test_nav_badge_counts_open_requests(client, auth, world, services):
 def test_request_page_shows_the_timeline_with_internal_remarks_for_the_division(client, auth, world, sr):
     # The panel reads the same plain timeline as the case page (`queues.timeline`).
     auth.login(world.d1_op.login_id)
-    client.post(f"/doorstep/{sr.reference}/update",
-                data={"outcome": "in_progress", "details": "On the way.", "remarks": "Beat 4 postman.",
-                      "version": sr.version})
-    html = client.get(f"/doorstep/{sr.reference}").get_data(as_text=True)
+    _act(client, sr, action="start", text="On the way.", remarks="Beat 4 postman.")
+    html = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
     timeline = html[html.index('<ol class="timeline"'):html.index("</ol>", html.index('<ol class="timeline"'))]
     assert timeline.count("<li ") == 3
     assert "On the way." in timeline and "Beat 4 postman." in timeline

@@ -269,7 +269,7 @@ def test_supervisor_closes_with_recorded_reason(client, auth, world, tax):
     case = complaint(world.ho1, world.ho1_op, category=tax.delay)
     auth.login(world.ho1_sup.login_id)
     r = client.post(f"/cases/{case.reference}/act", data={"action": "close", "version": case.version})
-    assert r.status_code == 422 and b"Please fill in the required details" in r.data
+    assert r.status_code == 422 and b"Please write your text." in r.data
     r = client.post(f"/cases/{case.reference}/act", data={"action": "close", "version": case.version,
                                                           "text": "Directed by the SSPO: duplicate."})
     assert r.status_code == 303

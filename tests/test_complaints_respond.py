@@ -71,12 +71,12 @@ def test_accept_closes(client, world, proposed):
     assert proposed.events[-1].actor_kind == "requester"
     # a second click finds it already answered
     r = _answer(client, proposed, "accept", version=proposed.version - 1)
-    assert r.status_code == 409 and b"changed meanwhile" in r.data
+    assert r.status_code == 409 and b"changed by someone else meanwhile" in r.data
 
 
 def test_reject_needs_a_reason_and_escalates(client, world, proposed):
     r = _answer(client, proposed, "reject", text="")
-    assert r.status_code == 422 and b"Please write a few words." in r.data
+    assert r.status_code == 422 and b"Please write your text." in r.data
     assert db.session.get(type(proposed), proposed.id).status == wf.AWAITING_CONFIRMATION
     r = _answer(client, proposed, "reject", text="The article never reached me.")
     assert r.status_code == 303

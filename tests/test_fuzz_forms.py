@@ -118,24 +118,6 @@ def _closed_request(w):
     return case
 
 
-def _dept_interaction(w):
-    from app.services import interactions
-
-    return interactions.raise_to_department(w.d1_op, w.dept, w.it_subjects[0], "My account is locked.", NOW)
-
-
-def _helpdesk_case(w):
-    from tests.test_helpdesk_sla import log
-
-    return log(w, "technical")
-
-
-def _helpdesk_l1_case(w):
-    from tests.test_helpdesk_sla import log
-
-    return log(w, "functional", escalate=False)
-
-
 def _ticket(w):
     from app.services import tickets
 
@@ -158,7 +140,9 @@ SCENARIOS: dict[str, Scenario] = {
     "cases.act": Scenario(
         "ho1_op", lambda w, c: f"/cases/{c.reference}/act",
         lambda w, c: {"action": "note", "version": str(c.version), "text": "Called the customer."},
-        ["action", "version", "text", "office", "user"],
+        # with the kinds' own inputs of an action (CaseKind.action_fields), checked by the service
+        ["action", "version", "text", "office", "user", "category", "classification", "priority",
+         "rating", "comment", "remarks"],
         setup=lambda w, cl: _complaint_case(w), target=lambda c: c),
     "citizen.new_request": Scenario(
         None, lambda w, c: "/request", lambda w, c: citizen_form(w.services[0], submission_key=_key()),
@@ -181,11 +165,6 @@ SCENARIOS: dict[str, Scenario] = {
         None, lambda w, c: f"/track/{c.reference}/rate/{tokens.make_case_token(c, 'rate')}",
         lambda w, c: {"rating": "5", "comment": "Good."}, ["rating", "comment"],
         setup=lambda w, cl: _closed_request(w), target=lambda c: c),
-    "citizen.office_update": Scenario(
-        "d1_op", lambda w, c: f"/doorstep/{c.reference}/update",
-        lambda w, c: {"outcome": "remarks", "remarks": "Tried to call.", "version": str(c.version)},
-        ["outcome", "details", "reason", "remarks", "version"],
-        setup=lambda w, cl: make_case("service_request", w.d1, category=w.services[0]), target=lambda c: c),
     "complaint_public.register": Scenario(
         None, lambda w, c: "/complaint/new", lambda w, c: {**complaint_form(w.tax), "submission_key": _key()},
         ["name", "mobile", "email", "address", "pincode", "category", "service", "type", "article",
@@ -224,11 +203,6 @@ SCENARIOS: dict[str, Scenario] = {
                       "submission_key": _key()},
         ["addressed_to", "department", "subject", "recipient_q", "recipient", "request_type", "priority",
          "description", "submission_key"]),
-    "interactions.act": Scenario(
-        "dept_user", lambda w, c: f"/interactions/{c.reference}/act",
-        lambda w, c: {"action": "propose_resolution", "version": str(c.version), "text": "Reset it for you."},
-        ["action", "version", "text", "user", "rating", "comment"],
-        setup=lambda w, cl: _dept_interaction(w), target=lambda c: c),
     "helpdesk.new": Scenario(
         "operator", lambda w, c: "/helpdesk/new",
         lambda w, c: {"channel": "phone", "caller_name": "Ravi", "caller_mobile": "9876543210",
@@ -237,16 +211,6 @@ SCENARIOS: dict[str, Scenario] = {
                       "description": "Save button greyed out", "submission_key": _key()},
         ["channel", "caller_name", "caller_mobile", "caller_email", "category", "classification",
          "priority", "subject", "description", "diagnosis", "submission_key"]),
-    "helpdesk.act": Scenario(
-        "team_user", lambda w, c: f"/helpdesk/{c.reference}/act",
-        lambda w, c: {"action": "reply", "version": str(c.version), "text": "Cleared the cache."},
-        ["action", "version", "text", "user"], setup=lambda w, cl: _helpdesk_case(w), target=lambda c: c),
-    "helpdesk.classify": Scenario(
-        "operator", lambda w, c: f"/helpdesk/{c.reference}/classify",
-        lambda w, c: {"version": str(c.version), "category": str(w.cats["bug"].id),
-                      "classification": "bug_fix", "priority": "P2"},
-        ["version", "category", "classification", "priority"],
-        setup=lambda w, cl: _helpdesk_l1_case(w), target=lambda c: c),
 }
 
 
@@ -706,7 +670,7 @@ def test_fuzz_form(app, everything, endpoint):
 
 CREATES = ["citizen.new_request", "complaint_public.register", "complaints.register", "tickets.new",
            "interactions.new", "helpdesk.new"]
-ACTS = ["cases.act", "citizen.office_update", "respond.respond", "interactions.act", "helpdesk.act"]
+ACTS = ["cases.act", "respond.respond"]
 
 
 def _signed_in_client(app, w, sc):

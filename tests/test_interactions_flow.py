@@ -12,7 +12,7 @@ from app.domain import workflow as wf
 from app.domain.errors import AlreadyDone, BadTarget, MissingInput, NotAllowed
 from app.extensions import db
 from app.models import Category, Feedback, Notification
-from app.services import access, interactions
+from app.services import access, case_actions, interactions
 from tests.conftest import NOW
 from tests.factories import make_office, make_user
 
@@ -139,18 +139,18 @@ def test_resolved_closes_and_one_survey_only(org, app):
     notes = db.session.scalars(select(Notification).order_by(Notification.id)).all()[before:]
     assert any(n.recipient == org.d1_op.email for n in notes)  # the requester hears of the reply
     assert any(n.channel == "sms" and n.recipient == org.d1_op.mobile for n in notes)
-    assert any(f"/interactions/{case.reference}" in n.body for n in notes)  # links to the page
+    assert any(f"/cases/{case.reference}" in n.body for n in notes)  # links to the one case page
     with pytest.raises(NotAllowed):  # only the requester says it is resolved
         interactions.act(case, "accept", org.dept_user, NOW)
     interactions.act(case, "accept", org.d1_op, NOW + timedelta(hours=2))
     assert case.status == wf.CLOSED and case.resolution == "accepted"
-    assert interactions.allowed_actions(org.d1_op, case) == {"rate"}
+    assert [t.action for t in case_actions.available(org.d1_op, case)] == ["rate"]
     with pytest.raises(MissingInput):
         interactions.act(case, "rate", org.d1_op, NOW, rating="9")
     interactions.act(case, "rate", org.d1_op, NOW + timedelta(hours=3), rating="5", comment="Quick!")
     fb = db.session.scalar(select(Feedback).where(Feedback.case_id == case.id))
     assert (fb.rating, fb.comment) == (5, "Quick!")
-    assert interactions.allowed_actions(org.d1_op, case) == set()
+    assert case_actions.available(org.d1_op, case) == []
     with pytest.raises(AlreadyDone):
         interactions.act(case, "rate", org.d1_op, NOW, rating="1")
     assert db.session.scalar(select(db.func.count(Feedback.id))) == 1

@@ -1,5 +1,6 @@
 """Staff interaction pages: new request (department / colleague, with and without
-htmx), cartable, My interactions, reply / assign / resolved / not resolved / survey."""
+htmx), cartable, My interactions; on the one case page (`/cases/<ref>`, actions posted to
+`/cases/<ref>/act`): answer / assign / resolved / not resolved / survey."""
 
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def test_send_to_department(client, auth, org):
     r = _new_dept(client, org)
     assert r.status_code == 303
     case = db.session.scalar(select(Case))
-    assert r.headers["Location"].endswith(f"/interactions/{case.reference}")
+    assert r.headers["Location"].endswith(f"/cases/{case.reference}")
     assert case.current_office_id == org.dept.id and case.raised_by_id == org.d1_op.id
     r = client.get(r.headers["Location"])
     assert case.reference.encode() in r.data and b"Printer on floor 2" in r.data
@@ -79,7 +80,7 @@ def test_send_to_department_htmx_redirects(client, auth, org):
     r = client.post("/interactions/new", headers=HX, data={
         "addressed_to": "department", "department": str(org.dept.id),
         "subject": str(org.it_subjects[1].id), "description": "Network down"})
-    assert r.status_code == 204 and "/interactions/" in r.headers["HX-Redirect"]
+    assert r.status_code == 204 and "/cases/IN-" in r.headers["HX-Redirect"]
 
 
 def test_subject_must_belong_to_the_department(client, auth, org):
@@ -174,28 +175,33 @@ def test_other_department_gets_404(client, auth, org):
     case = interactions.raise_to_department(org.d1_op, org.dept, org.it_subjects[0], "A", NOW)
     auth.login(org.hr_user.login_id)
     assert client.get(f"/interactions/{case.reference}").status_code == 404
-    r = client.post(f"/interactions/{case.reference}/act", data={"action": "propose_resolution",
-                                                                  "text": "hi"})
+    assert client.get(f"/cases/{case.reference}").status_code == 404
+    r = client.post(f"/cases/{case.reference}/act", data={"action": "propose_resolution",
+                                                           "text": "hi"})
     assert r.status_code == 404
 
 
 def _act(client, case, **data):
     data.setdefault("version", str(case.version))
-    return client.post(f"/interactions/{case.reference}/act", data=data)
+    return client.post(f"/cases/{case.reference}/act", data=data)
 
 
 def test_full_loop_through_the_pages(client, auth, org):
     case = interactions.raise_to_department(org.d1_op, org.dept, org.it_subjects[0], "Locked", NOW)
     auth.login(org.dept_user.login_id)
-    r = client.get(f"/interactions/{case.reference}")
-    assert b"Answer the request" in r.data and b"Assign to a colleague" in r.data
+    r = client.get(f"/cases/{case.reference}")
+    assert b"Answer the request" in r.data and b"<summary>Assign to</summary>" in r.data
+    assert b"Cartable" in r.data  # the breadcrumb of the seed's page
     r = _act(client, case, action="propose_resolution", text="")
     assert r.status_code == 422 and b"Please write your text." in r.data
-    r = client.post(f"/interactions/{case.reference}/act", headers=HX,
+    r = client.post(f"/cases/{case.reference}/act", headers=HX,
                     data={"action": "propose_resolution", "version": str(case.version), "text": ""})
-    assert r.status_code == 200 and b"Please write your text." in r.data and b"<html" not in r.data
-    r = _act(client, case, action="assign", user=str(org.dept_user2.id), text="")
-    assert r.status_code == 422 and b"Write a note for the colleague." in r.data
+    # htmx swaps 422 (the htmx-config meta of base.html): the panel, error beside the text
+    assert r.status_code == 422 and b"<html" not in r.data
+    assert b'id="err-text-propose_resolution" aria-live="polite">Please write your text.' in r.data
+    r = _act(client, case, action="assign", user="999999", text="Yours")
+    assert r.status_code == 422
+    assert b'id="err-user-assign" aria-live="polite">Choose a colleague' in r.data
     r = _act(client, case, action="assign", user=str(org.dept_user2.id), text="Yours")
     assert r.status_code == 303
     db.session.refresh(case)
@@ -207,8 +213,10 @@ def test_full_loop_through_the_pages(client, auth, org):
     auth.logout()
 
     auth.login(org.d1_op.login_id)
-    r = client.get(f"/interactions/{case.reference}")
+    r = client.get(f"/cases/{case.reference}")
     assert b"It is resolved" in r.data and b"It is not resolved" in r.data and b"Unlocked." in r.data
+    assert b"<strong>Answer the request</strong>" in r.data  # the timeline says what the button said
+    assert b"My interactions" in r.data
     assert b"Yours" not in r.data  # the assignment note is internal
     r = _act(client, case, action="reject", text="")
     assert r.status_code == 422
@@ -223,17 +231,22 @@ def test_full_loop_through_the_pages(client, auth, org):
     auth.logout()
     auth.login(org.d1_op.login_id)
     db.session.refresh(case)
-    r = client.post(f"/interactions/{case.reference}/act", headers=HX,
+    r = client.post(f"/cases/{case.reference}/act", headers=HX,
                     data={"action": "accept", "version": str(case.version)})
-    assert r.status_code == 200 and b'id="interaction-panel"' in r.data and b"<html" not in r.data
-    assert b"Satisfaction survey" in r.data
+    assert r.status_code == 200 and b'id="case-panel"' in r.data and b"<html" not in r.data
+    assert b"Done: It is resolved." in r.data and b"<strong>It is resolved</strong>" in r.data
+    assert b"Satisfaction survey" in r.data and b'name="rating"' in r.data
     db.session.refresh(case)
     r = _act(client, case, action="rate", rating="")
-    assert r.status_code == 422 and b"Choose a rating from 1 to 5." in r.data
+    assert r.status_code == 422
+    assert b'id="err-rating-rate" aria-live="polite">Choose a rating from 1 to 5.' in r.data
     r = _act(client, case, action="rate", rating="4", comment="Good")
     assert r.status_code == 303
+    r = client.get(r.headers["Location"])
+    assert b"Done: Satisfaction survey." in r.data and b'name="rating"' not in r.data
+    assert b"Good" in r.data  # the survey's answer on the panel
     r = _act(client, case, action="rate", rating="1")
-    assert r.status_code == 422
+    assert r.status_code == 409 and b"You have already rated this case. Thank you." in r.data
     assert db.session.scalar(select(Feedback)).rating == 4
 
 
@@ -241,8 +254,8 @@ def test_requester_cannot_take_handler_actions(client, auth, org):
     case = interactions.raise_to_department(org.d1_op, org.dept, org.it_subjects[0], "A", NOW)
     auth.login(org.d1_op.login_id)
     r = _act(client, case, action="propose_resolution", text="I solve it myself")
-    assert r.status_code == 422
-    assert b"This action is not possible for this request now." in r.data
+    assert r.status_code == 403
+    assert b"You are not allowed to take this action on this case." in r.data
     db.session.refresh(case)
     assert case.status == wf.OPEN
 
@@ -276,5 +289,5 @@ def test_forms_carry_csrf_tokens(app, client, auth, org):
     r = client.post("/interactions/new", data={**data, "csrf_token": token})
     assert r.status_code == 303
     case = db.session.scalar(select(Case))
-    page = client.get(f"/interactions/{case.reference}").data.decode()
+    page = client.get(f"/cases/{case.reference}").data.decode()
     assert page.count('name="csrf_token"') >= 2  # sign-out and language forms

@@ -261,7 +261,7 @@ def test_an_in_place_update_refreshes_the_menu_counter(client, auth, world):
     page = client.get("/").get_data(as_text=True)
     assert 'hx-get="/doorstep/badge" hx-trigger="load, every 60s, refresh-badges from:body"' in page
     assert client.get("/doorstep/badge").get_data(as_text=True) == "1"
-    r = client.post(f"/doorstep/{sr.reference}/update", data={"outcome": "in_progress", "version": sr.version},
+    r = client.post(f"/cases/{sr.reference}/act", data={"action": "start", "version": sr.version},
                     headers={"HX-Request": "true"})
     assert r.status_code == 200
     assert "refresh-badges" in r.headers.get("HX-Trigger", "")

@@ -99,7 +99,14 @@ class CaseKind:
     queue_template: str | None = None
     queue_columns: tuple = ()
     page_endpoint: str = "cases.detail"
-    panel: str | None = None  # included on the shared case page (`cases/_case_panel.html`)
+    # The one case page (`/cases/<ref>`, `cases/_case_panel.html`) includes the kind's
+    # panel under the header, with the values `panel_values` ("module:function", called
+    # with the case and the signed-in user) returns as `panel`.
+    panel: str | None = None
+    panel_values: str | None = None
+    # The kind's own inputs of an action's form ({action: template}), posted with the
+    # action to the one `act` endpoint (a helpdesk ticket's classification, the survey).
+    action_fields: Mapping = field(default_factory=dict)
     # Notification template per event (DEFAULT_TEMPLATES) or per workflow action.
     templates: Mapping = field(default_factory=dict)
     # Wordings of its own templates ({name: (subject, body, sms)}, lazy strings), for a kind
@@ -114,7 +121,10 @@ class CaseKind:
     catalog: Mapping = field(default_factory=dict)
     category_department: bool = False
     category_routes: bool = False
-    # Its own names of workflow actions ({action: label, or {office kind: label}}).
+    # Its own names of workflow actions ({action: label, or {qualifier: label}} where a
+    # qualifier is a fact the row requires (`wf.WITH_DESK`) or the kind of the office that
+    # holds the case, and "*" the rest). The button, the flash message after it and the
+    # timeline row use the same words (`app.i18n.case_action_label`).
     action_labels: Mapping = field(default_factory=dict)
     # Monitoring: the office levels whose staff, whatever their role, watch this kind on the
     # dashboard (its numbers over their subtree, read-only; `access.dashboard_kinds`). The
@@ -228,6 +238,18 @@ register(CaseKind(
     catalog=MappingProxyType({"service": None}),
     # Seed 001 §4: "Circles and Regions can access the dashboard for monitoring purpose".
     watched_from=frozenset({"region", "circle", "cept"}),
+    panel="citizen/_case_panel.html", panel_values="app.blueprints.citizen.office:panel_values",
+    # The Division's update: the details (or the reason) for the citizen, and remarks
+    # kept as an internal note, in one form.
+    action_fields=MappingProxyType({"start": "citizen/_remarks_field.html",
+                                    "complete": "citizen/_remarks_field.html",
+                                    "not_served": "citizen/_remarks_field.html"}),
+    action_labels=MappingProxyType({
+        # The status words of seed 001's "update the status with the details".
+        "start": _l("In progress"),
+        "complete": _l("Completed"),
+        "not_served": _l("Could not be served"),
+    }),
 ))
 register(CaseKind(
     code=OFFICE_TICKET, prefix="TK",
@@ -277,8 +299,16 @@ register(CaseKind(
                    Column("raised_by", _l("Sent by")), Column("office", _l("Sent to")),
                    Column("status", _l("Request status")), Column("created_at", _l("Sent on")),
                    Column("assignee", _l("Handled by"))),
-    # Its page has «حل شده است» and the survey: the employee's link goes there.
-    page_endpoint="interactions.detail",
+    panel="interactions/_case_panel.html", panel_values="app.blueprints.interactions.routes:panel_values",
+    action_fields=MappingProxyType({"rate": "interactions/_survey_fields.html"}),
+    # Seed 004's words («اختصاص داده شود به», "Assign to", is the common label).
+    action_labels=MappingProxyType({
+        "created": _l("Request sent"),
+        "propose_resolution": _l("Answer the request"),
+        "accept": _l("It is resolved"),
+        "reject": _l("It is not resolved"),
+        "rate": _l("Satisfaction survey"),
+    }),
     templates={"closed": "interaction_closed"},
     catalog=MappingProxyType({"subject": None}),
     category_department=True,
@@ -293,6 +323,19 @@ register(CaseKind(
                    Column("priority", _l("Severity / priority")), Column("office", _l("Now with")),
                    Column("status", _l("Ticket status")), Column("resolution_due", _l("Due"))),
     templates={"closed": "helpdesk_closed"},
+    panel="helpdesk/_case_panel.html", panel_values="app.blueprints.helpdesk.routes:panel_values",
+    action_fields=MappingProxyType({"classify": "helpdesk/_classify_fields.html"}),
+    # Seed 002's words; while the desk holds the ticket (L1) it resolves or escalates
+    # along the path, a team closes or goes to its supervisors.
+    action_labels=MappingProxyType({
+        "reply": _l("Reply to the caller"),
+        "assign": _l("Assign to a team mate"),
+        "classify": _l("Classify the ticket"),
+        "close": MappingProxyType({"with_desk": _l("Resolve at the helpdesk (L1)"),
+                                   "*": _l("Close as resolved")}),
+        "escalate": MappingProxyType({"with_desk": _l("Escalate along the path"),
+                                      "*": _l("Escalate to the supervisors")}),
+    }),
     routing=PATH,
     catalog=_THREE_LEVELS,
     category_routes=True,

@@ -50,3 +50,18 @@ def header(case: Case, now: datetime | None = None) -> CaseHeader:
         related.reference if related is not None else None, case.description,
         None if case.is_closed else case.resolution_due,
         before.reference if before is not None else None, tuple(r.reference for r in after))
+
+
+def panel_values(case: Case, user) -> dict | None:
+    """What the kind's panel on the case page shows besides the case itself: the
+    registry's `CaseKind.panel_values` ("module:function", called with the case and the
+    signed-in user), or None when the kind has none."""
+    from importlib import import_module
+
+    from app.domain import kinds
+
+    name = kinds.get(case.kind).panel_values
+    if not name:
+        return None
+    module, function = name.split(":")
+    return getattr(import_module(module), function)(case, user)

@@ -370,7 +370,9 @@ def event_fields(case_id: int, status: str, t: wf.Transition, *, now, actor=None
         actor_kind={"user": "user", wf.REQUESTER: "requester", wf.SYSTEM: "system",
                     wf.PARTNER: "partner"}.get(as_, "user"),
         public=t.public, text=text, from_status=status, to_status=t.target or status,
-        data=dict(data or {}),
+        # The fact its row required names the action on the timeline as on the button
+        # (a helpdesk ticket resolved or escalated by the desk, L1).
+        data={**(data or {}), **({"requires": t.requires} if t.requires else {})},
     )
 
 
@@ -434,7 +436,7 @@ def _escalate_path(case: Case, event: CaseEvent) -> None:
     """A helpdesk ticket leaves L1 for the team of its category's escalation path."""
     target = routing.helpdesk_path(case)
     if target is None:
-        raise BadTarget("the category has no escalation path", field="category")
+        raise BadTarget("the category has no escalation path", field="path")
     level = case.escalation_level + 1
     event.from_office_id, event.to_office_id = case.current_office_id, target.id
     event.data.update({"level": level, "path": True})

@@ -19,7 +19,6 @@ from flask import current_app
 from sqlalchemy import Select, func, select
 
 from app.domain import workflow as wf
-from app.domain.errors import MissingInput
 from app.domain.references import normalize
 from app.extensions import db
 from app.inputs import as_id, ascii_digits
@@ -319,43 +318,6 @@ def verify_otp(mobile: str, code: str, *, now: datetime, purpose: str = "track")
 
 
 # ---- the Division's updates ----------------------------------------------------------
-
-OUTCOMES = {"in_progress": "start", "completed": "complete", "not_served": "not_served", "remarks": None}
-
-
-def outcomes_for(user: User | None, case: Case) -> list[str]:
-    """The outcomes `user` may record now (empty: read-only)."""
-    actions = {t.action for t in cases.available_actions(user, case)}
-    out = [o for o, a in OUTCOMES.items() if a and a in actions]
-    if "note" in actions:
-        out.append("remarks")
-    return out
-
-
-def update_status(case: Case, actor: User, outcome: str, *, now: datetime, details: str = "",
-                  reason: str = "", remarks: str = "", expected_version: int | None = None) -> None:
-    """Record the Division's update: a status change with its public details (the
-    reason when the request could not be served) and, optionally, internal remarks.
-    Both are checked before anything is written."""
-    if outcome not in OUTCOMES:
-        raise MissingInput(field="outcome")
-    action = OUTCOMES[outcome]
-    remarks = (remarks or "").strip()
-    text = (reason if action == "not_served" else details or "").strip()
-    rels = access.relations(actor, case)
-    if action is not None:
-        t = wf.find(case.kind, case.status, action, rels, facts=wf.facts_of(case))
-        if t.needs_text and not text:
-            raise MissingInput(field="reason")
-    if remarks or action is None:
-        wf.find(case.kind, case.status, "note", rels)
-        if not remarks:
-            raise MissingInput(field="remarks")
-        cases.act(case, "note", actor=actor, now=now, text=remarks, expected_version=expected_version)
-        expected_version = None
-    if action is not None:
-        cases.act(case, action, actor=actor, now=now, text=text, expected_version=expected_version)
-
 
 # ---- office lists --------------------------------------------------------------------
 

@@ -71,17 +71,27 @@ def path_of(case: Case) -> OrgUnit | None:
     return routing.helpdesk_path(case)
 
 
+def classification_data(category_id, classification, priority) -> dict:
+    """The `classify` action's input checked: an active helpdesk category (its escalation
+    path), a classification and a priority of the lists. Raises BadTarget naming the
+    field that is wrong."""
+    category = db.session.get(Category, category_id) if category_id is not None else None
+    if category is None or category.kind != wf.HELPDESK or not category.active:
+        raise BadTarget(field="category")
+    if classification not in CLASSIFICATIONS:
+        raise BadTarget(field="classification")
+    if priority not in PRIORITIES:
+        raise BadTarget(field="priority")
+    return {"category_id": category.id, "classification": classification, "priority": priority}
+
+
 def classify(case: Case, actor: User, now: datetime, *, category: Category | None,
              classification: str | None, priority: str | None, version: int | None = None,
              text: str = ""):
     """L1 sets the ticket's category, classification and priority (all three checked)."""
-    if category is None or category.kind != wf.HELPDESK or not category.active:
-        raise BadTarget(field="category")
-    if classification not in CLASSIFICATIONS or priority not in PRIORITIES:
-        raise BadTarget(field="classification")
+    data = classification_data(category.id if category is not None else None, classification, priority)
     return cases.act(case, "classify", now=now, actor=actor, expected_version=version, text=text,
-                     data={"category_id": category.id, "classification": classification,
-                           "priority": priority})
+                     data=data)
 
 
 def team_queue(user: User, include_closed: bool = False):
@@ -221,26 +231,3 @@ def level_report(user: User, now: datetime) -> dict:
         "first_contact_rate": round(100.0 * first_contact / logged, 1) if logged else None,
         "levels": table,
     }
-
-
-# The actions the ticket page offers directly (the shared case page offers the rest).
-TEAM_ACTIONS = ("reply", "assign", "escalate", "close")
-
-
-def allowed_actions(user: User, case: Case) -> set[str]:
-    return {t.action for t in cases.available_actions(user, case)} & set(TEAM_ACTIONS)
-
-
-def assign_targets(case: Case) -> list[User]:
-    """Team mates the ticket may be assigned to (same holding office, not the assignee)."""
-    return [u for u in db.session.scalars(access.colleagues(case)) if u.id != case.assignee_id]
-
-
-def act(case: Case, action: str, actor: User, now: datetime, *, version: int | None = None,
-        text: str = "", target_user: User | None = None):
-    """Reply to the caller, assign to a team mate, escalate (L1: along the path; a team:
-    to its supervisors), or close — through the case engine."""
-    if action not in TEAM_ACTIONS:
-        raise BadTarget(field="action")
-    return cases.act(case, action, now=now, actor=actor, expected_version=version, text=text,
-                     target_user=target_user)

@@ -19,9 +19,6 @@ from app.services import access, cases
 DEPARTMENT = "department"
 COLLEAGUE = "colleague"
 REQUEST_TYPES = ("request", "question", "problem", "suggestion")
-# The actions the interaction pages offer (the shared case page offers the rest).
-HANDLER_ACTIONS = ("propose_resolution", "assign")
-REQUESTER_ACTIONS = ("accept", "reject", "rate")
 
 
 def departments() -> list[OrgUnit]:
@@ -124,29 +121,13 @@ def feedback_for(case: Case) -> Feedback | None:
     return db.session.scalar(select(Feedback).where(Feedback.case_id == case.id))
 
 
-def allowed_actions(user: User, case: Case) -> set[str]:
-    """Which of this page's actions the user may take now."""
-    names = {t.action for t in cases.available_actions(user, case)}
-    names &= set(HANDLER_ACTIONS + REQUESTER_ACTIONS)
-    if "rate" in names and feedback_for(case) is not None:
-        names.discard("rate")
-    return names
-
-
-def assign_targets(case: Case) -> list[User]:
-    """Colleagues the case may be assigned to (same holding office, not the assignee)."""
-    return [u for u in db.session.scalars(access.colleagues(case)) if u.id != case.assignee_id]
-
-
 def act(case: Case, action: str, actor: User, now: datetime, *, version: int | None = None,
         text: str = "", target_user: User | None = None, rating=None, comment: str = "",
         uploads=()):
-    """One of the interaction pages' actions, through the case engine."""
-    if action not in HANDLER_ACTIONS + REQUESTER_ACTIONS:
-        raise MissingInput(field="action")
-    data = {}
-    if action == "rate":
-        data = {"rating": rating, "comment": comment or ""}
-        text = (comment or "").strip()
-    return cases.act(case, action, now=now, actor=actor, expected_version=version, text=text,
-                     target_user=target_user, data=data, uploads=uploads)
+    """An interaction's action as the case page takes it (`case_actions.perform`: the
+    survey's rating and comment checked with it)."""
+    from app.services import case_actions
+
+    return case_actions.perform(case, action, actor, now, version=version, text=text,
+                                user_id=target_user.id if target_user is not None else None,
+                                uploads=uploads, inputs={"rating": rating, "comment": comment})

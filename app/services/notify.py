@@ -306,15 +306,13 @@ def _case_url(case: Case, public: bool) -> str:
     if public and (case.requester_mobile or case.requester_email):
         # Raised by an employee for a customer or caller: they follow it by a signed link.
         return respond_url(case)
-    # The kind's page (`CaseKind.page_endpoint`): the interaction page has «حل شده است» and
-    # the survey; every other kind the shared case page.
+    # The kind's page (`CaseKind.page_endpoint`): the one case page for every built-in kind.
     endpoint = kinds.get(case.kind).page_endpoint
     return _url(endpoint, _PAGE_PATHS.get(endpoint, "/cases/%s") % case.reference, reference=case.reference)
 
 
 # The path of a kind's page when no URL can be built (the scheduler, without a request).
-_PAGE_PATHS = {"cases.detail": "/cases/%s", "interactions.detail": "/interactions/%s",
-               "helpdesk.detail": "/helpdesk/%s"}
+_PAGE_PATHS = {"cases.detail": "/cases/%s"}
 
 
 def respond_url(case: Case, purpose: str = "respond") -> str:

@@ -164,11 +164,14 @@ def office_row_page(office_id: int, *, status: str | None = None, kind: str | No
 # Every field is a plain, hashable value, so a whole timeline keys its kept HTML
 # (`fragments.memo`): a partner's name and a rating are read out of the event's data.
 TimelineEvent = namedtuple("TimelineEvent", "id type public at actor_kind partner rating text actor "
-                                            "from_office to_office to_user attachments")
+                                            "from_office to_office to_user attachments qualifiers")
 TimelineAttachment = namedtuple("TimelineAttachment", "id event_id original_name size")
 Named = namedtuple("Named", "name")
-# What the timeline partial shows: the case's reference (its attachments' links) and events.
-Timeline = namedtuple("Timeline", "reference events")
+# What the timeline partial shows: the case's reference (its attachments' links), its kind
+# (the words of its actions) and events. An event's `qualifiers` name its action as the
+# button did (`i18n.case_action_label`): the fact its row required and the kind of the
+# office it was taken in.
+Timeline = namedtuple("Timeline", "reference events kind")
 
 
 def timeline(case: Case, internal: bool) -> Timeline:
@@ -189,7 +192,8 @@ def timeline(case: Case, internal: bool) -> Timeline:
         from_office, to_office = aliased(OrgUnit), aliased(OrgUnit)
         q = (select(CaseEvent.id, CaseEvent.type, CaseEvent.public, CaseEvent.at, CaseEvent.actor_kind,
                     CaseEvent.data, CaseEvent.text, actor.name, office_name(from_office), office_name(to_office),
-                    to_user.name, Attachment.id, Attachment.original_name, Attachment.size)
+                    to_user.name, Attachment.id, Attachment.original_name, Attachment.size,
+                    from_office.kind)
              .outerjoin(actor, actor.id == CaseEvent.actor_id)
              .outerjoin(from_office, from_office.id == CaseEvent.from_office_id)
              .outerjoin(to_office, to_office.id == CaseEvent.to_office_id)
@@ -204,7 +208,7 @@ def timeline(case: Case, internal: bool) -> Timeline:
     events: list[TimelineEvent] = []
     attachments: dict[int, list[TimelineAttachment]] = {}
     for (eid, type_, public, at, actor_kind, data, text, actor, origin, target, assignee,
-         att_id, att_name, att_size) in plain_rows.all_rows(_prebuilt(("timeline", internal, locale), build_events),
+         att_id, att_name, att_size, origin_kind) in plain_rows.all_rows(_prebuilt(("timeline", internal, locale), build_events),
                                                             {"case_id": case.id}):
         if not events or events[-1].id != eid:
             data = data or {}
@@ -214,13 +218,14 @@ def timeline(case: Case, internal: bool) -> Timeline:
                                         Named(actor) if actor is not None else None,
                                         Named(origin) if origin is not None else None,
                                         Named(target) if target is not None else None,
-                                        Named(assignee) if assignee is not None else None, ()))
+                                        Named(assignee) if assignee is not None else None, (),
+                                        (data.get("requires"), origin_kind)))
         if att_id is not None:
             attachments.setdefault(eid, []).append(TimelineAttachment(att_id, eid, att_name, att_size))
     if attachments:
         events = [e._replace(attachments=tuple(attachments[e.id])) if e.id in attachments else e
                   for e in events]
-    return Timeline(case.reference, tuple(events))
+    return Timeline(case.reference, tuple(events), case.kind)
 
 
 def base_select() -> Select:

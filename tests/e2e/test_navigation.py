@@ -102,9 +102,10 @@ def test_a_menu_counter_follows_an_in_place_update(new_page, live_server):
         "WHERE u.login_id = ? AND c.kind = 'service_request' AND c.status = 'open' ORDER BY c.id",
         live_server.login(DIVISION))
     assert rows, "the demo Division holds no open doorstep request"
-    page.goto(f"/doorstep/{rows[0][0]}")
+    page.goto(f"/cases/{rows[0][0]}")
     badge = page.locator("nav.main-nav a[href$='/doorstep/'] + .badge")
     expect(badge).to_have_text(str(len(rows)))
-    page.select_option("#outcome", "in_progress")
-    page.locator("#sr-panel form button[type='submit']").click()
+    start = page.locator("#case-panel details.action:has(input[name='action'][value='start'])")
+    start.locator("summary").click()
+    start.locator("button[type='submit']").click()
     expect(badge).to_have_text(str(len(rows) - 1) if len(rows) > 1 else "")

@@ -70,8 +70,8 @@ def test_scenario_pages_fit_a_phone(new_page, live_server, lang):
     first = page.locator("main table a[href*='/interactions/']").first
     if first.count():
         first.click()
-        page.wait_for_url(re.compile(r"/interactions/[^/]+$"))
-        for action in page.locator("#interaction-panel details.action").all():
+        page.wait_for_url(re.compile(r"/cases/[^/]+$"))  # the old address redirects
+        for action in page.locator("#case-panel details.action").all():
             action.locator("summary").click()
         check_page(page, "interaction-case")
 

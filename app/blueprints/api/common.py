@@ -50,6 +50,17 @@ class ApiError(HTTPException):
         self.extra_headers = headers or {}
 
 
+def workflow_error(exc) -> ApiError:
+    """A workflow error answered as JSON with the one mapping of `app.failures` (the
+    same status and words as the case page): the message, or `fields` when it names one."""
+    from app.failures import failure
+
+    f = failure(exc)
+    if f.field is not None:
+        return ApiError(f.status, fields={f.field: [f.message]})
+    return ApiError(f.status, f.message)
+
+
 def error_response(status: int, message=None, fields: dict | None = None, headers=None):
     code, default = ERROR_CODES.get(status, ERROR_CODES[500] if status >= 500 else ERROR_CODES[400])
     body = {"error": {"status": status, "code": code, "message": str(message or default)}}

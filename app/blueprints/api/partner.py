@@ -18,13 +18,13 @@ from app.blueprints.api.common import (
     now,
     partner_required,
     small_int,
+    workflow_error,
 )
 from app.blueprints.api.serializers import partner_case
 from app.domain import workflow as wf
-from app.domain.errors import ChangedMeanwhile, InvalidTransition, MissingInput, WorkflowError
+from app.domain.errors import WorkflowError
 from app.domain.references import normalize
 from app.extensions import db, limiter
-from app.i18n import error_message
 from app.inputs import typed_number
 from app.models import Case, CaseEvent
 from app.services import access, cases, queues
@@ -119,12 +119,8 @@ def external_update(reference):
         cases.act(case, "external_update", now=now(), as_=wf.PARTNER, text=text,
                   expected_version=small_int(version),
                   data={"partner": g.api_key.name, "key": g.api_key.prefix})
-    except MissingInput:
-        raise ApiError(422, fields={"text": [_("Please write a few words.")]}) from None
-    except (InvalidTransition, ChangedMeanwhile) as exc:
-        raise ApiError(409, error_message(exc)) from None
     except WorkflowError as exc:
-        raise ApiError(409, error_message(exc)) from None
+        raise workflow_error(exc) from None
     db.session.refresh(case)
     return jsonify(partner_case(case, events=_partner_events(case))), 201
 

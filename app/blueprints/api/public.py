@@ -22,6 +22,7 @@ from app.blueprints.api.common import (
     masked_mobile_key,
     now,
     small_int,
+    workflow_error,
 )
 from app.blueprints.api.serializers import event_json, iso, public_case, summary
 from app.blueprints.citizen.forms import OtpForm, ServiceRequestForm, TrackMobileForm
@@ -30,9 +31,9 @@ from app.blueprints.complaints.routes import check_registration, fill_choices
 from app.blueprints.respond.forms import RespondForm
 from app.blueprints.respond.routes import OFFERED
 from app.domain import workflow as wf
-from app.domain.errors import AlreadyDone, ChangedMeanwhile, InvalidTransition, MissingInput, WorkflowError
+from app.domain.errors import WorkflowError
 from app.extensions import db, limiter
-from app.i18n import action_label, current_locale, error_message
+from app.i18n import action_label, current_locale
 from app.models import Case, CaseEvent, Feedback
 from app.services import cases, citizen, complaints, tokens
 
@@ -277,15 +278,6 @@ def respond_post(token):
     try:
         cases.act(case, action, now=now(), as_=wf.REQUESTER, expected_version=version,
                   text="" if action == "rate" else (form.text.data or ""), data=payload)
-    except MissingInput as exc:
-        if exc.info.get("field") == "rating":
-            raise ApiError(422, fields={"rating": [_("Choose a rating from 1 to 5.")]}) from None
-        raise ApiError(422, fields={"text": [_("Please write a few words.")]}) from None
-    except AlreadyDone:
-        raise ApiError(409, _("You have already rated this case. Thank you.")) from None
-    except (ChangedMeanwhile, InvalidTransition):
-        raise ApiError(409, _("This case has changed meanwhile (perhaps you already answered). "
-                              "Here is where it stands now.")) from None
     except WorkflowError as exc:
-        raise ApiError(409, error_message(exc)) from None
+        raise workflow_error(exc) from None
     return jsonify(_respond_body(case))

@@ -18,6 +18,20 @@ class ActionForm(FlaskForm):
     office = SelectField(_l("Office"), coerce=str, validators=[Optional()], validate_choice=False)
     user = SelectField(_l("Colleague"), coerce=str, validators=[Optional()], validate_choice=False)
     attachment = FileField(_l("Attachment (JPEG or PDF)"))
+    # A kind's own inputs of an action (`CaseKind.action_fields`), checked by the service
+    # (`app.services.case_actions`): a helpdesk ticket's classification, the survey of an
+    # interaction, a doorstep request's internal remarks.
+    category = StringField(validators=[Optional(), Length(max=12)])
+    classification = StringField(validators=[Optional(), Length(max=40)])
+    priority = StringField(validators=[Optional(), Length(max=4)])
+    rating = StringField(validators=[Optional(), Length(max=2)])
+    comment = TextAreaField(validators=[Optional(), Length(max=2000)])
+    remarks = TextAreaField(validators=[Optional(), Length(max=2000)])
+
+    KIND_INPUTS = ("category", "classification", "priority", "rating", "comment", "remarks")
+
+    def inputs(self) -> dict:
+        return {name: getattr(self, name).data for name in self.KIND_INPUTS}
 
 
 class QueueFilterForm(FlaskForm):

@@ -1,5 +1,6 @@
-"""The shared office-side case page: queue, detail with timeline, workflow actions and
-attachment downloads. Every front door's cases open here."""
+"""The office queue and THE case page of every kind: detail with the kind's panel and
+timeline, the one `act` endpoint for every workflow action of every kind, the redirect
+of a front door's old page address, and attachment downloads."""
 
 from datetime import datetime
 
@@ -19,16 +20,18 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.blueprints.cases.forms import ActionForm, QueueFilterForm
+from app.domain import kinds
 from app.domain import workflow as wf
-from app.domain.errors import ChangedMeanwhile, MissingInput, NotAllowed, WorkflowError
+from app.domain.errors import ChangedMeanwhile, MissingInput, WorkflowError
 from app.exports import download, send_stored_file
 from app.extensions import db
-from app.htmx import is_htmx, render_page_or_partial
-from app.i18n import KIND_LABELS, STATUS_LABELS, case_action_label, error_message, label_choices
+from app.failures import Failure, failure
+from app.htmx import hx_redirect, is_htmx, render_page_or_partial
+from app.i18n import KIND_LABELS, STATUS_LABELS, case_action_label, label_choices
 from app.inputs import as_id
 from app.models import Attachment, OrgUnit, User
 from app.read_only import in_transaction
-from app.services import access, case_view, cases, plain_rows, queues, uploads
+from app.services import access, case_actions, case_view, plain_rows, queues, uploads
 
 bp = Blueprint("cases", __name__)
 ALL_STATUSES = ("", _l("All statuses"))  # the filters' first choices
@@ -94,20 +97,28 @@ def queue_csv():
     return download(stream_with_context(body), "queue.csv", "text/csv")
 
 
-def _detail_context(case, form=None, error=None, open_action=None):
+def _detail_context(case, form=None, failed=None, open_action=None):
+    """Everything the one case page shows: the header, the kind's panel (`CaseKind.panel`
+    with its `panel_values`), the timeline (internal rows for those who may see them) and
+    one form per action the workflow table allows the user now."""
     user = current_user._get_current_object()  # the rules below read it many times
-    allowed = cases.available_actions(user, case)
+    allowed = case_actions.available(user, case)
     internal = access.sees_internal(user, case)
+    kind = kinds.get(case.kind)
     ctx = {
         "case": case,
+        "kind": kind,
         "header": case_view.header(case),
         "timeline": queues.timeline(case, internal=internal),
         "allowed": allowed,
         "form": form,
-        "error": error,
+        "failed": failed,
+        # every refusal is announced in the page's alert (role="alert"); one that names a
+        # field is also said beside it, in the form of the action tried, when that is shown
+        "error": failed.message if failed is not None else None,
         "open_action": open_action,
         "sees_internal": internal,
-        "feedback": None,
+        "panel": case_view.panel_values(case, user),
     }
     # The choice lists show ids and names: plain rows, not ORM objects (a Division's
     # colleagues and the office tree are dozens to hundreds of them).
@@ -124,71 +135,67 @@ def _detail_context(case, form=None, error=None, open_action=None):
     return ctx
 
 
+def _page(case, status=200, **kw):
+    return render_page_or_partial("cases/detail.html", "cases/_case_panel.html", status=status,
+                                  **_detail_context(case, **kw))
+
+
 @bp.route("/<reference>")
 @login_required
 def detail(reference):
-    """A case with its timeline and the actions the signed-in user may take."""
-    case = _load(reference)
-    return render_page_or_partial("cases/detail.html", "cases/_case_panel.html",
-                                  **_detail_context(case))
+    """THE case page of every kind: header, the kind's panel, timeline, and the actions
+    the signed-in user may take."""
+    return _page(_load(reference))
+
+
+def moved_to_case_page(case):
+    """An old address of a case's page (`/helpdesk/<ref>`, `/interactions/<ref>`,
+    `/doorstep/<ref>`, handed out by messages and bookmarks) answers a permanent redirect
+    to the one case page, with its query string. The caller has checked that the user
+    may see the case (404 otherwise, as before)."""
+    url = url_for("cases.detail", reference=case.reference)
+    if request.query_string:
+        url += "?" + request.query_string.decode("latin-1")
+    return redirect(url, code=301)
 
 
 @bp.route("/<reference>/act", methods=["POST"])
 @login_required
 def act(reference):
-    """Take one workflow action. Errors re-render the page with the text kept."""
+    """Take one workflow action of any kind. Without JavaScript: 303 to the case page;
+    with htmx: the panel. A refusal re-renders the panel with the text kept and the
+    message beside the field, with the status of `app.failures.failure`."""
     case = _load(reference)
     form = ActionForm()
+    action = form.action.data or ""
     if not form.validate():
-        return _failed(case, form, MissingInput(), 422)
-    target_office = None
-    if as_id(form.office.data) is not None:
-        target_office = db.session.get(OrgUnit, as_id(form.office.data))
-    target_user = None
-    if as_id(form.user.data) is not None:
-        target_user = db.session.get(User, as_id(form.user.data))
+        return _failed(case, form, MissingInput())
     upload, upload_error = uploads.read_checked(request.files.get("attachment"))
     if upload_error:
-        form.attachment.errors = [upload_error]
-        return _failed(case, form, None, 422)
-    done_label = case_action_label(form.action.data, case)  # named before the case moves
+        return _failed(case, form, None, Failure(422, "attachment", upload_error))
+    done_label = case_action_label(action, case)  # named before the case moves
     try:
-        cases.act(case, form.action.data, actor=current_user, now=datetime.utcnow(),
-                  expected_version=as_id(form.version.data),
-                  text=form.text.data or "", target_office=target_office, target_user=target_user,
-                  uploads=[upload] if upload else [])
-    except ChangedMeanwhile as exc:
-        db.session.refresh(case)
-        return _failed(case, form, exc, 409)
-    except NotAllowed as exc:
-        return _failed(case, form, exc, 403)
+        case_actions.perform(case, action, current_user._get_current_object(), datetime.utcnow(),
+                             version=as_id(form.version.data), text=form.text.data or "",
+                             office_id=form.office.data, user_id=form.user.data,
+                             uploads=[upload] if upload else [], inputs=form.inputs())
     except WorkflowError as exc:
-        return _failed(case, form, exc, 422)
+        if isinstance(exc, ChangedMeanwhile):
+            db.session.refresh(case)
+        return _failed(case, form, exc)
     flash(_("Done: %(action)s.", action=done_label), "success")
+    if not access.can_view(current_user, case):
+        return hx_redirect(url_for("cases.queue"))
     if is_htmx():
         db.session.refresh(case)
-        if not access.can_view(current_user, case):
-            from app.htmx import hx_redirect
-
-            return hx_redirect(url_for("cases.queue"))
-        return render_page_or_partial("cases/detail.html", "cases/_case_panel.html",
-                                      **_detail_context(case))
-    if not access.can_view(current_user, case):
-        return redirect(url_for("cases.queue"), code=303)
+        return _page(case)
     return redirect(url_for("cases.detail", reference=case.reference), code=303)
 
 
-def _action_name(action: str) -> str:
-    from app.i18n import action_label
-
-    return action_label(action)
-
-
-def _failed(case, form, exc, status):
-    error = error_message(exc) if exc is not None else None
-    return render_page_or_partial("cases/detail.html", "cases/_case_panel.html", status=status,
-                                  **_detail_context(case, form=form, error=error,
-                                                    open_action=form.action.data))
+def _failed(case, form, exc, failed: Failure | None = None):
+    failed = failed or failure(exc)
+    return _page(case, status=failed.status, form=form, failed=failed,
+                 open_action=form.action.data)
 
 
 @bp.route("/<reference>/attachments/<id:attachment_id>")

@@ -107,29 +107,6 @@ class QueueFilterForm(FlaskForm):
     age = HiddenField()
 
 
-class UpdateForm(FlaskForm):
-    """The Division's "update status with details"."""
-
-    outcome = SelectField(_l("New status"), validate_choice=False, validators=[
-        DataRequired(message=_l("Please choose what happened."))])
-    details = TextAreaField(_l("Details for the citizen"), filters=[_strip],
-                            validators=[Optional(), Length(max=2000)])
-    # No Optional() here: it would stop the chain before the cross-field checks below.
-    reason = TextAreaField(_l("Reason it could not be served"), filters=[_strip],
-                           validators=[Length(max=2000)])
-    remarks = TextAreaField(_l("Remarks (internal, not shown to the citizen)"), filters=[_strip],
-                            validators=[Length(max=2000)])
-    version = HiddenField()
-
-    def validate_reason(self, field):
-        if self.outcome.data == "not_served" and not field.data:
-            raise ValidationError(_l("Please say why the request could not be served."))
-
-    def validate_remarks(self, field):
-        if self.outcome.data == "remarks" and not field.data:
-            raise ValidationError(_l("Please write the remarks."))
-
-
 class RateForm(FlaskForm):
     """The citizen's rating of a closed request (after proving the mobile)."""
 

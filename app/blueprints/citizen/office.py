@@ -1,39 +1,35 @@
-"""Office pages of doorstep service requests: the Division's queue and request page with
-"update status with details". The Region/Circle monitoring of seed 001 is the monitoring
-dashboard filtered to doorstep requests (`/dashboard/?kind=service_request`); its old
-address redirects there."""
+"""Office pages of doorstep service requests: the Division's queue. A request's page is the
+one case page (`/cases/<ref>`) with the doorstep panel (`panel_values`,
+`citizen/_case_panel.html`); the Division's "update status with details" (In progress /
+Completed / Could not be served, with internal remarks) are actions posted to `cases.act`.
+The Region/Circle monitoring of seed 001 is the monitoring dashboard filtered to doorstep
+requests (`/dashboard/?kind=service_request`); its old address redirects there."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.blueprints.citizen.forms import QueueFilterForm, UpdateForm
+from app.blueprints.cases.routes import moved_to_case_page
+from app.blueprints.citizen.forms import QueueFilterForm
 from app.blueprints.citizen.routes import bp
 from app.domain import workflow as wf
-from app.domain.errors import ChangedMeanwhile, InvalidTransition, NotAllowed, WorkflowError
 from app.extensions import db
-from app.htmx import is_htmx, render_page_or_partial
-from app.i18n import STATUS_LABELS, error_message, format_number
+from app.htmx import render_page_or_partial
+from app.i18n import STATUS_LABELS, format_number
 from app.inputs import as_id
 from app.models import OrgUnit
 from app.nav import add_staff_link
-from app.services import access, citizen, queues
+from app.services import access, cases, citizen, queues
 
 add_staff_link("citizen.office_queue", _l("Doorstep requests"), visible=access.handles_doorstep,
                badge_endpoint="citizen.office_badge", order=20)
 
 SR_STATUSES = (wf.OPEN, wf.IN_PROGRESS, wf.CLOSED)
-OUTCOME_LABELS = {
-    "in_progress": _l("In progress"),
-    "completed": _l("Completed"),
-    "not_served": _l("Could not be served"),
-    "remarks": _l("No change: add remarks only"),
-}
 
 
 def _require_viewer():
@@ -85,58 +81,20 @@ def office_badge():
     return (format_number(n) if n else ""), 200, {"Cache-Control": "no-store"}
 
 
-def _panel(case, form=None, error=None, status=200):
-    outcomes = citizen.outcomes_for(current_user, case)
-    if form is None:
-        form = UpdateForm(formdata=None, version=case.version)
-    form.outcome.choices = [(o, str(OUTCOME_LABELS[o])) for o in outcomes]
-    form.version.data = case.version
-    timeline = queues.timeline(case, internal=access.sees_internal(current_user, case))
-    if is_htmx() and status >= 400:
-        status = 200  # htmx 2 does not swap error responses; the panel carries the error itself
-    return render_page_or_partial(
-        "citizen/office_request.html", "citizen/_office_panel.html", status=status, case=case,
-        form=form, outcomes=outcomes, error=error, timeline=timeline,
-        pin=citizen.lookup_pincode(case.pincode))
+def panel_values(case, user) -> dict:
+    """What the request's panel on the case page shows (`CaseKind.panel_values`): the
+    post office of its pincode; whether the user works the Division's list; whether
+    they may update it (else the panel says why not)."""
+    return {"pin": citizen.lookup_pincode(case.pincode),
+            "queue": access.handles_doorstep(user) or access.monitors_doorstep(user),
+            "may_update": any(t.action != "note" for t in cases.available_actions(user, case))}
 
 
 @bp.route("/doorstep/<reference>")
 @login_required
 def office_request(reference):
-    """The request with its full timeline and, for the owning Division, the update form."""
-    return _panel(_load(reference))
-
-
-@bp.route("/doorstep/<reference>/update", methods=["POST"])
-@login_required
-def office_update(reference):
-    """Update status with details (owning Division only; others get 403 here)."""
-    case = _load(reference)
-    form = UpdateForm()
-    form.outcome.choices = [(o, "") for o in citizen.OUTCOMES]
-    if not citizen.outcomes_for(current_user, case):
-        if wf.HANDLER in access.relations(current_user, case):  # its Division, but closed meanwhile
-            return _panel(case, form=form, error=error_message(InvalidTransition()), status=409)
-        return _panel(case, form=form, error=error_message(NotAllowed()), status=403)
-    if not form.validate():
-        return _panel(case, form=form, status=422)
-    version = as_id(form.version.data)
-    try:
-        citizen.update_status(case, current_user, form.outcome.data, now=datetime.utcnow(),
-                              details=form.details.data or "", reason=form.reason.data or "",
-                              remarks=form.remarks.data or "", expected_version=version)
-    except ChangedMeanwhile as exc:
-        db.session.refresh(case)
-        return _panel(case, form=form, error=error_message(exc), status=409)
-    except NotAllowed as exc:
-        return _panel(case, form=form, error=error_message(exc), status=403)
-    except WorkflowError as exc:
-        return _panel(case, form=form, error=error_message(exc), status=422)
-    flash(_("The request has been updated."), "success")
-    if is_htmx():
-        db.session.refresh(case)
-        return _panel(case)
-    return redirect(url_for("citizen.office_request", reference=case.reference), code=303)
+    """The request's old address: its page is the one case page now (301)."""
+    return moved_to_case_page(_load(reference))
 
 
 # The old monitor's arguments, as the dashboard names them (it had none of its own; its

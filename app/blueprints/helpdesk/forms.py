@@ -69,25 +69,3 @@ class HelpdeskFilterForm(FlaskForm):
     show = SelectField(_l("Show"), validators=[Optional()], default="open",
                        choices=[("open", _l("Not closed")), ("all", _l("All, closed included")),
                                 ("overdue", _l("Past due time only"))])
-
-
-class TicketActionForm(FlaskForm):
-    """Reply, assign or close a ticket from its page."""
-
-    action = HiddenField(validators=[DataRequired()])
-    version = HiddenField()
-    text = TextAreaField(_l("Your text"), validators=[Optional(), Length(max=5000)])
-    user = SelectField(_l("Team mate to assign to"), validators=[Optional()], validate_choice=False)
-
-
-class ClassifyForm(FlaskForm):
-    """L1: set a ticket's category, classification and priority (e-mailed tickets
-    arrive without them)."""
-
-    version = HiddenField()
-    category = SelectField(_l("Issue category (decides the escalation path)"),
-                           validators=[DataRequired(message=REQUIRED)], validate_choice=False)
-    classification = SelectField(_l("Classification"), choices=list(CLASSIFICATION_LABELS.items()),
-                                 validators=[DataRequired(message=REQUIRED)])
-    priority = SelectField(_l("Severity / priority"), validators=[DataRequired(message=REQUIRED)],
-                           validate_choice=False)

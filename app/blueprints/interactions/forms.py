@@ -47,20 +47,6 @@ class NewInteractionForm(FlaskForm):
     submission_key = HiddenField()
 
 
-class InteractionActionForm(FlaskForm):
-    """One action on an interaction: reply, assign, resolved / not resolved, survey."""
-
-    action = HiddenField(validators=[DataRequired()])
-    version = HiddenField()
-    text = TextAreaField(_l("Your text"), validators=[Optional(), Length(max=5000)])
-    user = SelectField(_l("Colleague to assign to"), validators=[Optional()], validate_choice=False)
-    rating = RadioField(_l("How satisfied are you with the answer?"), validators=[Optional()],
-                        choices=[(str(k), v) for k, v in RATING_LABELS.items()],
-                        validate_choice=False)
-    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=2000)])
-    attachment = FileField(_l("Supporting document (JPEG or PDF, optional)"))
-
-
 class ListFilterForm(FlaskForm):
     """GET filter of a list (no CSRF for a read)."""
 

@@ -1,7 +1,9 @@
 """Staff interactions (seed 004): «ثبت جدید» (new request to a department or a
 colleague), «کارتابل» (the handler's inbox), «تعاملات من» (the requester's own
-requests) and one page per request with the reply / assign / resolved / not resolved /
-survey forms. Thin views: parse, authorize, call `app.services.interactions`, render."""
+requests). A request's page is the one case page (`/cases/<ref>`) with the interaction's
+panel (`panel_values`, `interactions/_case_panel.html`): answer, assign, «حل شده است» /
+not resolved and the survey are actions posted to `cases.act`. Thin views: parse,
+authorize, call `app.services.interactions`, render."""
 
 from __future__ import annotations
 
@@ -13,29 +15,22 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.blueprints.cases.routes import moved_to_case_page
 from app.blueprints.interactions.forms import (
     RATING_LABELS,
     REQUEST_TYPE_LABELS,
-    InteractionActionForm,
     ListFilterForm,
     NewInteractionForm,
 )
 from app.domain import workflow as wf
-from app.domain.errors import (
-    AlreadyDone,
-    BadTarget,
-    ChangedMeanwhile,
-    MissingInput,
-    NotAllowed,
-    WorkflowError,
-)
+from app.domain.errors import WorkflowError
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
-from app.i18n import error_message, format_number, priority_label
+from app.i18n import format_number, priority_label
 from app.inputs import as_id
 from app.models import OrgUnit
 from app.nav import add_staff_link
-from app.services import access, interactions, queues, uploads
+from app.services import interactions, queues, uploads
 from app.services.helpdesk import PRIORITIES
 
 bp = Blueprint("interactions", __name__)
@@ -44,17 +39,6 @@ add_staff_link("interactions.new", _l("Organizational interactions: new request"
 add_staff_link("interactions.mine", _l("My interactions"), order=61)
 add_staff_link("interactions.cartable", _l("Cartable"), order=62,
                badge_endpoint="interactions.cartable_count")
-
-# Seed 004's names for the timeline rows of an interaction.
-EVENT_LABELS = {
-    "created": _l("Request sent"),
-    "propose_resolution": _l("Answer from the handler"),
-    "accept": _l("Marked as resolved"),
-    "reject": _l("Marked as not resolved"),
-    "assign": _l("Assigned to a colleague"),
-    "rate": _l("Satisfaction survey"),
-}
-
 
 def _now() -> datetime:
     return datetime.utcnow()
@@ -139,7 +123,7 @@ def new():
             _("The request could not be sent. Please check the recipient and try again.")]
         return _form_page(form, candidates, status=422)
     flash(_("Your request has been sent. Its number is %(ref)s.", ref=case.reference), "success")
-    return go(url_for("interactions.detail", reference=case.reference))
+    return go(url_for("cases.detail", reference=case.reference))
 
 
 def _validate_target(form: NewInteractionForm, candidates):
@@ -235,108 +219,21 @@ def cartable_count():
 
 # ---- one request ------------------------------------------------------------------
 
-def _load(reference):
-    case = interactions.get_for(current_user, reference)
-    if case is None:
-        abort(404)
-    return case
-
-
-def _context(case, form=None, error=None, open_action=None):
-    sees_internal = access.sees_internal(current_user, case)
-    allowed = interactions.allowed_actions(current_user, case)
+def panel_values(case, user) -> dict:
+    """What the request's panel on the case page shows (`CaseKind.panel_values`)."""
     return {
-        "case": case,
-        "events": [e for e in case.events if e.public or sees_internal],
-        "event_labels": EVENT_LABELS,
-        "allowed": allowed,
-        "colleagues": interactions.assign_targets(case) if "assign" in allowed else [],
         "feedback": interactions.feedback_for(case),
         "rating_labels": RATING_LABELS,
         "request_types": REQUEST_TYPE_LABELS,
-        "is_handler": bool(access.relations(current_user, case) & {wf.HANDLER, wf.SUPERVISOR}),
-        "is_requester": case.raised_by_id == current_user.id,
-        "form": form,
-        "error": error,
-        "open_action": open_action,
-        "now": _now(),
+        "is_requester": case.raised_by_id == user.id,
     }
 
 
 @bp.route("/<reference>")
 @login_required
 def detail(reference):
-    """One request: its replies, and what the signed-in user may do on it now."""
-    case = _load(reference)
-    return render_page_or_partial("interactions/detail.html", "interactions/_panel.html",
-                                  **_context(case))
-
-
-@bp.route("/<reference>/act", methods=["POST"])
-@login_required
-def act(reference):
-    """Reply, assign, resolved / not resolved, or the survey. Errors re-render the page
-    with the text kept and the message next to the field."""
-    case = _load(reference)
-    form = InteractionActionForm()
-    action = form.action.data or ""
-    if not form.validate() or action not in interactions.allowed_actions(current_user, case):
-        return _failed(case, form, _("This action is not possible for this request now."), 422)
-    if action == "assign" and not (form.text.data or "").strip():
-        form.text.errors = [_("Write a note for the colleague.")]
-        return _failed(case, form, None, 422)
-    upload, upload_error = uploads.read_checked(request.files.get("attachment"))
-    if upload_error:
-        form.attachment.errors = [upload_error]
-        return _failed(case, form, None, 422)
-    target = interactions.find_colleague(form.user.data) if action == "assign" else None
-    version = as_id(form.version.data)
-    try:
-        interactions.act(case, action, current_user, _now(), version=version,
-                         text=form.text.data or "", target_user=target, rating=form.rating.data,
-                         comment=form.comment.data or "", uploads=[upload] if upload else [])
-    except ChangedMeanwhile as exc:
-        db.session.refresh(case)
-        return _failed(case, form, error_message(exc), 409)
-    except NotAllowed as exc:
-        return _failed(case, form, error_message(exc), 403)
-    except (MissingInput, BadTarget, AlreadyDone) as exc:
-        _field_error(form, exc)
-        return _failed(case, form, None, 422)
-    except WorkflowError as exc:
-        return _failed(case, form, error_message(exc), 422)
-    flash(str(_DONE[action]), "success")
-    if not access.can_view(current_user, case):
-        return go(url_for("interactions.cartable"))
-    if is_htmx():
-        db.session.refresh(case)
-        return render_page_or_partial("interactions/detail.html", "interactions/_panel.html",
-                                      **_context(case))
-    return redirect(url_for("interactions.detail", reference=case.reference), code=303)
-
-
-_DONE = {
-    "propose_resolution": _l("Your answer has been sent to the requester."),
-    "assign": _l("The request has been assigned."),
-    "accept": _l("Thank you. The request is closed as resolved."),
-    "reject": _l("The request has been sent back to the handler."),
-    "rate": _l("Thank you for filling in the survey."),
-}
-
-
-def _field_error(form, exc):
-    field = exc.info.get("field")
-    if isinstance(exc, AlreadyDone):
-        form.rating.errors = [_("You have already filled in the survey for this request.")]
-    elif field == "rating":
-        form.rating.errors = [_("Choose a rating from 1 to 5.")]
-    elif field == "user":
-        form.user.errors = [_("Choose a colleague of the office that holds this request.")]
-    else:
-        form.text.errors = [_("Please write your text.")]
-
-
-def _failed(case, form, error, status):
-    return render_page_or_partial("interactions/detail.html", "interactions/_panel.html",
-                                  status=error_status(status), **_context(case, form=form, error=error,
-                                                            open_action=form.action.data))
+    """The request's old address: its page is the one case page now (301)."""
+    case = interactions.get_for(current_user, reference)
+    if case is None:
+        abort(404)
+    return moved_to_case_page(case)

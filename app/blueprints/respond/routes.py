@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from app.blueprints.respond.forms import RespondForm
 from app.domain import workflow as wf
-from app.domain.errors import AlreadyDone, ChangedMeanwhile, InvalidTransition, MissingInput, WorkflowError
+from app.domain.errors import ChangedMeanwhile, WorkflowError
 from app.extensions import db, limiter
+from app.failures import failure
 from app.htmx import render_page_or_partial
-from app.i18n import action_label, current_locale, error_message
+from app.i18n import action_label, current_locale
 from app.inputs import as_id
 from app.models import Case, CaseEvent, Feedback
 from app.services import cases, notify, uploads
@@ -77,20 +78,14 @@ def respond(token):
         cases.act(case, action, now=datetime.utcnow(), as_=wf.REQUESTER, expected_version=version,
                   text="" if action == "rate" else (form.text.data or ""), data=data,
                   uploads=[upload] if upload else [])
-    except MissingInput as exc:
-        if exc.info.get("field") == "rating":
-            form.rating.errors = [_("Choose a rating from 1 to 5.")]
-            return _failed(case, token, form, None)
-        form.text.errors = [_("Please write a few words.")]
-        return _failed(case, token, form, None)
-    except AlreadyDone:
-        return _failed(case, token, form, _("You have already rated this case. Thank you."), 409)
-    except (ChangedMeanwhile, InvalidTransition):
-        db.session.refresh(case)
-        return _failed(case, token, form, _("This case has changed meanwhile (perhaps you already "
-                                            "answered). Here is where it stands now."), 409)
-    except WorkflowError as exc:
-        return _failed(case, token, form, error_message(exc))
+    except WorkflowError as exc:  # the one mapping of the case page and the API
+        if isinstance(exc, ChangedMeanwhile):
+            db.session.refresh(case)
+        failed = failure(exc)
+        if failed.status == 422 and failed.field in ("text", "rating"):  # beside its field
+            getattr(form, failed.field).errors = [failed.message]
+            return _failed(case, token, form, None, failed.status)
+        return _failed(case, token, form, failed.message, failed.status)
     flash(_("Thank you. Recorded: %(action)s.", action=action_label(action)), "success")
     return redirect(url_for("respond.respond", token=token), code=303)
 
