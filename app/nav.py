@@ -19,7 +19,7 @@ from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -39,6 +39,13 @@ class NavItem:
     badge_endpoint: str | None = None  # htmx-refreshed count, optional
     order: int = 50
     group: str | None = None  # "inbox", "new", "monitoring", "admin" (None: inferred)
+    values: tuple = ()  # the link's query arguments ((name, value), …): an inbox view
+
+    @property
+    def key(self) -> str:
+        """What tells this link from the others: its endpoint, with its arguments (the
+        inbox's views share `cases.queue`: "cases.queue?view=cartable")."""
+        return self.endpoint + ("?" + urlencode(self.values) if self.values else "")
 
 
 # The top menu's groups, in order (Home comes first, the person's menu last).
@@ -62,13 +69,17 @@ _links_cache: dict[tuple, list[dict]] = {}
 PUBLIC_LINKS: list[NavItem] = []  # cards on the public landing page (label, endpoint)
 
 
-def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None, order=50, group=None):
+def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None, order=50, group=None,
+                   values=None):
     """Show a link in the signed-in navigation to users for whom `visible(user)` holds,
-    in the top menu's `group` (None: see the module's docstring).
+    in the top menu's `group` (None: see the module's docstring), with the query
+    arguments `values` (a dict: an inbox view's `{"view": slug}`); its badge is
+    `badge_endpoint` with the same arguments.
     `visible` may look only at the user's roles, active flag and office kind: its answer
     is remembered for each combination of those."""
-    if not any(i.endpoint == endpoint for i in STAFF_NAV):
-        STAFF_NAV.append(NavItem(endpoint, label, visible, badge_endpoint, order, group))
+    item = NavItem(endpoint, label, visible, badge_endpoint, order, group, tuple(sorted((values or {}).items())))
+    if not any(i.key == item.key for i in STAFF_NAV):
+        STAFF_NAV.append(item)
         STAFF_NAV.sort(key=lambda i: i.order)
         _visible_cache.clear()
         _links_cache.clear()
@@ -135,11 +146,11 @@ def group_of(item: NavItem) -> str:
     return JOB_OF.get(item.endpoint, INBOX)
 
 
-def like(endpoint: str) -> Callable[[object], bool]:
-    """`visible` for a link shown to whoever sees the link of `endpoint` (e.g. "Log a
-    call" beside the helpdesk's "calls logged"), whichever blueprint registers it."""
+def like(key: str) -> Callable[[object], bool]:
+    """`visible` for a link shown to whoever sees the link `key` (`NavItem.key`, e.g. "Log
+    a call" beside the helpdesk's "Calls logged" view), whichever blueprint registers it."""
     def visible(user) -> bool:
-        return any(i.endpoint == endpoint and i.visible(user) for i in STAFF_NAV)
+        return any(i.key == key and i.visible(user) for i in STAFF_NAV)
     return visible
 
 
@@ -151,19 +162,19 @@ def staff_menu(user) -> list[dict]:
     menu = _links_cache.get(key)
     if menu is None:
         links = staff_links(user)
-        items = {i.endpoint: i for i in _visible_items(user)}
+        items = {i.key: i for i in _visible_items(user)}
         menu = [{"job": "home", "label": str(_l("Home")), "url": url_for("main.index"),
-                 "endpoint": "main.index", "items": None, "endpoints": ("main.index",)}]
+                 "endpoint": "main.index", "key": "main.index", "items": None, "endpoints": ("main.index",)}]
         for job, label in GROUPS:
-            members = [link for link in links if group_of(items[link["endpoint"]]) == job]
+            members = [link for link in links if group_of(items[link["key"]]) == job]
             if not members:
                 continue
             if len(members) == 1:
                 menu.append({**members[0], "job": job, "items": None,
-                             "endpoints": (members[0]["endpoint"],)})
+                             "endpoints": (members[0]["key"],)})
             else:
                 menu.append({"job": job, "label": str(label), "url": None, "items": members,
-                             "endpoint": None, "endpoints": tuple(m["endpoint"] for m in members)})
+                             "endpoint": None, "key": None, "endpoints": tuple(m["key"] for m in members)})
         _links_cache[key] = menu
     return menu
 
@@ -176,8 +187,9 @@ def staff_links(user) -> list[dict]:
     if links is None:
         known = _known_endpoints()
         links = _links_cache[key] = [
-            {"url": url_for(i.endpoint), "label": str(i.label), "endpoint": i.endpoint,
-             "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
+            {"url": url_for(i.endpoint, **dict(i.values)), "label": str(i.label), "endpoint": i.endpoint,
+             "key": i.key, "badge_id": COUNT_ID_PREFIX + i.key.replace(".", "-").replace("?view=", "-"),
+             "badge_url": url_for(i.badge_endpoint, **dict(i.values)) if i.badge_endpoint else None}
             for i in _visible_items(user) if i.endpoint in known
         ]
     return links
@@ -211,9 +223,20 @@ def layout_header(ctx, token: str) -> Markup:
     # Only a safe local path goes into the language form (a 404 page's own path may be
     # `//evil.example`); the switcher checks it again when posted.
     next_path = safe_next(request.full_path if request.query_string else request.path) or ""
-    html = _header_html(ctx.environment, ctx.get("html_lang"), request.script_root, who, request.endpoint,
+    html = _header_html(ctx.environment, ctx.get("html_lang"), request.script_root, who, _here(),
                         next_path, tuple(ctx.get("languages", {}).items()))
     return Markup(html.replace(_TOKEN_SLOT, str(escape(token))))  # noqa: S704 - autoescaped template
+
+
+def _here() -> str | None:
+    """The key of the page's own menu link: its endpoint, or for the inbox the view it
+    shows (`g.inbox_view`, set by the inbox), as `NavItem.key` spells it."""
+    from flask import g
+
+    view = g.get("inbox_view")
+    if view and request.endpoint:
+        return f"{request.endpoint}?{urlencode({'view': view})}"
+    return request.endpoint
 
 
 @lru_cache(maxsize=HEADERS_KEPT)
@@ -296,7 +319,8 @@ def add_trigger(resp, event: str) -> None:
         resp.headers["HX-Trigger"] = f"{current}, {event}"
 
 
-# Links of the core that no blueprint adds: the office queue every employee has, and the
-# helpdesk's raise form beside its log (the registry's raise endpoint of its kind).
-add_staff_link("cases.queue", _l("Office queue"), order=10, group=INBOX)
-add_staff_link("helpdesk.new", _l("Log a call"), visible=like("helpdesk.log"), order=69, group=NEW)
+# Links of the core that no blueprint adds: the helpdesk's raise form beside its log (the
+# registry's raise endpoint of its kind). The inbox's views add their own links
+# (app/blueprints/cases/inbox.py).
+add_staff_link("helpdesk.new", _l("Log a call"), visible=like("cases.queue?view=helpdesk-log"), order=69,
+               group=NEW)

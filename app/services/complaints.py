@@ -32,7 +32,8 @@ def queue_condition(key: str):
     }[key]
 
 
-def _scoped(user: User):
+def scoped(user: User):
+    """The complaints of the user's jurisdiction (Complaint Processing's cases)."""
     return select(Case).where(Case.kind == KIND, access.jurisdiction_filter(user))
 
 
@@ -48,7 +49,7 @@ def queue_counts(user: User) -> dict[str, int]:
 
 def queue_page(user: User, key: str, search: str | None = None, cursor: str | None = None,
                size: int = 25) -> queues.Page:
-    q = _scoped(user).where(queue_condition(key))
+    q = scoped(user).where(queue_condition(key))
     q = queues.apply_search(q, search)
     return queues.page(q, cursor, size=size)
 

@@ -16,6 +16,8 @@ from app.inputs import as_id, search_text
 from app.models import Case, Category, Feedback, OrgUnit, User
 from app.services import access, cases
 
+KIND = wf.INTERACTION
+
 DEPARTMENT = "department"
 COLLEAGUE = "colleague"
 REQUEST_TYPES = ("request", "question", "problem", "suggestion")
