@@ -4,8 +4,8 @@ so the layout never needs editing when a front door is added.
 The top menu is arranged by job (issue 24, item 4): Home, then at most four groups —
 Inbox (the queues a person works and follows), New (what they can raise), Monitoring,
 Administration — then the person's own menu: never more than six top entries. A link's
-group is what its blueprint says (`add_staff_link(..., group=)`), else the kinds registry
-(a kind's raise endpoint is New, its queue endpoint Inbox), else `JOB_OF` below. A group
+group is what its blueprint says (`add_staff_link(..., group=)`: the inbox's views are
+Inbox), else the kinds registry (a kind's raise endpoint is New), else `JOB_OF` below. A group
 with one link shows that link itself; an empty group is not shown.
 
 Labels: sentence case ("My tickets", "Office queue"), except the names the seeds' users
@@ -54,8 +54,7 @@ GROUPS = ((INBOX, _l("Inbox")), (NEW, _l("New")), (MONITORING, _l("Monitoring"))
           (ADMIN, _l("Administration")))
 # The group of the links that are neither a kind's raise nor its queue endpoint.
 JOB_OF = {
-    "cases.queue": INBOX, "tickets.mine": INBOX, "interactions.mine": INBOX,
-    "helpdesk.log": INBOX, "complaints.reviews": INBOX,
+    "cases.queue": INBOX, "complaints.reviews": INBOX,
     "monitoring.dashboard": MONITORING, "citizen.monitor": MONITORING,
     "complaints.reports": MONITORING, "helpdesk.report": MONITORING,
     "admin.index": ADMIN,
@@ -141,8 +140,6 @@ def group_of(item: NavItem) -> str:
     for kind in kinds.all():
         if item.endpoint == kind.raise_endpoint:
             return NEW
-        if item.endpoint == kind.queue_endpoint:
-            return INBOX
     return JOB_OF.get(item.endpoint, INBOX)
 
 

@@ -388,12 +388,6 @@ def queue_select(user: User, *, status: str | None = None, service_id: int | Non
     return q
 
 
-def waiting_count(user: User) -> int:
-    """Open (not yet taken up) doorstep requests the user's office holds."""
-    return db.session.scalar(select(func.count(Case.id)).where(
-        Case.kind == KIND, Case.current_office_id == user.office_id, Case.status == wf.OPEN)) or 0
-
-
 def divisions_in_scope(user: User) -> list[OrgUnit]:
     return list(db.session.scalars(access.offices_in_scope(user, kinds=("division",))))
 

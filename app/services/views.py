@@ -79,6 +79,11 @@ class View:
     bulk: str | None = None  # BULK_TICKETS / BULK_COMPLAINTS
     bulk_visible: Callable[[User], bool] = lambda u: True
     badge: bool = False  # a counter beside its menu link
+    needs: bool = True  # on the home page's "what needs me now" (work waiting for the user)
+    # Whom the view shows cases they only read (a Region's look at its Divisions'
+    # doorstep requests), and what the page tells them.
+    read_only: Callable[[User], bool] = lambda u: False
+    read_only_note: object = None
     order: int = 50  # in the menu and the inbox's list of views
 
     @property
@@ -209,14 +214,16 @@ OFFICE = "office"
 
 VIEWS: tuple[View, ...] = (
     View(OFFICE, _l("All my office's cases"), _everyone, _office,
-         default_status=OPEN_UNLESS_SEARCH, order=10),
+         default_status=OPEN_UNLESS_SEARCH, needs=False, order=10),
     View("doorstep", _l("Doorstep requests"), _doorstep_viewer, _doorstep,
          kind=citizen.KIND, default_status=EVERY_STATUS,
-         extras=("service", "division", "date_from", "date_to", "age"), badge=True, order=20),
+         extras=("service", "division", "date_from", "date_to", "age"), badge=True, order=20,
+         read_only=lambda u: not access.handles_doorstep(u),
+         read_only_note=_l("Read-only: only the Division that holds a request updates it.")),
     View("tickets-pending", _l("Pending tickets"), access.handles_tickets, _tickets_pending,
          kind=tickets.KIND, extras=("level", "age", "category"), bulk=BULK_TICKETS, badge=True, order=22),
     View("tickets-mine", _l("My tickets"), access.can_raise_ticket, _tickets_mine,
-         kind=tickets.KIND, extras=("level", "age", "category"), order=21),
+         kind=tickets.KIND, extras=("level", "age", "category"), needs=False, order=21),
     View("complaints", _l("Complaint Processing"), _complaint_staff, _complaints(),
          kind=complaints.KIND, extras=("queue",), bulk=BULK_COMPLAINTS,
          bulk_visible=lambda u: u.has_role(*COMPLAINT_BULK), badge=True, order=30),
@@ -228,7 +235,7 @@ VIEWS: tuple[View, ...] = (
          bulk_visible=lambda u: u.has_role(*COMPLAINT_BULK), order=32),
     View("cartable", _l("Cartable"), _everyone, _cartable, kind=interactions.KIND, badge=True, order=62),
     View("interactions-mine", _l("My interactions"), _everyone, _my_interactions,
-         kind=interactions.KIND, order=61),
+         kind=interactions.KIND, needs=False, order=61),
     View("helpdesk-queue", _l("Team queue"), _team, _team_queue, kind=helpdesk.KIND,
          extras=("overdue",), order=71),
     View("helpdesk-log", _l("Calls logged"), _desk, _desk_log, kind=helpdesk.KIND,

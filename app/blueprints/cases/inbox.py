@@ -171,7 +171,8 @@ def queue():
     one), newest first, searchable, filtered, a page at a time."""
     view = _view_or_404(request.args.get("view"))
     g.inbox_view = view.slug  # the menu marks this view's link as the current page
-    size = min(max(as_id(request.args.get("size")) or 25, 10), 100)
+    size = as_id(request.args.get("size"))
+    size = min(max(size, 10), 100) if size else current_app.config["PAGE_SIZE"]
     form, f = _filters(view, request.args)
     page = _page(view, f, request.args.get("after"), size)
     resp = render_page_or_partial("cases/queue.html", "cases/_case_rows.html", **_context(view, form, f, page))
@@ -292,7 +293,7 @@ def bulk():
             for e in form.action.errors + form.text.errors:
                 flash(e, "error")
             return redirect(back, code=303)
-        return _rows_again(view, form, None, status=200)
+        return _rows_again(view, form, None, status=422)
     office = None
     if as_id(form.office.data) is not None:
         office = db.session.get(OrgUnit, as_id(form.office.data))
@@ -322,3 +323,22 @@ def _rows_again(view, bulk_form, results, status=200):
                          status)
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+# ---- the queues' old addresses ------------------------------------------------------
+
+def moved(slug: str, **values):
+    """The old address of a queue (a bookmark, a message's link): a permanent redirect to
+    its view, the query string kept (`values` add or replace arguments; None drops one).
+    The old lists' "show" (open / all / overdue) becomes the inbox's status and deadline
+    filters."""
+    args = {k: v for k, v in request.args.items() if k != "view" and not k.startswith("_")}
+    show = args.pop("show", "")
+    if show == "all":
+        args.setdefault("status", "all")
+    elif show == "overdue":
+        args["overdue"] = "1"
+    args.pop("sort", None)  # the inbox lists newest first (keyset paging on (created, id))
+    args.update(values)
+    args = {k: v for k, v in args.items() if v not in (None, "")}
+    return redirect(url_for("cases.queue", view=slug, **args), code=301)

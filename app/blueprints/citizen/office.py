@@ -1,29 +1,27 @@
-"""Office pages of doorstep service requests: the Division's queue and request page with
+"""Office pages of doorstep service requests (their queue is the inbox's "Doorstep
+requests" view): the request page with
 "update status with details", and the Region/Circle monitoring view (read-only)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.blueprints.citizen.forms import QueueFilterForm, UpdateForm
+from app.blueprints.citizen.forms import UpdateForm
 from app.blueprints.citizen.routes import bp
 from app.domain import workflow as wf
 from app.domain.errors import ChangedMeanwhile, InvalidTransition, NotAllowed, WorkflowError
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
-from app.i18n import STATUS_LABELS, error_message, format_number
+from app.i18n import error_message
 from app.inputs import as_id
-from app.models import OrgUnit
 from app.nav import add_staff_link
 from app.services import access, citizen, queues
 
-add_staff_link("citizen.office_queue", _l("Doorstep requests"), visible=access.handles_doorstep,
-               badge_endpoint="citizen.office_badge", order=20)
 add_staff_link("citizen.monitor", _l("Doorstep monitoring"), visible=access.monitors_doorstep, order=21)
 
 SR_STATUSES = (wf.OPEN, wf.IN_PROGRESS, wf.CLOSED)
@@ -48,40 +46,11 @@ def _load(reference):
 
 
 @bp.route("/doorstep/")
-@login_required
 def office_queue():
-    """Doorstep requests of the Division (or the subtree, read-only), newest first."""
-    _require_viewer()
-    form = QueueFilterForm(request.args)
-    form.status.choices = [("", _("All statuses"))] + [(s, str(STATUS_LABELS[s])) for s in SR_STATUSES]
-    form.service.choices = [("", _("All services"))] + [(str(c.id), c.label())
-                                                        for c in citizen.service_types()]
-    form.validate()
-    division = None
-    if as_id(form.division.data) is not None:
-        division = db.session.get(OrgUnit, as_id(form.division.data))
-        if division is None or not access.office_in_scope(current_user, division):
-            division = None
-    q = citizen.queue_select(
-        current_user, status=form.status.data or None,
-        service_id=as_id(form.service.data),
-        date_from=form.date_from.data if not form.date_from.errors else None,
-        date_to=form.date_to.data if not form.date_to.errors else None,
-        division_id=division.id if division else None, age=form.age.data or None,
-        now=datetime.utcnow())
-    q = queues.apply_search(q, form.q.data)
-    page = queues.page(q, request.args.get("after"), size=current_app.config["PAGE_SIZE"])
-    return render_page_or_partial("citizen/office_queue.html", "citizen/_office_rows.html",
-                                  form=form, results=page, division=division)
+    """Doorstep requests: now the inbox's view (app/services/views.py), its filters kept."""
+    from app.blueprints.cases.inbox import moved
 
-
-@bp.route("/doorstep/badge")
-@login_required
-def office_badge():
-    """htmx: how many doorstep requests wait (open) in the Division, for the nav badge."""
-    _require_viewer()
-    n = citizen.waiting_count(current_user)
-    return (format_number(n) if n else ""), 200, {"Cache-Control": "no-store"}
+    return moved("doorstep")
 
 
 def _panel(case, form=None, error=None, status=200):

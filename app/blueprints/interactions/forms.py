@@ -59,14 +59,3 @@ class InteractionActionForm(FlaskForm):
                         validate_choice=False)
     comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=2000)])
     attachment = FileField(_l("Supporting document (JPEG or PDF, optional)"))
-
-
-class ListFilterForm(FlaskForm):
-    """GET filter of a list (no CSRF for a read)."""
-
-    class Meta:
-        csrf = False
-
-    q = StringField(_l("Search requests"), filters=[digits], validators=[Optional(), Length(max=100)])
-    show = SelectField(_l("Show"), validators=[Optional()], default="open",
-                       choices=[("open", _l("Not closed")), ("all", _l("All, closed included"))])
