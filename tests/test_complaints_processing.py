@@ -357,7 +357,7 @@ def test_public_landing_links_to_registration(client, world):
 def test_navigation_badge_counts_waiting_complaints(client, auth, world, board):
     auth.login(world.ho1_sup.login_id)
     r = client.get("/cases/counts?view=complaints")
-    assert r.status_code == 200 and r.data == b"6"  # the HO's five open ones and the SO's
+    assert r.status_code == 200 and r.data == b"3"  # waiting for us: HO + SO pending, one escalated
     assert r.headers["Cache-Control"] == "no-store"
     assert b"/cases/counts?view=complaints" in client.get("/").data
 

@@ -79,6 +79,10 @@ class View:
     bulk: str | None = None  # BULK_TICKETS / BULK_COMPLAINTS
     bulk_visible: Callable[[User], bool] = lambda u: True
     badge: bool = False  # a counter beside its menu link
+    # What its counter counts of its rows, when not all of them: Complaint Processing
+    # counts those waiting for us (open or in progress, escalated or not), not those
+    # waiting for the customer or an external authority.
+    counted: Callable[[Select], Select] | None = None
     needs: bool = True  # on the home page's "what needs me now" (work waiting for the user)
     # Whom the view shows cases they only read (a Region's look at its Divisions'
     # doorstep requests), and what the page tells them.
@@ -226,7 +230,8 @@ VIEWS: tuple[View, ...] = (
          kind=tickets.KIND, extras=("level", "age", "category"), needs=False, order=21),
     View("complaints", _l("Complaint Processing"), _complaint_staff, _complaints(),
          kind=complaints.KIND, extras=("queue",), bulk=BULK_COMPLAINTS,
-         bulk_visible=lambda u: u.has_role(*COMPLAINT_BULK), badge=True, order=30),
+         bulk_visible=lambda u: u.has_role(*COMPLAINT_BULK), badge=True, order=30,
+         counted=lambda q: q.where(Case.status.in_(sorted(wf.WORKING)))),
     View("complaints-pending", _l("Pending for Resolution"), _complaint_staff, _complaints("pending"),
          kind=complaints.KIND, bulk=BULK_COMPLAINTS,
          bulk_visible=lambda u: u.has_role(*COMPLAINT_BULK), order=31),
@@ -275,9 +280,11 @@ def query(view: View, user, f: Filters, now: datetime) -> Select:
 def count_select(view: View, user, now: datetime) -> Select:
     """What the view's counter counts: its cases with no filter chosen (open ones, for
     a view that shows open ones by default; a doorstep list counts the requests not yet
-    taken up, as its menu badge always did)."""
+    taken up, as its menu badge always did), narrowed by the view's `counted`."""
     f = Filters(status=wf.OPEN if view.default_status == EVERY_STATUS else "")
     q = query(view, user, f, now)
+    if view.counted is not None:
+        q = view.counted(q)
     return select(func.count()).select_from(q.order_by(None).subquery())
 
 
