@@ -227,10 +227,8 @@ def layout_header(ctx, token: str) -> Markup:
 
 def _here() -> str | None:
     """The key of the page's own menu link: its endpoint, or for the inbox the view it
-    shows (`g.inbox_view`, set by the inbox), as `NavItem.key` spells it."""
-    from flask import g
-
-    view = g.get("inbox_view")
+    shows (`request.inbox_view`, set by the inbox), as `NavItem.key` spells it."""
+    view = getattr(request, "inbox_view", None)
     if view and request.endpoint:
         return f"{request.endpoint}?{urlencode({'view': view})}"
     return request.endpoint

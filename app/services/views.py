@@ -253,9 +253,21 @@ def get(slug: str | None) -> View | None:
     return _BY_SLUG.get(slug or "")
 
 
+_VISIBLE: dict[tuple, list[View]] = {}
+
+
 def visible_to(user) -> list[View]:
-    """The views `user` sees, in menu order (their first is their inbox's default)."""
-    return sorted((v for v in VIEWS if v.visible(user)), key=lambda v: v.order)
+    """The views `user` sees, in menu order (their first is their inbox's default).
+    Remembered per (roles, active, office kind): what `visible` may look at."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    key = (frozenset(user.roles), bool(user.active), user.office.kind)
+    shown = _VISIBLE.get(key)
+    if shown is None:
+        if len(_VISIBLE) > 1000:
+            _VISIBLE.clear()
+        shown = _VISIBLE[key] = sorted((v for v in VIEWS if v.visible(user)), key=lambda v: v.order)
+    return shown
 
 
 def first_for(user) -> View:

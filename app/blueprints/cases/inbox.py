@@ -13,7 +13,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     make_response,
     redirect,
     render_template,
@@ -25,7 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.blueprints.cases.forms import InboxBulkForm, QueueFilterForm
+from app.blueprints.cases.forms import InboxBulkForm, filter_form
 from app.blueprints.cases.routes import bp
 from app.blueprints.helpdesk.forms import CLASSIFICATION_LABELS
 from app.domain.errors import WorkflowError
@@ -53,6 +52,20 @@ EVERY_STATUS = ("all", _l("All statuses"))
 ALL_KINDS = ("", _l("All kinds"))
 BULK_MAX = 100  # cases in one bulk action
 
+
+def _me():
+    """The signed-in user itself (not the proxy, read many times a request)."""
+    return current_user._get_current_object()
+
+
+def _shown() -> list:
+    """The views the signed-in user sees (once a request: kept on the request, whose
+    life is one request whatever the app context's)."""
+    shown = getattr(request, "inbox_shown", None)
+    if shown is None:
+        shown = request.inbox_shown = views.visible_to(_me())
+    return shown
+
 # Each view is a link of the menu's Inbox group (the seeds' names), with a counter when
 # the view says so (`/cases/counts?view=…`).
 for _view in views.VIEWS:
@@ -64,21 +77,21 @@ def _view_or_404(slug):
     """The view `slug` names (the user's first without one); 404 for a view the user
     may not see, or none."""
     if not slug:
-        shown = views.visible_to(current_user)
+        shown = _shown()
         if not shown:
             abort(404)
         return shown[0]
     view = views.get(slug)
-    if view is None or not view.visible(current_user):
+    if view is None or view not in _shown():
         abort(404)
     return view
 
 
 # ---- the filter form --------------------------------------------------------------
 
-def _filters(view, args) -> tuple[QueueFilterForm, views.Filters]:
+def _filters(view, args) -> tuple:
     """The view's filter form from the query string and the filters it asks for."""
-    form = QueueFilterForm(args)
+    form = filter_form(view.extras)(args)
     if view.default_status == views.EVERY_STATUS:
         form.status.choices = label_choices(STATUS_LABELS, ALL_STATUSES)
     elif view.default_status == views.OPEN_ONLY:
@@ -146,22 +159,24 @@ def _page(view, f, cursor, size):
     if view.fast:
         if not f.searching:
             status = f.status if f.status in STATUS_LABELS else None
-            return queues.office_row_page(current_user.office_id, status=status, kind=f.kind or None,
+            return queues.office_row_page(_me().office_id, status=status, kind=f.kind or None,
                                           open_only=not f.status, cursor=cursor, size=size)
-        return queues.row_page(views.query(view, current_user, f, now), cursor, size=size)
-    return queues.page(views.query(view, current_user, f, now), cursor, size=size, detailed=True)
+        return queues.row_page(views.query(view, _me(), f, now), cursor, size=size)
+    return queues.page(views.query(view, _me(), f, now), cursor, size=size, detailed=True)
 
 
 def _context(view, form, f, page, bulk_form=None, results=None) -> dict:
-    actions = views.bulk_actions(view, current_user)
+    actions = views.bulk_actions(view, _me())
     if actions and bulk_form is None:
         bulk_form = _bulk_form(view, actions, fresh=True)
-    division = views.doorstep_division(current_user, f.extra.get("division")) if "division" in view.extras else None
-    return {"view": view, "views": views.visible_to(current_user), "form": form, "page": page,
+    division = views.doorstep_division(_me(), f.extra.get("division")) if "division" in view.extras else None
+    shown = _shown()
+    return {"view": view, "views": shown, "views_key": tuple(v.slug for v in shown),
+            "read_only": view.read_only(_me()), "form": form, "page": page,
             "columns": view.columns, "bulk": bulk_form if actions else None, "results": results,
             "division": division, "now": datetime.utcnow(), "classifications": CLASSIFICATION_LABELS,
             # "View and Reply" (seed 000) beside the tickets waiting at the user's level
-            "reply_here": current_user.office_id if view.bulk == views.BULK_TICKETS else None}
+            "reply_here": _me().office_id if view.bulk == views.BULK_TICKETS else None}
 
 
 @bp.route("/")
@@ -170,7 +185,7 @@ def queue():
     """The inbox: the cases of one view (`?view=<slug>`; the person's first view without
     one), newest first, searchable, filtered, a page at a time."""
     view = _view_or_404(request.args.get("view"))
-    g.inbox_view = view.slug  # the menu marks this view's link as the current page
+    request.inbox_view = view.slug  # the menu marks this view's link as the current page
     size = as_id(request.args.get("size"))
     size = min(max(size, 10), 100) if size else current_app.config["PAGE_SIZE"]
     form, f = _filters(view, request.args)
@@ -187,7 +202,7 @@ def queue_csv():
     """Any view as its filters show it, every page of it, as a CSV download (streamed)."""
     view = _view_or_404(request.args.get("view"))
     _form, f = _filters(view, request.args)
-    q = views.query(view, current_user, f, datetime.utcnow())
+    q = views.query(view, _me(), f, datetime.utcnow())
     header = [_("Reference"), _("Kind"), _("Status"), _("Priority"), _("Subject"), _("Office"),
               _("Assignee"), _("Raised (UTC)"), _("Closed (UTC)"), _("SLA breached")]
     # Each label translated once, not once per row.
@@ -212,13 +227,13 @@ def counts():
     slug = request.args.get("view")
     if slug:
         view = _view_or_404(slug)
-        n = views.counts(current_user, now, only=[view])[view.slug]
+        n = views.counts(_me(), now, only=[view])[view.slug]
         resp = make_response(format_number(n) if n else "")
         resp.mimetype = "text/plain"
     else:
         current = views.get(request.args.get("current"))
-        resp = make_response(render_template("cases/_views.html", views=views.visible_to(current_user),
-                                             view=current, counts=views.counts(current_user, now)))
+        resp = make_response(render_template("cases/_views.html", views=views.visible_to(_me()),
+                                             view=current, counts=views.counts(_me(), now)))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -228,7 +243,7 @@ def counts():
 def _bulk_label(view, action: str) -> str:
     # The action's own words for the user's level (an office ticket's "escalate" is
     # "Assign to Region" at a Division).
-    probe = SimpleNamespace(kind=view.kind, current_office=current_user.office)
+    probe = SimpleNamespace(kind=view.kind, current_office=_me().office)
     return case_action_label(action, probe)
 
 
@@ -257,9 +272,9 @@ def _bulk_message(error) -> str:
 def _run_bulk(view, selection, action, text, office, now):
     """The view's bulk service on the selection: [(reference, ok, error)]."""
     if view.bulk == views.BULK_TICKETS:
-        done = tickets.bulk_act(current_user, selection, action, text=text, now=now)
+        done = tickets.bulk_act(_me(), selection, action, text=text, now=now)
     else:
-        done = complaints.bulk_act(current_user, [ref for ref, _v in selection], action, now=now, text=text,
+        done = complaints.bulk_act(_me(), [ref for ref, _v in selection], action, now=now, text=text,
                                    target_office=office)
     return [(r.reference, r.ok, r.error) for r in done]
 
@@ -271,7 +286,7 @@ def bulk():
     reported. htmx gets the view's rows again with the results (and the counts refresh:
     `refresh-badges`); a plain form post is redirected back to the view."""
     view = _view_or_404(request.form.get("view"))
-    actions = views.bulk_actions(view, current_user)
+    actions = views.bulk_actions(view, _me())
     if not actions:
         abort(403)
     form = _bulk_form(view, actions)
@@ -317,7 +332,7 @@ def _rows_again(view, bulk_form, results, status=200):
     args = request.form
     form, f = _filters(view, args)
     page = _page(view, f, None, 25)
-    g.inbox_view = view.slug
+    request.inbox_view = view.slug
     resp = make_response(render_template("cases/_case_rows.html",
                                          **_context(view, form, f, page, bulk_form=bulk_form, results=results)),
                          status)
