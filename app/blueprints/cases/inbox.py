@@ -165,13 +165,29 @@ def _page(view, f, cursor, size):
     return queues.page(views.query(view, _me(), f, now), cursor, size=size, detailed=True)
 
 
+_WORDS: dict[tuple, tuple] = {}
+
+
+def _words(view) -> tuple:
+    """(the view's label, its columns' headings), translated once per language."""
+    from app.domain import kinds
+    from app.i18n import current_locale
+
+    key = (current_locale(), view.slug, kinds.generation())
+    found = _WORDS.get(key)
+    if found is None:
+        found = _WORDS[key] = (str(view.label), tuple(str(c.label) for c in view.columns))
+    return found
+
+
 def _context(view, form, f, page, bulk_form=None, results=None) -> dict:
     actions = views.bulk_actions(view, _me())
     if actions and bulk_form is None:
         bulk_form = _bulk_form(view, actions, fresh=True)
     division = views.doorstep_division(_me(), f.extra.get("division")) if "division" in view.extras else None
     shown = _shown()
-    return {"view": view, "views": shown, "views_key": tuple(v.slug for v in shown),
+    title, headings = _words(view)
+    return {"view": view, "views": shown, "title": title, "headings": headings, "views_key": tuple(v.slug for v in shown),
             "read_only": view.read_only(_me()), "form": form, "page": page,
             "columns": view.columns, "bulk": bulk_form if actions else None, "results": results,
             "division": division, "now": datetime.utcnow(), "classifications": CLASSIFICATION_LABELS,
