@@ -4,8 +4,8 @@ so the layout never needs editing when a front door is added.
 The top menu is arranged by job (issue 24, item 4): Home, then at most four groups —
 Inbox (the queues a person works and follows), New (what they can raise), Monitoring,
 Administration — then the person's own menu: never more than six top entries. A link's
-group is what its blueprint says (`add_staff_link(..., group=)`), else the kinds registry
-(a kind's raise endpoint is New, its queue endpoint Inbox), else `JOB_OF` below. A group
+group is what its blueprint says (`add_staff_link(..., group=)`: the inbox's views are
+Inbox), else the kinds registry (a kind's raise endpoint is New), else `JOB_OF` below. A group
 with one link shows that link itself; an empty group is not shown.
 
 Labels: sentence case ("My tickets", "Office queue"), except the names the seeds' users
@@ -19,7 +19,7 @@ import threading
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from cachetools import LRUCache, cached
 from flask import current_app, request, url_for
@@ -39,6 +39,13 @@ class NavItem:
     badge_endpoint: str | None = None  # htmx-refreshed count, optional
     order: int = 50
     group: str | None = None  # "inbox", "new", "monitoring", "admin" (None: inferred)
+    values: tuple = ()  # the link's query arguments ((name, value), …): an inbox view
+
+    @property
+    def key(self) -> str:
+        """What tells this link from the others: its endpoint, with its arguments (the
+        inbox's views share `cases.queue`: "cases.queue?view=cartable")."""
+        return self.endpoint + ("?" + urlencode(self.values) if self.values else "")
 
 
 # The top menu's groups, in order (Home comes first, the person's menu last).
@@ -47,8 +54,7 @@ GROUPS = ((INBOX, _l("Inbox")), (NEW, _l("New")), (MONITORING, _l("Monitoring"))
           (ADMIN, _l("Administration")))
 # The group of the links that are neither a kind's raise nor its queue endpoint.
 JOB_OF = {
-    "cases.queue": INBOX, "tickets.mine": INBOX, "interactions.mine": INBOX,
-    "helpdesk.log": INBOX, "complaints.reviews": INBOX,
+    "cases.queue": INBOX, "complaints.reviews": INBOX,
     "monitoring.dashboard": MONITORING,
     "complaints.reports": MONITORING, "helpdesk.report": MONITORING,
     "admin.index": ADMIN,
@@ -59,13 +65,17 @@ STAFF_NAV: list[NavItem] = []
 PUBLIC_LINKS: list[NavItem] = []  # cards on the public landing page (label, endpoint)
 
 
-def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None, order=50, group=None):
+def add_staff_link(endpoint, label, visible=lambda u: True, badge_endpoint=None, order=50, group=None,
+                   values=None):
     """Show a link in the signed-in navigation to users for whom `visible(user)` holds,
-    in the top menu's `group` (None: see the module's docstring).
+    in the top menu's `group` (None: see the module's docstring), with the query
+    arguments `values` (a dict: an inbox view's `{"view": slug}`); its badge is
+    `badge_endpoint` with the same arguments.
     `visible` may look only at the user's roles, active flag and office kind: the kept
     header (below) is rendered once for each combination of those."""
-    if not any(i.endpoint == endpoint for i in STAFF_NAV):
-        STAFF_NAV.append(NavItem(endpoint, label, visible, badge_endpoint, order, group))
+    item = NavItem(endpoint, label, visible, badge_endpoint, order, group, tuple(sorted((values or {}).items())))
+    if not any(i.key == item.key for i in STAFF_NAV):
+        STAFF_NAV.append(item)
         STAFF_NAV.sort(key=lambda i: i.order)
         clear_kept()
 
@@ -122,16 +132,14 @@ def group_of(item: NavItem) -> str:
     for kind in kinds.all():
         if item.endpoint == kind.raise_endpoint:
             return NEW
-        if item.endpoint == kind.queue_endpoint:
-            return INBOX
     return JOB_OF.get(item.endpoint, INBOX)
 
 
-def like(endpoint: str) -> Callable[[object], bool]:
-    """`visible` for a link shown to whoever sees the link of `endpoint` (e.g. "Log a
-    call" beside the helpdesk's "calls logged"), whichever blueprint registers it."""
+def like(key: str) -> Callable[[object], bool]:
+    """`visible` for a link shown to whoever sees the link `key` (`NavItem.key`, e.g. "Log
+    a call" beside the helpdesk's "Calls logged" view), whichever blueprint registers it."""
     def visible(user) -> bool:
-        return any(i.endpoint == endpoint and i.visible(user) for i in STAFF_NAV)
+        return any(i.key == key and i.visible(user) for i in STAFF_NAV)
     return visible
 
 
@@ -140,18 +148,19 @@ def staff_menu(user) -> list[dict]:
     template adds): Home, then each group that has links — a list of `items` (the
     `staff_links` dicts), or one link itself when the group has only one."""
     links = staff_links(user)
-    items = {i.endpoint: i for i in _visible_items(user)}
+    items = {i.key: i for i in _visible_items(user)}
     menu = [{"job": "home", "label": str(_l("Home")), "url": url_for("main.index"),
-             "endpoint": "main.index", "items": None, "endpoints": ("main.index",)}]
+             "endpoint": "main.index", "key": "main.index", "items": None, "endpoints": ("main.index",)}]
     for job, label in GROUPS:
-        members = [link for link in links if group_of(items[link["endpoint"]]) == job]
+        members = [link for link in links if group_of(items[link["key"]]) == job]
         if not members:
             continue
         if len(members) == 1:
-            menu.append({**members[0], "job": job, "items": None, "endpoints": (members[0]["endpoint"],)})
+            menu.append({**members[0], "job": job, "items": None,
+                         "endpoints": (members[0]["key"],)})
         else:
             menu.append({"job": job, "label": str(label), "url": None, "items": members,
-                         "endpoint": None, "endpoints": tuple(m["endpoint"] for m in members)})
+                         "endpoint": None, "key": None, "endpoints": tuple(m["key"] for m in members)})
     return menu
 
 
@@ -160,8 +169,9 @@ def staff_links(user) -> list[dict]:
     under this mount point, in this language. Built when the kept header is rendered
     (and by the home page); their own per-kind-of-user cache measured no faster."""
     known = _known_endpoints()
-    return [{"url": url_for(i.endpoint), "label": str(i.label), "endpoint": i.endpoint,
-             "badge_url": url_for(i.badge_endpoint) if i.badge_endpoint else None}
+    return [{"url": url_for(i.endpoint, **dict(i.values)), "label": str(i.label), "endpoint": i.endpoint,
+             "key": i.key, "badge_id": COUNT_ID_PREFIX + i.key.replace(".", "-").replace("?view=", "-"),
+             "badge_url": url_for(i.badge_endpoint, **dict(i.values)) if i.badge_endpoint else None}
             for i in _visible_items(user) if i.endpoint in known]
 
 
@@ -193,9 +203,18 @@ def layout_header(ctx, token: str) -> Markup:
     # Only a safe local path goes into the language form (a 404 page's own path may be
     # `//evil.example`); the switcher checks it again when posted.
     next_path = safe_next(request.full_path if request.query_string else request.path) or ""
-    html = _header_html(ctx.environment, ctx.get("html_lang"), request.script_root, who, request.endpoint,
+    html = _header_html(ctx.environment, ctx.get("html_lang"), request.script_root, who, _here(),
                         next_path, tuple(ctx.get("languages", {}).items()))
     return Markup(html.replace(_TOKEN_SLOT, str(escape(token))))  # noqa: S704 - autoescaped template
+
+
+def _here() -> str | None:
+    """The key of the page's own menu link: its endpoint, or for the inbox the view it
+    shows (`request.inbox_view`, set by the inbox), as `NavItem.key` spells it."""
+    view = getattr(request, "inbox_view", None)
+    if view and request.endpoint:
+        return f"{request.endpoint}?{urlencode({'view': view})}"
+    return request.endpoint
 
 
 _headers: LRUCache = LRUCache(HEADERS_KEPT)
@@ -281,7 +300,8 @@ def add_trigger(resp, event: str) -> None:
         resp.headers["HX-Trigger"] = f"{current}, {event}"
 
 
-# Links of the core that no blueprint adds: the office queue every employee has, and the
-# helpdesk's raise form beside its log (the registry's raise endpoint of its kind).
-add_staff_link("cases.queue", _l("Office queue"), order=10, group=INBOX)
-add_staff_link("helpdesk.new", _l("Log a call"), visible=like("helpdesk.log"), order=69, group=NEW)
+# Links of the core that no blueprint adds: the helpdesk's raise form beside its log (the
+# registry's raise endpoint of its kind). The inbox's views add their own links
+# (app/blueprints/cases/inbox.py).
+add_staff_link("helpdesk.new", _l("Log a call"), visible=like("cases.queue?view=helpdesk-log"), order=69,
+               group=NEW)

@@ -157,16 +157,16 @@ def staff(base, stop, stats: Stats, login_id, rnd: random.Random):
             status, _, _ = call(op, base + "/auth/login",
                                 {"csrf_token": csrf, "login_id": login_id, "password": DEMO_PASSWORD})
             stats.record("POST /auth/login", status)
-            status, _, page = call(op, base + "/doorstep/")
+            status, _, page = call(op, base + "/cases/?view=doorstep")
             m = re.search(r'"X-CSRFToken": "([^"]+)"', page)
             token = m.group(1) if m else None
             if status != 200 or not token:
                 op = None
                 time.sleep(0.2)
                 continue
-        status, _, page = call(op, base + "/doorstep/")
-        stats.record("GET /doorstep/", status)
-        refs = re.findall(r'href="/doorstep/([A-Z0-9-]+)"', page)
+        status, _, page = call(op, base + "/cases/?view=doorstep")  # the inbox's view (was /doorstep/)
+        stats.record("GET /cases/?view=doorstep", status)
+        refs = re.findall(r'href="/(?:cases|doorstep)/([A-Z]{2}-[A-Z0-9-]+)"', page)
         if refs:
             ref = rnd.choice(refs)
             status, _, _ = call(op, base + f"/cases/{ref}")  # the one case page

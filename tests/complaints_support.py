@@ -51,3 +51,26 @@ def complaint(office, actor=None, **kw):
 
 def respond_path(case) -> str:
     return f"/respond/{tokens.make_case_token(case, 'respond')}"
+
+
+def queue_counts(user) -> dict:
+    """How many complaints each of Complaint Processing's queues holds for `user` (the
+    inbox's "Complaint Processing" view with its queue filter)."""
+    from sqlalchemy import func, select
+
+    from app.services import complaints, views
+    from tests.conftest import NOW
+
+    view = views.get("complaints")
+    return {k: db.session.scalar(select(func.count()).select_from(
+        views.query(view, user, views.Filters(extra={"queue": k}), NOW).subquery()))
+        for k in complaints.QUEUE_KEYS}
+
+
+def queue_refs(user, key: str) -> set:
+    """The references in one of Complaint Processing's queues for `user`."""
+    from app.services import views
+    from tests.conftest import NOW
+
+    q = views.query(views.get("complaints"), user, views.Filters(extra={"queue": key}), NOW)
+    return {c.reference for c in db.session.scalars(q)}

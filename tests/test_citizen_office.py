@@ -44,7 +44,7 @@ def test_division_queue_lists_its_requests_newest_first(client, auth, world, ser
     complaint = cases.raise_case("complaint", office=world.d1, now=NOW, subject="Not a doorstep request",
                                  requester=OTHER)
     auth.login(world.d1_op.login_id)
-    html = client.get("/doorstep/").get_data(as_text=True)
+    html = client.get("/doorstep/", follow_redirects=True).get_data(as_text=True)
     assert html.index(new.reference) < html.index(old.reference)
     assert elsewhere.reference not in html and complaint.reference not in html
     assert "Asha Rao" in html and '<bdi dir="ltr">9123456780</bdi>' in html
@@ -58,9 +58,9 @@ def test_queue_live_search(client, auth, world, services, q):
     auth.login(world.d1_op.login_id)
     if q == "SR-":
         q = a.reference
-    r = client.get("/doorstep/", query_string={"q": q}, headers={"HX-Request": "true"})
+    r = client.get("/cases/", query_string={"view": "doorstep", "q": q}, headers={"HX-Request": "true"})
     html = r.get_data(as_text=True)
-    assert html.lstrip().startswith('<div id="sr-rows"') and "<html" not in html
+    assert html.lstrip().startswith('<div id="case-rows"') and "<html" not in html
     assert a.reference in html and b.reference not in html
 
 
@@ -71,7 +71,7 @@ def test_queue_filters_status_service_dates(client, auth, world, services):
     auth.login(world.d1_op.login_id)
 
     def refs(**args):
-        html = client.get("/doorstep/", query_string=args).get_data(as_text=True)
+        html = client.get("/doorstep/", query_string=args, follow_redirects=True).get_data(as_text=True)
         return {r for r in (a.reference, b.reference) if r in html}
 
     assert refs() == {a.reference, b.reference}
@@ -88,16 +88,17 @@ def test_queue_keyset_pagination(client, auth, app, world, services):
     app.config["PAGE_SIZE"] = 2
     made = [make_request(world, now=NOW - timedelta(hours=i)) for i in range(5)]
     auth.login(world.d1_op.login_id)
-    html = client.get("/doorstep/").get_data(as_text=True)
+    html = client.get("/cases/?view=doorstep").get_data(as_text=True)
     assert made[0].reference in html and made[1].reference in html and made[2].reference not in html
     assert f"after={made[1].id}" in html
-    html = client.get(f"/doorstep/?after={made[1].id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    html = client.get(f"/cases/?view=doorstep&after={made[1].id}", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert made[2].reference in html and made[3].reference in html and made[0].reference not in html
 
 
 def test_queue_not_for_post_offices(client, auth, world, services):
     auth.login(world.ho1_op.login_id)
-    assert client.get("/doorstep/").status_code == 404
+    assert client.get("/doorstep/", follow_redirects=True).status_code == 404
+    assert client.get("/cases/?view=doorstep").status_code == 404
 
 
 def test_region_sees_its_subtree_read_only_and_drills_down(client, auth, world, services):
@@ -105,13 +106,13 @@ def test_region_sees_its_subtree_read_only_and_drills_down(client, auth, world, 
     d2 = make_request(world, office=world.d2)
     d3 = make_request(world, office=world.d3)  # region R2
     auth.login(world.r1_op.login_id)
-    html = client.get("/doorstep/").get_data(as_text=True)
+    html = client.get("/doorstep/", follow_redirects=True).get_data(as_text=True)
     assert d1.reference in html and d2.reference in html and d3.reference not in html
     assert "Read-only" in html
-    html = client.get("/doorstep/", query_string={"division": world.d2.id}).get_data(as_text=True)
+    html = client.get("/doorstep/", query_string={"division": world.d2.id}, follow_redirects=True).get_data(as_text=True)
     assert d2.reference in html and d1.reference not in html
     # a division outside the subtree in the drill-down is ignored, never widened
-    html = client.get("/doorstep/", query_string={"division": world.d3.id}).get_data(as_text=True)
+    html = client.get("/doorstep/", query_string={"division": world.d3.id}, follow_redirects=True).get_data(as_text=True)
     assert d3.reference not in html
 
 
@@ -270,7 +271,7 @@ def test_other_offices_get_404(client, auth, world, sr, who):
 
 
 def test_office_pages_need_sign_in(client, world, sr):
-    for url in ("/doorstep/", f"/doorstep/{sr.reference}", f"/cases/{sr.reference}"):
+    for url in ("/cases/?view=doorstep", f"/doorstep/{sr.reference}", f"/cases/{sr.reference}"):
         r = client.get(url)
         assert r.status_code == 302 and "/auth/login" in r.headers["Location"]
 
@@ -473,13 +474,14 @@ def test_doorstep_monitoring_not_for_division_and_post_office_operators(client, 
 
 
 @pytest.mark.parametrize("who,queue,dashboard", [
-    ("d1_op", True, False), ("d1_sup", True, True), ("r1_op", False, True), ("r2_op", False, True),
-    ("c1_sup", False, True), ("ho1_op", False, False),
+    # a Region or Circle reads its Divisions' requests (the view, read-only) and monitors them
+    ("d1_op", True, False), ("d1_sup", True, True), ("r1_op", True, True), ("r2_op", True, True),
+    ("c1_sup", True, True), ("ho1_op", False, False),
 ])
 def test_staff_nav_links(client, auth, world, services, who, queue, dashboard):
     auth.login(getattr(world, who).login_id)
     html = client.get("/").get_data(as_text=True)
-    assert ('href="/doorstep/"' in html) is queue
+    assert ('href="/cases/?view=doorstep"' in html) is queue
     assert ('href="/dashboard/"' in html) is dashboard
     assert "/doorstep/monitor" not in html  # one monitoring page: the dashboard
 
@@ -508,11 +510,11 @@ def test_nav_badge_counts_open_requests(client, auth, world, services):
     cases.act(taken, "start", actor=world.d1_op, now=NOW)
     make_request(world, office=world.d2)
     auth.login(world.d1_op.login_id)
-    assert 'hx-get="/doorstep/badge"' in client.get("/").get_data(as_text=True)
-    assert client.get("/doorstep/badge").get_data(as_text=True) == "1"
+    assert 'hx-get="/cases/counts?view=doorstep"' in client.get("/").get_data(as_text=True)
+    assert client.get("/cases/counts?view=doorstep").get_data(as_text=True) == "1"
     auth.logout()
     auth.login(world.d3_op.login_id)
-    assert client.get("/doorstep/badge").get_data(as_text=True) == ""
+    assert client.get("/cases/counts?view=doorstep").get_data(as_text=True) == ""
 
 
 def test_request_page_shows_the_timeline_with_internal_remarks_for_the_division(client, auth, world, sr):

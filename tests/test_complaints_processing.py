@@ -10,7 +10,7 @@ from app.domain import workflow as wf
 from app.domain.errors import MissingInput, NotAllowed
 from app.extensions import db
 from app.services import access, cases, complaints, timers
-from tests.complaints_support import complaint, make_taxonomy
+from tests.complaints_support import complaint, make_taxonomy, queue_counts, queue_refs
 from tests.conftest import NOW
 
 H = timedelta(hours=1)
@@ -43,24 +43,24 @@ def board(world, tax):
 
 
 def test_queue_counts_operator_sees_own_office(world, board):
-    assert complaints.queue_counts(world.ho1_op) == {
+    assert queue_counts(world.ho1_op) == {
         "pending": 1, "external": 1, "confirmation": 1, "info": 1, "escalated": 1}
-    assert complaints.queue_counts(world.so1_user)["pending"] == 1
-    assert complaints.queue_counts(world.d3_op) == {
+    assert queue_counts(world.so1_user)["pending"] == 1
+    assert queue_counts(world.d3_op) == {
         "pending": 1, "external": 0, "confirmation": 0, "info": 0, "escalated": 0}
 
 
 def test_queue_counts_supervisor_sees_subtree(world, board):
-    assert complaints.queue_counts(world.ho1_sup)["pending"] == 2  # HO + its Sub Office
-    assert complaints.queue_counts(world.d1_sup)["pending"] == 2
-    assert complaints.queue_counts(world.c1_sup)["pending"] == 3  # D3 is under circle C1 too
-    assert complaints.queue_counts(world.c2_sup) == dict.fromkeys(complaints.QUEUE_KEYS, 0)
+    assert queue_counts(world.ho1_sup)["pending"] == 2  # HO + its Sub Office
+    assert queue_counts(world.d1_sup)["pending"] == 2
+    assert queue_counts(world.c1_sup)["pending"] == 3  # D3 is under circle C1 too
+    assert queue_counts(world.c2_sup) == dict.fromkeys(complaints.QUEUE_KEYS, 0)
 
 
 @pytest.mark.parametrize("key", complaints.QUEUE_KEYS)
 def test_each_queue_lists_its_complaints_in_jurisdiction_only(client, auth, world, board, key):
     auth.login(world.ho1_op.login_id)
-    r = client.get(f"/complaints/?queue={key}")
+    r = client.get(f"/complaints/?queue={key}", follow_redirects=True)
     assert r.status_code == 200
     html = r.data.decode()
     assert board[key].reference in html
@@ -71,25 +71,27 @@ def test_each_queue_lists_its_complaints_in_jurisdiction_only(client, auth, worl
 
 def test_queue_partial_for_htmx(client, auth, world, board):
     auth.login(world.ho1_op.login_id)
-    r = client.get("/complaints/?queue=external", headers={"HX-Request": "true"})
-    assert r.status_code == 200 and b"<html" not in r.data and b'id="complaint-queue"' in r.data
-    assert board["external"].reference.encode() in r.data and b"Customs" in r.data
-    full = client.get("/complaints/?queue=external")
-    assert b"<html" in full.data and b"Complaint Processing" in full.data
+    r = client.get("/cases/?view=complaints-external", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and b"<html" not in r.data and b'id="case-rows"' in r.data
+    assert board["external"].reference.encode() in r.data
+    assert board["pending"].reference.encode() not in r.data
+    full = client.get("/cases/?view=complaints-external")
+    assert b"<html" in full.data and b"Pending at External Authorities" in full.data
+    assert b"Complaint Processing" in full.data  # its sibling views, as links
 
 
 def test_queue_search(client, auth, world, board):
     auth.login(world.ho1_op.login_id)
-    r = client.get(f"/complaints/?queue=pending&q={board['pending'].reference}")
+    r = client.get(f"/complaints/?queue=pending&q={board['pending'].reference}", follow_redirects=True)
     assert board["pending"].reference.encode() in r.data
-    r = client.get("/complaints/?queue=pending&q=nobody-by-that-name")
-    assert b"No complaints in this queue." in r.data
+    r = client.get("/complaints/?queue=pending&q=nobody-by-that-name", follow_redirects=True)
+    assert b"No cases match." in r.data
 
 
 def test_processing_needs_staff(client, auth, world, board):
-    assert client.get("/complaints/").status_code in (302, 401)
+    assert client.get("/cases/?view=complaints").status_code in (302, 401)
     auth.login(world.team_user.login_id)  # an operator elsewhere: sees an empty jurisdiction
-    r = client.get("/complaints/")
+    r = client.get("/cases/?view=complaints")
     assert r.status_code == 200 and board["pending"].reference.encode() not in r.data
 
 
@@ -100,11 +102,11 @@ def test_bulk_start_reports_each_item(client, auth, world, board, tax):
     auth.login(world.ho1_op.login_id)
     refs = [board["pending"].reference, second.reference, board["confirmation"].reference,
             board["d3"].reference]
-    r = client.post("/complaints/bulk", data={"refs": refs, "action": "start", "queue": "pending"})
-    assert r.status_code == 303
+    r = client.post("/cases/bulk", data={"selected": refs, "action": "start", "view": "complaints-pending"})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/cases/?view=complaints-pending")
     page = client.get(r.headers["Location"]).data.decode()
-    assert "2 of 4 complaints processed." in page
-    assert "Not found in your jurisdiction." in page
+    assert "2 of 4 cases done" in page
+    assert "Not found, or not yours to see." in page
     assert "This action is not possible for this case in its current state." in page
     for c in (board["pending"], second):
         db.session.refresh(c)
@@ -112,39 +114,43 @@ def test_bulk_start_reports_each_item(client, auth, world, board, tax):
     db.session.refresh(board["d3"])
     assert board["d3"].status == wf.OPEN
     # the result is shown once
-    assert "2 of 4" not in client.get("/complaints/").data.decode()
+    assert "2 of 4" not in client.get("/cases/?view=complaints").data.decode()
 
 
 def test_bulk_transfer_needs_reason_and_office(client, auth, world, board):
     auth.login(world.ho1_op.login_id)
     ref = board["pending"].reference
-    client.post("/complaints/bulk", data={"refs": [ref], "action": "transfer", "office": str(world.d2.id)})
-    page = client.get("/complaints/").data.decode()
+    client.post("/cases/bulk", data={"view": "complaints", "selected": [ref], "action": "transfer",
+                                     "office": str(world.d2.id)})
+    page = client.get("/cases/?view=complaints").data.decode()
     assert "Please fill in the required details for this action." in page
-    client.post("/complaints/bulk", data={"refs": [ref], "action": "transfer", "office": str(world.d2.id),
-                                          "text": "Belongs to D2."})
+    client.post("/cases/bulk", data={"view": "complaints", "selected": [ref], "action": "transfer",
+                                     "office": str(world.d2.id), "text": "Belongs to D2."})
     db.session.refresh(board["pending"])
     assert board["pending"].current_office_id == world.d2.id
 
 
 def test_bulk_htmx_follows_to_partial(client, auth, world, board):
     auth.login(world.ho1_op.login_id)
-    r = client.post("/complaints/bulk", data={"refs": [board["pending"].reference], "action": "note",
-                                              "text": "Called the customer."},
-                    headers={"HX-Request": "true"}, follow_redirects=True)
-    assert r.status_code == 200 and b"<html" not in r.data and b"Result of" in r.data
-    assert b"1 of 1 complaints processed." in r.data  # the flash travels with the partial
+    r = client.post("/cases/bulk", data={"view": "complaints", "selected": [board["pending"].reference],
+                                         "action": "note", "text": "Called the customer."},
+                    headers={"HX-Request": "true"})
+    assert r.status_code == 200 and b"<html" not in r.data and b'id="case-rows"' in r.data
+    assert b"1 of 1 cases done" in r.data
+    assert r.headers["HX-Trigger"] == "refresh-badges"
 
 
 def test_bulk_without_selection(client, auth, world, board):
     auth.login(world.ho1_op.login_id)
-    r = client.post("/complaints/bulk", data={"action": "start"}, follow_redirects=True)
-    assert b"Select at least one complaint and an action." in r.data
+    r = client.post("/cases/bulk", data={"view": "complaints", "action": "start"}, follow_redirects=True)
+    assert b"Select at least one case." in r.data
 
 
 def test_bulk_refused_to_monitor(client, auth, world, board):
     auth.login(world.r1_mon.login_id)
-    r = client.post("/complaints/bulk", data={"refs": [board["pending"].reference], "action": "start"})
+    assert client.get("/cases/?view=complaints").status_code == 200  # a monitor reads the view
+    r = client.post("/cases/bulk", data={"view": "complaints", "selected": [board["pending"].reference],
+                                         "action": "start"})
     assert r.status_code == 403
 
 
@@ -157,8 +163,8 @@ def test_transfer_and_return(client, auth, world, tax):
     cases.act(case, "transfer", now=NOW + H, actor=world.ho1_op, target_office=world.d2,
               text="Article booked in D2.")
     assert case.current_office_id == world.d2.id and case.status == wf.OPEN
-    assert complaints.queue_counts(world.d2_op)["pending"] == 1
-    assert complaints.queue_counts(world.ho1_op)["pending"] == 0
+    assert queue_counts(world.d2_op)["pending"] == 1
+    assert queue_counts(world.ho1_op)["pending"] == 0
     # the sender can still read it (raised there) but no longer act on it
     auth.login(world.ho1_op.login_id)
     assert client.get(f"/cases/{case.reference}").status_code == 200
@@ -295,7 +301,7 @@ def test_rejection_escalates_to_supervisors_queue(client, auth, world, board):
     assert wf.HANDLER not in access.relations(world.ho1_op, case)
     assert access.relations(world.ho1_sup, case) >= {wf.SUPERVISOR}
     auth.login(world.ho1_sup.login_id)
-    html = client.get("/complaints/?queue=escalated").data.decode()
+    html = client.get("/complaints/?queue=escalated", follow_redirects=True).data.decode()
     assert case.reference in html
     detail = client.get(f"/cases/{case.reference}").data.decode()
     assert "Not received." in detail and "Escalation trail" in detail
@@ -314,7 +320,7 @@ def test_overdue_escalates_then_one_level_up_on_further_breach(client, auth, wor
     assert timers.sweep(late)["escalated"] == 1
     db.session.refresh(case)
     assert case.escalation_level == 1 and case.current_office_id == world.so1.id and case.sla_breached
-    assert case.reference in {c.reference for c in complaints.queue_page(world.ho1_sup, "escalated").rows}
+    assert case.reference in queue_refs(world.ho1_sup, "escalated")
     assert timers.sweep(late + H)["escalated"] == 0  # the level got a fresh window
     later = case.response_due + H
     assert timers.sweep(later)["escalated"] == 1
@@ -350,9 +356,10 @@ def test_public_landing_links_to_registration(client, world):
 
 def test_navigation_badge_counts_waiting_complaints(client, auth, world, board):
     auth.login(world.ho1_sup.login_id)
-    r = client.get("/complaints/badge")
-    assert r.status_code == 200 and r.data == b"3"  # HO + SO pending, one escalated
-    assert b"/complaints/badge" in client.get("/").data
+    r = client.get("/cases/counts?view=complaints")
+    assert r.status_code == 200 and r.data == b"3"  # waiting for us: HO + SO pending, one escalated
+    assert r.headers["Cache-Control"] == "no-store"
+    assert b"/cases/counts?view=complaints" in client.get("/").data
 
 
 def test_complaint_extras_also_in_the_htmx_panel(client, auth, world, board):
@@ -381,8 +388,8 @@ def test_reply_note_assign_and_manual_escalation(client, world, tax):
     assert wf.HANDLER in access.relations(world.ho1_op, case)
     cases.act(case, "escalate", now=NOW + 5 * H, actor=world.ho1_op, text="Needs the division.")
     assert case.escalation_level == 2 and case.current_office_id == world.d1.id
-    assert complaints.queue_counts(world.d1_sup)["escalated"] == 1
-    assert complaints.queue_counts(world.ho1_sup)["escalated"] == 0
+    assert queue_counts(world.d1_sup)["escalated"] == 1
+    assert queue_counts(world.ho1_sup)["escalated"] == 0
     trail = complaints.escalation_trail(case)
     assert [(s.office.id, s.level) for s in trail] == [(world.ho1.id, 0), (world.ho1.id, 1), (world.d1.id, 2)]
     assert trail[1].handlers == [world.ho1_op.name]

@@ -11,7 +11,7 @@ from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Attachment, Feedback, Notification
 from app.services import cases, complaints, timers, tokens
-from tests.complaints_support import EXE, PDF, complaint, make_taxonomy, respond_path
+from tests.complaints_support import EXE, PDF, complaint, make_taxonomy, queue_refs, respond_path
 from tests.conftest import NOW
 
 H = timedelta(hours=1)
@@ -83,7 +83,7 @@ def test_reject_needs_a_reason_and_escalates(client, world, proposed):
     db.session.refresh(proposed)
     assert proposed.status == wf.OPEN and proposed.escalation_level == 1
     assert proposed.assignee_id is None
-    assert proposed.reference in {c.reference for c in complaints.queue_page(world.ho1_sup, "escalated").rows}
+    assert proposed.reference in queue_refs(world.ho1_sup, "escalated")
     trail = complaints.escalation_trail(proposed)
     assert trail[0].reason == "reject" and trail[0].reason_text == "The article never reached me."
     assert trail[0].moved_by == "requester" and trail[1].level == 1

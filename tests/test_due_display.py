@@ -50,7 +50,7 @@ def test_helpdesk_pages_show_the_business_day(client, auth, desk, lang, day):
         assert case.response_due == END_OF_MONDAY
         client.set_cookie("lang", lang)
         auth.login(desk.team_user.login_id)
-        for url in ("/helpdesk/queue", f"/cases/{case.reference}"):
+        for url in ("/cases/?view=helpdesk-queue", f"/cases/{case.reference}"):
             page = client.get(url).get_data(as_text=True)
             assert day in page, url
             assert "11:59:59" not in page and "23:59" not in page and "۲۳:۵۹" not in page, url
@@ -59,7 +59,7 @@ def test_helpdesk_pages_show_the_business_day(client, auth, desk, lang, day):
 def test_references_stay_on_one_line(client, auth, desk):
     case = log(desk, priority="P1")
     auth.login(desk.team_user.login_id)
-    for url in ("/helpdesk/queue", f"/cases/{case.reference}"):
+    for url in ("/cases/?view=helpdesk-queue", f"/cases/{case.reference}"):
         page = client.get(url).get_data(as_text=True)
         # the reference as typed (plain hyphen-minus: it copies as it reads), in the class
         assert f'<bdi dir="ltr" class="ref">{case.reference}</bdi>' in page, url

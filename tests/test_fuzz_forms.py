@@ -174,11 +174,6 @@ SCENARIOS: dict[str, Scenario] = {
         lambda w, c: {**complaint_form(w.tax), "submission_key": _key()},
         ["name", "mobile", "email", "address", "pincode", "category", "service", "type", "article",
          "description", "related", "submission_key"]),
-    "complaints.bulk": Scenario(
-        "ho1_op", lambda w, c: "/complaints/bulk",
-        lambda w, c: {"refs": c.reference, "action": "note", "text": "Checked.", "queue": "pending"},
-        ["refs", "action", "office", "text", "queue"], setup=lambda w, cl: _complaint_case(w),
-        target=lambda c: c),
     "complaints.review": Scenario(
         "c1_sup", lambda w, c: f"/complaints/reviews/{c.reference}",
         lambda w, c: {"verdict": "poor", "remark": "The reply did not answer the question."},
@@ -192,10 +187,11 @@ SCENARIOS: dict[str, Scenario] = {
         lambda w, c: {"subject": "Handheld does not sync", "category": str(w.ticket_cats[0].id),
                       "description": "Sync fails every morning.", "submission_key": _key()},
         ["subject", "category", "description", "confirm_scope", "submission_key"]),
-    "tickets.bulk": Scenario(
-        "d1_op", lambda w, c: "/tickets/bulk",
-        lambda w, c: {"selected": f"{c.reference}@{c.version}", "action": "assign", "text": "Please look."},
-        ["selected", "action", "text"], setup=lambda w, cl: _ticket(w), target=lambda c: c),
+    "cases.bulk": Scenario(
+        "d1_op", lambda w, c: "/cases/bulk",
+        lambda w, c: {"view": "tickets-pending", "selected": f"{c.reference}@{c.version}", "action": "escalate",
+                      "text": "Please look.", "office": ""},
+        ["view", "selected", "action", "text", "office"], setup=lambda w, cl: _ticket(w), target=lambda c: c),
     "interactions.new": Scenario(
         "d1_op", lambda w, c: "/interactions/new",
         lambda w, c: {"addressed_to": "department", "department": str(w.dept.id),
@@ -889,9 +885,9 @@ def test_url_for_keywords_in_staff_list_queries(app, everything, query):
     ?_method= made the page a 500 (found while fixing the admin pages). The cursor
     pagers of cases, tickets, interactions, helpdesk and doorstep lists did the same."""
     client = _sign_in(app, everything, "d1_op")
-    r = client.get(f"/tickets/pending?status=open&{query}")
+    r = client.get(f"/cases/?view=tickets-pending&status=open&{query}")
     assert r.status_code == 200
-    assert 'action="/tickets/bulk?status=open"' in r.get_data(as_text=True)
+    assert 'href="/cases/export.csv?view=tickets-pending&amp;status=open"' in r.get_data(as_text=True)
     with app.test_request_context(f"/cases/?q=a&after=5&{query}"):
         from app.inputs import query_args
 

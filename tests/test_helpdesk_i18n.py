@@ -24,7 +24,7 @@ def test_helpdesk_pages_in_persian(client, auth, desk):
     timers.sweep(NOW)
     client.set_cookie("lang", "fa")
     auth.login(desk.operator.login_id)
-    for url in ("/helpdesk/new", "/helpdesk/", "/helpdesk/report", f"/cases/{late.reference}"):
+    for url in ("/helpdesk/new", "/cases/?view=helpdesk-log", "/helpdesk/report", f"/cases/{late.reference}"):
         r = client.get(url)
         assert r.status_code == 200, url
         assert_persian_page(r.data, labels, must=("میز خدمت",))
@@ -37,8 +37,8 @@ def test_helpdesk_pages_in_persian(client, auth, desk):
     assert_persian_page(r.data, labels, must=("لطفاً این قسمت را تکمیل کنید.",))
     auth.logout()
     auth.login(desk.team_user.login_id)
-    r = client.get("/helpdesk/queue")
-    assert_persian_page(r.data, labels, must=("صف تیم", "گذشته از موعد"))
+    r = client.get("/cases/?view=helpdesk-queue")
+    assert_persian_page(r.data, labels, must=("صف تیم", "معوق"))
     fresh = log(desk, "technical", "P2")
     r = client.get(f"/cases/{fresh.reference}")
     assert_persian_page(r.data, labels, must=("پاسخ به تماس‌گیرنده", "بستن به‌عنوان حل‌شده"))

@@ -85,7 +85,7 @@ def test_interaction_pages_in_persian(client, auth, org):
     r = client.post("/interactions/new", data={"addressed_to": "colleague", "description": ""})
     assert r.status_code == 422
     assert_persian_page(r.data, labels, must=("لطفاً این قسمت را تکمیل کنید.",))
-    r = client.get("/interactions/mine")
+    r = client.get("/cases/?view=interactions-mine")
     assert_persian_page(r.data, labels, must=("تعاملات من",))
     r = client.get(f"/cases/{case.reference}")
     assert_persian_page(r.data, labels, must=("حل شده است", "حل نشده است"))
@@ -94,7 +94,7 @@ def test_interaction_pages_in_persian(client, auth, org):
     assert_persian_page(r.data, labels, must=("نظرسنجی",))
     auth.logout()
     auth.login(org.dept_user.login_id)
-    r = client.get("/interactions/cartable?show=all")
+    r = client.get("/cases/?view=cartable&status=all")
     assert_persian_page(r.data, labels, must=("کارتابل",))
     case2 = interactions.raise_to_department(org.d1_op, org.dept, org.it_subjects[1], "x", NOW)
     r = client.get(f"/cases/{case2.reference}")

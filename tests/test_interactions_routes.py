@@ -41,7 +41,7 @@ def test_new_page_full_and_partial(client, auth, org):
 
 
 def test_pages_need_sign_in(client, org):
-    for url in ("/interactions/new", "/interactions/mine", "/interactions/cartable"):
+    for url in ("/interactions/new", "/cases/?view=interactions-mine", "/cases/?view=cartable"):
         r = client.get(url)
         assert r.status_code in (302, 401)
 
@@ -151,24 +151,25 @@ def test_cartable_and_mine_lists(client, auth, org):
     dept_case = interactions.raise_to_department(org.d1_op, org.dept, org.it_subjects[0], "A", NOW)
     coll_case = interactions.raise_to_colleague(org.d1_op, org.dept_user, "question", "P3", "B", NOW)
     auth.login(org.dept_user2.login_id)
-    r = client.get("/interactions/cartable")
+    r = client.get("/interactions/cartable", follow_redirects=True)
     assert dept_case.reference.encode() in r.data and coll_case.reference.encode() not in r.data
+    assert "کارتابل".encode() not in r.data and b"Cartable" in r.data
     auth.logout()
     auth.login(org.dept_user.login_id)
-    r = client.get("/interactions/cartable", headers=HX)
-    assert b"<html" not in r.data and b'id="interaction-rows"' in r.data
+    r = client.get("/cases/?view=cartable", headers=HX)
+    assert b"<html" not in r.data and b'id="case-rows"' in r.data
     assert dept_case.reference.encode() in r.data and coll_case.reference.encode() in r.data
     auth.logout()
     auth.login(org.d1_op.login_id)
-    r = client.get("/interactions/mine")
+    r = client.get("/interactions/mine", follow_redirects=True)
     assert dept_case.reference.encode() in r.data and coll_case.reference.encode() in r.data
-    r = client.get("/interactions/cartable")
+    r = client.get("/cases/?view=cartable")
     assert dept_case.reference.encode() not in r.data
-    assert client.get("/interactions/cartable/count").data == b""
+    assert client.get("/cases/counts?view=cartable").data == b""
     auth.logout()
     auth.login(org.dept_user.login_id)
-    assert client.get("/interactions/cartable/count", headers=HX).data == b"2"
-    assert b"/interactions/cartable/count" in client.get("/").data  # the navigation badge
+    assert client.get("/cases/counts?view=cartable", headers=HX).data == b"2"
+    assert b"/cases/counts?view=cartable" in client.get("/").data  # the navigation badge
 
 
 def test_other_department_gets_404(client, auth, org):
@@ -260,7 +261,7 @@ def test_requester_cannot_take_handler_actions(client, auth, org):
     assert case.status == wf.OPEN
 
 
-@pytest.mark.parametrize("url", ["/interactions/new", "/interactions/mine", "/interactions/cartable"])
+@pytest.mark.parametrize("url", ["/interactions/new", "/cases/?view=interactions-mine", "/cases/?view=cartable"])
 def test_lists_render_in_every_language(client, auth, org, url):
     auth.login(org.d1_op.login_id)
     for lang in ("en", "hi", "fa"):

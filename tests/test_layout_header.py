@@ -31,7 +31,7 @@ def test_header_is_kept_and_served_again(client, auth, world):
     assert nav._header_html.cache_info().hits > hits
     assert first == second
     assert world.d1_op.name in second and world.d1.name in second
-    assert 'href="/cases/"' in second
+    assert 'href="/cases/?view=office" aria-current="page"' in second  # the inbox's first view
 
 
 def test_a_renamed_user_and_office_show_at_once(client, auth, world):

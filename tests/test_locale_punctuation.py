@@ -42,7 +42,7 @@ def test_flash_reference_is_inside_bdi(client, auth, world):
     client.set_cookie("lang", "fa")
     client.post("/interactions/new", data={"addressed_to": "department", "department": str(org.dept.id),
                                            "subject": str(org.it_subjects[0].id), "description": "Printer jam."})
-    html = client.get("/interactions/mine").get_data(as_text=True)
+    html = client.get("/cases/?view=interactions-mine").get_data(as_text=True)
     assert '<p class="flash flash-success">' in html
     flash = html.split('<p class="flash flash-success">', 1)[1].split("</p>", 1)[0]
     assert '<bdi dir="ltr" class="ref">' in flash

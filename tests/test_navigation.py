@@ -163,7 +163,7 @@ def test_the_seeds_labels_are_in_their_users_menus(app, demo):
 def test_home_shows_what_needs_me_now_and_the_main_action(app, demo):
     """Sub Office: Add Ticket; helpdesk: Log a call; Division: its pending views;
     Circle/Region: the dashboard. The counts are the queues' own, each a link to it."""
-    from app.services import complaints
+    from tests.complaints_support import queue_counts
 
     def home(login_id):
         return _sign_in(app, login_id).get("/").get_data(as_text=True)
@@ -171,7 +171,7 @@ def test_home_shows_what_needs_me_now_and_the_main_action(app, demo):
     def main_actions(page):
         block = page[page.index('class="main-actions"'):]
         block = block[:block.index("</p>")]
-        return re.findall(r'data-endpoint="([\w.]+)"', block)
+        return re.findall(r'data-endpoint="([\w.?=-]+)"', block)
 
     users = {what: login for login, what in demo.demo_logins()}
 
@@ -184,16 +184,18 @@ def test_home_shows_what_needs_me_now_and_the_main_action(app, demo):
     assert main_actions(home(login_of("Region officer"))) == ["monitoring.dashboard"]
     division = login_of("Division operator")
     page = home(division)
-    assert main_actions(page) == ["citizen.office_queue", "tickets.pending", "complaints.processing"]
+    assert main_actions(page) == ["cases.queue?view=doorstep", "cases.queue?view=tickets-pending",
+                                  "cases.queue?view=complaints"]
     assert "What needs me now" in page
     user = db.session.scalar(db.select(User).where(User.login_id == division))
-    counts = complaints.queue_counts(user)
+    counts = queue_counts(user)
     for key, label in (("pending", "Pending for Resolution"), ("external", "Pending at External Authorities")):
-        tile = re.search(r'<a href="/complaints/\?queue=' + key + r'" data-endpoint="complaints.processing">'
+        view = "complaints-" + key
+        tile = re.search(r'<a href="/cases/\?view=' + view + r'" data-endpoint="cases.queue\?view=' + view + r'">'
                          r'<span class="tile-n">([\d,]+)</span> <span class="tile-l">([^<]+)</span>', page)
         assert tile, key
         assert int(tile.group(1).replace(",", "")) == counts[key] and tile.group(2) == label
-    assert 'href="/tickets/pending"' in page.split('id="h-needs"')[1]
+    assert 'href="/cases/?view=tickets-pending"' in page.split('id="h-needs"')[1]
     assert FOOTER not in page
 
 
@@ -202,7 +204,7 @@ def test_footer_only_on_public_pages(client, auth, world):
         r = client.get(path)
         assert r.status_code == 200 and FOOTER in r.get_data(as_text=True), path
     auth.login(world.d1_op.login_id)
-    for path in ("/", "/cases/", "/tickets/pending", "/auth/password"):
+    for path in ("/", "/cases/", "/cases/?view=tickets-pending", "/auth/password"):
         assert FOOTER not in client.get(path).get_data(as_text=True), path
 
 
@@ -217,21 +219,24 @@ def test_the_language_switcher_stays_in_the_header(client, auth, world):
 
 def test_a_kinds_raise_form_is_new_and_its_queue_inbox():
     for kind in kinds.all():
-        for endpoint, job in ((kind.raise_endpoint, nav.NEW), (kind.queue_endpoint, nav.INBOX)):
-            item = next((i for i in nav.STAFF_NAV if i.endpoint == endpoint), None)
+        for key, job in ((kind.raise_endpoint, nav.NEW), (f"cases.queue?view={kind.queue_view}", nav.INBOX)):
+            item = next((i for i in nav.STAFF_NAV if i.key == key), None)
             if item is not None:
-                assert nav.group_of(item) == job, endpoint
+                assert nav.group_of(item) == job, key
+    assert all(nav.group_of(i) == nav.INBOX for i in nav.STAFF_NAV if i.endpoint == "cases.queue")
     assert nav.group_of(next(i for i in nav.STAFF_NAV if i.endpoint == "admin.index")) == nav.ADMIN
     assert nav.group_of(next(i for i in nav.STAFF_NAV if i.endpoint == "monitoring.dashboard")) == nav.MONITORING
 
 
 def test_the_current_page_is_marked_in_its_group(client, auth, world):
     auth.login(world.d1_op.login_id)
-    page = client.get("/tickets/pending").get_data(as_text=True)
+    page = client.get("/tickets/pending", follow_redirects=True).get_data(as_text=True)
     inbox = next(e for e in menu(page) if e["label"] == "Inbox")
     assert inbox["group"]
     assert '<summary class="current">Inbox</summary>' in page
-    assert '<a href="/tickets/pending" aria-current="page">Pending tickets</a>' in page
+    assert '<a href="/cases/?view=tickets-pending" aria-current="page">Pending tickets</a>' in page
+    header = page[page.index("<header"):page.index("</header>")]
+    assert header.count('aria-current="page"') == 1  # only that view of the inbox
 
 
 # ---- counters after an in-place action -------------------------------------------------
@@ -259,16 +264,16 @@ def test_an_in_place_update_refreshes_the_menu_counter(client, auth, world):
     sr = make_request(world)
     auth.login(world.d1_op.login_id)
     page = client.get("/").get_data(as_text=True)
-    assert 'hx-get="/doorstep/badge" hx-trigger="load, every 60s, refresh-badges from:body"' in page
-    assert client.get("/doorstep/badge").get_data(as_text=True) == "1"
+    assert 'hx-get="/cases/counts?view=doorstep" hx-trigger="load, every 60s, refresh-badges from:body"' in page
+    assert client.get("/cases/counts?view=doorstep").get_data(as_text=True) == "1"
     r = client.post(f"/cases/{sr.reference}/act", data={"action": "start", "version": sr.version},
                     headers={"HX-Request": "true"})
     assert r.status_code == 200
     assert "refresh-badges" in r.headers.get("HX-Trigger", "")
-    assert client.get("/doorstep/badge").get_data(as_text=True) == ""
+    assert client.get("/cases/counts?view=doorstep").get_data(as_text=True) == ""
     # The home page's count follows too (it is read on each visit).
     needs = client.get("/").get_data(as_text=True).split('id="h-needs"')[1]
-    assert re.search(r'data-endpoint="citizen.office_queue"><span class="tile-n">0</span>', needs)
+    assert re.search(r'data-endpoint="cases.queue\?view=doorstep"><span class="tile-n">0</span>', needs)
 
 
 def test_reads_and_full_page_posts_ask_for_no_refresh(client, auth, world):
@@ -283,9 +288,9 @@ def test_a_badge_asked_after_sign_out_swaps_nothing(client, auth, world):
     the sign-in page the redirect leads to; other htmx requests are not changed."""
     auth.login(world.d1_op.login_id)
     page = client.get("/").get_data(as_text=True)
-    assert 'id="count-tickets-pending" hx-get="/tickets/pending/count"' in page
+    assert 'id="count-cases-queue-tickets-pending" hx-get="/cases/counts?view=tickets-pending"' in page
     client.post("/auth/logout")
-    badge = {"HX-Request": "true", "HX-Trigger": "count-tickets-pending"}
-    r = client.get("/tickets/pending/count", headers=badge)
+    badge = {"HX-Request": "true", "HX-Trigger": "count-cases-queue-tickets-pending"}
+    r = client.get("/cases/counts?view=tickets-pending", headers=badge)
     assert r.status_code == 204 and r.data == b""
-    assert client.get("/tickets/pending/count", headers={"HX-Request": "true"}).status_code != 204
+    assert client.get("/cases/counts?view=tickets-pending", headers={"HX-Request": "true"}).status_code != 204

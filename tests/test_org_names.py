@@ -28,7 +28,7 @@ def test_department_list_and_cartable_in_persian(client, auth, world):
     client.set_cookie("lang", "fa")
     form = client.get("/interactions/new").get_data(as_text=True)
     assert "پشتیبانی فناوری اطلاعات" in form and ">IT Support<" not in form
-    mine = client.get("/interactions/mine").get_data(as_text=True)
+    mine = client.get("/cases/?view=interactions-mine").get_data(as_text=True)
     assert "پشتیبانی فناوری اطلاعات" in mine
     # HR has no Persian name: shown in English, marked as English
     auth.logout()

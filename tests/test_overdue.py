@@ -97,16 +97,16 @@ def test_desk_list_shows_the_deadline_it_flags(client, auth, desk):
     with time_machine.travel(NOW, tick=False):
         case = log(desk, "technical", "P1", now=NOW - timedelta(days=5))
         auth.login(desk.team_user.login_id)
-        page = client.get("/helpdesk/queue").data.decode()
+        page = client.get("/cases/?view=helpdesk-queue").data.decode()
         assert page.count("badge badge-warn") == 1
         timers.sweep(NOW)  # escalated: a fresh window in the future
         db.session.refresh(case)
         assert case.response_due > NOW
-        page = client.get("/helpdesk/queue").data.decode()
+        page = client.get("/cases/?view=helpdesk-queue").data.decode()
         assert case.reference in page and "badge badge-warn" not in page
-        assert client.get("/helpdesk/queue?show=overdue").data.decode().count(case.reference) == 0
+        assert client.get("/cases/?view=helpdesk-queue&overdue=1").data.decode().count(case.reference) == 0
     with time_machine.travel(case.response_due + MIN, tick=False):
-        page = client.get("/helpdesk/queue").data.decode()
+        page = client.get("/cases/?view=helpdesk-queue").data.decode()
         assert page.count("badge badge-warn") == 1
 
 

@@ -85,7 +85,7 @@ def test_add_ticket_creates_and_shows_the_complaint_id(client, world, cats):
         "description": "Since morning the sync stops at 40%.", "submission_key": "k1"})
     assert count(Case) == 1
     # and it is in My tickets
-    mine = client.get("/tickets/mine").get_data(as_text=True)
+    mine = client.get("/tickets/mine", follow_redirects=True).get_data(as_text=True)
     assert case.reference in mine and "Handheld does not sync" in mine
 
 
@@ -172,7 +172,7 @@ def test_only_sub_and_head_offices_raise(client, world, cats):
     login(client, world.d1_op)
     assert client.get("/tickets/new").status_code == 403
     assert client.post("/tickets/new", data={"subject": "Something wrong"}).status_code == 403
-    assert client.get("/tickets/mine").status_code == 403
+    assert client.get("/cases/?view=tickets-mine").status_code == 404  # not one of its views
     assert count(Case) == 0
     login(client, world.ho1_op)
     assert client.get("/tickets/new").status_code == 200
@@ -182,9 +182,10 @@ def test_only_sub_and_head_offices_raise(client, world, cats):
 
 def test_nav_links_by_level(client, world, cats):
     html = login(client, world.so1_user).get("/").get_data(as_text=True)
-    assert "/tickets/new" in html and "/tickets/mine" in html and "/tickets/pending" not in html
+    assert "/tickets/new" in html and "view=tickets-mine" in html and "view=tickets-pending" not in html
     html = login(client, world.d1_op).get("/").get_data(as_text=True)
-    assert "/tickets/pending" in html and "/tickets/pending/count" in html and "/tickets/new" not in html
+    assert "view=tickets-pending" in html and "/cases/counts?view=tickets-pending" in html
+    assert "/tickets/new" not in html
 
 
 # ---- the ticket page for each party ------------------------------------------------
@@ -229,7 +230,7 @@ def test_full_path_through_the_pages(client, world, cats):
     for user, reply in ((world.d1_op, "Division reply"), (world.r1_op, "Region reply"),
                         (world.c1_op, "Circle reply"), (world.cept_user, "CEPT reply")):
         login(client, user)
-        pending = client.get("/tickets/pending").get_data(as_text=True)
+        pending = client.get("/tickets/pending", follow_redirects=True).get_data(as_text=True)
         assert ref in pending and "View and Reply" in pending
         db.session.refresh(case)
         r = client.post(f"/cases/{ref}/act", data={"action": "reply", "version": case.version, "text": reply})
@@ -243,13 +244,13 @@ def test_full_path_through_the_pages(client, world, cats):
                                                        "text": "Needs the next level"})
         assert r.status_code == 303
         # the ticket left (or closed): not pending here any more
-        assert ref not in client.get("/tickets/pending").get_data(as_text=True)
+        assert ref not in client.get("/tickets/pending", follow_redirects=True).get_data(as_text=True)
     db.session.refresh(case)
     assert case.status == wf.CLOSED and case.current_office_id == world.cept.id
     html = login(client, world.so1_user).get(f"/cases/{ref}").get_data(as_text=True)
     for reply in ("Division reply", "Region reply", "Circle reply", "CEPT reply", "Fixed in release 4.2"):
         assert reply in html
-    mine = client.get("/tickets/mine", query_string={"status": "closed"}).get_data(as_text=True)
+    mine = client.get("/tickets/mine", query_string={"status": "closed"}, follow_redirects=True).get_data(as_text=True)
     assert ref in mine
 
 
@@ -277,71 +278,75 @@ def test_forbidden_moves_through_the_pages(client, world, cats):
     login(client, world.so3_user)
     assert client.get(f"/cases/{case.reference}").status_code == 404
     assert client.get(f"/tickets/{case.reference}/created").status_code == 404
-    assert case.reference not in client.get("/tickets/mine").get_data(as_text=True)
+    assert case.reference not in client.get("/cases/?view=tickets-mine").get_data(as_text=True)
     db.session.refresh(case)
     assert (case.status, case.current_office_id, case.version) == before
     assert db.session.scalar(select(func.count()).select_from(CaseEvent)
                              .where(CaseEvent.case_id == case.id, CaseEvent.type == "close")) == 0
 
 
-# ---- queues ------------------------------------------------------------------------
+# ---- queues: views of the inbox ---------------------------------------------------
+
+PENDING = "/cases/?view=tickets-pending"
+
 
 def test_pending_queue_full_page_and_partial_search(client, world, cats):
     a = new_ticket(world.so1_user, cats, subject="Sync stops at 40%")
     b = new_ticket(world.so1_user, cats, subject="Printer not pairing")
     login(client, world.d1_op)
-    r = client.get("/tickets/pending")
+    r = client.get(PENDING)
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "<html" in html and "Pending tickets" in html
     assert a.reference in html and b.reference in html and 'name="selected"' in html
-    r = client.get("/tickets/pending", query_string={"q": "printer"}, headers=HX)
+    assert "View and Reply" in html and "Complaint ID" in html  # the seed's words
+    r = client.get("/cases/", query_string={"view": "tickets-pending", "q": "printer"}, headers=HX)
     part = r.get_data(as_text=True)
-    assert "<html" not in part and 'id="ticket-rows"' in part
+    assert "<html" not in part and 'id="case-rows"' in part
     assert b.reference in part and a.reference not in part
-    r = client.get("/tickets/pending", query_string={"category": str(cats["device"].id)}, headers=HX)
-    assert "No tickets match." in r.get_data(as_text=True)
+    r = client.get("/cases/", query_string={"view": "tickets-pending", "category": str(cats["device"].id)},
+                   headers=HX)
+    assert "No cases match." in r.get_data(as_text=True)
 
 
-def test_pending_queue_paginates(client, world, cats, monkeypatch):
-    made = [new_ticket(world.so1_user, cats, subject=f"Problem number {i}") for i in range(3)]
-    real_page = tickets.page
-    monkeypatch.setattr(tickets, "page", lambda q, sort="newest", cursor=None, size=25: real_page(q, sort, cursor, 2))
+def test_pending_queue_paginates(client, world, cats):
+    made = [new_ticket(world.so1_user, cats, subject=f"Problem number {i}") for i in range(12)]
     login(client, world.d1_op)
-    html = client.get("/tickets/pending", query_string={"sort": "oldest"}).get_data(as_text=True)
-    assert made[0].reference in html and made[1].reference in html and made[2].reference not in html
-    assert f"after={made[1].id}" in html
-    part = client.get("/tickets/pending", query_string={"sort": "oldest", "after": made[1].id},
+    html = client.get("/cases/", query_string={"view": "tickets-pending", "size": 10}).get_data(as_text=True)
+    newest = made[::-1]
+    assert all(c.reference in html for c in newest[:10]) and newest[10].reference not in html
+    assert f"after={newest[9].id}" in html
+    part = client.get("/cases/", query_string={"view": "tickets-pending", "size": 10, "after": newest[9].id},
                       headers=HX).get_data(as_text=True)
-    assert made[2].reference in part and made[0].reference not in part
-    assert "First page" in part and "More tickets" not in part
+    assert newest[10].reference in part and newest[11].reference in part and newest[0].reference not in part
+    assert "First page" in part and "Older cases" not in part
 
 
 def test_region_level_view_is_read_only_and_scoped(client, world, cats):
     a = new_ticket(world.so1_user, cats)
     c = new_ticket(world.so3_user, cats)
     login(client, world.r1_op)
-    html = client.get("/tickets/pending").get_data(as_text=True)
+    html = client.get(PENDING).get_data(as_text=True)
     assert a.reference not in html  # not reached the Region yet
-    html = client.get("/tickets/pending", query_string={"level": "division"}).get_data(as_text=True)
-    assert a.reference in html and c.reference not in html and 'name="selected"' not in html
+    html = client.get("/cases/", query_string={"view": "tickets-pending", "level": "division"}).get_data(as_text=True)
+    assert a.reference in html and c.reference not in html
 
 
 def test_pending_requires_a_handling_level(client, world, cats):
     login(client, world.so1_user)
-    assert client.get("/tickets/pending").status_code == 403
-    assert client.get("/tickets/pending/count").status_code == 403
-    assert client.post("/tickets/bulk", data={"action": "escalate"}).status_code == 403
+    assert client.get(PENDING).status_code == 404
+    assert client.get("/cases/counts?view=tickets-pending").status_code == 404
+    assert client.post("/cases/bulk", data={"view": "tickets-pending", "action": "escalate"}).status_code == 404
 
 
 def test_badge_counts_waiting_tickets(client, world, cats):
     login(client, world.d1_op)
-    assert client.get("/tickets/pending/count", headers=HX).get_data(as_text=True).strip().startswith("0")
+    assert client.get("/cases/counts?view=tickets-pending", headers=HX).get_data(as_text=True) == ""
     new_ticket(world.so1_user, cats)
     new_ticket(world.so1_user, cats)
-    r = client.get("/tickets/pending/count", headers=HX)
-    assert r.get_data(as_text=True).strip().startswith("2")
+    r = client.get("/cases/counts?view=tickets-pending", headers=HX)
+    assert r.get_data(as_text=True) == "2" and r.headers["Cache-Control"] == "no-store"
     login(client, world.r1_op)
-    assert client.get("/tickets/pending/count").get_data(as_text=True).strip().startswith("0")
+    assert client.get("/cases/counts?view=tickets-pending").get_data(as_text=True) == ""
 
 
 def test_my_tickets_filters(client, world, cats):
@@ -349,7 +354,8 @@ def test_my_tickets_filters(client, world, cats):
     b = new_ticket(world.so1_user, cats, subject="Login fails")
     cases.act(b, "escalate", actor=world.d1_op, now=NOW, text="up")
     login(client, world.so1_user)
-    html = client.get("/tickets/mine", query_string={"level": "region"}, headers=HX).get_data(as_text=True)
+    html = client.get("/cases/", query_string={"view": "tickets-mine", "level": "region"},
+                      headers=HX).get_data(as_text=True)
     assert b.reference in html and a.reference not in html
     assert 'name="selected"' not in html
 
@@ -361,14 +367,14 @@ def test_bulk_assign_to_region_without_js(client, world, cats):
     b = new_ticket(world.so1_user, cats)
     other = new_ticket(world.so3_user, cats)
     login(client, world.d1_op)
-    html = client.get("/tickets/pending").get_data(as_text=True)
+    html = client.get(PENDING).get_data(as_text=True)
     assert "Assign to Region" in html
-    r = client.post("/tickets/bulk", data={"action": "escalate", "text": "Needs the Region",
-                                           "selected": [f"{a.reference}@{a.version}", b.reference,
-                                                        other.reference]})
-    assert r.status_code == 303
+    r = client.post("/cases/bulk", data={"view": "tickets-pending", "action": "escalate", "text": "Needs the Region",
+                                         "selected": [f"{a.reference}@{a.version}", b.reference,
+                                                      other.reference]})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/cases/?view=tickets-pending")
     page = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "2 of 3 tickets done" in page
+    assert "2 of 3 cases done" in page
     assert f"{other.reference}</bdi> refused" in page and "not yours to see" in page  # the ref isolated
     for x in (a, b):
         db.session.refresh(x)
@@ -385,13 +391,13 @@ def test_bulk_close_via_htmx_reports_each(client, world, cats):
     cases.act(b, "reply", actor=world.r1_op, now=NOW, text="Fixed.")
     cases.act(b, "accept", actor=world.so1_user, now=NOW)  # closed meanwhile
     login(client, world.r1_op)
-    r = client.post("/tickets/bulk", headers=HX, data={"action": "close", "text": "Fixed",
-                                                       "selected": [a.reference, b.reference]})
+    r = client.post("/cases/bulk", headers=HX, data={"view": "tickets-pending", "action": "close", "text": "Fixed",
+                                                     "selected": [a.reference, b.reference]})
     assert r.status_code == 200
     html = r.get_data(as_text=True)
-    assert "<html" not in html and 'id="ticket-queue"' in html
-    assert "1 of 2 tickets done" in html and "refused" in html
-    assert r.headers["HX-Trigger"] == "refresh-badges"
+    assert "<html" not in html and 'id="case-rows"' in html
+    assert "1 of 2 cases done" in html and b.reference in html
+    assert r.headers["HX-Trigger"] == "refresh-badges"  # the counters refresh at once
     db.session.refresh(a)
     assert a.status == wf.CLOSED and a.resolution == "resolved"
 
@@ -399,7 +405,8 @@ def test_bulk_close_via_htmx_reports_each(client, world, cats):
 def test_bulk_division_cannot_close(client, world, cats):
     a = new_ticket(world.so1_user, cats)
     login(client, world.d1_op)
-    r = client.post("/tickets/bulk", headers=HX, data={"action": "close", "text": "x", "selected": [a.reference]})
+    r = client.post("/cases/bulk", headers=HX, data={"view": "tickets-pending", "action": "close", "text": "x",
+                                                     "selected": [a.reference]})
     assert r.status_code == 422
     assert "This action is not available at your level." in r.get_data(as_text=True)
     db.session.refresh(a)
@@ -407,17 +414,17 @@ def test_bulk_division_cannot_close(client, world, cats):
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"action": "escalate", "text": "up"}, "Select at least one ticket."),
-    ({"action": "escalate", "text": "", "selected": ["X"]}, "Please give a reason."),
+    ({"view": "tickets-pending", "action": "escalate", "text": "up"}, "Select at least one case."),
+    ({"view": "tickets-pending", "action": "escalate", "text": "", "selected": ["X"]}, "Please give a reason."),
 ])
 def test_bulk_input_errors(client, world, cats, data, message):
     a = new_ticket(world.so1_user, cats)
     if data.get("selected"):
         data = {**data, "selected": [a.reference]}
     login(client, world.d1_op)
-    r = client.post("/tickets/bulk", headers=HX, data=data)
+    r = client.post("/cases/bulk", headers=HX, data=data)
     assert r.status_code == 422 and message in r.get_data(as_text=True)
-    r = client.post("/tickets/bulk", data=data)
+    r = client.post("/cases/bulk", data=data)
     assert r.status_code == 303
     assert message in client.get(r.headers["Location"]).get_data(as_text=True)
     db.session.refresh(a)
@@ -440,8 +447,8 @@ def test_forms_need_the_csrf_token(app, client, world, cats):
     app.config["WTF_CSRF_ENABLED"] = False
     login(client, world.d1_op)
     app.config["WTF_CSRF_ENABLED"] = True
-    assert client.post("/tickets/bulk", data={"action": "escalate", "text": "up",
-                                              "selected": [case.reference]}).status_code == 400
+    assert client.post("/cases/bulk", data={"view": "tickets-pending", "action": "escalate", "text": "up",
+                                            "selected": [case.reference]}).status_code == 400
     db.session.refresh(case)
     assert case.current_office_id == world.d1.id
 

@@ -90,13 +90,12 @@ class CaseKind:
     # Once escalated, handled by the office's supervisors only, not its operators (complaints).
     escalated_to_supervisors: bool = False
     routing: str = SUPERVISORS_FIRST  # how `escalate` climbs (CLIMB / SUPERVISORS_FIRST / PATH)
-    # Front door: where a case is raised (endpoint, and its form as "module:Class"), where
-    # its handlers' queue is (endpoint, the rows template, and that template's columns) and
-    # where an employee follows one (the link in their messages).
+    # Front door: where a case is raised (endpoint, and its form as "module:Class"), its
+    # handlers' view of the inbox (a slug of `app.services.views`) and the columns the
+    # inbox shows for it, and where an employee follows one (the link in their messages).
     raise_endpoint: str | None = None
     form: str | None = None
-    queue_endpoint: str | None = None
-    queue_template: str | None = None
+    queue_view: str | None = None
     queue_columns: tuple = ()
     page_endpoint: str = "cases.detail"
     # The one case page (`/cases/<ref>`, `cases/_case_panel.html`) includes the kind's
@@ -229,7 +228,7 @@ register(CaseKind(
     # Updated by the owning Division alone, never by its supervisors over the subtree.
     relations=frozenset({_REQUESTER, _HANDLER}),
     raise_endpoint="citizen.new_request", form="app.blueprints.citizen.forms:ServiceRequestForm",
-    queue_endpoint="citizen.office_queue", queue_template="citizen/_office_rows.html",
+    queue_view="doorstep",
     queue_columns=(Column("reference", _l("Reference")), Column("category", _l("Type of service")),
                    Column("requester_name", _l("Name")), Column("pincode", _l("Pincode")),
                    Column("requester_mobile", _l("Mobile number")), Column("status", _l("Status")),
@@ -259,7 +258,7 @@ register(CaseKind(
     raising_office_is_requester=True,
     routing=CLIMB,
     raise_endpoint="tickets.new", form="app.blueprints.tickets.forms:TicketForm",
-    queue_endpoint="tickets.pending", queue_template="tickets/_rows.html",
+    queue_view="tickets-pending",
     queue_columns=(Column("reference", _l("Complaint ID")), Column("subject", _l("Subject")),
                    Column("category", _l("Category")), Column("raising_office", _l("Raised by")),
                    Column("office", _l("With office")), Column("status", _l("Status")),
@@ -280,7 +279,7 @@ register(CaseKind(
     raiser_is_requester=False,
     escalated_to_supervisors=True,
     raise_endpoint="complaints.register", form="app.blueprints.complaints.forms:ComplaintForm",
-    queue_endpoint="complaints.processing", queue_template="complaints/_queue.html",
+    queue_view="complaints",
     queue_columns=(Column("reference", _l("Reference")), Column("subject", _l("Subject")),
                    Column("requester_name", _l("Customer")), Column("status", _l("Status")),
                    Column("office", _l("With office")), Column("created_at", _l("Raised")),
@@ -294,7 +293,7 @@ register(CaseKind(
     name=_l("Staff interaction"), plural=_l("Staff interactions"),
     addressable=True,
     raise_endpoint="interactions.new", form="app.blueprints.interactions.forms:NewInteractionForm",
-    queue_endpoint="interactions.cartable", queue_template="interactions/_rows.html",
+    queue_view="cartable",
     queue_columns=(Column("reference", _l("Request number")), Column("subject", _l("Request subject")),
                    Column("raised_by", _l("Sent by")), Column("office", _l("Sent to")),
                    Column("status", _l("Request status")), Column("created_at", _l("Sent on")),
@@ -317,7 +316,7 @@ register(CaseKind(
     code=HELPDESK, prefix="HD",
     name=_l("Helpdesk case"), plural=_l("Helpdesk cases"),
     raise_endpoint="helpdesk.new", form="app.blueprints.helpdesk.forms:LogCallForm",
-    queue_endpoint="helpdesk.queue", queue_template="helpdesk/_rows.html",
+    queue_view="helpdesk-queue",
     queue_columns=(Column("reference", _l("Ticket id")), Column("subject", _l("Summary of the issue")),
                    Column("classification", _l("Classification")),
                    Column("priority", _l("Severity / priority")), Column("office", _l("Now with")),

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import phonenumbers
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
 from app.domain import workflow as wf
 from app.domain.references import normalize
@@ -341,11 +341,5 @@ def queue_select(user: User, *, status: str | None = None, service_id: int | Non
     if age in {key for key, _lo, _hi in dashboards.AGE_BUCKETS}:  # the dashboard's buckets
         q = q.where(dashboards.age_condition(age, now or datetime.utcnow()))
     return q
-
-
-def waiting_count(user: User) -> int:
-    """Open (not yet taken up) doorstep requests the user's office holds."""
-    return db.session.scalar(select(func.count(Case.id)).where(
-        Case.kind == KIND, Case.current_office_id == user.office_id, Case.status == wf.OPEN)) or 0
 
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
-from sqlalchemy import case as sql_case
+from sqlalchemy import and_, select
 
 from app.domain import workflow as wf
 from app.domain.errors import BadTarget, WorkflowError
 from app.extensions import db
 from app.models import Case, CaseEvent, Category, OrgUnit, PincodeEntry, User
-from app.services import access, cases, queues
+from app.services import access, cases
 
 KIND = wf.COMPLAINT
 
@@ -32,25 +31,9 @@ def queue_condition(key: str):
     }[key]
 
 
-def _scoped(user: User):
+def scoped(user: User):
+    """The complaints of the user's jurisdiction (Complaint Processing's cases)."""
     return select(Case).where(Case.kind == KIND, access.jurisdiction_filter(user))
-
-
-def queue_counts(user: User) -> dict[str, int]:
-    """Number of complaints in each queue of the user's jurisdiction (one query)."""
-    cols = [func.coalesce(func.sum(sql_case((queue_condition(k), 1), else_=0)), 0).label(k)
-            for k in QUEUE_KEYS]
-    row = db.session.execute(
-        select(*cols).select_from(Case).where(Case.kind == KIND, access.jurisdiction_filter(user))
-    ).one()
-    return {k: int(getattr(row, k) or 0) for k in QUEUE_KEYS}
-
-
-def queue_page(user: User, key: str, search: str | None = None, cursor: str | None = None,
-               size: int = 25) -> queues.Page:
-    q = _scoped(user).where(queue_condition(key))
-    q = queues.apply_search(q, search)
-    return queues.page(q, cursor, size=size)
 
 
 # ---- taxonomy ------------------------------------------------------------------

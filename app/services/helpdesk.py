@@ -26,6 +26,8 @@ from app.extensions import db
 from app.models import Case, CaseEvent, Category, OrgUnit, User
 from app.services import access, cases, routing, sla
 
+KIND = wf.HELPDESK
+
 CHANNELS = ("phone", "email", "walk_in")
 CLASSIFICATIONS = ("problem", "incident", "change_request", "bug_fix")
 PRIORITIES = ("P1", "P2", "P3", "P4")

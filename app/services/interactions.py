@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from app.domain import workflow as wf
 from app.domain.errors import BadTarget, MissingInput
@@ -15,6 +15,8 @@ from app.extensions import db
 from app.inputs import as_id, search_text
 from app.models import Case, Category, Feedback, OrgUnit, User
 from app.services import access, cases
+
+KIND = wf.INTERACTION
 
 DEPARTMENT = "department"
 COLLEAGUE = "colleague"
@@ -97,11 +99,6 @@ def cartable(user: User, include_closed: bool = False):
     if not include_closed:
         q = q.where(Case.status != wf.CLOSED)
     return q
-
-
-def cartable_count(user: User) -> int:
-    """Open requests waiting in the user's cartable (one COUNT query)."""
-    return db.session.scalar(select(func.count()).select_from(cartable(user).subquery())) or 0
 
 
 def mine(user: User):

@@ -70,14 +70,15 @@ def _older_than(created_at, case_id):
     return or_(Case.created_at < created_at, (Case.created_at == created_at) & (Case.id < case_id))
 
 
-def page(q: Select, cursor: str | None = None, size: int = 25) -> Page:
-    """A page of `Case` objects (with office, category and assignee), newest first.
+def page(q: Select, cursor: str | None = None, size: int = 25, detailed: bool = False) -> Page:
+    """A page of `Case` objects (with office, category and assignee; `detailed`: also the
+    raising office and who raised it, which a kind's columns may show), newest first.
     `cursor` is "<id>" of the last row of the previous page."""
     q = _newest_first(q, cursor)
-    rows = db.session.scalars(
-        q.options(selectinload(Case.current_office), selectinload(Case.category),
-                  selectinload(Case.assignee)).limit(size + 1)
-    ).unique().all()
+    loads = [selectinload(Case.current_office), selectinload(Case.category), selectinload(Case.assignee)]
+    if detailed:
+        loads += [selectinload(Case.raising_office), selectinload(Case.raised_by)]
+    rows = db.session.scalars(q.options(*loads).limit(size + 1)).unique().all()
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows=rows, next_cursor=str(rows[-1].id) if more and rows else None,

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import Select, select
+from sqlalchemy.orm import aliased
 
 from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
@@ -105,11 +105,6 @@ AGES = {  # code -> (min days, max days)
     "old": (7, None),
 }
 LEVELS = ("here", "any", *access.TICKET_LEVEL_KINDS)
-SORTS = {
-    "newest": (Case.created_at, True),
-    "oldest": (Case.created_at, False),
-    "updated": (Case.updated_at, True),
-}
 
 
 @dataclass
@@ -119,7 +114,6 @@ class Filters:
     level: str = ""  # "" = default of the page, "any", or an office kind
     age: str = ""
     category: str = ""
-    sort: str = "newest"
 
 
 def pending_query(user: User, f: Filters, now: datetime) -> Select:
@@ -156,36 +150,6 @@ def _apply(q: Select, f: Filters, now: datetime) -> Select:
         if hi is not None:
             q = q.where(Case.created_at > now - timedelta(days=hi))
     return q
-
-
-def page(q: Select, sort: str = "newest", cursor: str | None = None, size: int = 25) -> queues.Page:
-    """Keyset pagination over (sort column, id): `cursor` is the id of the last row shown."""
-    col, desc = SORTS.get(sort, SORTS["newest"])
-    if as_id(cursor) is not None:
-        last = db.session.get(Case, as_id(cursor))
-        if last is not None:
-            value = getattr(last, col.key)
-            if desc:
-                q = q.where(or_(col < value, and_(col == value, Case.id < last.id)))
-            else:
-                q = q.where(or_(col > value, and_(col == value, Case.id > last.id)))
-    q = q.order_by(col.desc() if desc else col.asc(), Case.id.desc() if desc else Case.id.asc())
-    rows = db.session.scalars(
-        q.options(selectinload(Case.current_office), selectinload(Case.category),
-                  selectinload(Case.raising_office), selectinload(Case.assignee)).limit(size + 1)
-    ).unique().all()
-    more = len(rows) > size
-    rows = rows[:size]
-    return queues.Page(rows=rows, next_cursor=str(rows[-1].id) if more and rows else None,
-                       prev_cursor=None)
-
-
-def pending_count(user: User) -> int:
-    """Active tickets waiting at the user's office (the navigation badge)."""
-    return db.session.scalar(
-        select(func.count()).select_from(Case).where(
-            Case.kind == KIND, Case.current_office_id == user.office_id, Case.status != wf.CLOSED)
-    ) or 0
 
 
 # ---- bulk actions ---------------------------------------------------------------------

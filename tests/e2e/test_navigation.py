@@ -37,7 +37,7 @@ def test_the_menu_is_one_line_on_a_phone(new_page, live_server, lang):
     assert b["x"] >= 0 and b["x"] + b["width"] <= 360
     check_page(page, "menu-phone-open")
     with page.expect_navigation():
-        panel.locator("a[href$='/tickets/pending']").click()
+        panel.locator("a[href$='/cases/?view=tickets-pending']").click()
     _one_line(page)
 
 
@@ -47,7 +47,7 @@ def test_groups_open_by_keyboard(new_page, live_server):
     summary = page.locator(f"{TOP}.menu-inbox summary")
     summary.focus()
     page.keyboard.press("Enter")
-    link = page.locator(f"{TOP}.menu-inbox a[href$='/tickets/pending']")
+    link = page.locator(f"{TOP}.menu-inbox a[href$='/cases/?view=tickets-pending']")
     expect(link).to_be_visible()
     # With JavaScript (app/static/js/menu.js): one group open at a time; Escape closes it
     # and gives the focus back to its summary.
@@ -62,7 +62,7 @@ def test_groups_open_by_keyboard(new_page, live_server):
     link.focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.url.endswith("/tickets/pending")
+    assert page.url.endswith("/cases/?view=tickets-pending")
     expect(page.locator(f"{TOP}.menu-inbox summary")).to_have_class("current")
 
 
@@ -72,11 +72,11 @@ def test_the_menu_works_without_javascript(new_page, live_server):
     assert html_dir(page) == "rtl"
     check_page(page, "menu-phone-nojs")
     with page.expect_navigation():
-        menu_link(page, "/interactions/cartable").click()
-    assert page.url.endswith("/interactions/cartable")
+        menu_link(page, "/cases/?view=cartable").click()
+    assert page.url.endswith("/cases/?view=cartable")
     with page.expect_navigation():
-        menu_link(page, "/tickets/pending").click()
-    assert page.url.endswith("/tickets/pending")
+        menu_link(page, "/cases/?view=tickets-pending").click()
+    assert page.url.endswith("/cases/?view=tickets-pending")
 
 
 def test_persian_menu_is_mirrored(new_page, live_server):
@@ -103,7 +103,7 @@ def test_a_menu_counter_follows_an_in_place_update(new_page, live_server):
         live_server.login(DIVISION))
     assert rows, "the demo Division holds no open doorstep request"
     page.goto(f"/cases/{rows[0][0]}")
-    badge = page.locator("nav.main-nav a[href$='/doorstep/'] + .badge")
+    badge = page.locator("nav.main-nav a[href$='/cases/?view=doorstep'] + .badge")
     expect(badge).to_have_text(str(len(rows)))
     start = page.locator("#case-panel details.action:has(input[name='action'][value='start'])")
     start.locator("summary").click()

@@ -48,8 +48,8 @@ def test_operator_live_search_open_and_start_with_htmx(new_page, live_server, la
     sign_in(page, live_server.login(OPERATOR), lang=lang)
     check_page(page, "home-division")
 
-    menu_link(page, "/cases/").click()
-    page.wait_for_url("**/cases/")
+    menu_link(page, "/cases/?view=office").click()
+    page.wait_for_url("**/cases/?view=office")
     check_page(page, "queue")
 
     # Live search: typing asks for the rows only (HX-Request) and swaps them in place.

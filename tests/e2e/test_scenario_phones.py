@@ -65,7 +65,7 @@ def test_scenario_pages_fit_a_phone(new_page, live_server, lang):
 
     page.context.clear_cookies()
     sign_in(page, live_server.login("IT Support Department member"), lang=lang)
-    page.goto("/interactions/cartable")
+    page.goto("/cases/?view=cartable")
     check_page(page, "interaction-cartable")
     first = page.locator("main table a[href*='/interactions/']").first
     if first.count():

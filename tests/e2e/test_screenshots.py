@@ -23,9 +23,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ROLES = {
     "citizen": (None, "/"),
     "operator": ("Bengaluru East Division operator", "/cases/"),
-    "post-office": ("Shivajinagar Sub Office (Facility ID)", "/tickets/mine"),
+    "post-office": ("Shivajinagar Sub Office (Facility ID)", "/cases/?view=tickets-mine"),
     "supervisor": ("Karnataka Circle supervisor", "/dashboard/"),
-    "helpdesk": ("L1 helpdesk operator", "/helpdesk/"),
+    "helpdesk": ("L1 helpdesk operator", "/cases/?view=helpdesk-log"),
     "admin": ("CEPT administrator", "/admin/"),
 }
 

@@ -14,7 +14,6 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from app.dates import LocalDateField
 from app.inputs import MaxLength, digits
 from app.services import citizen
 
@@ -92,19 +91,6 @@ class OtpForm(FlaskForm):
         Regexp(r"^\d{6}$", message=_l("The code has 6 digits."))])
 
 
-class QueueFilterForm(FlaskForm):
-    """GET form: live search and filters of the doorstep queue."""
-
-    class Meta:
-        csrf = False
-
-    q = StringField(_l("Search"), filters=[_digits], validators=[Optional(), Length(max=100)])
-    status = SelectField(_l("Status"), validators=[Optional()], validate_choice=False)
-    service = SelectField(_l("Type of service"), validators=[Optional()], validate_choice=False)
-    date_from = LocalDateField(_l("Raised from"), validators=[Optional()])
-    date_to = LocalDateField(_l("Raised until"), validators=[Optional()])
-    division = HiddenField()
-    age = HiddenField()
 
 
 class RateForm(FlaskForm):

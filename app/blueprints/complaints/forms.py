@@ -7,7 +7,6 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -47,19 +46,6 @@ class ComplaintForm(FlaskForm):
                           filters=[digits], validators=[Optional(), Length(max=24)])
     attachments = MultipleFileField(_l("Attachments (JPEG or PDF)"))
     submission_key = HiddenField()
-
-
-class BulkForm(FlaskForm):
-    """Act on several complaints of one queue together."""
-
-    refs = SelectMultipleField(_l("Complaints"), coerce=str, validate_choice=False,
-                               validators=[DataRequired(_l("Select at least one complaint."))])
-    action = SelectField(_l("Action"), coerce=str, validate_choice=False,
-                         validators=[DataRequired(_l("Choose an action."))])
-    office = SelectField(_l("Office (for a transfer)"), coerce=str, validate_choice=False,
-                         validators=[Optional()])
-    text = TextAreaField(_l("Details"), validators=[Optional(), Length(max=5000)])
-    queue = HiddenField()
 
 
 class ReportFilterForm(FlaskForm):

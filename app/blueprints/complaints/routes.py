@@ -1,5 +1,5 @@
-"""Customer complaints, staff side: registration at the counter, "Complaint Processing"
-queues with bulk actions, reports & analytics, closure quality review. The public
+"""Customer complaints, staff side: registration at the counter ("Complaint Processing"
+and its queues are views of the inbox, `app.services.views`), reports & analytics, closure quality review. The public
 registration page is `public_bp`. Complaints open on the shared case page."""
 
 import secrets
@@ -7,31 +7,28 @@ from datetime import datetime
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.blueprints.auth.decorators import role_required
-from app.blueprints.complaints.forms import BulkForm, ComplaintForm, ReportFilterForm, ReviewForm
+from app.blueprints.cases.inbox import moved
+from app.blueprints.complaints.forms import ComplaintForm, ReportFilterForm, ReviewForm
 from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.exports import download
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.htmx import render_page_or_partial
-from app.i18n import action_label, error_message
-from app.inputs import as_id, search_text
-from app.models import OrgUnit
+from app.i18n import error_message
+from app.inputs import as_id
 from app.nav import add_public_link, add_staff_link
 from app.services import access, complaint_reports, complaint_reviews, complaints, intake, tokens, uploads
 
@@ -41,16 +38,6 @@ public_bp = Blueprint("complaint_public", __name__)
 STAFF = ("operator", "supervisor", "admin", "monitor")
 MAX_FILES = 3
 
-QUEUE_LABELS = {
-    "pending": _l("Pending for Resolution"),
-    "external": _l("Pending at External Authorities"),
-    "confirmation": _l("Awaiting Customer Confirmation"),
-    "info": _l("Awaiting Information"),
-    "escalated": _l("Escalated"),
-}
-
-add_staff_link("complaints.processing", _l("Complaint Processing"),
-               visible=lambda u: u.has_role(*STAFF), badge_endpoint="complaints.badge", order=20)
 add_staff_link("complaints.register", _l("Complaint Registration"),
                visible=lambda u: u.has_role("operator", "supervisor"), order=21)
 add_staff_link("complaints.reports", _l("Reports & Analytics"),
@@ -207,68 +194,16 @@ def choices():
 
 # ---- processing ---------------------------------------------------------------------
 
-def _bulk_offices():
-    return db.session.scalars(select(OrgUnit).where(OrgUnit.active.is_(True), OrgUnit.kind != "external")
-                              .order_by(OrgUnit.path)).all()
-
-
 @bp.route("/")
-@role_required(*STAFF)
 def processing():
-    """Complaint Processing: the five queues of the user's jurisdiction with counts;
-    select several complaints and act on them together."""
-    key = request.args.get("queue", "pending")
-    if key not in complaints.QUEUE_KEYS:
-        key = "pending"
-    search = search_text(request.args.get("q"))
-    page = complaints.queue_page(current_user, key, search, request.args.get("after"))
-    results = session.pop("complaint_bulk_results", None)
-    form = BulkForm(queue=key)
-    form.action.choices = [("", _("Choose…"))] + [(a, action_label(a)) for a in complaints.BULK_ACTIONS]
-    form.office.choices = [("", "—")] + [(str(o.id), o.label()) for o in _bulk_offices()]
-    return render_page_or_partial(
-        "complaints/processing.html", "complaints/_queue.html",
-        counts=complaints.queue_counts(current_user), key=key, labels=QUEUE_LABELS, qpage=page,
-        search=search, form=form, results=results,
-        subtree=access.has_subtree_scope(current_user))
-
-
-@bp.route("/badge")
-@role_required(*STAFF)
-def badge():
-    """The navigation badge: complaints waiting for us (pending and escalated)."""
-    from app.i18n import format_number
-
-    counts = complaints.queue_counts(current_user)
-    resp = Response(format_number(counts["pending"] + counts["escalated"]), mimetype="text/plain")
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
-@bp.route("/bulk", methods=["POST"])
-@role_required("operator", "supervisor", "admin")
-def bulk():
-    """Take one action on every selected complaint; each gets its own result."""
-    form = BulkForm()
-    key = form.queue.data if form.queue.data in complaints.QUEUE_KEYS else "pending"
-    if not form.validate() or form.action.data not in complaints.BULK_ACTIONS:
-        flash(_("Select at least one complaint and an action."), "error")
-        return redirect(url_for("complaints.processing", queue=key), code=303)
-    office = None
-    if as_id(form.office.data) is not None:
-        office = db.session.get(OrgUnit, as_id(form.office.data))
-    results = complaints.bulk_act(current_user, form.refs.data[:100], form.action.data, now=_now(),
-                                  text=form.text.data or "", target_office=office)
-    not_found = _("Not found in your jurisdiction.")
-    session["complaint_bulk_results"] = {
-        "action": action_label(form.action.data),
-        "rows": [[r.reference, r.ok, "" if r.ok else (not_found if r.error == "not_found"
-                                                       else error_message(r.error))] for r in results],
-    }
-    done = sum(1 for r in results if r.ok)
-    flash(_("%(done)s of %(total)s complaints processed.", done=done, total=len(results)),
-          "success" if done == len(results) else "warning")
-    return redirect(url_for("complaints.processing", queue=key), code=303)
+    """Complaint Processing and its queues: now views of the inbox ("Pending for
+    Resolution" and "Pending at External Authorities" have their own; the others are
+    Complaint Processing's queue filter)."""
+    key = request.args.get("queue", "")
+    own = {"pending": "complaints-pending", "external": "complaints-external"}
+    if key in own:
+        return moved(own[key], queue=None)
+    return moved("complaints", queue=key if key in complaints.QUEUE_KEYS else None)
 
 
 # ---- reports -----------------------------------------------------------------------

@@ -61,11 +61,3 @@ class LogCallForm(FlaskForm):
         return ok
 
 
-class HelpdeskFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    q = StringField(_l("Search tickets"), filters=[digits], validators=[Optional(), Length(max=100)])
-    show = SelectField(_l("Show"), validators=[Optional()], default="open",
-                       choices=[("open", _l("Not closed")), ("all", _l("All, closed included")),
-                                ("overdue", _l("Past due time only"))])

@@ -18,11 +18,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.blueprints.auth.decorators import role_required
+from app.blueprints.cases.inbox import moved
 from app.blueprints.cases.routes import moved_to_case_page
 from app.blueprints.helpdesk.forms import (
     CHANNEL_LABELS,
     CLASSIFICATION_LABELS,
-    HelpdeskFilterForm,
     LogCallForm,
 )
 from app.blueprints.interactions.routes import error_status, go
@@ -33,19 +33,15 @@ from app.extensions import db
 from app.htmx import render_page_or_partial
 from app.i18n import priority_label
 from app.inputs import as_id
-from app.models import Case, Category, Holiday, OrgUnit, SlaRule
+from app.models import Category, Holiday, OrgUnit, SlaRule
 from app.nav import add_staff_link
-from app.services import helpdesk, queues
+from app.services import helpdesk
 
 bp = Blueprint("helpdesk", __name__)
 
 DESK_ROLES = ("helpdesk", "admin")
 REPORT_ROLES = ("helpdesk", "supervisor", "admin", "monitor")
 
-add_staff_link("helpdesk.log", _l("Helpdesk: calls logged"), visible=lambda u: u.has_role(*DESK_ROLES),
-               order=70)
-add_staff_link("helpdesk.queue", _l("Helpdesk: team queue"),
-               visible=lambda u: u.office.kind == "team" and not u.has_role("helpdesk"), order=71)
 add_staff_link("helpdesk.report", _l("Helpdesk: SLA report"),
                visible=lambda u: u.has_role(*REPORT_ROLES), order=72)
 
@@ -125,32 +121,16 @@ def new():
     return render_page_or_partial("helpdesk/new.html", "helpdesk/_form.html", form=form)
 
 
-def _list(template: str, q, mode: str):
-    form = HelpdeskFilterForm(request.args)
-    now = _now()
-    if form.show.data == "overdue":
-        q = q.where(helpdesk.overdue_condition(now))
-    elif form.show.data != "all":
-        q = q.where(Case.status != wf.CLOSED)
-    q = queues.apply_search(q, form.q.data)
-    page = queues.page(q, request.args.get("after"))
-    return render_page_or_partial(template, "helpdesk/_rows.html", form=form, listing=page,
-                                  mode=mode, now=now, classifications=CLASSIFICATION_LABELS)
-
-
 @bp.route("/")
-@role_required(*DESK_ROLES)
 def log():
-    """The tickets the desk has logged, newest first, with their team and SLA state."""
-    return _list("helpdesk/log.html", helpdesk.desk_log(current_user), "log")
+    """The desk's log ("Calls logged"): now the inbox's view (app/services/views.py)."""
+    return moved("helpdesk-log")
 
 
 @bp.route("/queue")
-@login_required
 def queue():
-    """A team's queue: helpdesk tickets held by my team or assigned to me."""
-    return _list("helpdesk/queue.html", helpdesk.team_queue(current_user, include_closed=True),
-                 "queue")
+    """A team's queue: now the inbox's view."""
+    return moved("helpdesk-queue")
 
 
 @bp.route("/report")

@@ -47,12 +47,3 @@ class NewInteractionForm(FlaskForm):
     submission_key = HiddenField()
 
 
-class ListFilterForm(FlaskForm):
-    """GET filter of a list (no CSRF for a read)."""
-
-    class Meta:
-        csrf = False
-
-    q = StringField(_l("Search requests"), filters=[digits], validators=[Optional(), Length(max=100)])
-    show = SelectField(_l("Show"), validators=[Optional()], default="open",
-                       choices=[("open", _l("Not closed")), ("all", _l("All, closed included"))])

@@ -15,30 +15,26 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.blueprints.cases.inbox import moved
 from app.blueprints.cases.routes import moved_to_case_page
 from app.blueprints.interactions.forms import (
     RATING_LABELS,
     REQUEST_TYPE_LABELS,
-    ListFilterForm,
     NewInteractionForm,
 )
-from app.domain import workflow as wf
 from app.domain.errors import WorkflowError
 from app.extensions import db
 from app.htmx import is_htmx, render_page_or_partial
-from app.i18n import format_number, priority_label
+from app.i18n import priority_label
 from app.inputs import as_id
 from app.models import OrgUnit
 from app.nav import add_staff_link
-from app.services import interactions, queues, uploads
+from app.services import interactions, uploads
 from app.services.helpdesk import PRIORITIES
 
 bp = Blueprint("interactions", __name__)
 
 add_staff_link("interactions.new", _l("Organizational interactions: new request"), order=60)
-add_staff_link("interactions.mine", _l("My interactions"), order=61)
-add_staff_link("interactions.cartable", _l("Cartable"), order=62,
-               badge_endpoint="interactions.cartable_count")
 
 def _now() -> datetime:
     return datetime.utcnow()
@@ -182,39 +178,18 @@ def recipients():
                                   form=form, candidates=candidates, colleague=_chosen(form))
 
 
-# ---- lists ------------------------------------------------------------------------
-
-def _list(template: str, q, mode: str):
-    form = ListFilterForm(request.args)
-    if form.show.data != "all":
-        q = q.where(interactions.Case.status != wf.CLOSED)
-    q = queues.apply_search(q, form.q.data)
-    page = queues.page(q, request.args.get("after"))
-    return render_page_or_partial(template, "interactions/_rows.html", form=form, listing=page,
-                                  mode=mode, now=_now())
-
+# ---- the old list addresses: views of the inbox -----------------------------------
 
 @bp.route("/mine")
-@login_required
 def mine():
-    """«تعاملات من»: the requests I raised, with their status."""
-    return _list("interactions/mine.html", interactions.mine(current_user), "mine")
+    """«تعاملات من»: now the inbox's view (app/services/views.py)."""
+    return moved("interactions-mine")
 
 
 @bp.route("/cartable")
-@login_required
 def cartable():
-    """«کارتابل»: requests sent to my department or addressed to me."""
-    return _list("interactions/cartable.html",
-                 interactions.cartable(current_user, include_closed=True), "cartable")
-
-
-@bp.route("/cartable/count")
-@login_required
-def cartable_count():
-    """The number of open requests in my cartable (the navigation badge, htmx)."""
-    n = interactions.cartable_count(current_user)
-    return format_number(n) if n else ""
+    """«کارتابل»: now the inbox's view."""
+    return moved("cartable")
 
 
 # ---- one request ------------------------------------------------------------------

@@ -28,42 +28,25 @@ def index():
 
 
 def what_needs_me_now(user) -> tuple[list[dict], list[dict]]:
-    """The home page's "what needs me now": a count per queue of the user's Inbox (each a
-    link to that queue; the seeds' own names), and the role's main action(s): Add Ticket
-    for a Sub/Head Office, Log a call for the helpdesk, the pending views for a Division,
-    the dashboard for a Region, Circle or CEPT. Only what the menu shows the user."""
-    from sqlalchemy import func, select
+    """The home page's "what needs me now": each of the user's inbox views that holds
+    work (the seeds' own names), with its count (one statement) and a link to it, and the
+    role's main action(s): Add Ticket for a Sub/Head Office, Log a call for the helpdesk,
+    the pending views for a Division, the dashboard for a Region, Circle or CEPT. Only
+    what the menu shows the user."""
+    from datetime import datetime
 
-    from app.blueprints.complaints.routes import QUEUE_LABELS
-    from app.domain import workflow as wf
-    from app.models import Case
     from app.nav import staff_links
-    from app.services import citizen, complaints, helpdesk, interactions, tickets
+    from app.services import views
 
-    links = {link["endpoint"]: link for link in staff_links(user)}
+    links = {link["key"]: link for link in staff_links(user)}
+    shown = [v for v in views.visible_to(user) if v.needs]
+    counts = views.counts(user, datetime.utcnow(), only=shown)
 
-    def count(q) -> int:
-        return db.session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    def view_key(slug: str) -> str:
+        return "cases.queue?view=" + slug
 
-    def need(endpoint, n, label=None, **args):
-        return {"endpoint": endpoint, "n": n, "label": label or links[endpoint]["label"],
-                "url": url_for(endpoint, **args)}
-
-    needs = []
-    if "citizen.office_queue" in links:
-        needs.append(need("citizen.office_queue", citizen.waiting_count(user)))
-    if "tickets.pending" in links:
-        needs.append(need("tickets.pending", tickets.pending_count(user)))
-    if "complaints.processing" in links:
-        counts = complaints.queue_counts(user)
-        needs += [need("complaints.processing", counts[key], str(QUEUE_LABELS[key]), queue=key)
-                  for key in complaints.QUEUE_KEYS]
-    if "helpdesk.queue" in links:
-        needs.append(need("helpdesk.queue", count(helpdesk.team_queue(user))))
-    if "helpdesk.log" in links:
-        needs.append(need("helpdesk.log", count(helpdesk.desk_log(user).where(Case.status != wf.CLOSED))))
-    if "interactions.cartable" in links:
-        needs.append(need("interactions.cartable", interactions.cartable_count(user)))
+    needs = [{"endpoint": view_key(v.slug), "n": counts[v.slug], "label": str(v.label),
+              "url": url_for("cases.queue", view=v.slug)} for v in shown]
 
     kind = user.office.kind
     if user.has_role("helpdesk") and "helpdesk.new" in links:
@@ -71,11 +54,11 @@ def what_needs_me_now(user) -> tuple[list[dict], list[dict]]:
     elif "tickets.new" in links:
         main = ["tickets.new"]
     elif kind == "division":
-        main = [e for e in ("citizen.office_queue", "tickets.pending", "complaints.processing") if e in links]
+        main = [view_key(v) for v in ("doorstep", "tickets-pending", "complaints")]
     elif kind in ("region", "circle", "cept") and "monitoring.dashboard" in links:
         main = ["monitoring.dashboard"]
     else:
-        main = [next((n["endpoint"] for n in needs), "cases.queue")]
+        main = [next((n["endpoint"] for n in needs), view_key(views.OFFICE))]
     actions = [{"label": links[e]["label"], "url": links[e]["url"], "endpoint": e} for e in main if e in links]
     return needs, actions
 

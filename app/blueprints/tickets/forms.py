@@ -4,9 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
-
-from app.inputs import digits
+from wtforms.validators import DataRequired, Length
 
 
 class TicketForm(FlaskForm):
@@ -31,28 +29,3 @@ class TicketForm(FlaskForm):
 
         if field.data not in {value for value, _label in field.choices}:
             raise ValidationError(_l("Please choose a category."))
-
-
-class TicketFilterForm(FlaskForm):
-    """GET form of a ticket queue: search, filters and sorting (a read: no CSRF)."""
-
-    class Meta:
-        csrf = False
-
-    q = StringField(_l("Search"), filters=[digits], validators=[Optional(), Length(max=100)])
-    status = SelectField(_l("Status"), validators=[Optional()], validate_choice=False)
-    level = SelectField(_l("Level"), validators=[Optional()], validate_choice=False)
-    age = SelectField(_l("Age"), validators=[Optional()], validate_choice=False)
-    category = SelectField(_l("Category"), validators=[Optional()], validate_choice=False)
-    sort = SelectField(_l("Sort by"), validators=[Optional()], validate_choice=False)
-
-
-class BulkForm(FlaskForm):
-    """One action on several selected tickets (the checkboxes are named `selected`)."""
-
-    action = SelectField(_l("Action on the selected tickets"), coerce=str, validate_choice=False,
-                         validators=[DataRequired(message=_l("Please choose an action."))])
-    text = TextAreaField(_l("Reason"), validators=[
-        DataRequired(message=_l("Please give a reason.")),
-        Length(max=5000, message=_l("The reason may have at most %(max)d characters.")),
-    ])
