@@ -114,13 +114,13 @@ def create_app(config: type | dict | None = None) -> Flask:
     read_only.init_app(app)  # before the blueprints' hooks, which may read the user
 
     from app import models  # noqa: F401 - register the mappers
-    from app.services import (
+    from app.services.read_models import (
         refcache,  # noqa: F401 - drops cached reference data when it changes
         tallies,  # noqa: F401 - keeps the dashboard counters in step
     )
 
     _configure_login(app)
-    from app.services import uploads
+    from app.services.infrastructure import uploads
 
     uploads.init_app(app)  # files kept for a refused form are deleted as its request ends
 

@@ -44,7 +44,7 @@ def register_cli(app) -> None:
 def demo_data(if_empty: bool, cases: int, print_logins: bool = False):
     """Load the demo hierarchy, users, reference data and cases."""
     from app.models import OrgUnit
-    from app.services import demo
+    from app.services.administration import demo
 
     if if_empty and db.session.scalar(select(func.count(OrgUnit.id))):
         click.echo("Database already has data: demo data not loaded.")
@@ -63,7 +63,7 @@ def print_logins():
 
 
 def _echo_logins():
-    from app.services import demo
+    from app.services.administration import demo
 
     click.echo("")
     click.echo(f"Demo sign-ins (password for all: {demo.DEMO_PASSWORD}):")
@@ -82,7 +82,7 @@ def _echo_logins():
 def create_user(login_id, name, office_code, roles, email, password):
     """Create an employee account."""
     from app.models import OrgUnit, Role, User
-    from app.services.users import valid_login_id
+    from app.services.administration.users import valid_login_id
 
     if not valid_login_id(login_id):
         raise click.BadParameter("must be an 8-digit Employee ID or a Facility ID", param_hint="login-id")
@@ -118,7 +118,7 @@ def run_jobs():
 def mail_fetch():
     """Fetch the helpdesk mailbox (MAIL_IMAP_URL) once: each unseen message becomes a
     ticket, a reply, or a dropped/failed intake (the scheduler runs this too)."""
-    from app.services import mail_intake
+    from app.services.front_doors import mail_intake
 
     if not current_app.config.get("MAIL_IMAP_URL"):
         click.echo("MAIL_IMAP_URL is not set: nothing to fetch.")
@@ -132,7 +132,7 @@ def mail_in():
     """Take one message on standard input (a mail server's delivery pipe:
     `flask mail-in < message.eml`). Exits 0 once the message is stored, whatever
     became of it (ticket, reply, dropped, failed with its reason)."""
-    from app.services import mail_intake
+    from app.services.front_doors import mail_intake
 
     raw = sys.stdin.buffer.read()  # whole: an oversize message is kept as a failed intake
     intake = mail_intake.receive(raw, source="pipe")
@@ -149,7 +149,7 @@ def uploads_sweep(grace_hours):
     that are older than the grace period (the scheduler runs this too)."""
     from datetime import timedelta
 
-    from app.services import uploads
+    from app.services.infrastructure import uploads
 
     grace = timedelta(hours=grace_hours) if grace_hours is not None else None
     try:
@@ -212,7 +212,7 @@ def backup(dest):
     """Back up the SQLite database online to a timestamped file (PostgreSQL: use pg_dump)."""
     from pathlib import Path
 
-    from app.services.maintenance import backup_sqlite
+    from app.services.infrastructure.maintenance import backup_sqlite
 
     uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
     if not uri.startswith("sqlite:///"):
@@ -230,7 +230,7 @@ def restore(backup_file, yes):
     """Restore the SQLite database from a backup file (PostgreSQL: use pg_restore)."""
     from pathlib import Path
 
-    from app.services.maintenance import restore_sqlite
+    from app.services.infrastructure.maintenance import restore_sqlite
 
     uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
     if not uri.startswith("sqlite:///"):
@@ -247,7 +247,7 @@ def restore(backup_file, yes):
 @with_appcontext
 def anonymise(older_than_days):
     """Retention: remove requester personal data of long-closed cases (statistics stay)."""
-    from app.services.maintenance import anonymise_closed
+    from app.services.infrastructure.maintenance import anonymise_closed
 
     n = anonymise_closed(older_than_days, datetime.utcnow())
     click.echo(f"Anonymised {n} cases closed more than {older_than_days} days ago.")
@@ -260,7 +260,7 @@ def retention_command(dry_run):
     """Remove delivered notifications, used or expired one-time codes, stale sign-in
     throttle rows and audit rows older than their RETENTION_* periods, in short batches
     (the scheduler does the same, a bounded amount per run). Cases and timelines stay."""
-    from app.services import retention
+    from app.services.infrastructure import retention
 
     counts = retention.pending() if dry_run else retention.purge()
     verb = "Would remove" if dry_run else "Removed"
@@ -276,7 +276,7 @@ def bench_data(n_cases, due):
     """Fill the database quickly for benchmarks (bench/datagen.py): the demo office tree
     when the database is empty, then N cases with about five events each."""
     from app.models import OrgUnit
-    from app.services import demo
+    from app.services.administration import demo
 
     try:
         from bench.datagen import analyze, generate
@@ -284,7 +284,7 @@ def bench_data(n_cases, due):
         raise click.ClickException("bench/ is not importable: run from the repository root") from exc
     if not db.session.scalar(select(func.count(OrgUnit.id))):
         demo.load(case_count=0)
-    from app.services import tallies
+    from app.services.read_models import tallies
 
     result = generate(n_cases, due_confirmations=min(due, n_cases), echo=click.echo)
     # The generator writes with bulk INSERTs, which the counters' hook does not see.
@@ -300,7 +300,7 @@ def bench_data(n_cases, due):
 def tallies_command(do_check, rebuild):
     """The dashboards' maintained counters: check them against the cases, or rebuild them
     (after restoring data written outside the portal)."""
-    from app.services import tallies
+    from app.services.read_models import tallies
 
     if rebuild:
         click.echo(f"Counters rebuilt: {tallies.rebuild()} rows.")

@@ -168,7 +168,7 @@ class Config:
     # once a day or week, whatever this interval
     SCHEDULER_REPORTS_SECONDS = _env_int("SCHEDULER_REPORTS_SECONDS", 300)
 
-    # Retention (app/services/retention.py): delivered notifications, used or expired
+    # Retention (app/services/infrastructure/retention.py): delivered notifications, used or expired
     # one-time codes and audit rows older than this many days are removed; 0 keeps them
     # forever. Cases and their timelines are never removed.
     RETENTION_NOTIFICATIONS_DAYS = _env_int("RETENTION_NOTIFICATIONS_DAYS", 90)

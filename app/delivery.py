@@ -24,7 +24,7 @@ def run_worker(app, *, once: bool = False, batch: int | None = None, idle: float
     that found nothing, sleep `idle` seconds (DELIVERY_IDLE_SECONDS). A batch that fails
     as a whole (the database away) is logged and tried again after the pause."""
     from app.extensions import db
-    from app.services import notify
+    from app.services.engine import notify
 
     idle = app.config["DELIVERY_IDLE_SECONDS"] if idle is None else idle
     worker = notify.worker_name()

@@ -22,7 +22,9 @@ ADVISORY_KEY = 7_346_201  # arbitrary, constant: "the Seva Desk scheduler"
 
 def run_once(app, now: datetime | None = None) -> dict:
     """One pass of every job (what `flask run-jobs` does)."""
-    from app.services import notify, retention, summary, timers
+    from app.services.engine import notify, timers
+    from app.services.infrastructure import retention
+    from app.services.read_models import summary
 
     with app.app_context():
         now = now or datetime.utcnow()
@@ -33,7 +35,7 @@ def run_once(app, now: datetime | None = None) -> dict:
         result["outbox"] = notify.deliver_due(now)
         result["retention"] = retention.scheduled(now)
         if app.config.get("MAIL_IMAP_URL"):
-            from app.services import mail_intake
+            from app.services.front_doors import mail_intake
 
             result["mail"] = mail_intake.fetch(now=now)
     return result
@@ -222,7 +224,7 @@ def build_scheduler(app) -> BlockingScheduler:
     monitoring reports (the daily backlog snapshot, the weekly summaries; each does its
     work once a day or week whatever the interval) every SCHEDULER_REPORTS_SECONDS, the
     uploads' orphan sweep every SCHEDULER_UPLOADS_SECONDS, the retention purge (bounded
-    batches, `app.services.retention`) every SCHEDULER_RETENTION_SECONDS; and,
+    batches, `app.services.infrastructure.retention`) every SCHEDULER_RETENTION_SECONDS; and,
     when MAIL_IMAP_URL is set, the helpdesk mailbox fetch every MAIL_FETCH_SECONDS. One
     worker thread runs them one after the other, so they never write at the same time
     (SQLite has one writer); a run that comes due while the other job works runs late
@@ -232,33 +234,33 @@ def build_scheduler(app) -> BlockingScheduler:
     sched = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(max_workers=1)})
 
     def sweep():
-        from app.services import timers
+        from app.services.engine import timers
 
         return timers.sweep(datetime.utcnow())
 
     def outbox():
-        from app.services import notify
+        from app.services.engine import notify
 
         return notify.scheduled(datetime.utcnow())  # digests; delivery unless DELIVERY_WORKERS
 
     def reports():
-        from app.services import summary
+        from app.services.read_models import summary
 
         now = datetime.utcnow()
         return {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
 
     def mail():
-        from app.services import mail_intake
+        from app.services.front_doors import mail_intake
 
         return mail_intake.fetch()
 
     def uploads_sweep():
-        from app.services import uploads
+        from app.services.infrastructure import uploads
 
         return uploads.sweep_orphans()
 
     def purge():
-        from app.services import retention
+        from app.services.infrastructure import retention
 
         return retention.scheduled(datetime.utcnow())
 

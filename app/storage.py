@@ -1,6 +1,6 @@
 """Where uploaded files are kept: a folder on the local disk (the default, `instance/uploads/`)
 or an S3-compatible object store (Amazon S3, MinIO, Ceph RGW, …) when `UPLOADS_S3_BUCKET`
-is set. The rest of the application goes through `app.services.uploads`, which names
+is set. The rest of the application goes through `app.services.infrastructure.uploads`, which names
 the objects (random names, never chosen by a user) and checks access before serving one.
 
 Both backends keep flat names (`<32 hex>.jpg|.pdf`); the object store puts them under

@@ -64,7 +64,7 @@ def seed_offices(db, circles: int = 4) -> tuple[list[tuple], int]:
     from sqlalchemy import insert
 
     from app.models import OrgUnit
-    from app.services import refcache
+    from app.services.read_models import refcache
 
     rows: list[dict] = []
 
@@ -97,7 +97,7 @@ def seed_categories(db) -> dict[str, list[int]]:
     from sqlalchemy import insert
 
     from app.models import Category
-    from app.services import refcache
+    from app.services.read_models import refcache
 
     rows, by_kind = [], {}
     for kind in KINDS:
@@ -234,7 +234,7 @@ def main(argv=None) -> dict:
             offices, _circle_id = seed_offices(db, args.circles)
             cats = seed_categories(db)
             seed_cases(db, args.cases, offices, cats, datetime.utcnow())
-            from app.services import tallies
+            from app.services.read_models import tallies
 
             tallies.rebuild()  # COPY bypasses the hook that keeps the dashboard counters
             seeded = time.perf_counter() - t0

@@ -36,7 +36,7 @@ def main() -> None:
 
     from app import create_app
     from app.extensions import db
-    from app.services.demo import DEMO_PASSWORD
+    from app.services.administration.demo import DEMO_PASSWORD
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"], "WTF_CSRF_ENABLED": False,
                       "RATELIMIT_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://"})

@@ -197,7 +197,8 @@ from sqlalchemy import func, select, text, update
 from app import create_app
 from app.extensions import db
 from app.models import Case
-from app.services import flow, tallies, timers
+from app.services.engine import flow, timers
+from app.services.read_models import tallies
 
 app = create_app()
 with app.app_context():
@@ -253,7 +254,7 @@ from sqlalchemy import delete, select
 from app import create_app
 from app.extensions import db
 from app.models import Case
-from app.services import tallies
+from app.services.read_models import tallies
 
 app = create_app()
 with app.app_context():
@@ -359,7 +360,8 @@ from app import create_app
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Case, OrgUnit, User
-from app.services import access, dashboards, queues, timers
+from app.services.engine import access, timers
+from app.services.read_models import dashboards, queues
 
 app = create_app()
 with app.app_context():

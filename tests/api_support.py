@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notification
-from app.services import api_keys
+from app.services.administration import api_keys
 from tests.conftest import NOW
 
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from app.extensions import db
 from app.models import Category
-from app.services import tokens
+from app.services.infrastructure import tokens
 from tests.factories import CITIZEN, make_case
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200 + b"\xff\xd9"
@@ -58,7 +58,8 @@ def queue_counts(user) -> dict:
     inbox's "Complaint Processing" view with its queue filter)."""
     from sqlalchemy import func, select
 
-    from app.services import complaints, views
+    from app.services.front_doors import complaints
+    from app.services.read_models import views
     from tests.conftest import NOW
 
     view = views.get("complaints")
@@ -69,7 +70,7 @@ def queue_counts(user) -> dict:
 
 def queue_refs(user, key: str) -> set:
     """The references in one of Complaint Processing's queues for `user`."""
-    from app.services import views
+    from app.services.read_models import views
     from tests.conftest import NOW
 
     q = views.query(views.get("complaints"), user, views.Filters(extra={"queue": key}), NOW)

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from app.extensions import db
 from app.models import Category, OrgUnit, PincodeEntry, SlaRule, User
-from app.services import cases
+from app.services.engine import cases
 from tests.conftest import NOW
 
 PASSWORD = "Password-123"

@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import timedelta
 from types import SimpleNamespace
 
-from app.services import cases
+from app.services.engine import cases
 from tests.conftest import NOW
 from tests.factories import make_case
 

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, Notification
-from app.services import admin_users as users
-from app.services import audit, cases
+from app.services.administration import admin_users as users
+from app.services.engine import cases
+from app.services.infrastructure import audit
 from tests.conftest import NOW
 from tests.factories import make_case, make_user
 
@@ -124,7 +125,7 @@ def test_outbox_retry(client, auth, world, app):
     assert r.status_code == 303
     db.session.refresh(failed)
     assert failed.status == "pending"
-    from app.services import notify
+    from app.services.engine import notify
 
     notify.deliver_due(datetime.utcnow())
     db.session.refresh(failed)

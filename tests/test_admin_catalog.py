@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog, Category, Holiday, OrgUnit, PincodeEntry, SlaRule
-from app.services import admin_catalog as catalog
-from app.services import sla as sla_service
-from app.services.admin_common import AdminError
+from app.services.administration import admin_catalog as catalog
+from app.services.administration.admin_common import AdminError
+from app.services.engine import sla as sla_service
 from tests.conftest import NOW
 from tests.factories import make_user
 

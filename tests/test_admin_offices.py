@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, OrgUnit
-from app.services import admin_offices as offices
-from app.services.admin_common import AdminError, OutOfScope
+from app.services.administration import admin_offices as offices
+from app.services.administration.admin_common import AdminError, OutOfScope
 from tests.conftest import NOW
 from tests.factories import make_case, make_office, make_user
 

@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notification, NotificationTemplate
-from app.services import admin_templates as templates
-from app.services import notify
-from app.services.admin_common import AdminError
+from app.services.administration import admin_templates as templates
+from app.services.administration.admin_common import AdminError
+from app.services.engine import notify
 from tests.conftest import NOW
 from tests.factories import make_case, make_user
 

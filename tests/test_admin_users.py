@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, User
-from app.services import admin_users as users
-from app.services.admin_common import AdminError, OutOfScope
+from app.services.administration import admin_users as users
+from app.services.administration.admin_common import AdminError, OutOfScope
 from tests.conftest import NOW
 from tests.factories import PASSWORD, make_user
 

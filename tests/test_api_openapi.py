@@ -12,7 +12,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from app.blueprints.api.openapi import EXAMPLES, document
-from app.services import cases
+from app.services.engine import cases
 from tests.api_support import new_key
 from tests.citizen_support import add_services, make_request
 from tests.complaints_support import complaint, make_taxonomy

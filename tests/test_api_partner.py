@@ -11,7 +11,8 @@ from sqlalchemy import select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import ApiKey, Case, CaseEvent
-from app.services import api_keys, cases
+from app.services.administration import api_keys
+from app.services.engine import cases
 from tests.api_support import bearer, new_key
 from tests.complaints_support import complaint
 from tests.conftest import NOW

@@ -13,7 +13,8 @@ from app.domain import workflow as wf
 from app.extensions import db
 from app.i18n import LOCALE_COOKIE
 from app.models import Case, CaseEvent, Feedback
-from app.services import cases, tokens
+from app.services.engine import cases
+from app.services.infrastructure import tokens
 from tests.api_support import otp_from_outbox
 from tests.citizen_support import add_services, make_request
 from tests.complaints_support import complaint, make_taxonomy
@@ -294,7 +295,7 @@ def test_errors_are_json_never_html(client, world):
 
 
 def test_an_unexpected_error_is_a_json_500(client, world, monkeypatch):
-    from app.services import citizen
+    from app.services.front_doors import citizen
 
     def boom(*a, **k):
         raise RuntimeError("database on fire")

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from app.extensions import db
-from app.services import auth as auth_service
+from app.services.infrastructure import auth as auth_service
 from tests.conftest import NOW
 from tests.factories import PASSWORD
 
@@ -169,7 +169,7 @@ def hash_checks(monkeypatch):
     import werkzeug.security
 
     import app.models.org
-    import app.services.auth
+    import app.services.infrastructure.auth
 
     calls = []
     real = werkzeug.security.check_password_hash
@@ -178,7 +178,7 @@ def hash_checks(monkeypatch):
         calls.append(pwhash)
         return real(pwhash, password)
 
-    for module in (werkzeug.security, app.models.org, app.services.auth):
+    for module in (werkzeug.security, app.models.org, app.services.infrastructure.auth):
         monkeypatch.setattr(module, "check_password_hash", counting, raising=False)
     return calls
 

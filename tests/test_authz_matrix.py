@@ -39,7 +39,7 @@ ROUTES = {
     "auth.logout": EMPLOYEE,
     "auth.change_password": EMPLOYEE,
     "auth.preferences": EMPLOYEE,
-    "cases.queue": EMPLOYEE,  # each view says who sees it (app/services/views.py), else 404
+    "cases.queue": EMPLOYEE,  # each view says who sees it (app/services/read_models/views.py), else 404
     "cases.queue_csv": EMPLOYEE,
     "cases.counts": EMPLOYEE,
     "cases.bulk": EMPLOYEE,  # the view's bulk actions, for whom the view offers them (else 403/404)
@@ -272,7 +272,7 @@ def test_moved_routes_redirect_to_a_view_of_the_inbox(app, client):
 def _partner_key(office_code):
     from datetime import datetime
 
-    from app.services import api_keys
+    from app.services.administration import api_keys
 
     return api_keys.create(office_code, f"partner {office_code}", now=datetime(2026, 11, 23))[1]
 

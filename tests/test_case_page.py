@@ -24,7 +24,7 @@ from app.domain.errors import (
 from app.extensions import db
 from app.failures import failure
 from app.i18n import case_action_label
-from app.services import interactions
+from app.services.front_doors import interactions
 from tests.citizen_support import add_services, make_request
 from tests.conftest import NOW
 from tests.factories import make_case

@@ -4,7 +4,7 @@ attachments."""
 import pytest
 
 from app.extensions import db
-from app.services import cases
+from app.services.engine import cases
 from tests.conftest import NOW
 from tests.factories import make_case
 

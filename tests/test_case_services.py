@@ -18,7 +18,7 @@ from app.domain.errors import (
 from app.domain.references import is_well_formed
 from app.extensions import db
 from app.models import Case, CaseEvent, Feedback, Notification, User
-from app.services import cases, timers
+from app.services.engine import cases, timers
 from tests.conftest import NOW
 from tests.factories import make_case
 
@@ -306,7 +306,7 @@ class TestTimers:
 
 
 def test_outbox_delivery_retries_and_never_touches_the_case(world, app):
-    from app.services import notify
+    from app.services.engine import notify
 
     case = make_case("service_request", world.d1)
     app.config["NOTIFY_FAIL"] = "gateway down"

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from app.domain.errors import MissingInput, NotAllowed
 from app.extensions import db
 from app.models import CaseEvent, Notification
-from app.services import access, cases, citizen, dashboards
+from app.services.engine import access, cases
+from app.services.front_doors import citizen
+from app.services.read_models import dashboards
 from tests.citizen_support import add_services, make_request
 from tests.conftest import NOW
 
@@ -283,7 +285,7 @@ def test_complaint_is_not_shown_as_a_doorstep_request(client, auth, world, servi
 
 
 def test_remarks_and_the_update_are_checked_before_writing(app, world, sr):
-    from app.services import case_actions
+    from app.services.engine import case_actions
 
     with pytest.raises(MissingInput):
         case_actions.perform(sr, "not_served", world.d1_op, NOW, version=sr.version,
@@ -292,7 +294,7 @@ def test_remarks_and_the_update_are_checked_before_writing(app, world, sr):
 
 
 def test_actions_offered_follow_the_state(app, world, sr):
-    from app.services import case_actions
+    from app.services.engine import case_actions
 
     def offered(user):
         return [t.action for t in case_actions.available(user, sr)]

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from app.domain.references import is_well_formed
 from app.extensions import db
 from app.models import Case, CaseEvent, Notification
-from app.services import cases, citizen
+from app.services.engine import cases
+from app.services.front_doors import citizen
 from tests.citizen_support import add_services, form_data
 from tests.conftest import NOW
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Notification, OtpCode
-from app.services import cases, citizen
+from app.services.engine import cases
+from app.services.front_doors import citizen
 from tests.citizen_support import add_services, make_request
 from tests.conftest import NOW
 

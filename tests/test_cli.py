@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.jobs import SchedulerLock, build_scheduler, run_once
 from app.models import Case, OrgUnit, User
-from app.services import cases
+from app.services.engine import cases
 from tests.conftest import NOW
 from tests.factories import make_case
 
@@ -37,7 +37,7 @@ def test_demo_data_loads_everything_once(runner):
 
 def test_demo_logins_land_on_a_home_page(runner, app):
     runner.invoke(args=["demo-data", "--cases", "5"])
-    from app.services.demo import DEMO_PASSWORD, demo_logins
+    from app.services.administration.demo import DEMO_PASSWORD, demo_logins
 
     for login_id, _what in demo_logins():
         client = app.test_client()
@@ -104,7 +104,7 @@ def test_scheduler_registers_the_sweep_and_the_outbox_as_guarded_jobs(app, monke
 
 
 def test_scheduler_jobs_run_the_sweep_and_the_delivery(app, monkeypatch):
-    from app.services import notify, timers
+    from app.services.engine import notify, timers
 
     calls = []
     monkeypatch.setattr(timers, "sweep", lambda now: calls.append("sweep") or {"closed": 0})
@@ -117,7 +117,7 @@ def test_scheduler_jobs_run_the_sweep_and_the_delivery(app, monkeypatch):
 
 
 def test_scheduler_reports_job_takes_the_snapshot_and_sends_the_weekly_summaries(app, monkeypatch):
-    from app.services import summary
+    from app.services.read_models import summary
 
     calls = []
     monkeypatch.setattr(summary, "snapshot", lambda now: calls.append("snapshot") or 0)

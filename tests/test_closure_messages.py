@@ -16,7 +16,7 @@ from app.domain import kinds
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Feedback, Notification
-from app.services import cases, notify
+from app.services.engine import cases, notify
 from tests.citizen_support import add_services, make_request
 from tests.conftest import NOW
 
@@ -64,7 +64,7 @@ def test_complaints_and_doorstep_requests_are_invited_to_rate(app, locale):
 
 def test_an_office_tickets_closure_mail_does_not_invite_a_rating(world):
     from app.models import Category
-    from app.services import tickets
+    from app.services.front_doors import tickets
 
     cat = Category(kind="office_ticket", code="sync", name_en="Sync", name_hi="sync", name_fa="sync")
     db.session.add(cat)
@@ -136,7 +136,7 @@ def test_a_forged_or_foreign_link_is_404(client, world):
     token = _link(case, "sms").rsplit("/", 1)[1]
     assert client.get(f"/track/{case.reference}/rate/{token}x").status_code == 404
     assert client.get(f"/track/{other.reference}/rate/{token}").status_code == 404
-    from app.services.tokens import make_case_token
+    from app.services.infrastructure.tokens import make_case_token
 
     respond = make_case_token(case, "respond")  # another purpose's token does not open it
     assert client.get(f"/track/{case.reference}/rate/{respond}").status_code == 404

@@ -9,7 +9,8 @@ import pytest
 from app.domain import workflow as wf
 from app.domain.errors import MissingInput, NotAllowed
 from app.extensions import db
-from app.services import access, cases, complaints, timers
+from app.services.engine import access, cases, timers
+from app.services.front_doors import complaints
 from tests.complaints_support import complaint, make_taxonomy, queue_counts, queue_refs
 from tests.conftest import NOW
 

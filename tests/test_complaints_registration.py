@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Attachment, Case
-from app.services import cases
+from app.services.engine import cases
 from tests.complaints_support import EXE, JPEG, PDF, complaint, form_data, make_taxonomy, respond_path
 from tests.conftest import NOW
 

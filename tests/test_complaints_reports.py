@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Case, ComplaintReview
-from app.services import cases, complaint_reviews
-from app.services import complaint_reports as reports
+from app.services.engine import cases
+from app.services.front_doors import complaint_reviews
+from app.services.read_models import complaint_reports as reports
 from tests.complaints_support import complaint, make_taxonomy
 from tests.conftest import NOW
 

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Attachment, Feedback, Notification
-from app.services import cases, complaints, timers, tokens
+from app.services.engine import cases, timers
+from app.services.front_doors import complaints
+from app.services.infrastructure import tokens
 from tests.complaints_support import EXE, PDF, complaint, make_taxonomy, queue_refs, respond_path
 from tests.conftest import NOW
 

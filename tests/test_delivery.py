@@ -12,7 +12,7 @@ from sqlalchemy import event, select, text
 
 from app.extensions import db
 from app.models import Notification
-from app.services import notify
+from app.services.engine import notify
 from tests.conftest import NOW
 
 

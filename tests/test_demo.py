@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Case, CaseEvent, Category, Notification, User
-from app.services import cases, demo, timers
+from app.services.administration import demo
+from app.services.engine import cases, timers
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Notification
-from app.services import access, cases, timers
+from app.services.engine import access, cases, timers
 from tests.conftest import NOW
 from tests.factories import make_office, make_user
 from tests.test_helpdesk_sla import build_desk, log
@@ -122,7 +122,7 @@ def test_with_no_supervisor_anywhere_level_one_is_the_next_level(app):
     db.session.add(cat)
     db.session.commit()
     desk_user = make_user(circle, ["helpdesk"])
-    from app.services import helpdesk
+    from app.services.front_doors import helpdesk
 
     case = helpdesk.log_call(desk_user, category=cat, classification="incident", priority="P1",
                              channel="phone", caller={"name": "X", "mobile": "9876543210"},
@@ -150,7 +150,7 @@ def test_complaint_supervisors_queue_unchanged_when_the_office_has_one(world):
 
 def test_the_set_based_sweep_reaches_the_same_people(desk, monkeypatch):
     """The sweep's set-based path and its per-case path decide alike."""
-    from app.services import bulk
+    from app.services.front_doors import bulk
 
     first = log(desk, priority="P1", now=NOW)
     second = log(desk, priority="P1", now=NOW + timedelta(days=1))

@@ -18,7 +18,8 @@ from openpyxl import load_workbook
 
 from app.exports import FORMULA_START, safe_cell
 from app.extensions import db
-from app.services import audit, complaint_reports, queues
+from app.services.infrastructure import audit
+from app.services.read_models import complaint_reports, queues
 from tests.conftest import NOW
 from tests.factories import make_case
 

@@ -5,7 +5,7 @@ import pytest
 
 from app import fragments
 from app.extensions import db
-from app.services import cases
+from app.services.engine import cases
 from tests.conftest import NOW
 from tests.factories import make_case
 

@@ -34,7 +34,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Case, CaseEvent, User
-from app.services import cases, tokens
+from app.services.engine import cases
+from app.services.infrastructure import tokens
 from tests.citizen_support import add_services
 from tests.citizen_support import form_data as citizen_form
 from tests.complaints_support import form_data as complaint_form
@@ -119,7 +120,7 @@ def _closed_request(w):
 
 
 def _ticket(w):
-    from app.services import tickets
+    from app.services.front_doors import tickets
 
     return tickets.raise_ticket(w.so1_user, subject="DARPAN app does not sync", description="Sync fails.",
                                 category=w.ticket_cats[0], now=NOW)
@@ -266,7 +267,7 @@ def _fresh_holiday(w, cl=None):
 def _fresh_template(w, cl=None):
     """An override to reset (the previous example's may still be there if it was refused)."""
     from app.models import NotificationTemplate
-    from app.services import admin_templates
+    from app.services.administration import admin_templates
 
     row = admin_templates.get("case_created", "email", "fa") or NotificationTemplate(name="case_created", channel="email", locale="fa", subject="ثبت شد %(ref)s",
                                body="درخواست شما ثبت شد: %(ref)s", updated_by_id=w.admin.id)
@@ -411,7 +412,7 @@ ADMIN_SCENARIOS: dict[str, Scenario] = {
 def _sla_data():
     """The whole matrix as it stands (a blank cell of an existing rule is refused), with
     complaint/P3 changed and complaint/P1 added."""
-    from app.services import admin_catalog
+    from app.services.administration import admin_catalog
 
     data = {}
     for (kind, prio), rule in admin_catalog.sla_matrix().items():
@@ -530,7 +531,7 @@ def _changes(before, after):
 def _check_admin_records(diff):
     """Each row an accepted admin form wrote is complete and consistent."""
     from app.models import Category, Holiday, NotificationTemplate, OrgUnit, PincodeEntry, SlaRule, User
-    from app.services import admin_catalog, admin_offices, admin_templates
+    from app.services.administration import admin_catalog, admin_offices, admin_templates
 
     def rows(model):
         keys = diff.get(model.__tablename__, (set(), set()))[0]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.services import timers
+from app.services.engine import timers
 from tests.conftest import NOW
 from tests.test_helpdesk_sla import build_desk, log
 from tests.test_interactions_i18n import assert_persian_page, english_labels

@@ -13,7 +13,8 @@ from app.domain import workflow as wf
 from app.domain.errors import NotAllowed, NotYet
 from app.extensions import db
 from app.models import Notification
-from app.services import cases, helpdesk, timers
+from app.services.engine import cases, timers
+from app.services.front_doors import helpdesk
 from tests.conftest import NOW
 from tests.test_helpdesk_sla import CALLER, build_desk, log
 

@@ -122,7 +122,7 @@ def test_log_a_call_solved_on_the_call(client, auth, desk):
 
 
 def test_report_shows_first_contact_and_levels(client, auth, desk):
-    from app.services import cases
+    from app.services.engine import cases
     from tests.conftest import NOW
 
     solved = log(desk, "functional", escalate=False)

@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Attachment, Case, MailIntake, Notification
-from app.services import cases, mail_intake, notify
+from app.services.engine import cases, notify
+from app.services.front_doors import mail_intake
 from tests.complaints_support import PDF
 from tests.conftest import NOW
 from tests.factories import make_user
@@ -85,7 +86,7 @@ def test_the_sender_is_matched_to_an_employee(desk):
     case = receive(mail(sender="D1 clerk <clerk.d1@indiapost.example>")).case
     assert case.raised_by_id == desk.d1_op.id and case.raising_office_id == desk.desk.id
     assert case.current_office_id == desk.desk.id
-    from app.services import access
+    from app.services.engine import access
 
     assert access.can_view(desk.d1_op, case)  # the employee follows their own ticket
 
@@ -394,7 +395,7 @@ def test_mail_fetch_without_a_mailbox_says_so(app, runner):
 def test_a_mail_ticket_is_worked_by_l1_like_a_call(desk):
     case = receive(mail()).case
     user = make_user(desk.desk, ["helpdesk"], name="Second operator")
-    from app.services import helpdesk
+    from app.services.front_doors import helpdesk
 
     helpdesk.classify(case, user, NOW, category=desk.cats["functional"], classification="problem",
                       priority="P2")

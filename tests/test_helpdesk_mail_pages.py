@@ -3,7 +3,7 @@ download, and the helpdesk's name and address on the public pages."""
 
 from __future__ import annotations
 
-from app.services import mail_intake
+from app.services.front_doors import mail_intake
 from tests.conftest import NOW
 from tests.test_helpdesk_mail import ADDRESS, desk, mail  # noqa: F401 - the fixture
 

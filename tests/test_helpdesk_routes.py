@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Case
-from app.services import timers
+from app.services.engine import timers
 from tests.conftest import NOW
 from tests.test_helpdesk_sla import build_desk, log
 

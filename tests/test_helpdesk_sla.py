@@ -14,7 +14,8 @@ from app.domain.errors import BadTarget
 from app.domain.sla import add_business_days
 from app.extensions import db
 from app.models import Case, Category, Holiday, SlaRule
-from app.services import cases, helpdesk, interactions, sla, timers
+from app.services.engine import cases, sla, timers
+from app.services.front_doors import helpdesk, interactions
 from tests.conftest import NOW
 from tests.factories import make_office, make_user
 

@@ -1,4 +1,4 @@
-"""The one inbox (issue 24, item 2): views defined once (app/services/views.py), shown
+"""The one inbox (issue 24, item 2): views defined once (app/services/read_models/views.py), shown
 at /cases/?view=<slug> to whom they belong (404 otherwise); each view lists what its
 old queue page listed; paging, search and filters; bulk actions; a CSV of every view;
 per-view counts that refresh after an in-place action; every old queue address
@@ -19,7 +19,9 @@ from app.domain import kinds
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Case
-from app.services import access, cases, citizen, complaints, helpdesk, interactions, tickets, views
+from app.services.engine import access, cases
+from app.services.front_doors import citizen, complaints, helpdesk, interactions, tickets
+from app.services.read_models import views
 from tests.conftest import NOW
 from tests.factories import make_case, make_user
 

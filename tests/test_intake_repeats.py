@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Case
-from app.services import cases, intake
+from app.services.engine import cases
+from app.services.front_doors import intake
 from tests.citizen_support import add_services
 from tests.citizen_support import form_data as request_form
 from tests.complaints_support import form_data, make_taxonomy

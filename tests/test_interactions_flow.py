@@ -12,7 +12,8 @@ from app.domain import workflow as wf
 from app.domain.errors import AlreadyDone, BadTarget, MissingInput, NotAllowed
 from app.extensions import db
 from app.models import Category, Feedback, Notification
-from app.services import access, case_actions, interactions
+from app.services.engine import access, case_actions
+from app.services.front_doors import interactions
 from tests.conftest import NOW
 from tests.factories import make_office, make_user
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from app.services import interactions
+from app.services.front_doors import interactions
 from tests.conftest import NOW
 from tests.test_interactions_flow import build_org
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Attachment, Case, Feedback
-from app.services import interactions
+from app.services.front_doors import interactions
 from tests.conftest import NOW
 from tests.test_interactions_flow import JPEG, build_org
 

@@ -21,7 +21,7 @@ from app.domain.references import is_well_formed, make_reference
 from app.extensions import db
 from app.i18n import case_action_label, kind_label
 from app.models import Case, Notification
-from app.services import access, cases, notify, sla, timers
+from app.services.engine import access, cases, notify, sla, timers
 from tests.conftest import NOW
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ def test_templates_endpoints_and_forms_exist(app):
 def test_each_kind_has_its_view_in_the_inbox_with_its_columns():
     """A kind's handlers work it in a view of the inbox (`queue_view`), which shows the
     registry's columns (tests/test_inbox.py renders them)."""
-    from app.services import views
+    from app.services.read_models import views
 
     for k in kinds.all():
         view = views.get(k.queue_view)
@@ -207,22 +207,22 @@ def test_a_registered_kind_is_swept_by_the_timers(app, world, drill_kind):
 ALLOWED_EVERYWHERE = {
     "app/domain/kinds.py": "the registry itself",
     "app/domain/workflow.py": "the workflow table: its rows name the kinds they are written for",
-    "app/services/demo.py": "demo data: realistic cases of each built-in kind",
+    "app/services/administration/demo.py": "demo data: realistic cases of each built-in kind",
 }
 # A front door may check that a case (or category) is its own kind, and nothing else.
 OWN_KIND = {
-    "app/services/citizen.py": wf.SERVICE_REQUEST,
+    "app/services/front_doors/citizen.py": wf.SERVICE_REQUEST,
     "app/blueprints/citizen/office.py": wf.SERVICE_REQUEST,
-    "app/services/tickets.py": wf.OFFICE_TICKET,
+    "app/services/front_doors/tickets.py": wf.OFFICE_TICKET,
     "app/blueprints/tickets/routes.py": wf.OFFICE_TICKET,
-    "app/services/complaints.py": wf.COMPLAINT,
-    "app/services/complaint_reports.py": wf.COMPLAINT,
-    "app/services/complaint_reviews.py": wf.COMPLAINT,
+    "app/services/front_doors/complaints.py": wf.COMPLAINT,
+    "app/services/read_models/complaint_reports.py": wf.COMPLAINT,
+    "app/services/front_doors/complaint_reviews.py": wf.COMPLAINT,
     "app/blueprints/complaints/routes.py": wf.COMPLAINT,
-    "app/services/interactions.py": wf.INTERACTION,
+    "app/services/front_doors/interactions.py": wf.INTERACTION,
     "app/blueprints/interactions/routes.py": wf.INTERACTION,
-    "app/services/helpdesk.py": wf.HELPDESK,
-    "app/services/mail_intake.py": wf.HELPDESK,  # the helpdesk's e-mail channel
+    "app/services/front_doors/helpdesk.py": wf.HELPDESK,
+    "app/services/front_doors/mail_intake.py": wf.HELPDESK,  # the helpdesk's e-mail channel
     "app/blueprints/helpdesk/routes.py": wf.HELPDESK,
 }
 _CONSTANTS = {"SERVICE_REQUEST": wf.SERVICE_REQUEST, "OFFICE_TICKET": wf.OFFICE_TICKET,

@@ -18,7 +18,8 @@ from sqlalchemy import delete, func, select
 from app.extensions import db
 from app.jobs import run_once
 from app.models import BacklogSnapshot, CaseDisposalTally, CaseFlowTally, Notification, WeeklySummary
-from app.services import charts, flow, league, summary, tallies
+from app.services.engine import flow
+from app.services.read_models import charts, league, summary, tallies
 from tests import league_fixture as lf
 from tests.conftest import NOW
 from tests.factories import make_case
@@ -71,7 +72,7 @@ def test_time_with_us_excludes_time_waiting_on_the_customer(world, built):
 
 
 def test_time_with_external_authorities(world):
-    from app.services import cases
+    from app.services.engine import cases
 
     k = make_case("complaint", world.d2, actor=world.d2_op, now=NOW - timedelta(days=6), category=world.cat)
     cases.act(k, "start", actor=world.d2_op, now=NOW - timedelta(days=6) + timedelta(hours=1))
@@ -134,7 +135,7 @@ def test_counters_agree_with_a_recount_and_rebuild(world, built):
 
 
 def test_a_transfer_moves_the_counts(world, built):
-    from app.services import cases
+    from app.services.engine import cases
 
     cases.act(built.K2, "transfer", actor=world.c1_sup, now=NOW,
               target_office=world.d1, text="Belongs to D1.")
@@ -348,7 +349,7 @@ def test_daily_snapshot_once_a_day(app, world, built):
 
 
 def test_moving_an_office_moves_its_counts_between_the_offices_above(world, built):
-    from app.services import admin_offices
+    from app.services.administration import admin_offices
 
     before = _rows(league.league(world.c1, "week", NOW))
     admin_offices.move(world.admin, world.d3, world.r1, NOW)

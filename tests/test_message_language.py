@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notification
-from app.services import admin_templates, cases, notify
+from app.services.administration import admin_templates
+from app.services.engine import cases, notify
 from tests.citizen_support import add_services, make_request
 from tests.complaints_support import complaint, make_taxonomy, respond_path
 from tests.conftest import NOW

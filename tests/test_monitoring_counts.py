@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.services import dashboards as d
+from app.services.read_models import dashboards as d
 from tests import monitoring_fixture as mf
 from tests.conftest import NOW
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.extensions import db
-from app.services import cases, notify
+from app.services.engine import cases, notify
 from tests.api_support import bearer, new_key
 from tests.conftest import NOW
 from tests.factories import make_case

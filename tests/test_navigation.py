@@ -91,14 +91,14 @@ def labels(entries) -> set[str]:
 
 @pytest.fixture
 def demo(app):
-    from app.services import demo
+    from app.services.administration import demo
 
     demo.load(case_count=25)
     return demo
 
 
 def _sign_in(app, login_id, lang=None):
-    from app.services.demo import DEMO_PASSWORD
+    from app.services.administration.demo import DEMO_PASSWORD
 
     client = app.test_client()
     r = client.post("/auth/login", data={"login_id": login_id, "password": DEMO_PASSWORD})

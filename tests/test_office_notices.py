@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, Notification, OfficeNotice, OrgUnit
-from app.services import notify
+from app.services.engine import notify
 from tests.conftest import NOW
 from tests.factories import make_case
 
@@ -113,7 +113,7 @@ def test_a_transferred_or_escalated_case_is_held_for_the_receiving_offices_diges
     """Both paths that move a case between offices — a person's transfer and the
     set-based sweep's escalation — hold the notice for the office it reaches."""
     from app.models import Case
-    from app.services import cases, timers
+    from app.services.engine import cases, timers
 
     app.config["OFFICE_NOTICE_MODE"] = "digest"
     case = make_case("complaint", world.ho1)
@@ -135,7 +135,7 @@ def test_a_transferred_or_escalated_case_is_held_for_the_receiving_offices_diges
 
 
 def test_a_requesters_answer_goes_to_the_offices_shared_address(app, world):
-    from app.services import cases
+    from app.services.engine import cases
 
     world.d1.email = "division1@example.in"
     db.session.commit()

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.models import OrgUnit
-from app.services import demo, interactions
+from app.services.administration import demo
+from app.services.front_doors import interactions
 from tests.conftest import NOW
 from tests.test_interactions_flow import build_org
 

@@ -9,7 +9,8 @@ from sqlalchemy import inspect, select
 
 from app.extensions import db
 from app.models import Notification
-from app.services import citizen, notify
+from app.services.engine import notify
+from app.services.front_doors import citizen
 from tests.citizen_support import add_services, make_request
 from tests.conftest import NOW
 

@@ -17,7 +17,8 @@ from app.domain import sla as domain_sla
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Case, Category
-from app.services import cases, helpdesk, interactions, timers
+from app.services.engine import cases, timers
+from app.services.front_doors import helpdesk, interactions
 from tests.conftest import NOW
 from tests.factories import make_case
 from tests.test_helpdesk_sla import build_desk, log

@@ -126,7 +126,7 @@ def _seeds(app):
 
     from app.extensions import db
     from app.models import Case
-    from app.services.tokens import make_case_token
+    from app.services.infrastructure.tokens import make_case_token
 
     seeds = {rule.rule for rule in app.url_map.iter_rules()
              if "GET" in rule.methods and not rule.arguments
@@ -147,7 +147,7 @@ def _seeds(app):
 
 @pytest.fixture
 def demo(app):
-    from app.services import demo
+    from app.services.administration import demo
 
     demo.load(case_count=25)
     return demo
@@ -156,7 +156,7 @@ def demo(app):
 def test_no_page_of_any_role_has_inline_styles_handlers_or_scripts(app, demo):
     """Anonymous, then each demo account: every page reached holds no `style=`, no
     `on…=` handler, no inline <script>/<style> (the CSP would block them)."""
-    from app.services.demo import DEMO_PASSWORD
+    from app.services.administration.demo import DEMO_PASSWORD
 
     accounts = [None] + [login_id for login_id, _what in demo.demo_logins()]
     all_problems, all_endpoints, seeds = {}, set(), _seeds(app)

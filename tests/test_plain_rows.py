@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Case
-from app.services import plain_rows
+from app.services.read_models import plain_rows
 from tests.factories import make_case
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, select
 
 from app.extensions import db
-from app.services import cases
+from app.services.engine import cases
 from tests.conftest import NOW
 from tests.factories import make_case
 
@@ -120,7 +120,7 @@ def test_case_page_stays_within_its_statement_budget(client, auth, world, kind, 
 
 
 def test_raising_a_doorstep_request_stays_within_its_statement_budget(client, world):
-    """With the reference data cached in the process (`app.services.refcache`): the
+    """With the reference data cached in the process (`app.services.read_models.refcache`): the
     generation's token (1); the submission key and the reference's uniqueness (1); the
     case, its counter, its day counter (the dashboard's trend) (3); its timeline row and
     the outbox rows, one plain INSERT each (2); the open cases of the same mobile or
@@ -152,7 +152,7 @@ def test_raising_a_doorstep_request_stays_within_its_statement_budget(client, wo
 
 def test_the_timeline_gives_each_event_its_own_attachments_in_one_statement(app, world):
     from app.models import Attachment, CaseEvent
-    from app.services import queues
+    from app.services.read_models import queues
 
     case = make_case("complaint", world.d1)
     cases.act(case, "start", actor=world.d1_op, now=NOW + timedelta(hours=1))

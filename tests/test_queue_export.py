@@ -7,7 +7,7 @@ import io
 from flask_babel import force_locale, gettext
 
 from app.i18n import KIND_LABELS
-from app.services import cases
+from app.services.engine import cases
 from tests.conftest import NOW
 from tests.factories import make_case
 

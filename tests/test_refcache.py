@@ -1,4 +1,4 @@
-"""Reference data cached across requests (`app.services.refcache`): an administrator's
+"""Reference data cached across requests (`app.services.read_models.refcache`): an administrator's
 change is seen by the next raise of every worker, without a restart; a transaction never
 caches what it has not committed; raising keeps its retry semantics."""
 
@@ -13,7 +13,10 @@ from app import create_app
 from app.config import TestConfig
 from app.extensions import db, limiter
 from app.models import Case, Category, Notification, OtpCode, PincodeEntry, RefGeneration
-from app.services import admin_catalog, admin_templates, admin_users, cases, citizen, refcache, sla
+from app.services.administration import admin_catalog, admin_templates, admin_users
+from app.services.engine import cases, sla
+from app.services.front_doors import citizen
+from app.services.read_models import refcache
 from tests.citizen_support import add_services, form_data
 from tests.conftest import NOW
 from tests.factories import make_case, make_user
@@ -175,7 +178,7 @@ def test_without_the_generation_row_nothing_is_cached_and_a_change_brings_it_bac
 
 
 def test_cached_offices_are_attached_without_a_query(app, world, services):
-    from app.services import routing
+    from app.services.engine import routing
 
     refcache.clear()
     d3_id, d3_name = world.d3.id, world.d3.name

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Attachment, Case, CaseEvent, Notification
-from app.services import cases, summary
+from app.services.engine import cases
+from app.services.read_models import summary
 from tests.conftest import NOW
 from tests.factories import make_case
 
@@ -38,11 +39,11 @@ def _boom(*_a, **_k):
 
 
 @pytest.mark.parametrize("target", [
-    "app.services.effects.column_changes",  # while the transition's effects are applied in memory
-    "app.services.routing.escalation_target",
-    "app.services.cases._notify",          # after the versioned UPDATE was flushed
-    "app.services.notify.enqueue",         # while writing the outbox
-    "app.services.uploads.store_upload",   # after the event row exists
+    "app.services.engine.effects.column_changes",  # while the transition's effects are applied in memory
+    "app.services.engine.routing.escalation_target",
+    "app.services.engine.cases._notify",          # after the versioned UPDATE was flushed
+    "app.services.engine.notify.enqueue",         # while writing the outbox
+    "app.services.infrastructure.uploads.store_upload",   # after the event row exists
 ])
 def test_injected_failure_leaves_nothing_written(world, monkeypatch, target):
     case = make_case("complaint", world.ho1)
@@ -57,7 +58,7 @@ def test_injected_failure_leaves_nothing_written(world, monkeypatch, target):
 
 
 def test_failure_while_raising_leaves_no_case(world, monkeypatch):
-    from app.services import notify
+    from app.services.engine import notify
 
     monkeypatch.setattr(notify, "enqueue", _boom)
     with pytest.raises(Boom):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.jobs import build_scheduler
 from app.models import AuditLog, CaseEvent, LoginThrottle, Notification, OtpCode, WeeklySummary
-from app.services import retention
+from app.services.infrastructure import retention
 from tests.conftest import NOW
 from tests.factories import make_case
 

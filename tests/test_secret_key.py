@@ -14,7 +14,8 @@ from itsdangerous import URLSafeTimedSerializer
 import app as app_module
 from app import MissingSecretKey, create_app
 from app.config import Config, ProductionConfig
-from app.services import citizen, tokens
+from app.services.front_doors import citizen
+from app.services.infrastructure import tokens
 from tests.conftest import NOW
 from tests.factories import make_case
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, select, text
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Case, CaseEvent, Notification
-from app.services import cases, tallies, timers
+from app.services.engine import cases, timers
+from app.services.read_models import tallies
 from tests.conftest import NOW
 from tests.factories import make_case
 

@@ -1,4 +1,4 @@
-"""The sweep's set-based path (`app.services.bulk`) against the per-case ORM path: on the
+"""The sweep's set-based path (`app.services.front_doors.bulk`) against the per-case ORM path: on the
 same cases, at the same moment, both must leave exactly the same case rows, timeline
 rows, outbox messages and dashboard counters."""
 
@@ -21,7 +21,9 @@ from app.models import (
     NotificationTemplate,
     User,
 )
-from app.services import bulk, cases, notify, refcache, tallies, timers
+from app.services.engine import cases, notify, timers
+from app.services.front_doors import bulk
+from app.services.read_models import refcache, tallies
 from tests.conftest import NOW
 from tests.factories import CITIZEN, make_case
 

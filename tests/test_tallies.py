@@ -11,7 +11,8 @@ from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import Case, CaseTally, Feedback
-from app.services import cases, dashboards, tallies
+from app.services.engine import cases
+from app.services.read_models import dashboards, tallies
 from tests import monitoring_fixture as mf
 from tests.conftest import NOW
 from tests.factories import make_case
@@ -87,7 +88,7 @@ def test_rebuild_repairs_counters(world):
 
 
 def test_demo_loader_keeps_counters_exact(app):
-    from app.services import demo
+    from app.services.administration import demo
 
     demo.load(case_count=60)
     assert db.session.scalar(select(func.count(Case.id))) >= 60

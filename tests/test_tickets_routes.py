@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from app.domain import workflow as wf
 from app.extensions import db
 from app.models import Attachment, Case, CaseEvent, Category
-from app.services import cases, tickets
+from app.services.engine import cases
+from app.services.front_doors import tickets
 from tests.conftest import NOW
 from tests.factories import PASSWORD
 

@@ -12,7 +12,9 @@ from app.domain import workflow as wf
 from app.domain.errors import InvalidTransition, MissingInput, NotAllowed, NotAtThisLevel
 from app.extensions import db
 from app.models import CaseEvent, Category, Notification
-from app.services import access, cases, queues, tickets, views
+from app.services.engine import access, cases
+from app.services.front_doors import tickets
+from app.services.read_models import queues, views
 from tests.conftest import NOW
 
 T = timedelta(hours=1)

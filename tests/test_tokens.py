@@ -1,9 +1,9 @@
-"""Signed requester links (app/services/tokens.py): the serializer that skips zlib makes
+"""Signed requester links (app/services/infrastructure/tokens.py): the serializer that skips zlib makes
 the same tokens as itsdangerous's stock one, and either reads the other's."""
 
 from itsdangerous import URLSafeTimedSerializer
 
-from app.services import tokens
+from app.services.infrastructure import tokens
 from tests.factories import make_case
 
 

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.inputs import as_id, ascii_digits, digits, search_text, typed_number
 from app.models import Case, PincodeEntry, User
-from app.services import admin_catalog, admin_users, interactions, queues
+from app.services.administration import admin_catalog, admin_users
+from app.services.front_doors import interactions
+from app.services.read_models import queues
 from tests.conftest import NOW
 from tests.factories import make_case
 from tests.test_interactions_flow import build_org

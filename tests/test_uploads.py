@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.services.uploads import UploadRejected, check_upload, safe_name, store_upload
+from app.services.infrastructure.uploads import UploadRejected, check_upload, safe_name, store_upload
 from tests.conftest import NOW
 from tests.factories import make_case
 
@@ -55,7 +55,7 @@ def test_same_name_uploads_do_not_collide(app, world):
     a = store_upload(case, None, ("receipt.jpg", JPEG), None, NOW)
     b = store_upload(case, None, ("receipt.jpg", JPEG + b"\x00"), None, NOW)
     assert a.stored_name != b.stored_name and a.original_name == b.original_name
-    from app.services.uploads import path_of
+    from app.services.infrastructure.uploads import path_of
 
     assert path_of(a).read_bytes() == JPEG and path_of(b).read_bytes() == JPEG + b"\x00"
     assert ".." not in a.stored_name and "/" not in a.stored_name

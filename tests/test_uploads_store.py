@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Attachment, Case, CaseEvent, Category
-from app.services import cases, uploads
+from app.services.engine import cases
+from app.services.infrastructure import uploads
 from app.storage import LocalStorage, S3Storage, storage
 from tests.conftest import NOW, free_port
 from tests.factories import make_case
@@ -177,7 +178,7 @@ def test_acting_with_an_attachment_when_the_store_fails_changes_nothing(client, 
 
 def test_a_failed_transaction_deletes_the_object_it_had_put(world, s3, monkeypatch):
     """The object is put first; the commit then fails: no rows, and the object is gone."""
-    from app.services import notify
+    from app.services.engine import notify
 
     def boom(*_a, **_k):
         raise RuntimeError("injected")

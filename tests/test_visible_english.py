@@ -33,7 +33,7 @@ def test_user_data_is_not_a_finding():
 
 @pytest.fixture
 def demo(app):
-    from app.services import demo
+    from app.services.administration import demo
 
     demo.load(case_count=25)
     return demo
@@ -42,7 +42,7 @@ def demo(app):
 @pytest.mark.parametrize("lang", ["hi", "fa"])
 def test_no_page_shows_english_of_the_interface(app, demo, lang):
     from app.extensions import db
-    from app.services.demo import DEMO_PASSWORD
+    from app.services.administration.demo import DEMO_PASSWORD
 
     before = audit.data_words(db.session)
     accounts = [None] + [login_id for login_id, _what in demo.demo_logins()]

@@ -69,7 +69,7 @@ def test_operators_cannot_close_complaints_without_confirmation():
 
 
 def test_every_effect_is_known():
-    from app.services import cases  # noqa: F401 - the interpreter of the effects
+    from app.services.engine import cases  # noqa: F401 - the interpreter of the effects
 
     known = {"assign_actor", "assign_target", "clear_assignee", "move_to_target", "move_up",
              "escalate", "set_external", "pause_external", "pause_customer", "resume_clock",

@@ -32,7 +32,7 @@ HELPDESK = "helpdesk"
 # SUPERVISOR; the workflow table imports this module, so they are spelled here).
 _REQUESTER, _HANDLER, _SUPERVISOR = "requester", "handler", "supervisor"
 
-# How an escalation climbs (`app.services.routing.escalation_target`):
+# How an escalation climbs (`app.services.engine.routing.escalation_target`):
 CLIMB = "climb"  # one level up the office chain each time (office tickets)
 SUPERVISORS_FIRST = "supervisors_first"  # level 1: the holding office's supervisors; then up
 # The category's escalation path first (seed 002: L1 → the category's team), then the
@@ -91,7 +91,7 @@ class CaseKind:
     escalated_to_supervisors: bool = False
     routing: str = SUPERVISORS_FIRST  # how `escalate` climbs (CLIMB / SUPERVISORS_FIRST / PATH)
     # Front door: where a case is raised (endpoint, and its form as "module:Class"), its
-    # handlers' view of the inbox (a slug of `app.services.views`) and the columns the
+    # handlers' view of the inbox (a slug of `app.services.read_models.views`) and the columns the
     # inbox shows for it, and where an employee follows one (the link in their messages).
     raise_endpoint: str | None = None
     form: str | None = None
@@ -109,7 +109,7 @@ class CaseKind:
     # Notification template per event (DEFAULT_TEMPLATES) or per workflow action.
     templates: Mapping = field(default_factory=dict)
     # Wordings of its own templates ({name: (subject, body, sms)}, lazy strings), for a kind
-    # whose messages are not among `app.services.notify.TEMPLATES`.
+    # whose messages are not among `app.services.engine.notify.TEMPLATES`.
     messages: Mapping = field(default_factory=dict)
     # SLA: due times when the matrix has no row ({priority: (response, resolution)} business
     # days). What the sweep does with its overdue or unanswered cases is in its workflow

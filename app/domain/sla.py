@@ -65,8 +65,8 @@ def business_days_between(
 # A case is overdue when its clock runs (open or in progress: waiting on the requester
 # or an external authority stops it, and the due times move on by the time waited) and
 # the deadline it works to — `due_by` — has passed. The lists flag it and show that
-# deadline, and the sweep (`app.services.timers.rules`, through its SQL form
-# `app.services.sla.overdue_condition`) acts on it. `sla_breached` is a record that the
+# deadline, and the sweep (`app.services.engine.timers.rules`, through its SQL form
+# `app.services.engine.sla.overdue_condition`) acts on it. `sla_breached` is a record that the
 # case was once late (the compliance figures); after an escalation the receiving level
 # gets a fresh window, and a case within it is not overdue.
 

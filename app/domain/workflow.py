@@ -29,7 +29,7 @@ STATES = (OPEN, IN_PROGRESS, AWAITING_INFO, PENDING_EXTERNAL, AWAITING_CONFIRMAT
 ACTIVE_STATES = frozenset(STATES) - {CLOSED}
 WORKING = frozenset({OPEN, IN_PROGRESS})
 
-# Who may act (a user's relation to a case, computed by app.services.access)
+# Who may act (a user's relation to a case, computed by app.services.engine.access)
 REQUESTER = "requester"  # raised it (citizen by token, employee, or the raising office)
 HANDLER = "handler"  # works in the office that holds it, or is its assignee
 SUPERVISOR = "supervisor"  # supervisor role over the holding office's subtree
@@ -104,7 +104,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("sla_escalate", {HELPDESK}, WORKING, OPEN, {SYSTEM},
        ["escalate_path", "restart_clock", "clear_assignee", "notify_office"], requires=WITH_DESK),
     _t("classify", {HELPDESK}, WORKING, None, STAFF, ["classify"], public=False, requires=WITH_DESK),
-    # A caller's answer by e-mail (app.services.mail_intake) is added to the timeline.
+    # A caller's answer by e-mail (app.services.front_doors.mail_intake) is added to the timeline.
     _t("requester_reply", {HELPDESK}, WORKING | {AWAITING_CONFIRMATION}, None, {REQUESTER},
        ["notify_handlers"], needs_text=True),
     # --- moving between offices --------------------------------------------------
@@ -219,7 +219,7 @@ def rows_of(kind: str) -> list[Transition]:
 
 def system_scope(action: str) -> tuple[frozenset, frozenset]:
     """(kinds, states) in which the system (the timers) takes `action`, from the rows
-    above: what a timer rule sweeps (`app.services.timers.rules`)."""
+    above: what a timer rule sweeps (`app.services.engine.timers.rules`)."""
     rows = [(t, kinds) for t, kinds in _rows_with_kinds() if t.action == action and SYSTEM in t.who]
     return (frozenset().union(*(kinds for _t, kinds in rows)),
             frozenset().union(*(t.sources for t, _kinds in rows)))

@@ -12,7 +12,7 @@ from app.models.org import OrgUnit, User
 
 
 class Case(db.Model):
-    """One row per case, whatever its kind. Only `app.services.cases` changes `status`,
+    """One row per case, whatever its kind. Only `app.services.engine.cases` changes `status`,
     `current_office_id`, `assignee_id` and the due times."""
 
     __tablename__ = "case"
@@ -20,7 +20,7 @@ class Case(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(24), unique=True)
     # The tally key (kind, status, category, priority, office, breached) keeps its old value
-    # on change (active_history), so `app.services.tallies` can move the case's count.
+    # on change (active_history), so `app.services.read_models.tallies` can move the case's count.
     kind: Mapped[str] = mapped_column(String(20), active_history=True)
     status: Mapped[str] = mapped_column(String(24), active_history=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), active_history=True)
@@ -45,7 +45,7 @@ class Case(db.Model):
     related_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     # Possible repeat (issue 27): the earlier case this one refers to, or an earlier case
     # from the same mobile about the same service within REPEAT_DAYS; set when raised
-    # (`app.services.flow`). Counted by the league table, shown to staff on the case. No
+    # (`app.services.engine.flow`). Counted by the league table, shown to staff on the case. No
     # foreign key: a plain column keeps the migration an ALTER TABLE ADD COLUMN on SQLite.
     repeat_of_id: Mapped[int | None] = mapped_column(index=True, active_history=True)
 
@@ -207,7 +207,7 @@ Index("ix_feedback_case_rating", Feedback.case_id, Feedback.rating)
 class CaseTally(db.Model):
     """Maintained counters for the dashboards: how many cases, and their ratings, per
     (holding office, kind, category, priority, status, breached). Kept in step with
-    `case` by `app.services.tallies` in the same transaction as every change, so a
+    `case` by `app.services.read_models.tallies` in the same transaction as every change, so a
     dashboard reads a few thousand rows instead of scanning a million cases.
     `category_id` 0 stands for "no category" (a key column cannot be NULL)."""
 
@@ -229,7 +229,7 @@ class CaseDayTally(db.Model):
     (holding office, local calendar day, kind), how many of the cases now held there were
     raised on that day (`raised`) and how many closed cases were closed on it (`closed`).
     Days are calendar days in `BABEL_DEFAULT_TIMEZONE` (`flask tallies --rebuild` after
-    changing it). Kept by `app.services.tallies` in the same transaction as every change,
+    changing it). Kept by `app.services.read_models.tallies` in the same transaction as every change,
     like `CaseTally`, so a 30-day trend reads at most offices x kinds x 30 rows whatever
     the number of cases."""
 
@@ -251,7 +251,7 @@ class CaseFlowTally(db.Model):
     without an SLA breach; their time with us and with external authorities, in seconds;
     their ratings). `rejections` counts the requesters' rejections of a proposed
     resolution on that day (an event: it stays with the office that held the case then).
-    Kept by `app.services.flow` in the same transaction as every change, like
+    Kept by `app.services.engine.flow` in the same transaction as every change, like
     `CaseDayTally`; `category_id` 0 stands for "no category"."""
 
     __tablename__ = "case_flow_tally"
@@ -291,7 +291,7 @@ class CaseDisposalTally(db.Model):
 class BacklogSnapshot(db.Model):
     """Cases not closed, and of them pending beyond their SLA, per office at the start
     of a local day (offices with none are left out), written by the scheduler once a
-    day (`app.services.summary.snapshot`): what "pending beyond SLA" now is compared
+    day (`app.services.read_models.summary.snapshot`): what "pending beyond SLA" now is compared
     with (a count of now has no history of its own)."""
 
     __tablename__ = "backlog_snapshot"

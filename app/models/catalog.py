@@ -85,7 +85,7 @@ class Holiday(db.Model):
 class RefGeneration(db.Model):
     """One row whose `token` changes (to a fresh random number) in the same transaction
     as every change to the reference data that processes cache across requests
-    (`app.services.refcache`): services and categories, pincodes, offices, the SLA
+    (`app.services.read_models.refcache`): services and categories, pincodes, offices, the SLA
     matrix, holidays, notification wording and staff contact details. A worker that
     reads a token other than the one its cache was filled under drops the cache."""
 

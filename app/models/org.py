@@ -53,7 +53,7 @@ class OrgUnit(db.Model):
     depth: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
     # The office's shared (role) mailbox: its new-case notices go there
-    # (OFFICE_NOTICE_MODE, `app.services.notify.office_notice`).
+    # (OFFICE_NOTICE_MODE, `app.services.engine.notify.office_notice`).
     email: Mapped[str | None] = mapped_column(String(200))
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[id], back_populates="children")

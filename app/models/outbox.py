@@ -26,7 +26,7 @@ class Notification(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sending|sent|failed
     # Lower goes first: 0 a one-time code, 1 a message a person is waiting for, 5 the rest
-    # (`app.services.notify.PRIORITIES`). Delivery is by priority, then age.
+    # (`app.services.engine.notify.PRIORITIES`). Delivery is by priority, then age.
     priority: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=datetime.utcnow)
@@ -38,7 +38,7 @@ class Notification(db.Model):
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The Message-ID an e-mail was sent with: a reply naming it (In-Reply-To,
     # References) is threaded onto the message's case; a message of ours coming back
-    # is a mail loop (`app.services.mail_intake`).
+    # is a mail loop (`app.services.front_doors.mail_intake`).
     message_id: Mapped[str | None] = mapped_column(String(255), index=True)
     # The delivery worker holding the row (status "sending") and until when: after
     # `claimed_until` another worker takes it up (`notify.claim`).

@@ -5,7 +5,7 @@ Revises: b7d4e2a9c1f3
 Create Date: 2026-11-29 16:20:00
 
 One row whose token every change to cached reference data replaces, in the same
-transaction (`app.services.refcache`): each worker process compares it with the token
+transaction (`app.services.read_models.refcache`): each worker process compares it with the token
 its cache was filled under, once per transaction, instead of reading the service list,
 pincode, SLA matrix, holidays, wording and office contacts on every raise.
 """

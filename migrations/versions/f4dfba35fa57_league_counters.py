@@ -10,7 +10,7 @@ table's and weekly compliance's counters), `backlog_snapshot` (pending beyond SL
 office and day, for its change), `weekly_summary` (one summary per head and week);
 `case.repeat_of_id` and an index on `case.requester_email` (repeats at intake); `user.weekly_summary` (opt-out, on by default); an attachment on
 `notification`. The counters are filled from the cases already in the database
-(`app.services.flow.rebuild`, which measures business days with the holiday calendar).
+(`app.services.engine.flow.rebuild`, which measures business days with the holiday calendar).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -86,7 +86,7 @@ def _fill():
         return
     from sqlalchemy.orm import Session
 
-    from app.services import flow
+    from app.services.engine import flow
 
     bind = op.get_bind()
     if bind.execute(sa.text('SELECT 1 FROM "case" LIMIT 1')).first():

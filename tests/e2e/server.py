@@ -59,7 +59,7 @@ def build(directory: Path):
 
 
 def _demo_logins():
-    from app.services import demo
+    from app.services.administration import demo
 
     return demo.demo_logins()
 
@@ -70,7 +70,7 @@ def _scenario_cases() -> dict[str, str]:
     from app.domain import workflow as wf
     from app.extensions import db
     from app.models import Category, OrgUnit
-    from app.services import cases
+    from app.services.engine import cases
 
     division = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "KA-BGE"))
     service = db.session.scalar(select(Category).where(Category.kind == wf.SERVICE_REQUEST,

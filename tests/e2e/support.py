@@ -12,7 +12,7 @@ from pathlib import Path
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "e2e"
 AXE_SOURCE = (Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text()
-DEMO_PASSWORD = "Seva@2026"  # app/services/demo.py
+DEMO_PASSWORD = "Seva@2026"  # app/services/administration/demo.py
 FAILING_IMPACTS = ("serious", "critical")
 PERSIAN_DIGIT = re.compile(r"[۰-۹]")
 ASCII_DIGIT = re.compile(r"[0-9]")

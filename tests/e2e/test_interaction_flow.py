@@ -51,7 +51,7 @@ def test_interaction_assigned_answered_not_resolved_then_resolved_and_rated(new_
     page.wait_for_url("**/interactions/new")
     check_page(page, "interaction-new")
     expect(page.locator("input[name='addressed_to'][value='department']")).to_be_checked()
-    from app.services.demo import OFFICE_NAMES
+    from app.services.administration.demo import OFFICE_NAMES
 
     department = "IT Support Department"  # offered by its name in the reader's language
     page.select_option("#department", label=department if lang == "en" else OFFICE_NAMES[department][1])

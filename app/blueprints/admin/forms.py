@@ -26,7 +26,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def kind_choices():
-    from app.services.admin_offices import CREATABLE_KINDS
+    from app.services.administration.admin_offices import CREATABLE_KINDS
 
     return [(k, OFFICE_KIND_LABELS[k]) for k in CREATABLE_KINDS]
 

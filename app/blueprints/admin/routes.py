@@ -34,14 +34,15 @@ from app.i18n import KIND_LABELS, OFFICE_KIND_LABELS, ROLE_LABELS
 from app.inputs import as_id, ascii_digits, query_args, typed_number
 from app.models import Category, Holiday, OrgUnit
 from app.nav import add_staff_link
-from app.services import access, audit
-from app.services import admin_audit as audits
-from app.services import admin_catalog as catalog
-from app.services import admin_offices as offices
-from app.services import admin_templates as templates
-from app.services import admin_users as users
-from app.services import auth as auth_service
-from app.services.admin_common import AdminError, OutOfScope, paginate
+from app.services.administration import admin_audit as audits
+from app.services.administration import admin_catalog as catalog
+from app.services.administration import admin_offices as offices
+from app.services.administration import admin_templates as templates
+from app.services.administration import admin_users as users
+from app.services.administration.admin_common import AdminError, OutOfScope, paginate
+from app.services.engine import access
+from app.services.infrastructure import audit
+from app.services.infrastructure import auth as auth_service
 
 bp = Blueprint("admin", __name__)
 
@@ -869,7 +870,7 @@ def mail_intake():
     """Messages received at the helpdesk's address and what became of each: a ticket, a
     reply, dropped (auto-reply, loop) or failed with its reason; the raw message of each
     can be downloaded."""
-    from app.services import mail_intake as intake
+    from app.services.front_doors import mail_intake as intake
 
     q = intake.intake_query(request.args.get("status") or None, request.args.get("q"))
     return render_page_or_partial("admin/mail.html", "admin/_mail_rows.html", listing=_page(q),

@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 from flask.cli import with_appcontext
 
-from app.services import api_keys
+from app.services.administration import api_keys
 
 
 @click.group("api-key")

@@ -18,7 +18,8 @@ from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
 from app.inputs import as_id, ascii_digits
-from app.services import api_keys, citizen
+from app.services.administration import api_keys
+from app.services.front_doors import citizen
 
 bp = Blueprint("api", __name__)
 

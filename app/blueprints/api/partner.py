@@ -27,7 +27,8 @@ from app.domain.references import normalize
 from app.extensions import db, limiter
 from app.inputs import typed_number
 from app.models import Case, CaseEvent
-from app.services import access, cases, queues
+from app.services.engine import access, cases
+from app.services.read_models import queues
 
 MAX_LIMIT = 100
 

@@ -35,7 +35,9 @@ from app.domain.errors import WorkflowError
 from app.extensions import db, limiter
 from app.i18n import action_label, current_locale
 from app.models import Case, CaseEvent, Feedback
-from app.services import cases, citizen, complaints, tokens
+from app.services.engine import cases
+from app.services.front_doors import citizen, complaints
+from app.services.infrastructure import tokens
 
 NO_CSRF = {"csrf": False}
 TRACK_SALT = "api-track-mobile"
@@ -180,7 +182,7 @@ def track_otp():
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    from app.services.tokens import serializer
+    from app.services.infrastructure.tokens import serializer
 
     return serializer(TRACK_SALT)  # every key of a rotation accepted, the current one signs
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from app.i18n import action_label, kind_label, status_label
 from app.models import Case
-from app.services import citizen
+from app.services.front_doors import citizen
 
 
 def iso(value: datetime | None) -> str | None:

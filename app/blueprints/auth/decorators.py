@@ -15,7 +15,7 @@ def role_required(*roles):
         def wrapped(*args, **kwargs):
             if not current_user.has_role(*roles):
                 from app.extensions import db
-                from app.services import audit
+                from app.services.infrastructure import audit
 
                 audit.record("denied", actor=current_user, target=view.__name__)
                 db.session.commit()

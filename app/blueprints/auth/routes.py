@@ -20,8 +20,8 @@ from app.blueprints.auth.forms import ChangePasswordForm, LoginForm, Preferences
 from app.extensions import db, limiter
 from app.i18n import LOCALE_COOKIE
 from app.inputs import safe_next
-from app.services import auth as auth_service
-from app.services import summary
+from app.services.infrastructure import auth as auth_service
+from app.services.read_models import summary
 
 bp = Blueprint("auth", __name__)
 

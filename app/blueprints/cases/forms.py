@@ -20,7 +20,7 @@ class ActionForm(FlaskForm):
     user = SelectField(_l("Colleague"), coerce=str, validators=[Optional()], validate_choice=False)
     attachment = FileField(_l("Attachment (JPEG or PDF)"))
     # A kind's own inputs of an action (`CaseKind.action_fields`), checked by the service
-    # (`app.services.case_actions`): a helpdesk ticket's classification, the survey of an
+    # (`app.services.engine.case_actions`): a helpdesk ticket's classification, the survey of an
     # interaction, a doorstep request's internal remarks.
     category = StringField(validators=[Optional(), Length(max=12)])
     classification = StringField(validators=[Optional(), Length(max=40)])
@@ -38,7 +38,7 @@ class ActionForm(FlaskForm):
 class QueueFilterForm(FlaskForm):
     """GET form: search and filters of an inbox view (no CSRF needed for a read). Every
     view has search, status (and kind where it spans kinds); a view's extra filters
-    (`app.services.views.View.extras`) are added by `filter_form(extras)`."""
+    (`app.services.read_models.views.View.extras`) are added by `filter_form(extras)`."""
 
     class Meta:
         csrf = False

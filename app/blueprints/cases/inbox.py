@@ -1,5 +1,5 @@
 """The inbox (`/cases/`): one page for every queue, shown through views — saved filters
-defined in `app.services.views` ("Pending tickets", "Complaint Processing", «کارتابل»,
+defined in `app.services.read_models.views` ("Pending tickets", "Complaint Processing", «کارتابل»,
 "Doorstep requests", the helpdesk's team queue…). One row partial, one filter form,
 keyset paging, live search (the same URL answers htmx with the rows alone), bulk
 actions where a view offers them, a CSV export of any view and one counts endpoint for
@@ -44,7 +44,9 @@ from app.inputs import as_id
 from app.models import OrgUnit
 from app.nav import INBOX, add_staff_link
 from app.read_only import in_transaction
-from app.services import access, citizen, complaints, queues, tickets, views
+from app.services.engine import access
+from app.services.front_doors import citizen, complaints, tickets
+from app.services.read_models import queues, views
 
 ALL_STATUSES = ("", _l("All statuses"))  # the filters' first choices
 OPEN_STATUSES = ("", _l("Active"))

@@ -27,7 +27,9 @@ from app.htmx import hx_redirect, is_htmx, render_page_or_partial
 from app.i18n import case_action_label
 from app.inputs import as_id
 from app.models import Attachment, OrgUnit, User
-from app.services import access, case_actions, case_view, plain_rows, queues, uploads
+from app.services.engine import access, case_actions
+from app.services.infrastructure import uploads
+from app.services.read_models import case_view, plain_rows, queues
 
 bp = Blueprint("cases", __name__)
 

@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from app.inputs import MaxLength, digits
-from app.services import citizen
+from app.services.front_doors import citizen
 
 
 def _strip(value):

@@ -14,7 +14,8 @@ from flask_login import current_user, login_required
 from app.blueprints.cases.routes import moved_to_case_page
 from app.blueprints.citizen.routes import bp
 from app.domain import workflow as wf
-from app.services import access, cases, citizen
+from app.services.engine import access, cases
+from app.services.front_doors import citizen
 
 SR_STATUSES = (wf.OPEN, wf.IN_PROGRESS, wf.CLOSED)
 
@@ -33,7 +34,7 @@ def _load(reference):
 
 @bp.route("/doorstep/")
 def office_queue():
-    """Doorstep requests: now the inbox's view (app/services/views.py), its filters kept."""
+    """Doorstep requests: now the inbox's view (app/services/read_models/views.py), its filters kept."""
     from app.blueprints.cases.inbox import moved
 
     return moved("doorstep")

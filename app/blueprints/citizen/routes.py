@@ -40,8 +40,9 @@ from app.extensions import db, limiter
 from app.htmx import render_page_or_partial
 from app.i18n import current_locale
 from app.nav import add_public_link
-from app.services import cases, citizen, intake, notify
-from app.services.tokens import load_case_token
+from app.services.engine import cases, notify
+from app.services.front_doors import citizen, intake
+from app.services.infrastructure.tokens import load_case_token
 
 bp = Blueprint("citizen", __name__)
 

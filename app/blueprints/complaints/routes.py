@@ -1,5 +1,5 @@
 """Customer complaints, staff side: registration at the counter ("Complaint Processing"
-and its queues are views of the inbox, `app.services.views`), reports & analytics, closure quality review. The public
+and its queues are views of the inbox, `app.services.read_models.views`), reports & analytics, closure quality review. The public
 registration page is `public_bp`. Complaints open on the shared case page."""
 
 import secrets
@@ -30,7 +30,10 @@ from app.htmx import render_page_or_partial
 from app.i18n import error_message
 from app.inputs import as_id
 from app.nav import add_public_link, add_staff_link
-from app.services import access, complaint_reports, complaint_reviews, complaints, intake, tokens, uploads
+from app.services.engine import access
+from app.services.front_doors import complaint_reviews, complaints, intake
+from app.services.infrastructure import tokens, uploads
+from app.services.read_models import complaint_reports
 
 bp = Blueprint("complaints", __name__)
 public_bp = Blueprint("complaint_public", __name__)

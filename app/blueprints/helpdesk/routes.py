@@ -35,7 +35,7 @@ from app.i18n import priority_label
 from app.inputs import as_id
 from app.models import Category, Holiday, OrgUnit, SlaRule
 from app.nav import add_staff_link
-from app.services import helpdesk
+from app.services.front_doors import helpdesk
 
 bp = Blueprint("helpdesk", __name__)
 
@@ -123,7 +123,7 @@ def new():
 
 @bp.route("/")
 def log():
-    """The desk's log ("Calls logged"): now the inbox's view (app/services/views.py)."""
+    """The desk's log ("Calls logged"): now the inbox's view (app/services/read_models/views.py)."""
     return moved("helpdesk-log")
 
 
@@ -149,7 +149,7 @@ def report():
 
 
 def helpdesk_fallback():
-    from app.services.sla import FALLBACK
+    from app.services.engine.sla import FALLBACK
 
     return FALLBACK
 

@@ -3,7 +3,7 @@ colleague), «کارتابل» (the handler's inbox), «تعاملات من» (t
 requests). A request's page is the one case page (`/cases/<ref>`) with the interaction's
 panel (`panel_values`, `interactions/_case_panel.html`): answer, assign, «حل شده است» /
 not resolved and the survey are actions posted to `cases.act`. Thin views: parse,
-authorize, call `app.services.interactions`, render."""
+authorize, call `app.services.front_doors.interactions`, render."""
 
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ from app.i18n import priority_label
 from app.inputs import as_id
 from app.models import OrgUnit
 from app.nav import add_staff_link
-from app.services import interactions, uploads
-from app.services.helpdesk import PRIORITIES
+from app.services.front_doors import interactions
+from app.services.front_doors.helpdesk import PRIORITIES
+from app.services.infrastructure import uploads
 
 bp = Blueprint("interactions", __name__)
 
@@ -182,7 +183,7 @@ def recipients():
 
 @bp.route("/mine")
 def mine():
-    """«تعاملات من»: now the inbox's view (app/services/views.py)."""
+    """«تعاملات من»: now the inbox's view (app/services/read_models/views.py)."""
     return moved("interactions-mine")
 
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from app.extensions import db
 from app.i18n import LOCALE_COOKIE
 from app.inputs import safe_next
-from app.services import overview
+from app.services.read_models import overview
 
 bp = Blueprint("main", __name__)
 
@@ -36,7 +36,7 @@ def what_needs_me_now(user) -> tuple[list[dict], list[dict]]:
     from datetime import datetime
 
     from app.nav import staff_links
-    from app.services import views
+    from app.services.read_models import views
 
     links = {link["key"]: link for link in staff_links(user)}
     shown = [v for v in views.visible_to(user) if v.needs]

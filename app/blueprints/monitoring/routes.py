@@ -1,6 +1,6 @@
 """Monitoring dashboard: tiles, breakdowns with drill-down, trend, exports and the
 filtered case list behind every number. Read-only; scoped to the signed-in user's
-jurisdiction by `app.services.access`."""
+jurisdiction by `app.services.engine.access`."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from app.htmx import is_htmx, render_page_or_partial
 from app.i18n import text_direction
 from app.inputs import as_id
 from app.nav import add_staff_link
-from app.services import access, charts, dashboards, league, queues
-from app.services.memo import per_request
+from app.services.engine import access
+from app.services.read_models import charts, dashboards, league, queues
+from app.services.read_models.memo import per_request
 
 bp = Blueprint("monitoring", __name__)
 
@@ -40,7 +41,7 @@ def watch_required(view):
     def wrapped(*args, **kwargs):
         if not access.may_monitor(current_user):
             from app.extensions import db
-            from app.services import audit
+            from app.services.infrastructure import audit
 
             audit.record("denied", actor=current_user, target=view.__name__)
             db.session.commit()

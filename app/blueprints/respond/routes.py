@@ -18,8 +18,9 @@ from app.htmx import render_page_or_partial
 from app.i18n import action_label, current_locale
 from app.inputs import as_id
 from app.models import Case, CaseEvent, Feedback
-from app.services import cases, notify, uploads
-from app.services.tokens import load_case_token
+from app.services.engine import cases, notify
+from app.services.infrastructure import uploads
+from app.services.infrastructure.tokens import load_case_token
 
 bp = Blueprint("respond", __name__)
 

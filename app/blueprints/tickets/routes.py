@@ -1,6 +1,6 @@
 """Office tickets (seed 000): Sub/Head Offices raise tickets about the DARPAN field
 application; Division, Region, Circle and CEPT work them from "Pending tickets" (a view
-of the inbox, `app.services.views`; bulk actions there too). The
+of the inbox, `app.services.read_models.views`; bulk actions there too). The
 ticket page itself (timeline, reply, note, escalate, close) is the shared case page."""
 
 import secrets
@@ -17,7 +17,9 @@ from app.blueprints.tickets.forms import TicketForm
 from app.domain import workflow as wf
 from app.htmx import render_page_or_partial
 from app.nav import add_staff_link
-from app.services import access, tickets, uploads
+from app.services.engine import access
+from app.services.front_doors import tickets
+from app.services.infrastructure import uploads
 
 bp = Blueprint("tickets", __name__)
 ACTIVE = ("", _l("Active"))  # the status filter's first choices
@@ -114,7 +116,7 @@ def created(reference):
 
 @bp.route("/pending")
 def pending():
-    """Pending tickets: now the inbox's view (app/services/views.py)."""
+    """Pending tickets: now the inbox's view (app/services/read_models/views.py)."""
     return moved("tickets-pending")
 
 
