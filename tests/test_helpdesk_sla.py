@@ -14,7 +14,7 @@ from app.domain.errors import BadTarget
 from app.domain.sla import add_business_days
 from app.extensions import db
 from app.models import Case, Category, Holiday, SlaRule
-from app.services.engine import cases, sla, timers
+from app.services.engine import access, cases, sla, timers
 from app.services.front_doors import helpdesk, interactions
 from tests.conftest import NOW
 from tests.factories import make_office, make_user
@@ -82,8 +82,8 @@ def test_a_logged_call_stays_with_the_desk(desk):
         assert case.current_office_id == desk.desk.id and case.escalation_level == 0
         assert helpdesk.with_desk(case) and "routed_to" not in case.data
     # the teams see none of them; the desk's operator handles them
-    assert not db.session.scalars(helpdesk.team_queue(desk.mt_user)).all()
-    assert len(db.session.scalars(helpdesk.team_queue(desk.operator)).all()) == 4
+    assert not db.session.scalars(access.handler_queue(desk.mt_user, wf.HELPDESK, include_closed=False)).all()
+    assert len(db.session.scalars(access.handler_queue(desk.operator, wf.HELPDESK, include_closed=False)).all()) == 4
 
 
 @pytest.mark.parametrize("code, team_attr", [("functional", "mt"), ("technical", "team"),

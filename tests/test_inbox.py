@@ -141,10 +141,10 @@ def _old_queue(slug, user):
         "complaints-pending": lambda: complaints.scoped(user).where(complaints.queue_condition("pending")),
         "complaints-external": lambda: complaints.scoped(user).where(complaints.queue_condition("external")),
         "complaints": lambda: complaints.scoped(user).where(open_),
-        "cartable": lambda: interactions.cartable(user),
-        "interactions-mine": lambda: interactions.mine(user).where(open_),
-        "helpdesk-queue": lambda: helpdesk.team_queue(user),
-        "helpdesk-log": lambda: helpdesk.desk_log(user).where(open_),
+        "cartable": lambda: access.handler_queue(user, interactions.KIND, include_closed=False),
+        "interactions-mine": lambda: access.raised_by_user(user, interactions.KIND).where(open_),
+        "helpdesk-queue": lambda: access.handler_queue(user, helpdesk.KIND, include_closed=False),
+        "helpdesk-log": lambda: access.raised_by_office(user, helpdesk.KIND).where(open_),
     }[slug]()
 
 

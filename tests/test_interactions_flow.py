@@ -73,9 +73,9 @@ def test_department_request_goes_to_the_department_queue(org):
     assert wf.HANDLER in access.relations(org.dept_user2, case)
     assert wf.HANDLER not in access.relations(org.hr_user, case)
     assert access.relations(org.d1_op, case) == {wf.REQUESTER}
-    inbox = db.session.scalars(interactions.cartable(org.dept_user2)).all()
+    inbox = db.session.scalars(access.handler_queue(org.dept_user2, wf.INTERACTION, include_closed=False)).all()
     assert case in inbox
-    assert case not in db.session.scalars(interactions.cartable(org.hr_user)).all()
+    assert case not in db.session.scalars(access.handler_queue(org.hr_user, wf.INTERACTION, include_closed=False)).all()
 
 
 def test_subject_of_another_department_is_refused(org):
@@ -92,8 +92,8 @@ def test_colleague_request_is_only_for_that_colleague(org):
     assert case.priority == "P2" and case.subject == "Where is the leave form?"
     assert wf.HANDLER in access.relations(org.dept_user, case)
     assert wf.HANDLER not in access.relations(org.dept_user2, case)
-    assert case in db.session.scalars(interactions.cartable(org.dept_user)).all()
-    assert case not in db.session.scalars(interactions.cartable(org.dept_user2)).all()
+    assert case in db.session.scalars(access.handler_queue(org.dept_user, wf.INTERACTION, include_closed=False)).all()
+    assert case not in db.session.scalars(access.handler_queue(org.dept_user2, wf.INTERACTION, include_closed=False)).all()
     with pytest.raises(NotAllowed):
         interactions.act(case, "propose_resolution", org.dept_user2, NOW, text="not mine")
 
@@ -176,11 +176,11 @@ def test_not_resolved_goes_back_to_the_handler(org):
 def test_my_interactions_lists_only_my_requests(org):
     mine = _dept_case(org)
     other = interactions.raise_to_department(org.d2_op, org.dept, org.it_subjects[1], "x", NOW)
-    rows = db.session.scalars(interactions.mine(org.d1_op)).all()
+    rows = db.session.scalars(access.raised_by_user(org.d1_op, wf.INTERACTION)).all()
     assert mine in rows and other not in rows
 
 
 def test_only_interactions_are_found(org):
     case = _dept_case(org)
-    assert interactions.get_for(org.d1_op, case.reference) is case
-    assert interactions.get_for(org.hr_user, case.reference) is None  # other department: hidden
+    assert access.get_case_for(org.d1_op, case.reference, wf.INTERACTION) is case
+    assert access.get_case_for(org.hr_user, case.reference, wf.INTERACTION) is None  # other department: hidden

@@ -35,6 +35,7 @@ from app.i18n import priority_label
 from app.inputs import as_id
 from app.models import Category, Holiday, OrgUnit, SlaRule
 from app.nav import add_staff_link
+from app.services.engine import access
 from app.services.front_doors import helpdesk
 
 bp = Blueprint("helpdesk", __name__)
@@ -176,7 +177,7 @@ def panel_values(case, user) -> dict:
 @login_required
 def detail(reference):
     """The ticket's old address: its page is the one case page now (301)."""
-    case = helpdesk.get_for(current_user, reference)
+    case = access.get_case_for(current_user, reference, helpdesk.KIND)
     if case is None:
         abort(404)
     return moved_to_case_page(case)

@@ -29,6 +29,7 @@ from app.i18n import priority_label
 from app.inputs import as_id
 from app.models import OrgUnit
 from app.nav import add_staff_link
+from app.services.engine import access
 from app.services.front_doors import interactions
 from app.services.front_doors.helpdesk import PRIORITIES
 from app.services.infrastructure import uploads
@@ -209,7 +210,7 @@ def panel_values(case, user) -> dict:
 @login_required
 def detail(reference):
     """The request's old address: its page is the one case page now (301)."""
-    case = interactions.get_for(current_user, reference)
+    case = access.get_case_for(current_user, reference, interactions.KIND)
     if case is None:
         abort(404)
     return moved_to_case_page(case)

@@ -128,11 +128,11 @@ def _case_by_reference() -> Select:
                      joinedload(Case.category), joinedload(Case.assignee).lazyload(User.role_rows)))
 
 
-def get_case_for(user: User, reference: str) -> Case | None:
-    """The case with `reference` if `user` may see it; None otherwise (the caller answers
-    404 either way, so existence is never revealed)."""
+def get_case_for(user: User, reference: str, kind: str | None = None) -> Case | None:
+    """The case with `reference` (of `kind`, when given) if `user` may see it; None
+    otherwise (the caller answers 404 either way, so existence is never revealed)."""
     case = db.session.scalar(_case_by_reference(), {"reference": reference})
-    if case is None or not can_view(user, case):
+    if case is None or (kind is not None and case.kind != kind) or not can_view(user, case):
         return None
     return case
 
@@ -211,17 +211,19 @@ def colleagues(case: Case) -> Select:
             .order_by(User.name))
 
 
-def handler_queue(user: User, kind: str) -> Select:
-    """Cases of `kind` the user handles (the "cartable"): assigned to them, or held by
-    their office — except interactions addressed to another named colleague (the same
-    rule as `relations` gives HANDLER)."""
+def handler_queue(user: User, kind: str, include_closed: bool = True) -> Select:
+    """Cases of `kind` the user handles (the "cartable", a helpdesk team's queue): assigned
+    to them, or held by their office — except interactions addressed to another named
+    colleague (the same rule as `relations` gives HANDLER). Closed ones too, unless not
+    `include_closed`."""
     addressed = Case.data["addressed_to"].as_string()
     office_side = (Case.current_office_id == user.office_id)
     if kinds.get(kind).addressable:
         office_side = office_side & or_(addressed.is_(None), addressed != "colleague")
     if not user.has_role(*STAFF_ROLES):
         office_side = false()
-    return select(Case).where(Case.kind == kind, or_(Case.assignee_id == user.id, office_side))
+    q = select(Case).where(Case.kind == kind, or_(Case.assignee_id == user.id, office_side))
+    return q if include_closed else q.where(Case.status != wf.CLOSED)
 
 
 def raised_by_user(user: User, kind: str) -> Select:

@@ -96,26 +96,6 @@ def classify(case: Case, actor: User, now: datetime, *, category: Category | Non
                      data=data)
 
 
-def team_queue(user: User, include_closed: bool = False):
-    """A team's helpdesk queue: cases held by the user's office or assigned to them."""
-    q = access.handler_queue(user, wf.HELPDESK)
-    if not include_closed:
-        q = q.where(Case.status != wf.CLOSED)
-    return q
-
-
-def desk_log(user: User):
-    """The cases the user's helpdesk desk has logged."""
-    return access.raised_by_office(user, wf.HELPDESK)
-
-
-def get_for(user: User, reference: str) -> Case | None:
-    case = access.get_case_for(user, reference)
-    if case is None or case.kind != wf.HELPDESK:
-        return None
-    return case
-
-
 def is_overdue(case: Case, now: datetime | None = None) -> bool:
     """Past the deadline it works to, with its clock running (`app.domain.sla.is_overdue`:
     the one definition the lists, the date they show and the sweep share)."""

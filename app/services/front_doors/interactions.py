@@ -14,7 +14,7 @@ from app.domain.errors import BadTarget, MissingInput
 from app.extensions import db
 from app.inputs import as_id, search_text
 from app.models import Case, Category, Feedback, OrgUnit, User
-from app.services.engine import access, cases
+from app.services.engine import cases
 
 KIND = wf.INTERACTION
 
@@ -91,27 +91,6 @@ def raise_to_colleague(actor: User, colleague: User, request_type: str, priority
         subject=first_line[:120], description=description, priority=priority, channel="web",
         data={"addressed_to": COLLEAGUE, "request_type": request_type},
         uploads=uploads, submission_key=submission_key)
-
-
-def cartable(user: User, include_closed: bool = False):
-    """The handler's inbox: the department's requests and those addressed to the user."""
-    q = access.handler_queue(user, wf.INTERACTION)
-    if not include_closed:
-        q = q.where(Case.status != wf.CLOSED)
-    return q
-
-
-def mine(user: User):
-    """«تعاملات من»: the requests the user raised."""
-    return access.raised_by_user(user, wf.INTERACTION)
-
-
-def get_for(user: User, reference: str) -> Case | None:
-    """An interaction the user may see, or None (the caller answers 404)."""
-    case = access.get_case_for(user, reference)
-    if case is None or case.kind != wf.INTERACTION:
-        return None
-    return case
 
 
 def feedback_for(case: Case) -> Feedback | None:

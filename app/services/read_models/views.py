@@ -5,7 +5,7 @@ one job — the seeds' own queue names ("Pending tickets", "Complaint Processing
 A view has a stable slug (`/cases/?view=<slug>`), its label, who sees it (a rule on the
 user's roles and office kind, like the menu's), its base query (the front doors' own
 selects: `access.office_queue`, `tickets.pending_query`, `complaints.scoped`,
-`interactions.cartable`, `helpdesk.team_queue`, `citizen.queue_select`…), its columns
+`access.handler_queue`, `access.raised_by_user`, `citizen.queue_select`…), its columns
 (the kind's `queue_columns` in the registry, `app.domain.kinds`), the extra filters it
 has beyond search / status / kind, and the bulk actions it offers.
 
@@ -138,11 +138,11 @@ def _complaints(key: str | None = None):
 
 
 def _cartable(user, f, now):
-    return interactions.cartable(user, include_closed=True)
+    return access.handler_queue(user, interactions.KIND)
 
 
 def _my_interactions(user, f, now):
-    return interactions.mine(user)
+    return access.raised_by_user(user, interactions.KIND)
 
 
 def _overdue(q, f, now):
@@ -150,11 +150,11 @@ def _overdue(q, f, now):
 
 
 def _team_queue(user, f, now):
-    return _overdue(helpdesk.team_queue(user, include_closed=True), f, now)
+    return _overdue(access.handler_queue(user, helpdesk.KIND), f, now)
 
 
 def _desk_log(user, f, now):
-    return _overdue(helpdesk.desk_log(user), f, now)
+    return _overdue(access.raised_by_office(user, helpdesk.KIND), f, now)
 
 
 def _doorstep(user, f, now):
