@@ -43,6 +43,7 @@ ROUTES = {
     "cases.queue_csv": EMPLOYEE,
     "cases.counts": EMPLOYEE,
     "cases.bulk": EMPLOYEE,  # the view's bulk actions, for whom the view offers them (else 403/404)
+    "cases.new": EMPLOYEE,  # the raise page of a kind without a door of its own (404 for any other kind)
     "cases.detail": CASE,
     "cases.act": CASE,
     "cases.attachment": CASE,

@@ -5,7 +5,10 @@ def register_blueprints(app) -> None:
     from app.blueprints.admin.routes import bp as admin_bp
     from app.blueprints.api import register as register_api
     from app.blueprints.auth.routes import bp as auth_bp
-    from app.blueprints.cases import inbox  # noqa: F401 - the inbox routes, on the same blueprint
+    from app.blueprints.cases import (
+        inbox,  # noqa: F401 - the inbox routes, on the same blueprint
+        raising,  # noqa: F401 - the raise page of kinds without a door of their own
+    )
     from app.blueprints.cases.routes import bp as cases_bp
     from app.blueprints.citizen.routes import bp as citizen_bp
     from app.blueprints.complaints import register as register_complaints
