@@ -68,7 +68,7 @@ bench: venv-dev compile-translations
 
 ## fault: gunicorn + PostgreSQL on loopback, mixed traffic, a worker and the database
 ## connections broken mid-run; every accepted request must be stored exactly once
-FAULT_ARGS ?= --duration 40 --threads 6
+FAULT_ARGS ?= --duration 60 --threads 6
 fault: venv-dev compile-translations
 	$(BIN)/python bench/load_and_fault.py $(FAULT_ARGS)
 
