@@ -17,8 +17,11 @@ Traffic (urllib, one cookie jar per simulated person):
 Faults, at fractions of the run (`FAULTS`):
 - a gunicorn worker SIGKILLed mid-request: a doorstep POST is sent with the last bytes
   of its body held back, the worker that accepted it is found (/proc) and killed with
-  SIGKILL, then the POST is resubmitted with the same key; later a worker serving some
-  request of the load at that moment is SIGKILLed at random;
+  SIGKILL, then the POST is resubmitted with the same key;
+- a gunicorn worker SIGKILLed mid-transaction: with `LOCK TABLE "case" IN SHARE MODE` held
+  by the harness, a POST's worker waits at its INSERT with its transaction open and is
+  killed; nothing may be left under its key, and its resubmit must be stored once;
+- later a worker serving some request of the load at that moment is SIGKILLed at random;
 - the running scheduler (the one holding the advisory lock) SIGKILLed; a replacement is
   started as the new standby (what systemd's Restart=always does);
 - `pg_terminate_backend` on every connection of the app;
@@ -199,10 +202,11 @@ def staff(base, stop, stats: Stats, login_id, rnd: random.Random):
             ref = rnd.choice(refs)
             status, _, case_page = call(op, base + f"/cases/{ref}")  # the one case page
             stats.record("GET /cases/<ref>", status)
-            status, _, _ = call(op, base + f"/cases/{ref}/act",
-                                {"csrf_token": token, "action": "note", "text": "Called the citizen.",
-                                 "version": hidden(case_page, "version") or ""})
-            stats.record("POST /cases/<ref>/act", status)
+            version = hidden(case_page, "version")  # none: the page offers this operator no action
+            if version:
+                status, _, _ = call(op, base + f"/cases/{ref}/act", {"csrf_token": token, "action": "note",
+                                                                     "text": "Called the citizen.", "version": version})
+                stats.record("POST /cases/<ref>/act", status)
         time.sleep(0.05)
 
 
@@ -717,6 +721,10 @@ def fire(what: str, ctx: dict) -> str:
     return kill_busy_worker(ctx["port"], ctx["server"].pid)
 
 
+def _out_of_time(_signum, _frame):
+    raise TimeoutError("the load and fault run took too long; stopping it (servers, schedulers, cluster)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of traffic")
@@ -725,6 +733,7 @@ def main() -> int:
     ap.add_argument("--timers", type=int, default=8, help="cases armed per kind of timer")
     ap.add_argument("--seed", type=int, default=9)
     args = ap.parse_args()
+    signal.signal(signal.SIGALRM, _out_of_time)  # an exception: the cleanups below still run
     signal.alarm(int(args.duration) + 420)  # the whole run stops by itself, whatever happens
     random.seed(args.seed)
 
