@@ -66,9 +66,10 @@ bench: venv-dev compile-translations
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/delivery.py $(DELIVERY_BENCH_ARGS)
 
-## fault: gunicorn + PostgreSQL on loopback, mixed traffic, a worker and the database
-## connections broken mid-run; every accepted request must be stored exactly once
-FAULT_ARGS ?= --duration 40 --threads 6
+## fault: gunicorn, a scheduler pair and a PostgreSQL cluster of its own on loopback, mixed
+## traffic; workers and the running scheduler SIGKILLed, PostgreSQL restarted mid-run; every
+## accepted request stored exactly once, every due timer fired once (docs/deploy.md)
+FAULT_ARGS ?= --duration 60 --threads 6
 fault: venv-dev compile-translations
 	$(BIN)/python bench/load_and_fault.py $(FAULT_ARGS)
 
