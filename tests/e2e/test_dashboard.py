@@ -79,3 +79,27 @@ def test_doorstep_monitoring_is_the_dashboard_filtered_to_doorstep_requests(new_
     assert page.evaluate("() => window.__e2eSameDocument === true"), "the filter reloaded the page"
     htmx_idle(page)
     check_page(page)
+
+
+def test_persian_chart_labels_stay_off_the_axis_and_inside_the_chart(new_page, live_server):
+    """In Persian, the trend chart's y-axis numbers sit left of the axis, and its first and
+    last dates inside the drawing (SVG text inherits the page's right-to-left direction
+    unless the stylesheet sets it: every anchor would turn round)."""
+    page = new_page()
+    sign_in(page, live_server.login(REGION), lang="fa")
+    page.goto("/dashboard/?days=90")
+    svg = page.locator(".trend svg")
+    if svg.count() == 0:
+        pytest.skip("no trend chart in the demo data")
+    box = svg.bounding_box()
+    axis_x = page.evaluate("""() => {
+        const l = document.querySelectorAll('.trend svg line.axis')[1];
+        return l.getBoundingClientRect().left; }""")
+    ticks = page.evaluate("""() => Array.from(document.querySelectorAll('.trend svg text.tick'))
+        .map(t => { const r = t.getBoundingClientRect(); return [r.left, r.right]; })""")
+    assert ticks, "no tick labels"
+    n_y = page.locator(".trend svg text.tick[text-anchor='end']").count() - 1  # the last date is anchored at its end too
+    for left, right in ticks[:n_y]:
+        assert right <= axis_x + 1, (right, axis_x)
+    for left, right in ticks:
+        assert left >= box["x"] - 1 and right <= box["x"] + box["width"] + 1, (left, right, box)
