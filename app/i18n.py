@@ -553,6 +553,17 @@ def _row_label_filter(ctx, row):
 
 
 @pass_context
+def _subject_filter(ctx, case):
+    """What a case is about (a `Case`, a queue row, a case page's header): its subject
+    as someone typed it, else its catalogue row's name in the page's language, as the
+    `label` filter shows it (a case refers to the row and keeps no copy of its name)."""
+    typed = getattr(case, "subject", None)
+    if typed:
+        return typed
+    return _row_label_filter(ctx, getattr(case, "category", None))
+
+
+@pass_context
 def _label_text_filter(ctx, row):
     """`label` as plain text (inside a translated sentence or an `<option>`)."""
     if row is None:
@@ -637,6 +648,7 @@ def init_app(app) -> None:
         language=_language_filter,
         label=_row_label_filter,
         label_text=_label_text_filter,
+        subject=_subject_filter,
         actor=_actor_filter,
     )
 
