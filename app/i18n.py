@@ -553,6 +553,55 @@ def _row_label_filter(ctx, row):
 
 
 @pass_context
+def _subject_filter(ctx, case):
+    """What a case is about (a `Case`, a queue row, a case page's header): its subject
+    as someone typed it, else its catalogue row's name in the page's language, as the
+    `label` filter shows it (a case refers to the row and keeps no copy of its name)."""
+    typed = getattr(case, "subject", None)
+    if typed:
+        return typed
+    return _row_label_filter(ctx, getattr(case, "category", None))
+
+
+@pass_context
+def _holiday_filter(ctx, holiday):
+    """A holiday's name in the page's language. The calendar stores the `holidays`
+    package's English name (`sla.load_national_holidays`); where the package names the
+    day in the reader's language too (Hindi, for India) that name is shown, else the
+    stored one, marked `lang="en" dir="ltr"` on a Hindi or Persian page when it is the
+    package's English (an administrator's own name is shown as typed)."""
+    locale, name = _page_locale(ctx), holiday.name
+    if locale == "en" or not name:
+        return name
+    country = current_app.config.get("HOLIDAY_COUNTRY", "IN")
+    package = _package_holidays(country, holiday.day.year, None)
+    if package.get(holiday.day) != name:
+        return name  # typed by an administrator: as typed
+    local = _package_holidays(country, holiday.day.year, locale).get(holiday.day)
+    if local and local != name:
+        return local
+    return Markup(f'<span lang="en" dir="ltr">{escape(name)}</span>')  # noqa: S704
+
+
+@lru_cache(maxsize=64)
+def _package_holidays(country: str, year: int, locale: str | None) -> dict:
+    """{day: name} of the `holidays` package for `country` and `year`, in `locale` (None:
+    the package's default, the language the calendar was loaded in); {} for a language
+    the package does not offer for the country."""
+    import holidays as hol
+
+    try:
+        if locale is None:
+            return dict(hol.country_holidays(country, years=year))
+        offered = getattr(hol.country_holidays(country, years=year), "supported_languages", ())
+        if locale not in offered:
+            return {}
+        return dict(hol.country_holidays(country, years=year, language=locale))
+    except (NotImplementedError, KeyError, ValueError):
+        return {}
+
+
+@pass_context
 def _label_text_filter(ctx, row):
     """`label` as plain text (inside a translated sentence or an `<option>`)."""
     if row is None:
@@ -637,6 +686,8 @@ def init_app(app) -> None:
         language=_language_filter,
         label=_row_label_filter,
         label_text=_label_text_filter,
+        subject=_subject_filter,
+        holiday=_holiday_filter,
         actor=_actor_filter,
     )
 

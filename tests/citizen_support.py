@@ -39,5 +39,5 @@ def make_request(world, office=None, service=None, **kw):
     """A doorstep request through the engine, as the public form would raise it."""
     service = service or world.services[0]
     kw.setdefault("requester", {**CITIZEN, "locale": "en"})
-    return make_case("service_request", office or world.d1, category=service,
-                     subject=service.name_en, **kw)
+    # no subject text: the service is the subject (issue 25), as `citizen.submit_request` raises it
+    return make_case("service_request", office or world.d1, category=service, subject="", **kw)

@@ -14,7 +14,7 @@ from app.models.case import (
     Feedback,
     WeeklySummary,
 )
-from app.models.catalog import Category, Holiday, PincodeEntry, RefGeneration, SlaRule
+from app.models.catalog import CatalogueName, Category, Holiday, PincodeEntry, RefGeneration, SlaRule
 from app.models.citizen import OtpCode
 from app.models.mail import MailIntake
 from app.models.org import HIERARCHY, LoginThrottle, OfficeKind, OrgUnit, Role, User, UserRole
@@ -33,6 +33,7 @@ __all__ = [
     "CaseEvent",
     "CaseDayTally",
     "CaseTally",
+    "CatalogueName",
     "Category",
     "ComplaintReview",
     "Feedback",

@@ -100,6 +100,15 @@ class Case(db.Model):
     def is_closed(self) -> bool:
         return self.status == "closed"
 
+    def subject_label(self, locale: str | None = None) -> str:
+        """What the case is about: the subject as someone typed it, else (a case whose
+        subject is its catalogue row: a doorstep service, a complaint's type, a
+        department's request subject) the category's name in `locale`. The name is never
+        copied into `subject` (issue 25): it follows the reader's language."""
+        if self.subject:
+            return self.subject
+        return self.category.label(locale) if self.category is not None else ""
+
 
 # Repeats at intake (issue 27): open cases of the same e-mail address (the mobile has its own).
 Index("ix_case_requester_email", Case.requester_email)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from datetime import date
 
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
@@ -41,6 +42,24 @@ class Category(db.Model):
 
             locale = current_locale()
         return getattr(self, f"name_{locale}", "") or self.name_en
+
+
+class CatalogueName(namedtuple("CatalogueName", "name_en name_hi name_fa")):
+    """A catalogue row's three names as one plain, hashable value: what a queue row or a
+    case page's header carries (kept HTML is keyed by value, `app.fragments`), shown by
+    the `label` filter as a `Category` is (an English fallback marked `lang="en"`)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, row) -> CatalogueName | None:
+        """The names of a `Category` (or a snapshot with the same three names), or None."""
+        if row is None:
+            return None
+        return cls(row.name_en, row.name_hi or "", row.name_fa or "")
+
+    def label(self, locale: str | None = None) -> str:
+        return Category.label(self, locale)
 
 
 class PincodeEntry(db.Model):

@@ -51,7 +51,9 @@ def office_json(office) -> dict | None:
 def partner_case(case: Case, events=None) -> dict:
     out = {
         "reference": case.reference, "kind": case.kind, "status": case.status,
-        "status_label": status_label(case.status), "subject": case.subject,
+        # What the case is about: the subject as typed, else its catalogue row named in
+        # the request's Accept-Language (the case keeps no copy of the name).
+        "status_label": status_label(case.status), "subject": case.subject_label(),
         "category": case.category.label() if case.category else None,
         "priority": case.priority, "channel": case.channel,
         "office": office_json(case.current_office),

@@ -20,7 +20,7 @@ CHANNELS = ("email", "sms")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 SAMPLE = {"ref": "SR-2611-7Q4K9", "kind": "Complaint", "status": "Open", "office": "Bengaluru East Division",
           "url": "https://sevadesk.example/track/SR-2611-7Q4K9", "text": "Sample reply text.",
-          "code": "482913", "minutes": "10"}
+          "code": "482913", "minutes": "10", "subject": "Network connectivity"}
 
 
 def names() -> list[str]:
@@ -28,10 +28,13 @@ def names() -> list[str]:
 
 
 def allowed_placeholders(name: str) -> set[str]:
-    """The placeholders the code fills for `name` (those of its default wording) + text."""
+    """The placeholders the code fills for `name` (those of its default wording) + text,
+    and, for a message about one case, its subject (`notify.case_context`)."""
     found = {"text"}
     for part in notify.TEMPLATES[name]:
         found |= set(PLACEHOLDER.findall(str(part)))
+    if "ref" in found:
+        found.add("subject")
     return found
 
 

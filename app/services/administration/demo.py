@@ -516,7 +516,7 @@ def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpde
             pin = random.choice(pins)
             division = db.session.get(type(divisions[0]), pin.division_id)
             svc = random.choice(cats[kind])
-            case = cases.raise_case(kind, office=division, now=start, subject=svc.name_en, category=svc,
+            case = cases.raise_case(kind, office=division, now=start, category=svc,
                                     description="Please visit in the morning; senior citizen at home.",
                                     requester=_requester(pin.pincode), channel=random.choice(["web", "app"]))
             handler = all_users[division.id][0]
@@ -564,7 +564,7 @@ def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpde
             typ = random.choice([c for c in cats[kind] if c.level == "type"])
             pin = random.choice(pins)
             case = cases.raise_case(kind, office=po, now=start, actor=operator, category=typ,
-                                    subject=f"{typ.name_en}", channel="counter",
+                                    channel="counter",
                                     description="Article booked on the first of the month has not reached.",
                                     requester=_requester(pin.pincode),
                                     data={"article": f"EE{random.randint(100000000, 999999999)}IN"})
@@ -599,7 +599,7 @@ def _make_cases(n, now, divisions, post_offices, externals, depts, teams, helpde
                                         data={"addressed_to": "colleague", "request_type": "question"})
             else:
                 case = cases.raise_case(kind, office=dept, now=start, actor=raiser, category=subj,
-                                        subject=subj.name_en, description="Kindly look into this at the earliest.",
+                                        description="Kindly look into this at the earliest.",
                                         data={"addressed_to": "department"})
                 member = _users_of(dept)[0]
             if fate > 0.3:

@@ -120,7 +120,8 @@ def raise_case(
     attached = False
     try:
         case, attached = _raise_attempts(session, kind_entry, fields, extra, reference, kind, now, actor,
-                                         office, assignee, notify_requester, submission_key, protect, kept)
+                                         office, assignee, notify_requester, submission_key, protect, kept,
+                                         category=category)
         return case
     finally:
         if not attached:
@@ -143,7 +144,7 @@ def _discard(kept) -> None:
 
 
 def _raise_attempts(session, kind_entry, fields, extra, reference, kind, now, actor, office, assignee,
-                    notify_requester, submission_key, protect, kept):
+                    notify_requester, submission_key, protect, kept, category=None):
     """The attempts of `raise_case`: (the new case, True) once committed, or (the case
     already raised with the submission key, False)."""
     for attempt in range(3):
@@ -172,14 +173,17 @@ def _raise_attempts(session, kind_entry, fields, extra, reference, kind, now, ac
                 # them back, and a second flush of ORM objects cost more than the rows.
                 session.execute(_INSERT_EVENT, created)
             with notify.batch(), notify.collect() as outbox:  # each language's wording once
+                if category is not None and not case.subject:  # its names, without a statement
+                    notify.know_category(category)
                 if notify_requester:
                     for email, mobile, locale in notify.requester_contacts(case):
                         notify.enqueue(kind_entry.template("created"), email=email, mobile=mobile, locale=locale,
                                        case=case, now=now, priority=notify.PRIORITY_WAITING,
                                        **notify.case_context(case, locale))
-                _notify_office(case, case.current_office_id, now, text=case.subject)
+                # text None: the subject in each recipient's language (`notify.subject_of`)
+                _notify_office(case, case.current_office_id, now, text=None)
                 if assignee is not None:
-                    _notify_user(case, assignee, kind_entry.template("assigned"), now, text=case.subject)
+                    _notify_user(case, assignee, kind_entry.template("assigned"), now, text=None)
             if outbox:
                 session.execute(_INSERT_NOTIFICATION, outbox)
             reference = case.reference
@@ -556,15 +560,17 @@ _ESCALATIONS = frozenset(t.action for t in wf.TRANSITIONS
                          if any(e in effects.ROUTING_EFFECTS for e in t.effects))
 
 
-def _notify_office(case: Case, office_id: int, now: datetime, text: str = "") -> None:
+def _notify_office(case: Case, office_id: int, now: datetime, text: str | None = "") -> None:
     """The office's new-case notice, as OFFICE_NOTICE_MODE says (`notify.notify_office`)."""
     notify.notify_office(case, office_id, kinds.get(case.kind).template("received"), now, text=text)
 
 
-def _notify_user(case: Case, user: User, template: str, now: datetime, text: str = "") -> None:
+def _notify_user(case: Case, user: User, template: str, now: datetime, text: str | None = "") -> None:
+    """`text` None: the case's subject in the user's language."""
     email, mobile, locale = notify.user_contact(user)
+    ctx = notify.case_context(case, locale, public=False)
     notify.enqueue(template, email=email, mobile=None, locale=locale, case=case, now=now,
-                   text=text, **notify.case_context(case, locale, public=False))
+                   text=ctx["subject"] if text is None else text, **ctx)
 
 
 def available_actions(user: User | None, case: Case) -> list[wf.Transition]:

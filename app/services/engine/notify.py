@@ -273,8 +273,45 @@ def case_context(case: Case, locale: str, public: bool = True) -> dict:
         "kind": kind,
         "status": status,
         "office": case.current_office.label(locale) if case.current_office else "",
+        "subject": subject_of(case, locale),
         "url": _case_url(case, public),
     }
+
+
+def subject_of(case: Case, locale: str) -> str:
+    """What `case` is about in `locale` (`Case.subject_label`): the subject as typed, else
+    its catalogue row's name in the recipient's language. The row's names come from the
+    case when it holds the row, else from the per-process cache (a sweep's cases do not
+    load their rows one by one)."""
+    if case.subject or case.category_id is None:
+        return case.subject or ""
+    # loaded already: no statement (a sweep's row on the set-based path is no `Case`)
+    row = case.__dict__.get("category") if isinstance(case, Case) else None
+    if row is None:
+        row = catalogue_names(case.category_id)
+    return row.label(locale) if row is not None else ""
+
+
+def know_category(row) -> None:
+    """Within a batch, `row`'s names (a `Category` or a snapshot of one) for
+    `catalogue_names` to answer from: a raise has its row in hand."""
+    from app.models import CatalogueName
+
+    _cached(("category", row.id), lambda: CatalogueName.of(row))
+
+
+def catalogue_names(category_id: int):
+    """The three names of catalogue row `category_id` (`CatalogueName`), or None; kept
+    per process until the reference data changes (`refcache`)."""
+    from app.models import CatalogueName, Category
+
+    def compute():
+        row = db.session.execute(select(Category.name_en, Category.name_hi, Category.name_fa)
+                                 .where(Category.id == category_id)).first()
+        return CatalogueName(row[0], row[1] or "", row[2] or "") if row is not None else None
+
+    return _cached(("category", category_id),
+                   lambda: refcache.cached(("notify.category", category_id), compute))
 
 
 def _labels(kind: str, status: str, locale: str) -> tuple[str, str]:
@@ -474,21 +511,24 @@ def office_recipients(office_id: int) -> tuple[tuple[str | None, str | None, str
     return office_contacts(office_id)
 
 
-def notify_office(case, office_id: int, template: str, now: datetime, text: str = "") -> None:
+def notify_office(case, office_id: int, template: str, now: datetime, text: str | None = "") -> None:
     """A case came to office `office_id` (raised there, transferred, escalated): tell the
     office as OFFICE_NOTICE_MODE says — one message to its role address (`role_address`,
     the default; each staff member while the office has no address), a line in its next
-    digest (`digest`), or one message per active staff member (`each`)."""
+    digest (`digest`), or one message per active staff member (`each`). `text` None: the
+    case's subject, in each recipient's language (`subject_of`)."""
     mode = current_app.config.get("OFFICE_NOTICE_MODE") or "role_address"
     if mode == "digest":
         from app.models import OfficeNotice
 
+        # No text: the digest names the case's subject in each recipient's language.
         db.session.execute(OfficeNotice.__table__.insert().values(
             office_id=office_id, case_id=case.id, template=template, text=(text or "")[:2000], created_at=now))
         return
     for email, mobile, locale in office_recipients(office_id):
-        enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now, text=text,
-                priority=PRIORITY_OFFICE, **case_context(case, locale, public=False))
+        ctx = case_context(case, locale, public=False)
+        enqueue(template, email=email, mobile=mobile, locale=locale, case=case, now=now,
+                text=ctx["subject"] if text is None else text, priority=PRIORITY_OFFICE, **ctx)
 
 
 def send_digests(now: datetime) -> int:
@@ -525,7 +565,7 @@ def send_digests(now: datetime) -> int:
                 if case is None:
                     continue
                 kind, _status = _labels(case.kind, case.status, locale)
-                about = " ".join((n.text or case.subject or "").split())[:160]
+                about = " ".join((n.text or subject_of(case, locale)).split())[:160]
                 lines.append(f"- {case.reference} ({kind}){': ' + about if about else ''}\n  "
                              f"{_case_url(case, public=False)}")
             if lines:

@@ -37,6 +37,7 @@ NOTIFY_EFFECTS = frozenset({"notify_requester", "notify_office"})
 _READ = tuple(dict.fromkeys((
     "id", "version", "reference", "status", "category_id", "current_office_id", "data",
     "requester_email", "requester_mobile", "raised_by_id", "raising_office_id", "created_at",
+    "subject",  # the messages' %(subject)s (`notify.case_context`)
     *effects.COLUMNS, *tallies.KEY_COLUMNS, *tallies.DAY_COLUMNS, *flow.FLOW_COLUMNS)))
 _CASE = Case.__table__
 

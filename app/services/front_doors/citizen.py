@@ -169,7 +169,8 @@ def submit_request(*, name: str, address: str, pincode: str, email: str, mobile:
     if earlier is not None:
         return Submitted(earlier, repeat=not (submission_key and earlier.submission_key == submission_key))
     return Submitted(cases.raise_case(
-        KIND, office=division, now=now, subject=service.name_en, description=details or "",
+        # No subject text: the service is the subject, named in the reader's language.
+        KIND, office=division, now=now, description=details or "",
         category=service, channel=channel, submission_key=submission_key or None,
         requester={"name": name.strip(), "address": address.strip(), "pincode": pincode,
                    "email": email.strip(), "mobile": mobile, "locale": locale},

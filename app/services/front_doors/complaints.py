@@ -98,7 +98,8 @@ def register(*, requester: dict, type_row: Category, description: str, now: date
     if actor is not None:
         data["registered_at_counter"] = True
     return cases.raise_case(
-        KIND, office=office, now=now, actor=actor, subject=type_row.name_en,
+        # No subject text: the complaint's type is its subject, named in the reader's language.
+        KIND, office=office, now=now, actor=actor,
         description=description, category=type_row, channel=channel, requester=requester,
         data=data, related_case=related, uploads=uploads, submission_key=submission_key,
         raising_office=actor.office if actor is not None else office,

@@ -71,8 +71,9 @@ def raise_to_department(actor: User, department: OrgUnit, subject: Category, des
     if subject.kind != wf.INTERACTION or subject.department_id != department.id:
         raise BadTarget(field="subject")
     return cases.raise_case(
+        # No subject text: the catalogue row is the subject, named in each reader's language.
         wf.INTERACTION, office=department, now=now, actor=actor, category=subject,
-        subject=subject.name_en, description=description, channel="web",
+        description=description, channel="web",
         data={"addressed_to": DEPARTMENT}, uploads=uploads, submission_key=submission_key)
 
 

@@ -11,37 +11,34 @@ from collections import namedtuple
 from datetime import datetime
 
 from app.domain import sla
-from app.models import Case
+from app.models import Case, CatalogueName
 
 CaseHeader = namedtuple("CaseHeader", "reference kind subject status resolution overdue office_name "
-                                      "office_kind escalation_level assignee_name priority category_label "
+                                      "office_kind escalation_level assignee_name priority category "
                                       "created_at raising_office_name requester_name requester_mobile "
                                       "response_due confirmation_due info_due related_reference description "
                                       "resolution_due repeat_of repeated_by")
 
 
 def header(case: Case, now: datetime | None = None) -> CaseHeader:
-    """The header's values of `case` (its category named in the request's language).
+    """The header's values of `case`: its subject as typed ("" when the subject is its
+    catalogue row) and the row's three names (`CatalogueName`), which the template names
+    in the page's language (the `subject` and `label` filters); offices are named in the
+    request's language.
     `overdue` is judged at `now` (`app.domain.sla.is_overdue`), against the due times
     the header shows: the response due time while nobody has answered, and the
     resolution due time. `repeat_of` and `repeated_by` are the references of the case this
     one possibly repeats and of those that possibly repeat it (`app.services.front_doors.intake`)."""
     office, raising, related = case.current_office, case.raising_office, case.related_case
-    subject = case.subject
-    if case.category is not None and case.category.level == "subject":
-        # a department request's subject is a catalogue row: its name in the reader's
-        # language, not the English text copied when it was raised
-        subject = case.category.label()
-
     from app.services.front_doors import intake
 
     before, after = intake.related(case)  # possible repeats: one statement
     return CaseHeader(
-        case.reference, case.kind, subject, case.status, case.resolution,
+        case.reference, case.kind, case.subject, case.status, case.resolution,
         sla.is_overdue(case, now or datetime.utcnow()),
         office.label(), office.kind, case.escalation_level,
         case.assignee.name if case.assignee is not None else None,
-        case.priority, case.category.label() if case.category is not None else None,
+        case.priority, CatalogueName.of(case.category),
         case.created_at, raising.label() if raising is not None else None,
         case.requester_name, case.requester_mobile,
         # a closed case is due nothing; an answered one no response

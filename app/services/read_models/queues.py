@@ -11,9 +11,13 @@ from sqlalchemy.orm import aliased, selectinload
 from app.domain.references import normalize
 from app.extensions import db
 from app.inputs import as_id, search_text
-from app.models import Case
+from app.models import Case, CatalogueName, Category
 from app.models.case import NOT_CLOSED
 from app.services.read_models import plain_rows
+
+# The case's catalogue row as the row columns and the CSV read it: an alias of its own,
+# so that it neither meets a join of the base query nor correlates the search's subquery.
+_NAMED = aliased(Category, name="named_category")
 
 
 @dataclass
@@ -33,6 +37,11 @@ def apply_search(q: Select, text: str | None) -> Select:
         Case.reference == ref,
         Case.reference.like(f"%{text.upper()}%"),
         Case.subject.ilike(like),
+        # A case whose subject is its catalogue row keeps no copy of the name (issue 25):
+        # it is found by the row's name in any of the three languages.
+        Case.category_id.in_(select(Category.id).where(or_(
+            Category.name_en.ilike(like), Category.name_hi.ilike(like), Category.name_fa.ilike(like)))
+            .correlate(None)),
         Case.requester_name.ilike(like),
         Case.requester_mobile.like(like),
         Case.pincode == text,
@@ -89,18 +98,29 @@ def _row_columns(q: Select) -> Select:
     from app.models import User
 
     return (q.with_only_columns(Case.id, Case.reference, Case.kind, Case.subject, Case.status,
-                                Case.created_at, Case.sla_breached, User.name.label("assignee_name"))
-            .outerjoin(User, User.id == Case.assignee_id))
+                                Case.created_at, Case.sla_breached, User.name.label("assignee_name"),
+                                _NAMED.name_en, _NAMED.name_hi, _NAMED.name_fa)
+            .outerjoin(User, User.id == Case.assignee_id)
+            .outerjoin(_NAMED, _NAMED.id == Case.category_id))
 
 
 # A queue row as a plain named tuple: a template reads each attribute of fifty rows, and a
 # named tuple's attributes are several times cheaper to read than a result Row's.
-QueueRow = namedtuple("QueueRow", "id reference kind subject status created_at sla_breached assignee_name")
+# `subject` is the text someone typed ("" when the case's subject is its catalogue row);
+# `category` the row's three names (`CatalogueName`), so the kept HTML of a row, keyed by
+# the tuple and the page's language, names it in that language (the `subject` filter).
+QueueRow = namedtuple("QueueRow", "id reference kind subject status created_at sla_breached assignee_name "
+                                  "category")
+
+
+def _queue_row(r) -> QueueRow:
+    *head, name_en, name_hi, name_fa = r
+    return QueueRow(*head, CatalogueName(name_en, name_hi or "", name_fa or "") if name_en is not None else None)
 
 
 def _rows_to_page(rows: list, size: int) -> Page:
     more = len(rows) > size
-    rows = [QueueRow._make(r) for r in rows[:size]]
+    rows = [_queue_row(r) for r in rows[:size]]
     return Page(rows=rows, next_cursor=str(rows[-1].id) if more and rows else None,
                 prev_cursor=None)
 
@@ -240,16 +260,22 @@ def export_csv(q: Select, header: list[str], label_kind, label_status, max_rows:
     import io
 
     from app.exports import csv_writer
+    from app.i18n import current_locale
     from app.models import OrgUnit, User
 
     office, assignee = aliased(OrgUnit), aliased(User)
     # The queue's own SELECT with other columns: its WHERE, ORDER BY and LIMIT read the
     # newest rows straight off the (office, status, created_at) index.
+    locale = current_locale()
+    # The subject as typed, else the case's catalogue row named in the reader's language.
+    category_name = _NAMED.name_en if locale not in ("hi", "fa") else func.coalesce(
+        func.nullif(getattr(_NAMED, f"name_{locale}"), ""), _NAMED.name_en)
     rows = (q.with_only_columns(Case.reference, Case.kind, Case.status, Case.priority, Case.subject,
                                 office.code, assignee.name, Case.created_at, Case.closed_at,
-                                Case.sla_breached)
+                                Case.sla_breached, category_name)
             .join(office, office.id == Case.current_office_id)
             .outerjoin(assignee, assignee.id == Case.assignee_id)
+            .outerjoin(_NAMED, _NAMED.id == Case.category_id)
             .order_by(None).order_by(Case.created_at.desc(), Case.id.desc())
             .limit(max_rows))
     buf = io.StringIO()
@@ -265,8 +291,8 @@ def export_csv(q: Select, header: list[str], label_kind, label_status, max_rows:
     yield "\ufeff" + take()
     result = db.session.execute(rows.execution_options(yield_per=2000))
     for chunk in result.partitions():
-        for ref, kind, status, prio, subject, office_code, who, created, closed, breached in chunk:
-            writer.writerow([ref, label_kind(kind), label_status(status), prio, subject, office_code,
+        for ref, kind, status, prio, subject, office_code, who, created, closed, breached, named in chunk:
+            writer.writerow([ref, label_kind(kind), label_status(status), prio, subject or named or "", office_code,
                              who, created.strftime("%Y-%m-%d %H:%M"),
                              closed.strftime("%Y-%m-%d %H:%M") if closed else "", "1" if breached else "0"])
         yield take()
