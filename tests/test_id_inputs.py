@@ -143,7 +143,7 @@ def test_every_page_survives_bad_ids_in_the_query_string(app, client, auth, worl
     queries = ["&".join(f"{p}={quote(bad)}" for p in ID_PARAMS),
                "&".join(f"{p}={quote(bad)}" for p in ID_PARAMS if p != "office")]
     values = {"reference": case.reference, "token": "x", "name": "office", "fmt": "csv",
-              "channel": "sms", "locale": "en", "filename": "x"}
+              "channel": "sms", "locale": "en", "filename": "x", "kind_code": "complaint"}
     urls = []
     for rule in _get_rules(app):
         path_values = dict(values, **{n: "1" for n, c in rule._converters.items()
