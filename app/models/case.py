@@ -103,6 +103,10 @@ class Case(db.Model):
 
 # Repeats at intake (issue 27): open cases of the same e-mail address (the mobile has its own).
 Index("ix_case_requester_email", Case.requester_email)
+# The queue search's `pincode = q` (issue 28): every branch of its OR has an index, so
+# PostgreSQL combines them (BitmapOr) instead of reading the whole table. The search's
+# full-text and trigram indexes are app/models/search.py's (not in the metadata).
+Index("ix_case_pincode", Case.pincode)
 Index("ix_case_office_status_created", Case.current_office_id, Case.status, Case.created_at)
 Index("ix_case_kind_status_created", Case.kind, Case.status, Case.created_at)
 # "Not closed": the predicate of the partial indexes below, and the term the queries that

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.inputs import as_id, search_text
 from app.models import Case
 from app.models.case import NOT_CLOSED
-from app.services.read_models import plain_rows
+from app.services.read_models import plain_rows, search
 
 
 @dataclass
@@ -24,19 +24,26 @@ class Page:
 
 
 def apply_search(q: Select, text: str | None) -> Select:
+    """`q` narrowed to the cases `text` finds: its words (each a prefix, all of them) in
+    the subject, description or requester's name, by the full-text index (PostgreSQL's
+    `to_tsvector('simple', ...)`, SQLite's FTS5); or `text` inside the reference, the
+    requester's name or mobile (trigram indexes on PostgreSQL); or the exact reference or
+    pincode. Every branch is served by an index (docs/performance.md, "Search")."""
     text = search_text(text)  # the filter forms' limit; SQLite refuses huge LIKE patterns
     if not text:
         return q
     like = f"%{text}%"
-    ref = normalize(text)
-    return q.where(or_(
-        Case.reference == ref,
+    branches = [
+        Case.reference == normalize(text),
         Case.reference.like(f"%{text.upper()}%"),
-        Case.subject.ilike(like),
         Case.requester_name.ilike(like),
         Case.requester_mobile.like(like),
         Case.pincode == text,
-    ))
+    ]
+    found = search.words_match(text)
+    if found is not None:
+        branches.append(found)
+    return q.where(or_(*branches))
 
 
 def apply_filters(q: Select, status: str | None = None, kind: str | None = None) -> Select:
