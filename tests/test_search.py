@@ -119,8 +119,10 @@ def test_the_words_given_to_the_database():
 def test_the_index_follows_changes(world, board):
     case = db.session.get(Case, board["other"])
     case.subject, case.requester_name = "Money order not paid", "Meera Nair"
+    case.requester_mobile = "9000012345"
     db.session.commit()
-    assert found("money") == {case.id} and found("meera") == {case.id}
+    assert found("money") == {case.id} and found("meera") == {case.id} and found("eera") == {case.id}
+    assert found("0001234") == {case.id} and found("88776") == set()
     assert found("pension") == {case.id}  # still in the description
     case.description = "Sent to Jaipur."
     db.session.commit()
@@ -135,8 +137,9 @@ def test_the_index_follows_changes(world, board):
     db.session.expunge_all()
     assert found("jaipur") == set()
     if db.engine.dialect.name == "sqlite":
-        left = db.session.execute(text("SELECT count(*) FROM case_search WHERE rowid = :id"), {"id": case_id})
-        assert left.scalar() == 0
+        for table in ("case_search", "case_search_trigram"):
+            left = db.session.execute(text(f"SELECT count(*) FROM {table} WHERE rowid = :id"), {"id": case_id})
+            assert left.scalar() == 0
 
 
 def test_the_migration_downgrades_and_fills_the_index_of_existing_cases(app, board):
@@ -146,7 +149,8 @@ def test_the_migration_downgrades_and_fills_the_index_of_existing_cases(app, boa
     try:
         names = {ix["name"] for ix in inspect(db.engine).get_indexes("case")}
         assert "ix_case_pincode" not in names and "ix_case_search" not in names
-        assert "case_search" not in inspect(db.engine).get_table_names()
+        tables = inspect(db.engine).get_table_names()
+        assert "case_search" not in tables and "case_search_trigram" not in tables
         db.session.close()
     finally:
         upgrade()
@@ -171,3 +175,16 @@ def test_postgresql_reads_the_gin_indexes(board):
     ref = db.session.get(Case, board["en"]).reference
     assert "Seq Scan" not in _plan(ref[3:12])
     db.session.rollback()
+
+
+def test_sqlite_reads_its_fts5_tables_and_indexes(board):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan")
+    for typed in ("parcel", "पार्सल", "brie", "9123400003"):
+        stmt = queues.apply_search(select(Case.id), typed).order_by(Case.created_at.desc()).limit(26)
+        compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
+        plan = [r[3] for r in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
+        assert "MULTI-INDEX OR" in plan, plan  # each branch by an index, no scan of the cases
+        assert not [step for step in plan if step.startswith("SCAN") and "VIRTUAL TABLE" not in step], plan
+        assert any("case_search VIRTUAL TABLE INDEX 0:M" in step for step in plan), plan
+        assert any("case_search_trigram VIRTUAL TABLE INDEX 0:L" in step for step in plan), plan

@@ -4,7 +4,8 @@ queue search (`app.services.read_models.queues.apply_search`) reads.
 PostgreSQL: an expression GIN index over `to_tsvector('simple', ...)` of the subject,
 description and requester's name (`SEARCH_DOCUMENT`), and pg_trgm GIN indexes on the
 reference, the requester's name and mobile (their `LIKE '%x%'`/`ILIKE`). SQLite: an FTS5
-table `case_search` (rowid = case id) kept in step with `case` by triggers.
+table `case_search` for the words and an FTS5 trigram table `case_search_trigram` for the
+reference, name and mobile (rowid = case id), kept in step with `case` by triggers.
 
 Neither is declared in the models' metadata (Alembic's autogenerate cannot compare
 expression indexes or virtual tables): `include_object` keeps autogenerate and
@@ -38,6 +39,7 @@ SEARCH_DOCUMENT = (
 SEARCH_INDEXES = ("ix_case_search", "ix_case_reference_trgm", "ix_case_requester_name_trgm",
                   "ix_case_requester_mobile_trgm")
 FTS_TABLE = "case_search"
+TRIGRAM_TABLE = "case_search_trigram"  # SQLite: FTS5's trigram tokenizer, pg_trgm's stand-in
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

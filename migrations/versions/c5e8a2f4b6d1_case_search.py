@@ -15,7 +15,9 @@ PostgreSQL fills. `IF NOT EXISTS`: a DBA may build them beforehand with
 `CREATE INDEX CONCURRENTLY` (same names, same definitions) on a live database.
 
 SQLite: an FTS5 table `case_search` (rowid = case id) over the same three texts, folded
-the same way, filled from the existing cases and kept in step by triggers.
+the same way, and an FTS5 table `case_search_trigram` with the trigram tokenizer over the
+reference, name and mobile (their `LIKE '%x%'`), both filled from the existing cases and
+kept in step by triggers.
 
 Both: a plain index on the pincode (the search's `pincode = q` branch, which would
 otherwise make every search a full scan on PostgreSQL).
@@ -46,6 +48,16 @@ def _sqlite_row(prefix: str) -> str:
     return ", ".join(_sqlite_fold(f"{prefix}{c}") for c in ("subject", "description", "requester_name"))
 
 
+_TRIGRAM_ROW = "{p}reference, {p}requester_name, {p}requester_mobile"
+
+
+def _sqlite_insert(prefix: str) -> str:
+    return (f"INSERT INTO case_search (rowid, subject, description, requester_name) "
+            f"VALUES ({prefix}id, {_sqlite_row(prefix)}); "
+            f"INSERT INTO case_search_trigram (rowid, reference, requester_name, requester_mobile) "
+            f"VALUES ({prefix}id, {_TRIGRAM_ROW.format(p=prefix)});")
+
+
 def upgrade():
     op.create_index('ix_case_pincode', 'case', ['pincode'], unique=False)
     if op.get_bind().dialect.name == "postgresql":
@@ -58,17 +70,21 @@ def upgrade():
     # (letters and digits) would cut Devanagari words at every vowel sign.
     op.execute("CREATE VIRTUAL TABLE case_search USING fts5(subject, description, requester_name, "
                "tokenize = \"unicode61 remove_diacritics 2 categories 'L* N* Co M*'\")")
+    # SQLite's pg_trgm: LIKE '%x%' (three characters or more) on these columns reads the index.
+    op.execute("CREATE VIRTUAL TABLE case_search_trigram USING fts5(reference, requester_name, "
+               "requester_mobile, tokenize = 'trigram case_sensitive 0')")
     op.execute(f'INSERT INTO case_search (rowid, subject, description, requester_name) '
                f'SELECT id, {_sqlite_row("")} FROM "case"')
-    op.execute(f'CREATE TRIGGER case_search_insert AFTER INSERT ON "case" BEGIN '
-               f'INSERT INTO case_search (rowid, subject, description, requester_name) '
-               f'VALUES (new.id, {_sqlite_row("new.")}); END')
-    op.execute('CREATE TRIGGER case_search_update AFTER UPDATE OF id, subject, description, requester_name '
-               'ON "case" BEGIN DELETE FROM case_search WHERE rowid = old.id; '
-               f'INSERT INTO case_search (rowid, subject, description, requester_name) '
-               f'VALUES (new.id, {_sqlite_row("new.")}); END')
+    op.execute(f'INSERT INTO case_search_trigram (rowid, reference, requester_name, requester_mobile) '
+               f'SELECT id, {_TRIGRAM_ROW.format(p="")} FROM "case"')
+    op.execute(f'CREATE TRIGGER case_search_insert AFTER INSERT ON "case" BEGIN {_sqlite_insert("new.")} END')
+    op.execute('CREATE TRIGGER case_search_update AFTER UPDATE OF id, subject, description, requester_name, '
+               'reference, requester_mobile ON "case" BEGIN '
+               'DELETE FROM case_search WHERE rowid = old.id; DELETE FROM case_search_trigram WHERE rowid = old.id; '
+               f'{_sqlite_insert("new.")} END')
     op.execute('CREATE TRIGGER case_search_delete AFTER DELETE ON "case" BEGIN '
-               'DELETE FROM case_search WHERE rowid = old.id; END')
+               'DELETE FROM case_search WHERE rowid = old.id; DELETE FROM case_search_trigram WHERE rowid = old.id; '
+               'END')
 
 
 def downgrade():
@@ -80,4 +96,5 @@ def downgrade():
         for trigger in ("case_search_insert", "case_search_update", "case_search_delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS case_search")
+        op.execute("DROP TABLE IF EXISTS case_search_trigram")
     op.drop_index('ix_case_pincode', table_name='case')

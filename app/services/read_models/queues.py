@@ -27,19 +27,12 @@ def apply_search(q: Select, text: str | None) -> Select:
     """`q` narrowed to the cases `text` finds: its words (each a prefix, all of them) in
     the subject, description or requester's name, by the full-text index (PostgreSQL's
     `to_tsvector('simple', ...)`, SQLite's FTS5); or `text` inside the reference, the
-    requester's name or mobile (trigram indexes on PostgreSQL); or the exact reference or
-    pincode. Every branch is served by an index (docs/performance.md, "Search")."""
+    requester's name or mobile (pg_trgm indexes, SQLite's FTS5 trigram table); or the exact
+    reference or pincode. Every branch is served by an index (docs/performance.md, "Search")."""
     text = search_text(text)  # the filter forms' limit; SQLite refuses huge LIKE patterns
     if not text:
         return q
-    like = f"%{text}%"
-    branches = [
-        Case.reference == normalize(text),
-        Case.reference.like(f"%{text.upper()}%"),
-        Case.requester_name.ilike(like),
-        Case.requester_mobile.like(like),
-        Case.pincode == text,
-    ]
+    branches = [Case.reference == normalize(text), Case.pincode == text, *search.inside(text)]
     found = search.words_match(text)
     if found is not None:
         branches.append(found)

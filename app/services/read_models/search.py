@@ -14,12 +14,14 @@ from sqlalchemy import ColumnElement, column, func, literal_column, select, tabl
 
 from app.extensions import db
 from app.models import Case
-from app.models.search import FOLD, FTS_TABLE, SEARCH_DOCUMENT
+from app.models.search import FOLD, FTS_TABLE, SEARCH_DOCUMENT, TRIGRAM_TABLE
 
 MAX_WORDS = 8  # more words narrow a search no further in practice, and each costs a probe
 
 _DOCUMENT = literal_column(SEARCH_DOCUMENT)
 _FTS = table(FTS_TABLE, column("rowid"), column(FTS_TABLE))
+_TRIGRAM = table(TRIGRAM_TABLE, column("rowid"), column("reference"), column("requester_name"),
+                 column("requester_mobile"))
 
 
 def words(text: str) -> list[str]:
@@ -60,3 +62,17 @@ def words_match(text: str) -> ColumnElement | None:
         return _DOCUMENT.op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(found)))
     rows = select(_FTS.c.rowid).where(_FTS.c[FTS_TABLE].op("MATCH")(fts5_query(found)))
     return Case.id.in_(rows)
+
+
+def inside(text: str) -> list[ColumnElement]:
+    """The conditions "`text` is inside the reference (upper-cased), the requester's name
+    (any case) or mobile": on PostgreSQL `LIKE`/`ILIKE` on the case's columns, which the
+    pg_trgm indexes serve; on SQLite `LIKE` on the FTS5 trigram table's columns (which its
+    index serves, case-insensitively), joined by rowid. Three characters or more use an
+    index; fewer read every row, as `LIKE '%x%'` always did."""
+    like = f"%{text}%"
+    if db.engine.dialect.name == "postgresql":
+        return [Case.reference.like(f"%{text.upper()}%"), Case.requester_name.ilike(like),
+                Case.requester_mobile.like(like)]
+    return [Case.id.in_(select(_TRIGRAM.c.rowid).where(column_.like(like)))
+            for column_ in (_TRIGRAM.c.reference, _TRIGRAM.c.requester_name, _TRIGRAM.c.requester_mobile)]
