@@ -188,3 +188,29 @@ def test_sqlite_reads_its_fts5_tables_and_indexes(board):
         assert not [step for step in plan if step.startswith("SCAN") and "VIRTUAL TABLE" not in step], plan
         assert any("case_search VIRTUAL TABLE INDEX 0:M" in step for step in plan), plan
         assert any("case_search_trigram VIRTUAL TABLE INDEX 0:L" in step for step in plan), plan
+
+
+def test_random_text_never_breaks_the_query(board):
+    """Seeded random strings of query punctuation, quotes, marks, joiners, digits of three
+    scripts, letters of four and symbols: every one is a query both databases accept."""
+    import random
+
+    pool = list("\"'*-+:^&|!()<>{}[]\\/%_.,;~@#$ \t") + ["NEAR", "OR", "AND", "NOT", "\u200c", "\u200d",
+                                                        "\u093f", "\u094d", "\u0902", "\u064b", "\u0651",
+                                                        "پ", "ي", "ك", "क", "ष", "a", "Z", "é", "ß", "İ",
+                                                        "۳", "३", "٣", "7", "½", "²", "€", "\u00a0", "\ufeff"]
+    rnd = random.Random(28)
+    for _ in range(150):
+        typed = "".join(rnd.choice(pool) for _ in range(rnd.randint(1, 12)))
+        found(typed)  # no error
+    assert board["en"] in found("parcel")
+
+
+def test_the_migrated_database_keeps_the_triggers(app):
+    """A later migration that rebuilds `case` on SQLite (Alembic's batch mode copies the
+    table and drops the old one) drops its triggers with it: it must create them again."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's triggers")
+    names = set(db.session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                        "AND tbl_name = 'case'")))
+    assert {"case_search_insert", "case_search_update", "case_search_delete"} <= names

@@ -9,7 +9,9 @@ reference, name and mobile (rowid = case id), kept in step with `case` by trigge
 
 Neither is declared in the models' metadata (Alembic's autogenerate cannot compare
 expression indexes or virtual tables): `include_object` keeps autogenerate and
-tests/test_schema.py from proposing to drop them."""
+tests/test_schema.py from proposing to drop them. A later migration that rebuilds `case` on
+SQLite (Alembic's batch mode: copy, drop, rename) drops the triggers with the old table and
+must create them again (tests/test_search.py checks they exist at the head)."""
 
 from __future__ import annotations
 
