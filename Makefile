@@ -59,12 +59,15 @@ test: venv-dev compile-translations
 	E2E=$(E2E) $(BIN)/python -m pytest -rs
 
 ## bench: seed a large database and measure pages with wrk (see docs/performance.md); then
-## messages delivered per second by 1, 2 and 4 delivery workers against a local SMTP sink
+## messages delivered per second by 1, 2 and 4 delivery workers against a local SMTP sink;
+## then the queue search over a million cases, LIKE against full-text + trigram indexes
 BENCH_ARGS ?= --cases 1000000 --db both --duration 15
 DELIVERY_BENCH_ARGS ?= --messages 2000 --workers 1,2,4
+SEARCH_BENCH_ARGS ?= --cases 1000000 --db postgres
 bench: venv-dev compile-translations
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/delivery.py $(DELIVERY_BENCH_ARGS)
+	$(BIN)/python bench/search.py $(SEARCH_BENCH_ARGS)
 
 ## fault: gunicorn, a scheduler pair and a PostgreSQL cluster of its own on loopback, mixed
 ## traffic; workers and the running scheduler SIGKILLed, PostgreSQL restarted mid-run; every

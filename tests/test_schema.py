@@ -7,10 +7,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from app.extensions import db
+from app.models.search import include_object
 
 
 def test_the_migrated_database_has_the_schema_the_models_declare(app):
-    differences = compare_metadata(MigrationContext.configure(db.session.connection()), db.metadata)
+    context = MigrationContext.configure(db.session.connection(), opts={"include_object": include_object})
+    differences = compare_metadata(context, db.metadata)
     assert differences == []
 
 

@@ -112,6 +112,10 @@ class Case(db.Model):
 
 # Repeats at intake (issue 27): open cases of the same e-mail address (the mobile has its own).
 Index("ix_case_requester_email", Case.requester_email)
+# The queue search's `pincode = q` (issue 28): every branch of its OR has an index, so
+# PostgreSQL combines them (BitmapOr) instead of reading the whole table. The search's
+# full-text and trigram indexes are app/models/search.py's (not in the metadata).
+Index("ix_case_pincode", Case.pincode)
 Index("ix_case_office_status_created", Case.current_office_id, Case.status, Case.created_at)
 Index("ix_case_kind_status_created", Case.kind, Case.status, Case.created_at)
 # "Not closed": the predicate of the partial indexes below, and the term the queries that
@@ -139,6 +143,9 @@ Index("ix_case_office_closed", Case.current_office_id, Case.closed_at)
 # index holds only the working backlog, so a queue page reads its 50 rows in order.
 Index("ix_case_office_active", Case.current_office_id, Case.created_at, Case.id,
       postgresql_where=NOT_CLOSED, sqlite_where=NOT_CLOSED)
+# Search by a catalogue row's name (a case whose subject is its category keeps no copy):
+# the few matching category ids, then their cases.
+Index("ix_case_category", Case.category_id)
 # Monitoring dashboard (issue 12): covers every column its aggregates read, so they are
 # index-only scans of the offices in scope; ordered so that GROUP BY (office, kind,
 # category) streams in index order without a sort.

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.inputs import as_id, search_text
 from app.models import Case, CatalogueName, Category
 from app.models.case import NOT_CLOSED
-from app.services.read_models import plain_rows
+from app.services.read_models import plain_rows, search
 
 # The case's catalogue row as the row columns and the CSV read it: an alias of its own,
 # so that it neither meets a join of the base query nor correlates the search's subquery.
@@ -28,24 +28,22 @@ class Page:
 
 
 def apply_search(q: Select, text: str | None) -> Select:
+    """`q` narrowed to the cases `text` finds: its words (each a prefix, all of them) in
+    the subject, description or requester's name, by the full-text index (PostgreSQL's
+    `to_tsvector('simple', ...)`, SQLite's FTS5); or `text` inside the reference, the
+    requester's name or mobile (pg_trgm indexes, SQLite's FTS5 trigram table); or the exact
+    reference or pincode; or the name of its catalogue row in any language. Every branch is served by an index (docs/performance.md, "Search")."""
     text = search_text(text)  # the filter forms' limit; SQLite refuses huge LIKE patterns
     if not text:
         return q
-    like = f"%{text}%"
-    ref = normalize(text)
-    return q.where(or_(
-        Case.reference == ref,
-        Case.reference.like(f"%{text.upper()}%"),
-        Case.subject.ilike(like),
-        # A case whose subject is its catalogue row keeps no copy of the name (issue 25):
-        # it is found by the row's name in any of the three languages.
-        Case.category_id.in_(select(Category.id).where(or_(
-            Category.name_en.ilike(like), Category.name_hi.ilike(like), Category.name_fa.ilike(like)))
-            .correlate(None)),
-        Case.requester_name.ilike(like),
-        Case.requester_mobile.like(like),
-        Case.pincode == text,
-    ))
+    branches = [Case.reference == normalize(text), Case.pincode == text, *search.inside(text)]
+    # A case whose subject is its catalogue row keeps no copy of the name (issue 25): it is
+    # found by the row's name in any of the three languages.
+    branches.append(search.category_named(text))
+    found = search.words_match(text)
+    if found is not None:
+        branches.append(found)
+    return q.where(or_(*branches))
 
 
 def apply_filters(q: Select, status: str | None = None, kind: str | None = None) -> Select:
