@@ -62,8 +62,14 @@ def memo_rows(ctx, template_name: str, rows) -> Markup:
     env = ctx.environment
     lang, zone, root = ctx.get("html_lang"), ctx.get("page_zone"), request.script_root
     keys = [(env, template_name, row, lang, zone, root) if isinstance(row, tuple) else None for row in rows]
-    with _rows_lock:
-        out = [_rows.get(key) if key is not None else None for key in keys]
+    out = [None] * len(keys)
+    with _rows_lock:  # `_rows[key]`, not `.get`, which looks the key up once more
+        for i, key in enumerate(keys):
+            if key is not None:
+                try:
+                    out[i] = _rows[key]
+                except KeyError:
+                    pass
     rendered = {}
     for i, (row, key) in enumerate(zip(rows, keys, strict=True)):
         if out[i] is not None:
