@@ -1,7 +1,7 @@
 """search that scales (issue 28 item 5): full-text and trigram indexes for the queue search
 
 Revision ID: c5e8a2f4b6d1
-Revises: b7d3e5f9a1c2
+Revises: c5e2a8f4d7b1
 Create Date: 2026-12-07 16:00:00
 
 PostgreSQL: the pg_trgm extension (trusted since PostgreSQL 13: the database's owner may
@@ -25,7 +25,7 @@ otherwise make every search a full scan on PostgreSQL).
 from alembic import op
 
 revision = 'c5e8a2f4b6d1'
-down_revision = 'b7d3e5f9a1c2'
+down_revision = 'c5e2a8f4d7b1'
 branch_labels = None
 depends_on = None
 
