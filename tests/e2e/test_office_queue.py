@@ -58,14 +58,15 @@ def test_operator_live_search_open_and_start_with_htmx(new_page, live_server, la
                               and r.request.headers.get("hx-request") == "true") as resp:
         page.fill("#q", f"Scenario {lang}")
     assert resp.value.ok
+    # Every word, as the start of a word: "Scenario en" also finds "Scenario nojs-en".
     rows = page.locator("#case-rows tbody tr")
-    expect(rows).to_have_count(1)
-    expect(rows.first.locator("a")).to_have_text(reference)
+    expect(rows.locator(f"a[href$='/cases/{reference}']")).to_have_count(1)
+    assert rows.count() <= 2
     assert _same_document(page), "the search reloaded the page instead of swapping rows"
     assert "q=Scenario" in page.url  # hx-push-url: the search can be bookmarked
     check_page(page, "queue-search")
 
-    rows.first.locator(f"a[href$='/cases/{reference}']").click()
+    rows.locator(f"a[href$='/cases/{reference}']").click()
     page.wait_for_url(f"**/cases/{reference}")
     expect(page.locator(".case-header .status")).to_have_class("status status-open")
     check_page(page, "case")
@@ -115,7 +116,7 @@ def test_operator_search_open_and_start_without_javascript(new_page, live_server
     check_page(page)
 
     with page.expect_navigation():
-        rows.first.locator(f"a[href$='/cases/{reference}']").click()
+        rows.locator(f"a[href$='/cases/{reference}']").click()
     start = _action_form(page, "start")
     start.locator("summary").click()  # <details> opens without JavaScript
     details = f"Visit booked by phone ({tag})"
