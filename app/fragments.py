@@ -27,6 +27,7 @@ behind a lock: a worker may run threads).
 from __future__ import annotations
 
 import threading
+from itertools import repeat
 
 from cachetools import LRUCache
 from flask import request
@@ -34,6 +35,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 
 ROWS_KEPT = 2048  # about 40 pages of 50 rows: 2–3 MB
+PAGES_KEPT = 32  # and as many pages again, joined: about 2 MB more
 FRAGMENTS_KEPT = 256
 # A fragment longer than this (a very long timeline) is rendered each time rather than
 # kept, so a few of them cannot fill a worker's memory: at most FRAGMENTS_KEPT × this
@@ -48,12 +50,16 @@ def _render_alone(env, template_name: str, value: tuple, lang: str, zone, script
 
 _rows: LRUCache = LRUCache(ROWS_KEPT)
 _rows_lock = threading.Lock()
+# Whole pages of rows, as they were joined: a queue reloaded with the same rows (paging
+# back, htmx refreshing the list) is one lookup instead of one per row.
+_pages: LRUCache = LRUCache(PAGES_KEPT)
 
 
 @pass_context
 def memo_rows(ctx, template_name: str, rows) -> Markup:
     """`{% for c in rows %}{% include template_name %}{% endfor %}`, each row's HTML kept
-    for the next page that shows the same row in the same language, zone and mount point.
+    for the next page that shows the same row in the same language, zone and mount point
+    (and the whole page's, for the next page that shows the same rows).
     The row template sees only `c`, `html_lang` and `page_zone` (and the globals).
 
     The page's rows are looked up under one lock, the missing ones rendered outside it and
@@ -61,6 +67,14 @@ def memo_rows(ctx, template_name: str, rows) -> Markup:
     lock per call) cost 80 µs more than `functools.lru_cache` for 50 rows; this, 10."""
     env = ctx.environment
     lang, zone, root = ctx.get("html_lang"), ctx.get("page_zone"), request.script_root
+    rows = tuple(rows)
+    plain = all(map(isinstance, rows, repeat(tuple)))  # no Python frame per row
+    page_key = (env, template_name, rows, lang, zone, root) if plain else None
+    if page_key is not None:
+        with _rows_lock:
+            html = _pages.get(page_key)
+        if html is not None:
+            return html
     keys = [(env, template_name, row, lang, zone, root) if isinstance(row, tuple) else None for row in rows]
     out = [None] * len(keys)
     with _rows_lock:  # `_rows[key]`, not `.get`, which looks the key up once more
@@ -78,10 +92,12 @@ def memo_rows(ctx, template_name: str, rows) -> Markup:
             out[i] = env.get_template(template_name).render(c=row, html_lang=lang, page_zone=zone)
         else:
             out[i] = rendered[key] = _render_alone(env, template_name, row, lang, zone, root)
-    if rendered:
-        with _rows_lock:
-            _rows.update(rendered)
-    return Markup("\n".join(out))  # noqa: S704 - rendered by autoescaped templates
+    html = Markup("\n".join(out))  # noqa: S704 - rendered by autoescaped templates
+    with _rows_lock:
+        _rows.update(rendered)
+        if page_key is not None:
+            _pages[page_key] = html
+    return html
 
 
 # Fragments of a page (`memo`, `kept`): larger than rows (a case's timeline is a few
@@ -132,6 +148,7 @@ def clear() -> None:
     """Forget every kept row and fragment (a test that changes translations or templates)."""
     with _rows_lock:
         _rows.clear()
+        _pages.clear()
     with _fragments_lock:
         _fragments.clear()
 

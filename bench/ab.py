@@ -16,7 +16,12 @@ directories differs by up to 1.5 % (7.65 against 7.53 million for the partial): 
 smaller differences as none.
 
 The base revision is checked out in a temporary git worktree that shares this checkout's
-`.venv`; its translations are compiled there. The worktree is removed at the end.
+`.venv`; its translations are compiled there, and the working tree's harness
+(`bench/profile_pages.py`, `bench/ceiling.py`) is copied in, so both sides are driven alike
+and the base can be asked for a page the harness learnt since. `--base-page` names the
+base's page when it had another address (`--page request --base-page old-request`: a
+doorstep request's one case page against its own page before). The worktree is removed
+at the end.
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ def _worktree(base: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix="sevadesk-ab-")) / "base"
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(path), base], check=True)
     (path / ".venv").symlink_to(VENV)
+    for harness in ("bench/profile_pages.py", "bench/ceiling.py"):
+        shutil.copyfile(ROOT / harness, path / harness)
     subprocess.run([str(VENV / "bin" / "pybabel"), "--quiet", "compile", "-d", "translations"], cwd=path,
                    check=True)
     return path
@@ -97,6 +104,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", required=True, help="the revision to compare with (the working tree is the other)")
     ap.add_argument("--page", default="queue", help="a page of bench/profile_pages.py")
+    ap.add_argument("--base-page", help="the base's page, when it had another address (default: --page)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--n", type=int, default=2000, help="requests per timed run")
     ap.add_argument("--callgrind", action="store_true", help="count instructions (valgrind) instead of timing")
@@ -107,16 +115,17 @@ def main() -> int:
         ap.error("valgrind is not installed (apt-get install valgrind)")
     env = {**os.environ, "RATELIMIT_ENABLED": "0"}
     base = _worktree(args.base)
-    sides = {f"base {args.base}": base, "working tree": ROOT}
+    sides = {f"base {args.base}, {args.base_page or args.page}": (base, args.base_page or args.page),
+             f"working tree, {args.page}": (ROOT, args.page)}
     try:
         if args.callgrind:
-            for name, tree in sides.items():
-                print(f"{name}: {_instructions(tree, args.page, env):,} instructions per request", flush=True)
+            for name, (tree, page) in sides.items():
+                print(f"{name}: {_instructions(tree, page, env):,} instructions per request", flush=True)
             return 0
         runs: dict[str, list[dict]] = {name: [] for name in sides}
         for i in range(args.rounds):
-            for name, tree in sides.items():
-                r = parse_timing(_profile(tree, args.page, args.n, env))
+            for name, (tree, page) in sides.items():
+                r = parse_timing(_profile(tree, page, args.n, env))
                 runs[name].append(r)
                 print(f"round {i + 1}, {name}: {r}", flush=True)
         for name, rs in runs.items():

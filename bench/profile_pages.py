@@ -4,7 +4,8 @@
 
 Signs in the busiest Division's operator (or a Circle supervisor for the dashboard), warms the
 page up, then runs it N times under cProfile and prints the mean time per request and the
-functions with the most own time. Pages: queue, closed, partial, case, dashboard, doorstep, raise, track,
+functions with the most own time. Pages: queue, closed, partial, case, ticket, request, old-request (a doorstep request's page
+before the one case page, for bench/ab.py --base-page), dashboard, doorstep, raise, track,
 ceiling, floor (bench/ceiling.py's bare page, and the same table after a signed cookie and two
 plain SELECTs on DATABASE_URL).
 """
@@ -88,6 +89,10 @@ def main():
                   "AND status != 'closed' ORDER BY created_at DESC LIMIT 1")[0]
         track = one(f"SELECT reference FROM \"case\" WHERE current_office_id={div_id} "
                     "AND kind = 'service_request' ORDER BY created_at DESC LIMIT 1")[0]
+        # the Division's newest open case of each of two kinds (`ticket`, `request`, `old-request`)
+        open_of = {kind: one(f"SELECT reference FROM \"case\" WHERE current_office_id={div_id} AND kind = '{kind}' "
+                             "AND status != 'closed' ORDER BY created_at DESC LIMIT 1")
+                   for kind in ("office_ticket", "service_request")}
         pin = one("SELECT pincode FROM pincode WHERE division_id IS NOT NULL ORDER BY pincode LIMIT 1")[0]
         service = one("SELECT id FROM category WHERE kind='service_request' AND level='service' AND active "
                       "ORDER BY id LIMIT 1")[0]
@@ -121,6 +126,12 @@ def main():
             r = client.get("/cases/?q=&size=50", headers={"HX-Request": "true"})
         elif args.page == "case":
             r = client.get(f"/cases/{ref}")
+        elif args.page == "ticket":  # an office ticket's case page
+            r = client.get(f"/cases/{open_of['office_ticket'][0]}")
+        elif args.page == "request":  # a doorstep request's case page
+            r = client.get(f"/cases/{open_of['service_request'][0]}")
+        elif args.page == "old-request":  # its page before the one case page (a 301 since)
+            r = client.get(f"/doorstep/{open_of['service_request'][0]}")
         elif args.page == "dashboard":
             r = client.get("/dashboard/")
         elif args.page == "doorstep":
@@ -132,10 +143,10 @@ def main():
                 form = client.get("/request").get_data(as_text=True)
                 field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', form).group(0)
                 raise_token.append(re.search(r'value="([^"]*)"', field).group(1))
-            n = next(counter)  # a mobile per request: the same request again shows the open one
+            n = next(counter)  # a mobile and e-mail per request: the same again shows the open one
             data = {"csrf_token": raise_token[0], "submission_key": f"prof-{stamp}-{n}",
                     "name": "Bench Citizen", "address": "12 Station Road", "pincode": str(pin),
-                    "email": "bench@example.in", "mobile": f"98{n % 100_000_000:08d}", "service": str(service),
+                    "email": f"bench-{stamp}-{n}@example.in", "mobile": f"98{n % 100_000_000:08d}", "service": str(service),
                     "details": "Please come after 10 am."}
             r = client.post("/request", data=data)
         else:

@@ -141,6 +141,27 @@ def test_request_page_full_and_partial(client, auth, world, sr):
     assert r.get_data(as_text=True).lstrip().startswith('<div id="case-panel"')
 
 
+def test_request_page_names_the_post_office_the_directory_names_now(client, auth, world, sr):
+    """The panel's post office is read with the case (`Case.pincode_office`), so it is
+    never older than the directory: renamed, it is shown renamed; removed, it is not shown
+    (the pincode still is); after an in-place action (an expired case) it is shown again."""
+    from app.models import PincodeEntry
+
+    auth.login(world.d1_op.login_id)
+    entry = db.session.scalar(select(PincodeEntry).where(PincodeEntry.pincode == "560001"))
+    entry.office_name = "Bengaluru GPO"
+    db.session.commit()
+    html = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+    assert "Bengaluru GPO" in html and "Bangalore GPO" not in html
+    r = client.post(f"/cases/{sr.reference}/act", headers={"HX-Request": "true"},
+                    data={"action": "note", "text": "Called the citizen", "version": sr.version})
+    assert r.status_code == 200 and "Bengaluru GPO" in r.get_data(as_text=True)
+    db.session.delete(entry)
+    db.session.commit()
+    html = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
+    assert "Bengaluru GPO" not in html and "560001" in html
+
+
 def test_old_address_redirects_to_the_case_page(client, auth, world, sr):
     auth.login(world.d1_op.login_id)
     r = client.get(f"/doorstep/{sr.reference}?from=sms")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, literal_column
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, literal_column, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.extensions import db
+from app.models.catalog import PincodeEntry
 from app.models.org import OrgUnit, User
 
 
@@ -108,6 +109,15 @@ class Case(db.Model):
         if self.subject:
             return self.subject
         return self.category.label(locale) if self.category is not None else ""
+
+
+# The post office of the case's pincode (the directory's name; None for a pincode the
+# directory lacks): the case page reads it with the case itself (`undefer`), one statement
+# and no reference-data lookup; deferred, so no other query pays for it.
+Case.pincode_office = column_property(
+    select(PincodeEntry.office_name).where(PincodeEntry.pincode == Case.pincode)
+    .correlate_except(PincodeEntry).scalar_subquery(),
+    deferred=True)
 
 
 # Repeats at intake (issue 27): open cases of the same e-mail address (the mobile has its own).

@@ -42,9 +42,9 @@ def office_queue():
 
 def panel_values(case, user) -> dict:
     """What the request's panel on the case page shows (`CaseKind.panel_values`): the
-    post office of its pincode; whether the user works the Division's list; whether
-    they may update it (else the panel says why not)."""
-    return {"pin": citizen.lookup_pincode(case.pincode),
+    post office of its pincode (read with the case: `Case.pincode_office`); whether the
+    user works the Division's list; whether they may update it (else the panel says why not)."""
+    return {"post_office": case.pincode_office,
             "queue": access.handles_doorstep(user) or access.monitors_doorstep(user),
             "may_update": any(t.action != "note" for t in cases.available_actions(user, case))}
 

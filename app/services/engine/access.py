@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from sqlalchemy import Select, bindparam, false, or_, select
-from sqlalchemy.orm import aliased, joinedload, lazyload
+from sqlalchemy.orm import aliased, joinedload, lazyload, undefer
 
 from app.domain import kinds
 from app.domain import workflow as wf
@@ -125,7 +125,8 @@ def _case_by_reference() -> Select:
     # built once (building it cost more than running it).
     return (select(Case).where(Case.reference == bindparam("reference"))
             .options(joinedload(Case.current_office), joinedload(Case.raising_office),
-                     joinedload(Case.category), joinedload(Case.assignee).lazyload(User.role_rows)))
+                     joinedload(Case.category), joinedload(Case.assignee).lazyload(User.role_rows),
+                     undefer(Case.pincode_office)))
 
 
 def get_case_for(user: User, reference: str, kind: str | None = None) -> Case | None:

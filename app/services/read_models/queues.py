@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
@@ -105,20 +106,28 @@ def _row_columns(q: Select) -> Select:
 # A queue row as a plain named tuple: a template reads each attribute of fifty rows, and a
 # named tuple's attributes are several times cheaper to read than a result Row's.
 # `subject` is the text someone typed ("" when the case's subject is its catalogue row);
-# `category` the row's three names (`CatalogueName`), so the kept HTML of a row, keyed by
-# the tuple and the page's language, names it in that language (the `subject` filter).
-QueueRow = namedtuple("QueueRow", "id reference kind subject status created_at sla_breached assignee_name "
-                                  "category")
+# `name_en`, `name_hi`, `name_fa` the row's three names, read as one `CatalogueName` (the
+# `category` property), so the kept HTML of a row, keyed by the tuple and the page's
+# language, names it in that language (the `subject` filter).
+class QueueRow(namedtuple("QueueRow", "id reference kind subject status created_at sla_breached assignee_name "
+                                      "name_en name_hi name_fa")):
+    __slots__ = ()
+
+    @property
+    def category(self) -> CatalogueName | None:
+        if self.name_en is None:
+            return None
+        return CatalogueName(self.name_en, self.name_hi or "", self.name_fa or "")
 
 
-def _queue_row(r) -> QueueRow:
-    *head, name_en, name_hi, name_fa = r
-    return QueueRow(*head, CatalogueName(name_en, name_hi or "", name_fa or "") if name_en is not None else None)
+# A result row is the named tuple's fields in order (`_row_columns`): made without a Python
+# frame per row (a page is fifty of them, every request).
+_queue_row = partial(tuple.__new__, QueueRow)
 
 
 def _rows_to_page(rows: list, size: int) -> Page:
     more = len(rows) > size
-    rows = [_queue_row(r) for r in rows[:size]]
+    rows = list(map(_queue_row, rows[:size]))
     return Page(rows=rows, next_cursor=str(rows[-1].id) if more and rows else None,
                 prev_cursor=None)
 
