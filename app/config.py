@@ -75,6 +75,9 @@ class Config:
     RATELIMIT_STORAGE_URI = None
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
+    # While Redis is unreachable, count in each worker's memory (Flask-Limiter's fallback)
+    # instead of answering 500 on every limited page (sign-in, the doorstep form, tracking).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
     # Workflow timers
     CONFIRMATION_HOURS = _env_int("CONFIRMATION_HOURS", 48)

@@ -72,6 +72,27 @@ def test_the_caches_are_bounded_least_recently_used_maps():
 
     assert isinstance(fragments._rows, LRUCache) and fragments._rows.maxsize == fragments.ROWS_KEPT
     assert isinstance(fragments._fragments, LRUCache) and fragments._fragments.maxsize == fragments.FRAGMENTS_KEPT
+    assert isinstance(fragments._pages, LRUCache) and fragments._pages.maxsize == fragments.PAGES_KEPT
+
+
+def test_a_page_of_rows_is_kept_whole_and_made_again_when_a_row_changes(client, auth, world, monkeypatch):
+    """The same rows again are one kept page; a new or changed row makes a new page from
+    the kept rows and renders only that row."""
+    first = make_case("service_request", world.d1)
+    auth.login(world.d1_op.login_id)
+    rendered = _count_renders(monkeypatch)
+    client.get("/cases/")
+    assert len(fragments._pages) == 1 and len(rendered) == 1
+    client.get("/cases/")
+    assert len(fragments._pages) == 1 and len(rendered) == 1
+    second = make_case("complaint", world.d1)
+    page = client.get("/cases/").get_data(as_text=True)
+    assert len(fragments._pages) == 2 and len(rendered) == 2  # only the new row rendered
+    assert second.reference in page and first.reference in page
+    cases.act(first, "start", actor=world.d1_op, now=NOW, text="On the way")
+    db.session.commit()
+    page = client.get("/cases/").get_data(as_text=True)
+    assert ">In progress<" in _row_of(page, first.reference) and len(rendered) == 3
 
 
 def test_kept_fragments_forget_the_least_recently_used_first(client, auth, world, monkeypatch):

@@ -115,3 +115,16 @@ def test_limits_are_enforced_through_redis(other_app, redis_db, world, monkeypat
 
     redis_db.delete(*keys)
     assert _post(second, services, 4, "9876543204").status_code == 303
+
+
+def test_with_redis_unreachable_limits_are_counted_in_memory_not_refused(other_app, world, monkeypatch):
+    """Redis down (a closed port): the limited pages still answer — the doorstep form raises,
+    and its limit still holds, counted in this worker's memory — instead of 500."""
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/9")
+    services = add_services(world)
+    web = other_app()
+    assert web.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] is True
+    client = web.test_client()
+    assert [_post(client, services, n, f"98765431{n:02d}").status_code for n in range(2)] == [303, 303]
+    assert _post(client, services, 2, "9876543102").status_code == 429
+
