@@ -133,6 +133,7 @@ def test_request_page_full_and_partial(client, auth, world, sr):
     # the doorstep panel (CaseKind.panel): contact, address, pincode with its post office
     assert 'class="kind-panel doorstep-panel"' in html
     assert "Ravi Kumar" in html and "ravi@example.in" in html and "Bangalore GPO" in html
+    assert "only the Division that holds this request can update it" not in html  # it may
     # the seed's status words on the buttons
     for label in ("In progress", "Completed", "Could not be served"):
         assert f"<summary>{label}</summary>" in html

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from app.blueprints.cases.routes import moved_to_case_page
 from app.blueprints.citizen.routes import bp
 from app.domain import workflow as wf
-from app.services.engine import access, cases
+from app.services.engine import access
 from app.services.front_doors import citizen
 
 SR_STATUSES = (wf.OPEN, wf.IN_PROGRESS, wf.CLOSED)
@@ -42,11 +42,11 @@ def office_queue():
 
 def panel_values(case, user) -> dict:
     """What the request's panel on the case page shows (`CaseKind.panel_values`): the
-    post office of its pincode (read with the case: `Case.pincode_office`); whether the
-    user works the Division's list; whether they may update it (else the panel says why not)."""
+    post office of its pincode (read with the case: `Case.pincode_office`) and whether the
+    user works the Division's list. Whether they may update it the panel reads off the
+    page's own list of actions (`allowed`), not the workflow table a second time."""
     return {"post_office": case.pincode_office,
-            "queue": access.handles_doorstep(user) or access.monitors_doorstep(user),
-            "may_update": any(t.action != "note" for t in cases.available_actions(user, case))}
+            "queue": access.handles_doorstep(user) or access.monitors_doorstep(user)}
 
 
 @bp.route("/doorstep/<reference>")
