@@ -8,7 +8,7 @@ import re
 
 import pytest
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -132,3 +132,32 @@ def test_the_raise_page_takes_any_text_without_a_crash_or_a_half_written_case(ap
         _check_nothing_half_written(r.status_code, case_before, event_before, None)
 
     run()
+
+
+def division_staff_only(user) -> bool:
+    """The throwaway kind's `may_raise`: only a Division's staff raise drills."""
+    return user.office.kind == "division"
+
+
+def test_a_kind_says_who_may_raise_it_and_others_are_refused_with_nothing_written(client, auth, world):
+    """`CaseKind.may_raise`, checked by `access.may_raise` on the raise page's GET and POST:
+    a Division operator raises; a Sub Office operator gets 403 and no case is written."""
+    kinds.register(kinds.CaseKind(
+        code=DRILL, prefix="DR", name="Fire drill", plural="Fire drills",
+        workflow=wf.INTERACTION, rows=(STAND_DOWN,), relations=frozenset({wf.REQUESTER, wf.HANDLER}),
+        raise_endpoint="cases.new", form=f"{__name__}:DrillForm", may_raise=f"{__name__}:division_staff_only",
+        action_labels={"stand_down": "Stand down"}))
+    try:
+        auth.login(world.so1_user.login_id)
+        assert client.get("/cases/new/drill").status_code == 403
+        r = client.post("/cases/new/drill", data={"subject": "Evacuate floor 2", "submission_key": "k-drill-x"})
+        assert r.status_code == 403
+        assert db.session.scalar(select(func.count()).select_from(Case).where(Case.kind == DRILL)) == 0
+        auth.logout()
+        auth.login(world.d1_op.login_id)
+        assert client.get("/cases/new/drill").status_code == 200
+        r = client.post("/cases/new/drill", data={"subject": "Evacuate floor 2", "submission_key": "k-drill-y"})
+        assert r.status_code in (302, 303)
+        assert db.session.scalar(select(func.count()).select_from(Case).where(Case.kind == DRILL)) == 1
+    finally:
+        kinds.unregister(DRILL)

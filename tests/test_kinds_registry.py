@@ -71,6 +71,9 @@ def test_templates_endpoints_and_forms_exist(app):
             app.jinja_env.get_template(name)
         module, cls = k.form.split(":")
         assert hasattr(importlib.import_module(module), cls), k.form
+        for hook in filter(None, (k.panel_values, k.may_raise)):
+            module, function = hook.split(":")
+            assert callable(getattr(importlib.import_module(module), function, None)), (k.code, hook)
 
 
 def test_each_kind_has_its_view_in_the_inbox_with_its_columns():

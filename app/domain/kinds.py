@@ -95,6 +95,10 @@ class CaseKind:
     # inbox shows for it, and where an employee follows one (the link in their messages).
     raise_endpoint: str | None = None
     form: str | None = None
+    # Who may raise one on the generic raise page (`/cases/new/<kind>`): "module:function",
+    # called with the signed-in user, True when they may; None: any active employee with an
+    # office. Checked by `app.services.engine.access.may_raise`.
+    may_raise: str | None = None
     queue_view: str | None = None
     queue_columns: tuple = ()
     page_endpoint: str = "cases.detail"

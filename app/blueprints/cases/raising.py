@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from app.blueprints.cases.routes import bp
 from app.domain import kinds
 from app.htmx import hx_redirect, render_page_or_partial
-from app.services.engine import cases
+from app.services.engine import access, cases
 
 ENDPOINT = "cases.new"
 
@@ -43,6 +43,8 @@ def new(kind_code):
     """Raise a case of a registered kind with its own form; then its page (the one case
     page). Errors stay beside their fields with everything typed kept."""
     kind = _kind_raised_here(kind_code)
+    if not access.may_raise(current_user._get_current_object(), kind):
+        abort(403)
     form = _form_of(kind)
     key = getattr(form, "submission_key", None)
     if not form.is_submitted():

@@ -129,6 +129,20 @@ def _case_by_reference() -> Select:
                      undefer(Case.pincode_office)))
 
 
+def may_raise(user: User | None, kind) -> bool:
+    """May `user` raise a case of `kind` (a `CaseKind`) on the generic raise page? Only an
+    active employee with an office, and, when the kind names one, whom its `may_raise`
+    function admits (a kind's own door checks its own rules)."""
+    if user is None or not user.is_authenticated or not user.active or user.office_id is None:
+        return False
+    if not kind.may_raise:
+        return True
+    from importlib import import_module
+
+    module, _sep, function = kind.may_raise.partition(":")
+    return bool(getattr(import_module(module), function)(user))
+
+
 def get_case_for(user: User, reference: str, kind: str | None = None) -> Case | None:
     """The case with `reference` (of `kind`, when given) if `user` may see it; None
     otherwise (the caller answers 404 either way, so existence is never revealed)."""
