@@ -580,7 +580,44 @@ def _holiday_filter(ctx, holiday):
     local = _package_holidays(country, holiday.day.year, locale).get(holiday.day)
     if local and local != name:
         return local
+    ours = holiday_name(name)
+    if ours is not None and ours != name:
+        return ours
     return Markup(f'<span lang="en" dir="ltr">{escape(name)}</span>')  # noqa: S704
+
+
+# India's national days as the `holidays` package names them in English, in our catalogue:
+# the package has no Persian names (and Hindi ones only where it has them), so the
+# calendar's days are named from here in a language it lacks. A name the package joins
+# ("Dussehra; Gandhi Jayanti") or marks "(estimated)" is composed from the parts.
+HOLIDAY_NAMES = {
+    "Ashura": _l("Ashura"), "Buddha Purnima": _l("Buddha Purnima"), "Christmas": _l("Christmas"),
+    "Diwali": _l("Diwali"), "Dussehra": _l("Dussehra"), "Eid al-Adha": _l("Eid al-Adha"),
+    "Eid al-Fitr": _l("Eid al-Fitr"), "Gandhi Jayanti": _l("Gandhi Jayanti"), "Good Friday": _l("Good Friday"),
+    "Guru Nanak Jayanti": _l("Guru Nanak Jayanti"), "Independence Day": _l("Independence Day"),
+    "Janmashtami": _l("Janmashtami"), "Maha Shivaratri": _l("Maha Shivaratri"),
+    "Mahavir Jayanti": _l("Mahavir Jayanti"), "Prophet's Birthday": _l("Prophet's Birthday"),
+    "Republic Day": _l("Republic Day"),
+}
+_ESTIMATED = " (estimated)"
+_ESTIMATED_NAME = _l("%(holiday)s (estimated)")
+_TWO_NAMES = _l("%(first)s; %(second)s")  # two days on one date
+
+
+def holiday_name(name: str) -> str | None:
+    """The package's English `name` of a national day in the current language, from our
+    catalogue; None when a part of it is not in the catalogue."""
+    parts = []
+    for part in name.split("; "):
+        estimated = part.endswith(_ESTIMATED)
+        label = HOLIDAY_NAMES.get(part[:-len(_ESTIMATED)] if estimated else part)
+        if label is None:
+            return None
+        parts.append(str(_ESTIMATED_NAME) % {"holiday": label} if estimated else str(label))
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = str(_TWO_NAMES) % {"first": joined, "second": part}
+    return joined
 
 
 @lru_cache(maxsize=64)

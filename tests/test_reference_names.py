@@ -53,7 +53,10 @@ def _holidays_page(client, lang):
     return r.get_data(as_text=True)
 
 
-def test_holiday_names_in_hindi_marked_english_in_persian(client, auth, world):
+def test_holiday_names_in_hindi_and_persian(client, auth, world):
+    """The `holidays` package names India's days in English and Hindi; the Persian names
+    come from our catalogue (`i18n.HOLIDAY_NAMES`). An administrator's own name is shown as
+    typed, marked with its language nowhere."""
     sla.load_national_holidays([2026])
     db.session.add(Holiday(day=date(2026, 12, 28), name="Foundation day of the Circle"))
     db.session.commit()
@@ -62,8 +65,26 @@ def test_holiday_names_in_hindi_marked_english_in_persian(client, auth, world):
     assert "गणतंत्र दिवस" in hindi and "Republic Day" not in hindi
     assert "Foundation day of the Circle" in hindi  # an administrator's own name, as typed
     persian = _holidays_page(client, "fa")
-    assert '<span lang="en" dir="ltr">Republic Day</span>' in persian
+    assert "روز جمهوری" in persian and "روز استقلال" in persian and "Republic Day" not in persian
     assert "Republic Day" in _holidays_page(client, "en")
+
+
+@pytest.mark.parametrize("lang, name, shown", [
+    ("fa", "Independence Day; Prophet's Birthday (estimated)", "روز استقلال؛ میلاد پیامبر (تخمینی)"),
+    ("hi", "Dussehra; Gandhi Jayanti", "दशहरा; गांधी जयंती"),
+    ("fa", "Eid al-Fitr (estimated)", "عید فطر (تخمینی)"),
+    ("en", "Eid al-Fitr (estimated)", "Eid al-Fitr (estimated)"),
+    ("fa", "Foundation day of the Circle", None),  # not a package's name: not ours to name
+])
+def test_the_packages_joined_and_estimated_names_are_composed(app, lang, name, shown):
+    from flask_babel import force_locale
+
+    from app.i18n import HOLIDAY_NAMES, holiday_name
+
+    with app.test_request_context(), force_locale(lang):
+        assert holiday_name(name) == shown
+        if lang != "en":  # every name of the catalogue is translated
+            assert all(str(label) != english for english, label in HOLIDAY_NAMES.items())
 
 
 @pytest.mark.parametrize("lang, words", [("fa", "بحرانی"), ("hi", "गंभीर")])
