@@ -56,11 +56,9 @@ NOT_REPEAT_CHANNELS = ("review",)
 
 
 # Plain SQL, the same for PostgreSQL and SQLite (as `tallies._UPSERT`).
-_FLOW_UPSERT = text(
-    "INSERT INTO case_flow_tally (office_id, day, kind, category_id, raised, repeats, closed, closed_in_sla, "
-    "own_seconds, external_seconds, rejections, rating_sum, rating_n) VALUES (:office_id, :day, :kind, "
-    ":category_id, :raised, :repeats, :closed, :closed_in_sla, :own_seconds, :external_seconds, :rejections, "
-    ":rating_sum, :rating_n) ON CONFLICT (office_id, day, kind, category_id) DO UPDATE SET "
+# Adding a row's sums to the counters it lands on (every upsert of `case_flow_tally`).
+_ADD_TO_FLOW = (
+    "ON CONFLICT (office_id, day, kind, category_id) DO UPDATE SET "
     "raised = case_flow_tally.raised + excluded.raised, repeats = case_flow_tally.repeats + excluded.repeats, "
     "closed = case_flow_tally.closed + excluded.closed, "
     "closed_in_sla = case_flow_tally.closed_in_sla + excluded.closed_in_sla, "
@@ -68,7 +66,13 @@ _FLOW_UPSERT = text(
     "external_seconds = case_flow_tally.external_seconds + excluded.external_seconds, "
     "rejections = case_flow_tally.rejections + excluded.rejections, "
     "rating_sum = case_flow_tally.rating_sum + excluded.rating_sum, "
-    "rating_n = case_flow_tally.rating_n + excluded.rating_n").bindparams(bindparam("day", type_=Date()))
+    "rating_n = case_flow_tally.rating_n + excluded.rating_n")
+_FLOW_UPSERT = text(
+    "INSERT INTO case_flow_tally (office_id, day, kind, category_id, raised, repeats, closed, closed_in_sla, "  # noqa: S608 - constants only
+    "own_seconds, external_seconds, rejections, rating_sum, rating_n) VALUES (:office_id, :day, :kind, "
+    ":category_id, :raised, :repeats, :closed, :closed_in_sla, :own_seconds, :external_seconds, :rejections, "
+    ":rating_sum, :rating_n) "
+    + _ADD_TO_FLOW).bindparams(bindparam("day", type_=Date()))
 _DISPOSAL_UPSERT = text(
     "INSERT INTO case_disposal_tally (office_id, day, days, n) VALUES (:office_id, :day, :days, :n) "
     "ON CONFLICT (office_id, day, days) DO UPDATE SET n = case_disposal_tally.n + excluded.n",
@@ -81,7 +85,7 @@ _DISPOSAL_UPSERT = text(
 # keeps the key order in which rows are locked.
 _FLOW_COLUMNS = (*FLOW_KEY, *FLOW_SUMS)
 _FLOW_ARRAYS = text(
-    "INSERT INTO case_flow_tally (office_id, day, kind, category_id, raised, repeats, closed, closed_in_sla, "
+    "INSERT INTO case_flow_tally (office_id, day, kind, category_id, raised, repeats, closed, closed_in_sla, "  # noqa: S608 - constants only
     "own_seconds, external_seconds, rejections, rating_sum, rating_n) "
     "SELECT office_id, day, kind, category_id, raised, repeats, closed, closed_in_sla, own_seconds, "
     "external_seconds, rejections, rating_sum, rating_n FROM unnest("
@@ -91,15 +95,7 @@ _FLOW_ARRAYS = text(
     "CAST(:external_seconds AS bigint[]), CAST(:rejections AS integer[]), CAST(:rating_sum AS integer[]), "
     "CAST(:rating_n AS integer[])) WITH ORDINALITY AS v(office_id, day, kind, category_id, raised, repeats, "
     "closed, closed_in_sla, own_seconds, external_seconds, rejections, rating_sum, rating_n, ord) ORDER BY ord "
-    "ON CONFLICT (office_id, day, kind, category_id) DO UPDATE SET "
-    "raised = case_flow_tally.raised + excluded.raised, repeats = case_flow_tally.repeats + excluded.repeats, "
-    "closed = case_flow_tally.closed + excluded.closed, "
-    "closed_in_sla = case_flow_tally.closed_in_sla + excluded.closed_in_sla, "
-    "own_seconds = case_flow_tally.own_seconds + excluded.own_seconds, "
-    "external_seconds = case_flow_tally.external_seconds + excluded.external_seconds, "
-    "rejections = case_flow_tally.rejections + excluded.rejections, "
-    "rating_sum = case_flow_tally.rating_sum + excluded.rating_sum, "
-    "rating_n = case_flow_tally.rating_n + excluded.rating_n")
+    + _ADD_TO_FLOW)
 _DISPOSAL_ARRAYS = text(
     "INSERT INTO case_disposal_tally (office_id, day, days, n) SELECT office_id, day, days, n FROM unnest("
     "CAST(:office_id AS integer[]), CAST(:day AS date[]), CAST(:days AS integer[]), CAST(:n AS integer[])"
@@ -426,20 +422,12 @@ def count_rows() -> int:
 
 
 _MOVE_FLOW = text(
-    "INSERT INTO case_flow_tally (office_id, day, kind, category_id, raised, repeats, closed, closed_in_sla, "
+    "INSERT INTO case_flow_tally (office_id, day, kind, category_id, raised, repeats, closed, closed_in_sla, "  # noqa: S608 - constants only
     "own_seconds, external_seconds, rejections, rating_sum, rating_n) "
     "SELECT :target, day, kind, category_id, :sign * raised, :sign * repeats, :sign * closed, "
     ":sign * closed_in_sla, :sign * own_seconds, :sign * external_seconds, :sign * rejections, "
     ":sign * rating_sum, :sign * rating_n FROM case_flow_tally WHERE office_id = :moved "
-    "ON CONFLICT (office_id, day, kind, category_id) DO UPDATE SET "
-    "raised = case_flow_tally.raised + excluded.raised, repeats = case_flow_tally.repeats + excluded.repeats, "
-    "closed = case_flow_tally.closed + excluded.closed, "
-    "closed_in_sla = case_flow_tally.closed_in_sla + excluded.closed_in_sla, "
-    "own_seconds = case_flow_tally.own_seconds + excluded.own_seconds, "
-    "external_seconds = case_flow_tally.external_seconds + excluded.external_seconds, "
-    "rejections = case_flow_tally.rejections + excluded.rejections, "
-    "rating_sum = case_flow_tally.rating_sum + excluded.rating_sum, "
-    "rating_n = case_flow_tally.rating_n + excluded.rating_n")
+    + _ADD_TO_FLOW)
 _MOVE_DISPOSAL = text(
     "INSERT INTO case_disposal_tally (office_id, day, days, n) "
     "SELECT :target, day, days, :sign * n FROM case_disposal_tally WHERE office_id = :moved "
