@@ -154,9 +154,10 @@ def test_request_page_names_the_post_office_the_directory_names_now(client, auth
     db.session.commit()
     html = client.get(f"/cases/{sr.reference}").get_data(as_text=True)
     assert "Bengaluru GPO" in html and "Bangalore GPO" not in html
-    r = client.post(f"/cases/{sr.reference}/act", headers={"HX-Request": "true"},
-                    data={"action": "note", "text": "Called the citizen", "version": sr.version})
+    r = _act(client, sr, headers={"HX-Request": "true"}, action="note", text="Called the citizen")
     assert r.status_code == 200 and "Bengaluru GPO" in r.get_data(as_text=True)
+    assert db.session.scalar(select(CaseEvent).where(CaseEvent.case_id == sr.id, CaseEvent.type == "note",
+                                                     CaseEvent.text == "Called the citizen")) is not None
     db.session.delete(entry)
     db.session.commit()
     html = client.get(f"/cases/{sr.reference}").get_data(as_text=True)

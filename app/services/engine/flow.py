@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, bindparam, delete, event, func, inspect, or_, select, text
+from sqlalchemy import Date, bindparam, delete, event, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.util import identity_key
 
@@ -142,14 +142,9 @@ def entries(values, rating: int | None, tz, holidays) -> tuple[list, list]:
 
 
 def _values(case: Case, old: bool = False) -> tuple:
-    if not old:
-        return tuple(getattr(case, c) for c in FLOW_COLUMNS)
-    state = inspect(case)
-    out = []
-    for c in FLOW_COLUMNS:
-        hist = state.attrs[c].history
-        out.append(hist.deleted[0] if hist.deleted else getattr(case, c))
-    return tuple(out)
+    from app.services.read_models.tallies import loaded_values
+
+    return loaded_values(case, FLOW_COLUMNS) if old else tuple(getattr(case, c) for c in FLOW_COLUMNS)
 
 
 class Changes:

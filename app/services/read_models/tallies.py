@@ -57,14 +57,20 @@ def _current_key(case: Case) -> tuple:
     return _key(getattr(case, c) for c in KEY_COLUMNS)
 
 
-def _old_key(case: Case) -> tuple:
-    """The key the case had when it was loaded (active_history keeps old values)."""
+def loaded_values(case: Case, columns) -> tuple:
+    """The values `columns` had when the case was loaded (active_history keeps old values;
+    an unchanged column, its value). The counters move a case from these to its current ones."""
     state = inspect(case)
-    values = []
-    for c in KEY_COLUMNS:
+    out = []
+    for c in columns:
         hist = state.attrs[c].history
-        values.append(hist.deleted[0] if hist.deleted else getattr(case, c))
-    return _key(values)
+        out.append(hist.deleted[0] if hist.deleted else getattr(case, c))
+    return tuple(out)
+
+
+def _old_key(case: Case) -> tuple:
+    """The key the case had when it was loaded."""
+    return _key(loaded_values(case, KEY_COLUMNS))
 
 
 # Plain SQL, the same for PostgreSQL and SQLite: the dialects' on_conflict_do_update
