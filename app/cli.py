@@ -29,6 +29,7 @@ def register_cli(app) -> None:
     app.cli.add_command(restore)
     app.cli.add_command(anonymise)
     app.cli.add_command(retention_command)
+    app.cli.add_command(partitions_command)
     app.cli.add_command(bench_data)
     app.cli.add_command(tallies_command)
     app.cli.add_command(mail_fetch)
@@ -265,6 +266,34 @@ def retention_command(dry_run):
     counts = retention.pending() if dry_run else retention.purge()
     verb = "Would remove" if dry_run else "Removed"
     click.echo(f"{verb}: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items()))
+
+
+@click.command("partitions")
+@click.option("--maintain", is_flag=True, help="Open this month's partitions and keep headroom now (the job's work).")
+@with_appcontext
+def partitions_command(maintain):
+    """PostgreSQL's monthly partitions of case and case_event: list them (name, ids, rows
+    estimated by the statistics); with --maintain, first do what the scheduler's job does."""
+    from app.services.infrastructure import partitions
+
+    if db.engine.dialect.name != "postgresql":
+        raise click.ClickException("partitions are PostgreSQL's (SQLite keeps one table)")
+    if maintain:
+        made = partitions.maintain(datetime.utcnow())
+        click.echo("Created: " + (", ".join(n for names in made.values() for n in names) or "nothing (none due)"))
+    with db.engine.connect() as conn:
+        for table in partitions.TABLES:
+            parts = partitions.layout(conn, table)
+            if not parts:
+                click.echo(f"{table}: not partitioned (run `flask db upgrade`)")
+                continue
+            estimates = dict(conn.execute(db.text(
+                "SELECT relname, GREATEST(reltuples, 0)::bigint FROM pg_class WHERE relname = ANY(:names)"),
+                {"names": [p.name for p in parts]}).all())
+            click.echo(f"{table}: {len(parts)} partitions, next id {partitions.next_id(conn, table):,}")
+            for p in parts:
+                low = "MINVALUE" if p.low is None else f"{p.low:,}"
+                click.echo(f"  {p.name:<28} ids {low} to {p.high:,}  ~{estimates.get(p.name, 0):,} rows")
 
 
 @click.command("bench-data")

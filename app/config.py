@@ -180,6 +180,12 @@ class Config:
     RETENTION_BATCH_SIZE = _env_int("RETENTION_BATCH_SIZE", 1000)  # rows per transaction
     RETENTION_MAX_BATCHES = _env_int("RETENTION_MAX_BATCHES", 50)  # per table and scheduled run
     SCHEDULER_RETENTION_SECONDS = _env_int("SCHEDULER_RETENTION_SECONDS", 3600)
+    # PostgreSQL's monthly partitions of case and case_event (app/services/infrastructure/
+    # partitions.py): how often the job opens a new month and keeps headroom, and how many
+    # ids one partition spans (a month that needs more gets a second one).
+    SCHEDULER_PARTITIONS_SECONDS = _env_int("SCHEDULER_PARTITIONS_SECONDS", 600)
+    PARTITION_IDS = {"case": _env_int("PARTITION_CASE_IDS", 1_000_000),
+                     "case_event": _env_int("PARTITION_EVENT_IDS", 5_000_000)}
 
     # How many reverse proxies stand in front of the web workers (nginx: 1). Their
     # X-Forwarded-For/-Proto is believed for exactly that many hops, so rate limits and

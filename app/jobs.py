@@ -23,7 +23,7 @@ ADVISORY_KEY = 7_346_201  # arbitrary, constant: "the Seva Desk scheduler"
 def run_once(app, now: datetime | None = None) -> dict:
     """One pass of every job (what `flask run-jobs` does)."""
     from app.services.engine import notify, timers
-    from app.services.infrastructure import retention
+    from app.services.infrastructure import partitions, retention
     from app.services.read_models import summary
 
     with app.app_context():
@@ -34,6 +34,7 @@ def run_once(app, now: datetime | None = None) -> dict:
         result["reports"] = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
         result["outbox"] = notify.deliver_due(now)
         result["retention"] = retention.scheduled(now)
+        result["partitions"] = partitions.maintain(now)
         if app.config.get("MAIL_IMAP_URL"):
             from app.services.front_doors import mail_intake
 
@@ -219,12 +220,14 @@ def _logged(app, name: str, work):
 
 
 def build_scheduler(app) -> BlockingScheduler:
-    """Five jobs: the timer sweep every SCHEDULER_SWEEP_SECONDS, the outbox delivery
+    """Six jobs: the timer sweep every SCHEDULER_SWEEP_SECONDS, the outbox delivery
     every SCHEDULER_OUTBOX_SECONDS (a one-time code should not wait for the sweep), and the
     monitoring reports (the daily backlog snapshot, the weekly summaries; each does its
     work once a day or week whatever the interval) every SCHEDULER_REPORTS_SECONDS, the
     uploads' orphan sweep every SCHEDULER_UPLOADS_SECONDS, the retention purge (bounded
-    batches, `app.services.infrastructure.retention`) every SCHEDULER_RETENTION_SECONDS; and,
+    batches, `app.services.infrastructure.retention`) every SCHEDULER_RETENTION_SECONDS, the
+    monthly partitions of PostgreSQL (`app.services.infrastructure.partitions`) every
+    SCHEDULER_PARTITIONS_SECONDS; and,
     when MAIL_IMAP_URL is set, the helpdesk mailbox fetch every MAIL_FETCH_SECONDS. One
     worker thread runs them one after the other, so they never write at the same time
     (SQLite has one writer); a run that comes due while the other job works runs late
@@ -264,10 +267,16 @@ def build_scheduler(app) -> BlockingScheduler:
 
         return retention.scheduled(datetime.utcnow())
 
+    def monthly_partitions():
+        from app.services.infrastructure import partitions
+
+        return partitions.maintain(datetime.utcnow())
+
     jobs = [("timers", sweep, "SCHEDULER_SWEEP_SECONDS"), ("outbox", outbox, "SCHEDULER_OUTBOX_SECONDS"),
             ("reports", reports, "SCHEDULER_REPORTS_SECONDS"),
             ("uploads", uploads_sweep, "SCHEDULER_UPLOADS_SECONDS"),
-            ("retention", purge, "SCHEDULER_RETENTION_SECONDS")]
+            ("retention", purge, "SCHEDULER_RETENTION_SECONDS"),
+            ("partitions", monthly_partitions, "SCHEDULER_PARTITIONS_SECONDS")]
     if app.config.get("MAIL_IMAP_URL"):
         jobs.insert(0, ("mail", mail, "MAIL_FETCH_SECONDS"))
     ids = {"timers": "sweep"}  # the sweep's job id predates the others

@@ -83,11 +83,14 @@ def generate(n_cases: int, now: datetime | None = None, seed: int = 7, due_confi
         db.session.commit()
         case_rows, event_rows, att_rows = [], [], []
 
+    # Raised evenly over two years (about 1,400 a day for a million), oldest first: ids
+    # grow with time as they do when people raise cases (the monthly partitions of
+    # PostgreSQL are ranges of ids).
+    ages = sorted((random.uniform(0, 730) for _ in range(n_cases)), reverse=True)
     for i in range(n_cases):
         cid = start_id + i
         kind = _pick(KIND_WEIGHTS)
-        # Raised evenly over two years (about 1,400 a day for a million).
-        age_days = random.uniform(0, 730)
+        age_days = ages[i]
         created = now - timedelta(days=age_days)
         # A real backlog is young: cases older than OLD_DAYS are closed but for a few
         # stuck ones; younger ones are spread over every state.

@@ -95,12 +95,13 @@ def test_scheduler_registers_the_sweep_and_the_outbox_as_guarded_jobs(app, monke
     monkeypatch.setitem(app.config, "SCHEDULER_OUTBOX_SECONDS", 7)
     sched = build_scheduler(app)
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {"sweep", "outbox", "reports", "uploads", "retention"}
+    assert set(jobs) == {"sweep", "outbox", "reports", "uploads", "retention", "partitions"}
     assert all(j.max_instances == 1 and j.coalesce is True for j in jobs.values())
     assert jobs["sweep"].trigger.interval == timedelta(seconds=60)
     assert jobs["outbox"].trigger.interval == timedelta(seconds=7)
     assert jobs["reports"].trigger.interval == timedelta(seconds=300)
     assert jobs["retention"].trigger.interval == timedelta(seconds=3600)
+    assert jobs["partitions"].trigger.interval == timedelta(seconds=600)
 
 
 def test_scheduler_jobs_run_the_sweep_and_the_delivery(app, monkeypatch):

@@ -15,6 +15,8 @@ must create them again (tests/test_search.py checks they exist at the head)."""
 
 from __future__ import annotations
 
+import re
+
 # Typed variants of one letter folded to one, and joiners removed, on both sides of the
 # match (the stored text in the index, the typed words in apply_search): Persian is typed
 # with or without the zero-width non-joiner (می‌خواهم / میخواهم) and with Arabic or Persian
@@ -44,10 +46,23 @@ FTS_TABLE = "case_search"
 TRIGRAM_TABLE = "case_search_trigram"  # SQLite: FTS5's trigram tokenizer, pg_trgm's stand-in
 
 
+# PostgreSQL's monthly partitions of `case` and `case_event` (migration `f2b4d6a8c0e1`):
+# `case_y2026m12`, `case_event_y2026m12_2`; their unique keys are local to each partition.
+PARTITION = re.compile(r"^(case|case_event)_y\d{4}m\d{2}(_\d+)?$")
+PARTITION_LOCAL_UNIQUE = ("reference", "submission_key")
+
+
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic's filter: the search's indexes and FTS5 tables are the migration's alone."""
+    """Alembic's filter: what migrations own alone: the search's indexes and FTS5 tables,
+    the monthly partitions and the unique keys they hold per partition."""
     if type_ == "index" and name in SEARCH_INDEXES:
         return False
-    if type_ == "table" and name and (name == FTS_TABLE or name.startswith(FTS_TABLE + "_")):
+    if type_ == "table" and name and (name == FTS_TABLE or name.startswith(FTS_TABLE + "_")
+                                      or PARTITION.match(name)):
+        return False
+    if type_ == "foreign_key_constraint" and PARTITION.match(obj.referred_table.name):
+        return False  # PostgreSQL's copy of a foreign key for each partition it points at
+    if (type_ == "unique_constraint" and obj.table.name == "case"
+            and [c.name for c in obj.columns] in ([c] for c in PARTITION_LOCAL_UNIQUE)):
         return False
     return True
