@@ -22,6 +22,7 @@ ADVISORY_KEY = 7_346_201  # arbitrary, constant: "the Seva Desk scheduler"
 
 def run_once(app, now: datetime | None = None) -> dict:
     """One pass of every job (what `flask run-jobs` does)."""
+    from app.extensions import db
     from app.services.engine import notify, timers
     from app.services.infrastructure import partitions, retention
     from app.services.read_models import summary
@@ -34,6 +35,7 @@ def run_once(app, now: datetime | None = None) -> dict:
         result["reports"] = {"snapshot_rows": summary.snapshot(now), "weekly_summaries": summary.send_weekly(now)}
         result["outbox"] = notify.deliver_due(now)
         result["retention"] = retention.scheduled(now)
+        db.session.commit()  # nothing of this process's own open reads for the partitions' locks to wait on
         result["partitions"] = partitions.maintain(now)
         if app.config.get("MAIL_IMAP_URL"):
             from app.services.front_doors import mail_intake

@@ -31,16 +31,22 @@ case_y2025m01`), as docs/deploy.md shows; on SQLite every function here does not
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 
+log = logging.getLogger("sevadesk.partitions")
+
 TABLES = ("case", "case_event")
+LOCK_TIMEOUT = "2s"
+LOCK_NOT_AVAILABLE = "55P03"
 # The unique keys each new partition of a table gets as local unique indexes.
 LOCAL_UNIQUE = {"case": ("reference", "submission_key"), "case_event": ()}
 DEFAULT_IDS = {"case": 1_000_000, "case_event": 5_000_000}
@@ -114,11 +120,15 @@ def partition_name(table: str, month: tuple[int, int], taken: set[str]) -> str:
 
 
 def create_partition(conn, table: str, name: str, low: int | None, high: int) -> None:
-    """One partition of `table` for ids [low, high) with the table's local unique indexes."""
+    """One partition of `table` for ids [low, high) with the table's local unique indexes.
+    Made as a table of its own and then attached: attaching locks the parent against other
+    schema changes only (`CREATE TABLE … PARTITION OF` would lock out every reader and
+    writer of the cases while it waited for its lock)."""
     low_sql = "MINVALUE" if low is None else str(int(low))
-    conn.execute(text(f'CREATE TABLE "{name}" PARTITION OF "{table}" FOR VALUES FROM ({low_sql}) TO ({int(high)})'))
+    conn.execute(text(f'CREATE TABLE "{name}" (LIKE "{table}" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)'))
     for column in LOCAL_UNIQUE[table]:
         conn.execute(text(f'CREATE UNIQUE INDEX "{name}_{column}_key" ON "{name}" ({column})'))
+    conn.execute(text(f'ALTER TABLE "{table}" ATTACH PARTITION "{name}" FOR VALUES FROM ({low_sql}) TO ({int(high)})'))
 
 
 def _rename(conn, table: str, old: str, new: str) -> None:
@@ -169,13 +179,22 @@ def maintain(now: datetime | None = None) -> dict:
     now = now or datetime.utcnow()
     if db.engine.dialect.name != "postgresql":
         return {}
-    out = {}
+    out: dict = {}
     for table in TABLES:
-        # One short transaction a table; creating a partition locks its parent briefly, so a
-        # busy table makes the job wait at most a few seconds and try again at its next run.
-        with db.engine.begin() as conn:
-            conn.execute(text("SET LOCAL lock_timeout = '5s'"))
-            made = maintain_table(conn, table, now)
+        # One short transaction a table. Attaching a partition waits for the transactions
+        # writing to the tables whose foreign keys point at it (a web request's: milliseconds),
+        # and writers arriving meanwhile queue behind it: so it waits LOCK_TIMEOUT at most,
+        # then leaves the month to the next run (the month before has the headroom).
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                made = maintain_table(conn, table, now)
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            log.warning("partitions of %s: a lock was not granted within %s; next run", table, LOCK_TIMEOUT)
+            out.setdefault("busy", []).append(table)
+            continue
         if made:
             out[table] = made
     return out
