@@ -9,7 +9,7 @@ import secrets
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from app.domain import workflow as wf
 from app.domain.references import make_reference
@@ -87,6 +87,8 @@ def generate(n_cases: int, now: datetime | None = None, seed: int = 7, due_confi
     # grow with time as they do when people raise cases (the monthly partitions of
     # PostgreSQL are ranges of ids).
     ages = sorted((random.uniform(0, 730) for _ in range(n_cases)), reverse=True)
+    event_counts = [random.randint(3, 7) for _ in range(n_cases)]
+    lay_out_partitions(now, ages, event_counts, start_id, next_event_id)
     for i in range(n_cases):
         cid = start_id + i
         kind = _pick(KIND_WEIGHTS)
@@ -147,7 +149,7 @@ def generate(n_cases: int, now: datetime | None = None, seed: int = 7, due_confi
             "data": {}, "version": 1, "created_at": created, "updated_at": created,
             "closed_at": created + timedelta(days=_took(age_days)) if closed else None,
         })
-        n_events = random.randint(3, 7)
+        n_events = event_counts[i]
         for e in range(n_events):
             event_rows.append({
                 "id": next_event_id + e,
@@ -181,6 +183,47 @@ def generate(n_cases: int, now: datetime | None = None, seed: int = 7, due_confi
                 f"(SELECT COALESCE(MAX(id), 1) FROM \"{table}\"))"))
         db.session.commit()
     return {"cases": made, "events": events_made, "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def lay_out_partitions(now: datetime, ages: list[float], event_counts: list[int], first_case: int,
+                       first_event: int) -> None:
+    """PostgreSQL with monthly partitions: room for the ids about to be written. Into
+    empty tables, a partition per month of the generated rows (as the migration would
+    have split them, had they been raised over two years); after existing rows, partitions
+    for this month until every new id has one."""
+    from app.services.infrastructure import partitions
+
+    conn = db.session.connection()
+    if not partitions.is_partitioned(conn, "case"):
+        return
+    starts: dict[tuple[int, int], tuple[int, int]] = {}  # month: (its first case id, first event id)
+    case_id, event_id = first_case, first_event
+    for age, n_events in zip(ages, event_counts, strict=True):
+        created = now - timedelta(days=age)
+        starts.setdefault((created.year, created.month), (case_id, event_id))
+        case_id, event_id = case_id + 1, event_id + n_events
+    for column, (table, last) in enumerate((("case", case_id), ("case_event", event_id))):
+        step = partitions.ids_per_partition(table)
+        parts = partitions.layout(conn, table)
+        empty = conn.execute(text(f'SELECT NOT EXISTS (SELECT 1 FROM "{table}")')).scalar()
+        if empty and starts:
+            for p in parts:  # (foreign keys point at a partition until it is detached)
+                conn.execute(text(f'ALTER TABLE "{table}" DETACH PARTITION "{p.name}"'))
+                conn.execute(text(f'DROP TABLE "{p.name}"'))
+            months = sorted(starts)
+            for k, month in enumerate(months):
+                low = None if k == 0 else starts[month][column]
+                high = starts[months[k + 1]][column] if k + 1 < len(months) else last + step
+                partitions.create_partition(conn, table, partitions.partition_name(table, month, set()), low, high)
+        else:
+            taken = {p.name for p in parts}
+            high = parts[-1].high
+            while high is not None and high <= last:
+                name = partitions.partition_name(table, (now.year, now.month), taken)
+                partitions.create_partition(conn, table, name, high, high + step)
+                taken.add(name)
+                high += step
+    db.session.commit()
 
 
 def analyze() -> None:
