@@ -6,26 +6,29 @@ PostgreSQL, with `case` and `case_event` in monthly partitions (docs/performance
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/p1m \\
         .venv/bin/flask --app wsgi db upgrade e6a4c2f8b1d3
     DATABASE_URL=... .venv/bin/flask --app wsgi bench-data --cases 1000000
-    .venv/bin/python bench/partitions.py copy p1m p10m         # a copy of the database
+    .venv/bin/python bench/partitions.py copy p1m p1m_plain   # a copy kept unpartitioned
+    .venv/bin/python bench/partitions.py copy p1m p10m
     .venv/bin/python bench/partitions.py scale p10m --times 10  # ten cases for each one
-    .venv/bin/python bench/partitions.py measure p1m            # before the migration
     .venv/bin/python bench/partitions.py migrate p1m            # `flask db upgrade`, timed
-    .venv/bin/python bench/partitions.py measure p1m            # after it
+    .venv/bin/python bench/partitions.py migrate p10m
+    .venv/bin/python bench/partitions.py measure p1m p10m p1m_plain   # against the first
 
 `scale` makes N cases of each: copy k of case i gets id (i-1)·N+k+1 and the same dates a
 few milliseconds apart, so ids still grow with time and each month holds N times its
 cases (the same two years, N times the volume: every office's queue N times as long);
 the copies' references carry a suffix (`-3`), their events and attachment rows follow
 them. The indexes of both tables are dropped for the load and made again after it, as a
-restore would. `measure` serves the portal with gunicorn (2 workers) and reads the
-busiest Division's queue (50 rows), its htmx partial and a case page with wrk: one
-request at a time (median ms) and 16 connections (requests/s)."""
+restore would. `measure` serves the portal on each database with gunicorn (2 workers) and reads the
+busiest Division's queue (50 rows), its htmx partial and a case page with wrk, one
+request at a time (median ms) and with 16 connections (requests/s), the databases in turn
+round after round; it prints the median of the rounds and each against the first."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from datetime import datetime
@@ -132,41 +135,79 @@ def _env(name: str) -> dict:
             "NOTIFY_SMS_BACKEND": "file"}
 
 
-def measure(name: str, seconds: int) -> dict:
+def _target(name: str) -> tuple[dict, str, str, dict]:
+    """(environment, signed-in user, case reference) of one database: the busiest Division
+    and its newest open case that is not a copy (the same case at both scales)."""
     env = _env(name)
-    wrk_bin = ensure_wrk()
     division = pick(env, 'SELECT o.code, o.id FROM org_unit o JOIN "case" c ON c.current_office_id = o.id '
                          "WHERE o.kind = 'division' GROUP BY o.code, o.id ORDER BY COUNT(*) DESC LIMIT 1")[0]
     user = pick(env, f'SELECT login_id FROM "user" WHERE office_id = {division[1]} ORDER BY id LIMIT 1')[0][0]
-    ref = pick(env, f"SELECT reference FROM \"case\" WHERE current_office_id = {division[1]} AND kind = 'complaint' "
+    ref = pick(env, f"SELECT reference FROM \"case\" WHERE current_office_id = {division[1]} "
                     "AND status != 'closed' AND reference NOT LIKE '%-_' ORDER BY created_at DESC LIMIT 1")[0][0]
     counts = pick(env, 'SELECT (SELECT COUNT(*) FROM "case"), (SELECT COUNT(*) FROM case_event), '
                        "(SELECT COUNT(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
                        "WHERE p.relname = 'case')")[0]
-    result = {"database": name, "cases": counts[0], "events": counts[1], "case_partitions": counts[2],
-              "division": division[0], "case_ref": ref, "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
-              "pages": {}}
     print(f"{name}: {counts[0]:,} cases, {counts[1]:,} events, {counts[2]} partitions of case; "
           f"Division {division[0]}, case {ref}")
-    srv = Server(env, "wsgi:app")
+    return env, user, ref, {"cases": counts[0], "events": counts[1], "case_partitions": counts[2],
+                            "division": division[0], "case_ref": ref}
+
+
+PAGES = (("division queue (50 rows)", "/cases/?size=50", ()),
+         ("queue htmx partial", "/cases/?q=&size=50", ("HX-Request: true",)),
+         ("case page", "/cases/{ref}", ()))
+
+
+def measure(names: list[str], seconds: int, rounds: int) -> dict:
+    """Each page of each database, round after round in turn (a shared machine drifts
+    within minutes: alternating keeps the comparison fair); the median of the rounds."""
+    wrk_bin = ensure_wrk()
+    servers, found = {}, {}
     try:
-        cookie, _ = login(srv.base, user)
-        pages = [("division queue (50 rows)", "/cases/?size=50", []),
-                 ("queue htmx partial", "/cases/?q=&size=50", ["HX-Request: true"]),
-                 ("case page", f"/cases/{ref}", [])]
-        for page, path, extra in pages:
-            headers = [f"Cookie: {cookie}", *extra]
-            wrk(wrk_bin, srv.base + path, 3, headers, connections=1)  # warm both workers' caches
-            one = wrk(wrk_bin, srv.base + path, seconds, headers, connections=1)
-            many = wrk(wrk_bin, srv.base + path, seconds, headers, connections=16)
-            result["pages"][page] = {"median_ms_one_at_a_time": one["median_ms"], "rps_16": many["rps"],
-                                     "errors": one["errors"] + many["errors"]}
-            print(f"  {page}: {one['median_ms']} ms one at a time, {many['rps']:.0f} req/s with 16 connections"
-                  + (f", {one['errors'] + many['errors']} errors" if one["errors"] + many["errors"] else ""))
+        for name in names:
+            env, user, ref, info = _target(name)
+            srv = Server(env, "wsgi:app")
+            servers[name] = srv
+            cookie, _ = login(srv.base, user)
+            found[name] = {**info, "cookie": cookie, "runs": {page: [] for page, _p, _h in PAGES}}
+            for _page, path, extra in PAGES:  # warm both workers' caches and prepared statements
+                wrk(wrk_bin, srv.base + path.format(ref=ref), 3, [f"Cookie: {cookie}", *extra], connections=2)
+        for r in range(rounds):
+            for name in names:
+                srv, got = servers[name], found[name]
+                for page, path, extra in PAGES:
+                    url_ = srv.base + path.format(ref=got["case_ref"])
+                    headers = [f"Cookie: {got['cookie']}", *extra]
+                    one = wrk(wrk_bin, url_, seconds, headers, connections=1)
+                    many = wrk(wrk_bin, url_, seconds, headers, connections=16)
+                    got["runs"][page].append({"median_ms": one["median_ms"], "rps": many["rps"],
+                                              "errors": one["errors"] + many["errors"]})
+                    print(f"  round {r + 1}, {name}, {page}: {one['median_ms']} ms one at a time, "
+                          f"{many['rps']:.0f} req/s with 16", flush=True)
     finally:
-        srv.stop()
+        for srv in servers.values():
+            srv.stop()
+    result = {"date": datetime.now().strftime("%Y-%m-%d %H:%M"), "seconds": seconds, "rounds": rounds,
+              "databases": {}}
+    for name, got in found.items():
+        got.pop("cookie")
+        got["pages"] = {page: {"median_ms": statistics.median(x["median_ms"] for x in runs),
+                               "rps": statistics.median(x["rps"] for x in runs),
+                               "errors": sum(x["errors"] for x in runs)} for page, runs in got["runs"].items()}
+        result["databases"][name] = got
+    base = names[0]
+    print(f"\n| page | {' | '.join(f'{n}: ms (one at a time) / req/s (16)' for n in names)} | "
+          + " | ".join(f"{n} vs {base}" for n in names[1:]) + " |")
+    print("|---|" + "---|" * (2 * len(names) - 1))
+    for page, _p, _h in PAGES:
+        cells = [f"{result['databases'][n]['pages'][page]['median_ms']:.2f} / "
+                 f"{result['databases'][n]['pages'][page]['rps']:.0f}" for n in names]
+        b = result["databases"][base]["pages"][page]
+        ratios = [f"{result['databases'][n]['pages'][page]['median_ms'] / b['median_ms'] - 1:+.1%} / "
+                  f"{result['databases'][n]['pages'][page]['rps'] / b['rps'] - 1:+.1%}" for n in names[1:]]
+        print(f"| {page} | {' | '.join(cells)} | {' | '.join(ratios)} |")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"partitions-{name}-{datetime.now():%Y%m%d-%H%M%S}.json"
+    out = RESULTS / f"partitions-{'-'.join(names)}-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps(result, indent=2))
     print(f"results: {out}")
     return result
@@ -184,8 +225,9 @@ def main():
     m = sub.add_parser("migrate")
     m.add_argument("database")
     r = sub.add_parser("measure")
-    r.add_argument("database")
-    r.add_argument("--seconds", type=int, default=15)
+    r.add_argument("databases", nargs="+", help="the first is the base of the comparison")
+    r.add_argument("--seconds", type=int, default=10)
+    r.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     if args.command == "copy":
         copy(args.source, args.target)
@@ -194,7 +236,7 @@ def main():
     elif args.command == "migrate":
         migrate(args.database)
     else:
-        measure(args.database, args.seconds)
+        measure(args.databases, args.seconds, args.rounds)
 
 
 if __name__ == "__main__":
