@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.run import PG_ADMIN, RESULTS, Server, ensure_wrk, flask, login, pick, wrk  # noqa: E402
 
 TABLES = ("case", "case_event", "attachment")
+EXTRA_ENV: dict = {}
 
 
 def url(name: str) -> str:
@@ -131,7 +132,7 @@ def migrate(name: str) -> None:
 
 
 def _env(name: str) -> dict:
-    return {**os.environ, "DATABASE_URL": url(name), "RATELIMIT_ENABLED": "0", "NOTIFY_EMAIL_BACKEND": "file",
+    return {**os.environ, **EXTRA_ENV, "DATABASE_URL": url(name), "RATELIMIT_ENABLED": "0", "NOTIFY_EMAIL_BACKEND": "file",
             "NOTIFY_SMS_BACKEND": "file"}
 
 
@@ -228,6 +229,8 @@ def main():
     r.add_argument("databases", nargs="+", help="the first is the base of the comparison")
     r.add_argument("--seconds", type=int, default=10)
     r.add_argument("--rounds", type=int, default=3)
+    r.add_argument("--no-prepare", action="store_true",
+                   help="as behind PgBouncer in transaction mode (DATABASE_POOLER=pgbouncer): no prepared statements")
     args = ap.parse_args()
     if args.command == "copy":
         copy(args.source, args.target)
@@ -236,6 +239,8 @@ def main():
     elif args.command == "migrate":
         migrate(args.database)
     else:
+        if args.no_prepare:
+            EXTRA_ENV["DATABASE_POOLER"] = "pgbouncer"
         measure(args.databases, args.seconds, args.rounds)
 
 
