@@ -83,7 +83,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.jinja_env.globals["query_args"] = query_args
     app.url_map.converters["id"] = IdConverter  # `<id:x>`: every id in a URL path
 
-    from app import connections, i18n
+    from app import connections, i18n, sql_limits  # noqa: F401 - sql_limits: a compile rule
     from app.extensions import babel, csrf, db, htmx, limiter, login_manager
 
     connections.configure(app)

@@ -248,3 +248,26 @@ def test_run_jobs_opens_the_month_too(app, world):
     when = _next_month_to_open()
     result = run_once(app, when)
     assert f"case_y{when.year:04d}m{when.month:02d}" in result["partitions"]["case"]
+
+
+def test_limits_are_numbers_in_postgresqls_statements(app):
+    """app/sql_limits.py: a prepared "newest N" statement keeps one generic plan only if
+    its LIMIT is known; SQLite's statements keep the bound value."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt = db.select(Case.id).order_by(Case.id.desc()).limit(51).offset(100)
+    pg = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True})
+    assert "LIMIT 51 OFFSET 100" in str(pg) and not pg.params
+    lite = stmt.compile(dialect=sqlite.dialect())
+    assert "LIMIT ? OFFSET ?" in str(lite)
+    if db.engine.dialect.name == "postgresql":  # and what the server is sent
+        from sqlalchemy import event
+
+        seen = []
+        listener = lambda conn, cursor, sql, *rest: seen.append(sql)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            db.session.execute(stmt).all()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert "LIMIT 51 OFFSET 100" in seen[-1]

@@ -6,7 +6,7 @@ from collections import namedtuple
 from dataclasses import dataclass
 from functools import partial
 
-from sqlalchemy import Select, bindparam, func, literal_column, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.domain.references import normalize
@@ -86,7 +86,7 @@ def page(q: Select, cursor: str | None = None, size: int = 25, detailed: bool = 
     loads = [selectinload(Case.current_office), selectinload(Case.category), selectinload(Case.assignee)]
     if detailed:
         loads += [selectinload(Case.raising_office), selectinload(Case.raised_by)]
-    rows = db.session.scalars(q.options(*loads).limit(_limit(size + 1))).unique().all()
+    rows = db.session.scalars(q.options(*loads).limit(size + 1)).unique().all()
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows=rows, next_cursor=str(rows[-1].id) if more and rows else None,
@@ -125,15 +125,6 @@ class QueueRow(namedtuple("QueueRow", "id reference kind subject status created_
 _queue_row = partial(tuple.__new__, QueueRow)
 
 
-def _limit(rows: int):
-    """LIMIT as a constant, not a bound value: PostgreSQL plans a prepared statement once
-    (a generic plan) only when that plan looks no dearer than one made for the values, and
-    with an unknown LIMIT it assumes a tenth of the rows. On a large, partitioned `case`
-    that made every queue page plan afresh (milliseconds for every month's partition and
-    index), docs/performance.md "Monthly partitions". A page size is one of a few."""
-    return literal_column(str(int(rows)))
-
-
 def _rows_to_page(rows: list, size: int) -> Page:
     more = len(rows) > size
     rows = list(map(_queue_row, rows[:size]))
@@ -146,7 +137,7 @@ def row_page(q: Select, cursor: str | None = None, size: int = 25) -> Page:
     subject, status, raised, overdue, assignee's name), read by one SELECT as plain
     tuples: no ORM objects, no related rows loaded one table at a time."""
     q = _row_columns(_newest_first(q, cursor))
-    return _rows_to_page(plain_rows.all_rows(q.limit(_limit(size + 1))), size)
+    return _rows_to_page(plain_rows.all_rows(q.limit(size + 1)), size)
 
 
 # Statements built once per shape, their values bound at execution: building a SELECT and
@@ -182,7 +173,8 @@ def office_row_page(office_id: int, *, status: str | None = None, kind: str | No
         q = q.order_by(Case.created_at.desc(), Case.id.desc())
         if last is not None:
             q = q.where(_older_than(bindparam("after_at"), bindparam("after_id")))
-        return _row_columns(q).limit(_limit(size + 1))
+        # the size in the statement and its key: app/sql_limits.py
+        return _row_columns(q).limit(size + 1)
 
     stmt = _prebuilt(("office_rows", open_only, bool(status), bool(kind), last is not None, size), build)
     params = {"queue_office": office_id}
