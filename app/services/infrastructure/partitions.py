@@ -26,8 +26,9 @@ month it was raised in and is drawn from 34 billion per kind and month after a c
 it is new, so two cases cannot get one reference in practice; a form submitted twice at
 once lands in one partition and is answered once.
 
-Old months can be detached and archived (`ALTER TABLE "case" DETACH PARTITION
-case_y2025m01`), as docs/deploy.md shows; on SQLite every function here does nothing."""
+An old month can be detached (`ALTER TABLE "case" DETACH PARTITION case_y2025m01`) once no
+row elsewhere points at its cases (docs/deploy.md); nothing here does it. On SQLite every
+function here does nothing."""
 
 from __future__ import annotations
 
