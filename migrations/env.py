@@ -91,7 +91,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("include_object") is None:
-        from app.models.search import include_object
+        from app.models.migration_owned import include_object
 
         conf_args["include_object"] = include_object
     if conf_args.get("process_revision_directives") is None:

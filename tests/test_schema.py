@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from app.extensions import db
-from app.models.search import include_object
+from app.models.migration_owned import include_object
 
 
 def test_the_migrated_database_has_the_schema_the_models_declare(app):

@@ -8,14 +8,13 @@ table `case_search` for the words and an FTS5 trigram table `case_search_trigram
 reference, name and mobile (rowid = case id), kept in step with `case` by triggers.
 
 Neither is declared in the models' metadata (Alembic's autogenerate cannot compare
-expression indexes or virtual tables): `include_object` keeps autogenerate and
+expression indexes or virtual tables): `app.models.migration_owned.include_object` keeps
+autogenerate and
 tests/test_schema.py from proposing to drop them. A later migration that rebuilds `case` on
 SQLite (Alembic's batch mode: copy, drop, rename) drops the triggers with the old table and
 must create them again (tests/test_search.py checks they exist at the head)."""
 
 from __future__ import annotations
-
-import re
 
 # Typed variants of one letter folded to one, and joiners removed, on both sides of the
 # match (the stored text in the index, the typed words in apply_search): Persian is typed
@@ -44,25 +43,3 @@ SEARCH_INDEXES = ("ix_case_search", "ix_case_reference_trgm", "ix_case_requester
                   "ix_case_requester_mobile_trgm")
 FTS_TABLE = "case_search"
 TRIGRAM_TABLE = "case_search_trigram"  # SQLite: FTS5's trigram tokenizer, pg_trgm's stand-in
-
-
-# PostgreSQL's monthly partitions of `case` and `case_event` (migration `f2b4d6a8c0e1`):
-# `case_y2026m12`, `case_event_y2026m12_2`; their unique keys are local to each partition.
-PARTITION = re.compile(r"^(case|case_event)_y\d{4}m\d{2}(_\d+)?$")
-PARTITION_LOCAL_UNIQUE = ("reference", "submission_key")
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic's filter: what migrations own alone: the search's indexes and FTS5 tables,
-    the monthly partitions and the unique keys they hold per partition."""
-    if type_ == "index" and name in SEARCH_INDEXES:
-        return False
-    if type_ == "table" and name and (name == FTS_TABLE or name.startswith(FTS_TABLE + "_")
-                                      or PARTITION.match(name)):
-        return False
-    if type_ == "foreign_key_constraint" and PARTITION.match(obj.referred_table.name):
-        return False  # PostgreSQL's copy of a foreign key for each partition it points at
-    if (type_ == "unique_constraint" and obj.table.name == "case"
-            and [c.name for c in obj.columns] in ([c] for c in PARTITION_LOCAL_UNIQUE)):
-        return False
-    return True

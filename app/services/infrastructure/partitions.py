@@ -42,6 +42,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
+from app.models.migration_owned import PARTITION, PARTITION_LOCAL_UNIQUE
 
 log = logging.getLogger("sevadesk.partitions")
 
@@ -49,10 +50,9 @@ TABLES = ("case", "case_event")
 LOCK_TIMEOUT = "2s"
 LOCK_NOT_AVAILABLE = "55P03"
 # The unique keys each new partition of a table gets as local unique indexes.
-LOCAL_UNIQUE = {"case": ("reference", "submission_key"), "case_event": ()}
+LOCAL_UNIQUE = PARTITION_LOCAL_UNIQUE
 DEFAULT_IDS = {"case": 1_000_000, "case_event": 5_000_000}
 _BOUND = re.compile(r"FROM \((MINVALUE|'?-?\d+'?)\) TO \((MAXVALUE|'?-?\d+'?)\)")
-_NAME = re.compile(r"_y(\d{4})m(\d{2})(?:_(\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ class Partition:
 
     @property
     def month(self) -> tuple[int, int] | None:
-        m = _NAME.search(self.name)
-        return (int(m.group(1)), int(m.group(2))) if m else None
+        m = PARTITION.match(self.name)
+        return (int(m.group(2)), int(m.group(3))) if m else None
 
 
 def ids_per_partition(table: str) -> int:
